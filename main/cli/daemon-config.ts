@@ -1,0 +1,78 @@
+/**
+ * The `ferry daemon --config FILE` file: JSON, validated with a zod schema. Errors name the
+ * key path (`folders[1].target`) and the problem, and nothing starts until the whole file
+ * is valid.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import type { FolderOptions } from './folder-options.ts';
+
+const folderSchema = z
+  .object({
+    local: z.string().min(1, 'must be a local folder path'),
+    target: z.string().min(1, 'must be a target like user@host:/path'),
+    mode: z.enum(['push', 'mirror']).optional(),
+    identity: z.union([z.string(), z.array(z.string())]).optional(),
+    knownHosts: z.string().optional(),
+    hostKeyPolicy: z.enum(['strict', 'accept-new']).optional(),
+    transport: z.enum(['auto', 'sftp', 'rsync']).optional(),
+    ignore: z.array(z.string()).optional(),
+    allowMassDelete: z.boolean().optional(),
+  })
+  .strict();
+
+export const daemonConfigSchema = z
+  .object({
+    stateDir: z.string().optional(),
+    sshConfig: z.string().optional(),
+    folders: z.array(folderSchema).min(1, 'must list at least one folder'),
+  })
+  .strict();
+
+export type DaemonConfig = z.infer<typeof daemonConfigSchema>;
+
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '') || '(top level)';
+}
+
+/** Validates parsed JSON; throws one Error listing every problem by key. */
+export function parseDaemonConfig(value: unknown, file: string): DaemonConfig {
+  const r = daemonConfigSchema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `  ${keyPath(i.path)}: ${i.message}`).join('\n');
+  throw new Error(`${file} is not a valid Ferry config:\n${problems}`);
+}
+
+export async function loadDaemonConfig(file: string): Promise<{ config: DaemonConfig; folders: FolderOptions[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`Cannot read the config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const config = parseDaemonConfig(json, file);
+  const base = dirname(resolve(file));
+  const folders = config.folders.map(
+    (f): FolderOptions => ({
+      local: resolve(base, f.local),
+      target: f.target,
+      ...(f.mode ? { mode: f.mode } : {}),
+      ...(f.identity ? { identity: (Array.isArray(f.identity) ? f.identity : [f.identity]).map((p) => resolve(base, p)) } : {}),
+      ...(f.knownHosts ? { knownHosts: resolve(base, f.knownHosts) } : {}),
+      ...(f.hostKeyPolicy ? { hostKeyPolicy: f.hostKeyPolicy } : {}),
+      ...(f.transport ? { transport: f.transport } : {}),
+      ...(f.ignore ? { ignore: f.ignore } : {}),
+      ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
+      ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
+      ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
+    }),
+  );
+  return { config, folders };
+}

@@ -1,0 +1,136 @@
+/**
+ * The `ferry` command line: `ferry sync <local-dir> <target>` and `ferry daemon --config FILE`.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadDaemonConfig } from './daemon-config.ts';
+import { folderConfigFrom, UsageError, type FolderOptions } from './folder-options.ts';
+import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
+import { EXIT, runOnce, runWatching } from './run-folders.ts';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+};
+
+interface SyncFlags {
+  once?: boolean;
+  mode: 'push' | 'mirror';
+  identity?: string[];
+  knownHosts?: string;
+  hostKeyPolicy: 'strict' | 'accept-new';
+  transport: 'auto' | 'sftp' | 'rsync';
+  ignore?: string[];
+  stateDir?: string;
+  allowMassDelete?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  sshConfig?: string;
+  deltaThreshold?: number;
+  passwordEnv?: string;
+  passphraseEnv?: string;
+}
+
+function reporterFor(flags: { json?: boolean; verbose?: boolean }): Reporter {
+  return flags.json ? jsonReporter() : humanReporter(process.stderr, flags.verbose);
+}
+
+/** Secrets come from named environment variables, never from argv (visible in `ps`). */
+function secretFromEnv(name: string | undefined, what: string): string | undefined {
+  if (!name) return undefined;
+  const v = process.env[name];
+  if (v === undefined) throw new UsageError(`--${what}-env ${name}: that environment variable is not set.`);
+  return v;
+}
+
+async function syncCommand(local: string, target: string, flags: SyncFlags): Promise<number> {
+  const reporter = reporterFor(flags);
+  let options: FolderOptions;
+  try {
+    const password = secretFromEnv(flags.passwordEnv, 'password');
+    const passphrase = secretFromEnv(flags.passphraseEnv, 'passphrase');
+    options = {
+      local,
+      target,
+      mode: flags.mode,
+      hostKeyPolicy: flags.hostKeyPolicy,
+      transport: flags.transport,
+      ...(flags.identity ? { identity: flags.identity } : {}),
+      ...(flags.knownHosts ? { knownHosts: flags.knownHosts } : {}),
+      ...(flags.ignore ? { ignore: flags.ignore } : {}),
+      ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
+      ...(flags.sshConfig ? { sshConfig: flags.sshConfig } : {}),
+      ...(flags.deltaThreshold ? { deltaThreshold: flags.deltaThreshold } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      allowMassDelete: flags.allowMassDelete ?? false,
+    };
+    const config = await folderConfigFrom(options);
+    return flags.once ? await runOnce(config, reporter) : await runWatching([config], reporter);
+  } catch (err) {
+    reporter.error((err as Error).message);
+    return err instanceof UsageError ? EXIT.usage : EXIT.failed;
+  }
+}
+
+async function daemonCommand(flags: { config: string; json?: boolean; verbose?: boolean; once?: boolean }): Promise<number> {
+  const reporter = reporterFor(flags);
+  try {
+    const { folders } = await loadDaemonConfig(flags.config);
+    const configs = await Promise.all(folders.map(folderConfigFrom));
+    if (flags.once) {
+      let worst: number = EXIT.ok;
+      for (const c of configs) worst = Math.max(worst, await runOnce(c, reporter));
+      return worst;
+    }
+    return await runWatching(configs, reporter);
+  } catch (err) {
+    reporter.error((err as Error).message);
+    return EXIT.usage;
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ferry')
+    .description('Keep local folders continuously synced to servers over SSH.')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('sync')
+    .description('Push <local-dir> to <target> and keep it pushed until interrupted.')
+    .argument('<local-dir>', 'local folder to sync')
+    .argument('<target>', '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config')
+    .option('--once', 'reconcile once, then exit: 0 when in sync, non-zero with a summary when not')
+    .addOption(new Option('--mode <mode>', 'push keeps server changes as conflict copies; mirror overwrites them').choices(['push', 'mirror']).default('push'))
+    .option('-i, --identity <file>', 'private key file (repeatable)', collect)
+    .option('--known-hosts <file>', 'known_hosts file to check and pin host keys in (default ~/.ssh/known_hosts)')
+    .addOption(new Option('--host-key-policy <policy>', 'strict: only known keys; accept-new: pin a new host on first use').choices(['strict', 'accept-new']).default('strict'))
+    .addOption(new Option('--transport <t>', 'auto: SFTP, with rsync for large modified files and servers without SFTP').choices(['auto', 'sftp', 'rsync']).default('auto'))
+    .option('--ignore <pattern>', 'gitignore-style pattern to leave out (repeatable)', collect)
+    .option('--state-dir <dir>', 'where Ferry keeps its index and conflict log (default ~/.local/state/ferry)')
+    .option('--allow-mass-delete', 'do not halt when a sync would delete more than half of the server files')
+    .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
+    .option('--delta-threshold <bytes>', 'modified files at least this large use rsync delta transfer', positiveInt)
+    .option('--password-env <VAR>', 'read the SSH password from this environment variable')
+    .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
+    .option('--json', 'one JSON object per line on stdout')
+    .option('-v, --verbose', 'print every transferred file')
+    .action(async (local: string, target: string, flags: SyncFlags) => {
+      process.exitCode = await syncCommand(local, target, flags);
+    });
+
+  program
+    .command('daemon')
+    .description('Sync every folder listed in a JSON config file.')
+    .requiredOption('--config <file>', 'config file ({"folders": [{"local": "...", "target": "..."}]})')
+    .option('--once', 'reconcile every folder once, then exit')
+    .option('--json', 'one JSON object per line on stdout')
+    .option('-v, --verbose', 'print every transferred file')
+    .action(async (flags: { config: string; json?: boolean; verbose?: boolean; once?: boolean }) => {
+      process.exitCode = await daemonCommand(flags);
+    });
+  return program;
+}
+

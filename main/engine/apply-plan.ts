@@ -1,0 +1,253 @@
+/**
+ * Runs a plan against a transport, phase by phase, and updates the ancestor from what
+ * actually happened (never from the plan): an op that failed leaves the ancestor as it was
+ * for its path, so the next pass plans it again.
+ */
+import { OP_PHASE, type Conflict, type Plan, type PlanOp } from './plan.ts';
+import { conflictCopyName } from './conflict-log.ts';
+import { localPathOf } from './local-scan.ts';
+import { isWithin, type Entry, type Snapshot } from './tree.ts';
+import type { ItemResult, RemoteTransport, TransferErrorCode, UploadItem, UploadResult } from '../transport/transport.ts';
+
+export interface FileOutcome {
+  path: string;
+  op: PlanOp['op'] | 'keep-remote-copy';
+  ok: boolean;
+  error?: string;
+  errorCode?: TransferErrorCode;
+  bytes?: number;
+  /** For renames: where it came from. */
+  from?: string;
+}
+
+export interface AppliedConflict extends Conflict {
+  /** Where the server's version was kept, for 'kept-remote-copy'. */
+  conflictCopyPath?: string;
+  /** Set when resolving the conflict failed (the op will be retried). */
+  error?: string;
+}
+
+export interface ApplyResult {
+  outcomes: FileOutcome[];
+  conflicts: AppliedConflict[];
+  /** Local files that changed while being sent: rescan them. */
+  changedDuringUpload: string[];
+}
+
+export interface ApplyContext {
+  plan: Plan;
+  transport: RemoteTransport;
+  /** Used instead of `transport` for modified files of at least `deltaThreshold` bytes (rsync's delta transfer). */
+  deltaTransport?: RemoteTransport;
+  deltaThreshold?: number;
+  localRoot: string;
+  /** Mutated in place. */
+  ancestor: Map<string, Entry>;
+  /** What the server held when the plan was made (for conflict copy names). */
+  remote: Snapshot;
+  now: () => Date;
+  onProgress?: (bytes: number, files: number) => void;
+  onOutcome?: (o: FileOutcome) => void;
+  /** Checked between phases; true stops before the next phase (pause or shutdown). */
+  shouldStop?: () => boolean;
+}
+
+function dropSubtree(ancestor: Map<string, Entry>, root: string): void {
+  for (const p of [...ancestor.keys()]) if (isWithin(p, root)) ancestor.delete(p);
+}
+
+function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): void {
+  const moved: [string, Entry][] = [];
+  for (const [p, e] of ancestor) if (isWithin(p, from)) moved.push([to + p.slice(from.length), e]);
+  dropSubtree(ancestor, from);
+  for (const [p, e] of moved) ancestor.set(p, e);
+}
+
+/** Record `entry` at `path`; a non-directory replaces whatever subtree was recorded there. */
+function record(ancestor: Map<string, Entry>, path: string, entry: Entry): void {
+  if (entry.kind !== 'dir') dropSubtree(ancestor, path);
+  ancestor.set(path, entry);
+}
+
+export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
+  const { plan, transport, ancestor } = ctx;
+  const outcomes: FileOutcome[] = [];
+  const conflicts: AppliedConflict[] = [];
+  const changedDuringUpload: string[] = [];
+  const conflictByPath = new Map(plan.conflicts.map((c) => [c.path, c]));
+  const takenNames = new Set(ctx.remote.keys());
+  const emit = (o: FileOutcome) => {
+    outcomes.push(o);
+    ctx.onOutcome?.(o);
+  };
+  const fail = (op: FileOutcome['op'], r: ItemResult) =>
+    emit({ path: r.path, op, ok: false, error: r.error ?? 'unknown error', ...(r.errorCode ? { errorCode: r.errorCode } : {}) });
+
+  // Conflicts without a server action (skipped local deletes) are final as planned.
+  for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
+
+  const phases = [...new Set(plan.ops.map((o) => OP_PHASE[o.op]))].sort((a, b) => a - b);
+  const deferredForgets: string[] = [];
+  for (const phase of phases) {
+    if (ctx.shouldStop?.()) break;
+    const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
+    const of = <K extends PlanOp['op']>(k: K) => ops.filter((o): o is Extract<PlanOp, { op: K }> => o.op === k);
+
+    for (const o of of('adopt')) record(ancestor, o.path, o.entry);
+    for (const o of of('forget')) {
+      if (o.subtree) dropSubtree(ancestor, o.path);
+      else deferredForgets.push(o.path);
+    }
+
+    const clears = of('clear');
+    if (clears.length) {
+      const res = await transport.remove(clears.map((o) => ({ path: o.path, kind: o.kind })));
+      res.forEach((r, i) => {
+        if (r.error) return fail('clear', r);
+        dropSubtree(ancestor, (clears[i] as { path: string }).path);
+        emit({ path: r.path, op: 'clear', ok: true });
+      });
+    }
+
+    // Creations that must first keep the server's version as a conflict copy.
+    const creations = [...of('mkdir'), ...of('upload'), ...of('symlink')];
+    const copyPaths = new Map<string, string>();
+    for (const o of creations) {
+      if (!o.keepRemoteCopy) continue;
+      const name = conflictCopyName(o.path, ctx.now(), (p) => takenNames.has(p));
+      takenNames.add(name);
+      copyPaths.set(o.path, name);
+    }
+    // Uploads carry the copy into the transport (so rsync can use --backup); other kinds move it first.
+    const moveFirst = creations.filter((o) => o.op !== 'upload' && copyPaths.has(o.path));
+    const blocked = new Set<string>();
+    if (moveFirst.length) {
+      const res = await transport.rename(moveFirst.map((o) => ({ from: o.path, to: copyPaths.get(o.path) as string })));
+      res.forEach((r, i) => {
+        const o = moveFirst[i] as PlanOp & { path: string };
+        if (r.error) {
+          blocked.add(o.path);
+          fail('keep-remote-copy', { ...r, path: o.path });
+          noteConflict(o.path, undefined, r.error);
+        } else {
+          dropSubtree(ancestor, o.path);
+          emit({ path: o.path, op: 'keep-remote-copy', ok: true });
+          noteConflict(o.path, copyPaths.get(o.path));
+        }
+      });
+    }
+
+    const mkdirs = of('mkdir').filter((o) => !blocked.has(o.path));
+    if (mkdirs.length) {
+      const res = await transport.mkdir(mkdirs.map((o) => ({ path: o.path, mode: o.entry.mode })));
+      res.forEach((r, i) => {
+        const o = mkdirs[i] as Extract<PlanOp, { op: 'mkdir' }>;
+        if (r.error) return fail('mkdir', r);
+        record(ancestor, o.path, o.entry);
+        emit({ path: o.path, op: 'mkdir', ok: true });
+      });
+    }
+
+    const renames = of('rename');
+    if (renames.length) {
+      const res = await transport.rename(renames.map((o) => ({ from: o.from, to: o.to })));
+      res.forEach((r, i) => {
+        const o = renames[i] as Extract<PlanOp, { op: 'rename' }>;
+        if (r.error) return fail('rename', { ...r, path: o.to });
+        moveSubtree(ancestor, o.from, o.to);
+        emit({ path: o.to, from: o.from, op: 'rename', ok: true });
+      });
+    }
+
+    const uploads = of('upload');
+    if (uploads.length) await runUploads(uploads, copyPaths);
+
+    const links = of('symlink').filter((o) => !blocked.has(o.path));
+    if (links.length) {
+      const res = await transport.symlink(links.map((o) => ({ path: o.path, target: o.entry.target })));
+      res.forEach((r, i) => {
+        const o = links[i] as Extract<PlanOp, { op: 'symlink' }>;
+        if (r.error) return fail('symlink', r);
+        record(ancestor, o.path, o.entry);
+        emit({ path: o.path, op: 'symlink', ok: true });
+      });
+    }
+
+    const attrs = of('setAttributes');
+    if (attrs.length) {
+      const res = await transport.setAttributes(attrs.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })));
+      res.forEach((r, i) => {
+        const o = attrs[i] as Extract<PlanOp, { op: 'setAttributes' }>;
+        if (r.error) return fail('setAttributes', r);
+        // Keep the content hash we knew: only attributes changed.
+        const before = ancestor.get(o.path);
+        const entry = o.entry.kind === 'file' && before?.kind === 'file' && before.hash ? { ...o.entry, hash: before.hash } : o.entry;
+        record(ancestor, o.path, entry);
+        emit({ path: o.path, op: 'setAttributes', ok: true });
+      });
+    }
+
+    const removes = of('remove');
+    if (removes.length) {
+      const res = await transport.remove(removes.map((o) => ({ path: o.path, kind: o.kind })));
+      res.forEach((r, i) => {
+        const o = removes[i] as Extract<PlanOp, { op: 'remove' }>;
+        if (r.error) return fail('remove', r);
+        dropSubtree(ancestor, o.path);
+        emit({ path: o.path, op: 'remove', ok: true });
+      });
+    }
+  }
+  for (const p of deferredForgets) {
+    if (![...ancestor.keys()].some((k) => k !== p && isWithin(k, p))) ancestor.delete(p);
+  }
+  return { outcomes, conflicts, changedDuringUpload };
+
+  function noteConflict(path: string, conflictCopyPath: string | undefined, error?: string) {
+    const c = conflictByPath.get(path);
+    if (!c) return;
+    conflicts.push({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
+  }
+
+  async function runUploads(uploads: Extract<PlanOp, { op: 'upload' }>[], copyPaths: Map<string, string>) {
+    const toItem = (o: Extract<PlanOp, { op: 'upload' }>): UploadItem => ({
+      path: o.path,
+      localPath: localPathOf(ctx.localRoot, o.path),
+      expected: o.entry,
+      ...(copyPaths.has(o.path) ? { conflictCopyPath: copyPaths.get(o.path) as string } : {}),
+    });
+    const useDelta = (o: Extract<PlanOp, { op: 'upload' }>) =>
+      ctx.deltaTransport !== undefined &&
+      o.entry.size >= (ctx.deltaThreshold ?? Infinity) &&
+      ctx.remote.get(o.path)?.kind === 'file' &&
+      !o.keepRemoteCopy;
+    const viaDelta = uploads.filter(useDelta);
+    const viaMain = uploads.filter((o) => !useDelta(o));
+    const progress = (() => {
+      let lastBytes = 0;
+      let lastFiles = 0;
+      return (p: { bytes: number; files: number }) => {
+        ctx.onProgress?.(p.bytes - lastBytes, p.files - lastFiles);
+        lastBytes = p.bytes;
+        lastFiles = p.files;
+      };
+    })();
+    const batches: [RemoteTransport, Extract<PlanOp, { op: 'upload' }>[]][] = [[transport, viaMain]];
+    if (viaDelta.length && ctx.deltaTransport) batches.push([ctx.deltaTransport, viaDelta]);
+    for (const [t, ops] of batches) {
+      if (!ops.length) continue;
+      const res: UploadResult[] = await t.upload(ops.map(toItem), progress);
+      res.forEach((r, i) => {
+        const o = ops[i] as Extract<PlanOp, { op: 'upload' }>;
+        if (o.keepRemoteCopy) noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
+        if (r.error || !r.uploaded) {
+          if (r.errorCode === 'local-read-failed') changedDuringUpload.push(o.path);
+          return fail('upload', r);
+        }
+        record(ancestor, o.path, r.uploaded);
+        if (r.changedDuringUpload) changedDuringUpload.push(o.path);
+        emit({ path: o.path, op: 'upload', ok: true, bytes: r.uploaded.size });
+      });
+    }
+  }
+}

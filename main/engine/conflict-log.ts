@@ -1,0 +1,168 @@
+/**
+ * Per-folder record of every conflict Ferry resolved on its own, so a person can see later
+ * what was kept where. Append-only JSON Lines: one record per line, each append fsynced.
+ * A torn last line (crash mid-append) or a hand-edited bad line is skipped and counted on
+ * read, never fatal: the log is informative, not state the engine depends on.
+ */
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { baseName, joinRel, parentOf } from './tree.ts';
+
+/**
+ * What Ferry did about a conflict:
+ * - 'kept-remote-copy': both sides changed (or the kinds clash); the server's version was
+ *   moved aside to `conflictCopyPath` on the server, then the local version was pushed.
+ * - 'skipped-local-delete': deleted locally but changed on the server since the last sync;
+ *   the server's file was left in place (it no longer matches anything locally).
+ * - 'kept-remote-dir': a directory deleted locally still holds entries on the server that
+ *   Ferry never pushed or that changed there; those were left in place.
+ */
+export const CONFLICT_ACTIONS = ['kept-remote-copy', 'skipped-local-delete', 'kept-remote-dir'] as const;
+
+export type ConflictAction = (typeof CONFLICT_ACTIONS)[number];
+
+export interface ConflictSide {
+  size: number;
+  mtimeMs: number;
+  hash?: string;
+}
+
+export interface ConflictRecord {
+  /** ISO 8601 time the conflict was resolved. */
+  time: string;
+  /** Relative POSIX path below the folder root. */
+  path: string;
+  /** The local side; null when nothing was there (e.g. a local delete). */
+  local?: ConflictSide | null;
+  /** The server side; null when nothing was there. */
+  remote?: ConflictSide | null;
+  action: ConflictAction;
+  /** Relative path of the kept copy, for 'kept-remote-copy'. */
+  conflictCopyPath?: string;
+  note?: string;
+}
+
+const sideSchema = z.object({ size: z.number().int().min(0), mtimeMs: z.number(), hash: z.string().optional() }).nullable();
+
+const recordSchema = z.object({
+  time: z.iso.datetime({ offset: true }),
+  path: z.string(),
+  local: sideSchema.optional(),
+  remote: sideSchema.optional(),
+  action: z.enum(CONFLICT_ACTIONS),
+  conflictCopyPath: z.string().optional(),
+  note: z.string().optional(),
+});
+
+/** Appends one record (creating the file and its directory), then fsyncs. */
+export async function appendConflict(file: string, record: ConflictRecord): Promise<void> {
+  const parsed = recordSchema.safeParse(record);
+  if (!parsed.success) {
+    throw new Error(`Refusing to write an invalid conflict record for ${JSON.stringify(record.path)} to ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    const fh = await open(file, 'a', 0o600);
+    try {
+      await fh.appendFile(`${JSON.stringify(parsed.data)}\n`, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    throw new Error(`Could not write to the conflict log ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export interface ConflictLog {
+  /** Valid records in file order. */
+  records: ConflictRecord[];
+  /** Number of non-empty lines that were not valid records (skipped). */
+  malformed: number;
+}
+
+/** Reads the whole log; a missing file is an empty log. */
+export async function readConflicts(file: string): Promise<ConflictLog> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], malformed: 0 };
+    throw new Error(`Could not read the conflict log ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const records: ConflictRecord[] = [];
+  let malformed = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      malformed++;
+      continue;
+    }
+    const parsed = recordSchema.safeParse(json);
+    if (parsed.success) records.push(parsed.data);
+    else malformed++;
+  }
+  return { records, malformed };
+}
+
+/** Longest file name (in UTF-8 bytes) that common file systems accept. */
+export const MAX_NAME_BYTES = 255;
+
+const MAX_COUNTER = 10_000;
+
+function utcStamp(date: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return (
+    `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-` +
+    `${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`
+  );
+}
+
+/** Longest prefix of `s` that fits in `maxBytes` of UTF-8, cut between code points. */
+function truncateUtf8(s: string, maxBytes: number): string {
+  let bytes = 0;
+  let out = '';
+  for (const cp of s) {
+    const n = Buffer.byteLength(cp, 'utf8');
+    if (bytes + n > maxBytes) break;
+    bytes += n;
+    out += cp;
+  }
+  return out;
+}
+
+/**
+ * The relative path for a conflict copy of `relPath`, in the same directory:
+ * `stem.ferry-conflict-YYYYMMDD-HHMMSS[-N].ext` (UTC). The extension is what follows the
+ * last dot, unless the name starts with its only dot (`.env` has none) or the dot is last.
+ * When `taken(candidate)` is true, -2, -3, ... are tried. The base name is at most
+ * {@link MAX_NAME_BYTES} UTF-8 bytes: the stem is shortened (between code points) to fit;
+ * an extension too long to leave room is treated as part of the stem.
+ * Deterministic for the same inputs.
+ */
+export function conflictCopyName(relPath: string, date: Date, taken: (path: string) => boolean): string {
+  const name = baseName(relPath);
+  if (relPath === '' || name === '') throw new Error('A conflict copy needs a file name; the folder root has none.');
+  if (Number.isNaN(date.getTime())) throw new Error(`Invalid date for the conflict copy of ${relPath}.`);
+  const dir = parentOf(relPath);
+  const dot = name.lastIndexOf('.');
+  let stem = dot > 0 && dot < name.length - 1 ? name.slice(0, dot) : name;
+  let ext = stem === name ? '' : name.slice(dot);
+  const stamp = `.ferry-conflict-${utcStamp(date)}`;
+  // Room for the stamp, a counter and at least a few bytes of stem, or the extension goes.
+  if (Buffer.byteLength(stamp + ext, 'utf8') + `-${MAX_COUNTER}`.length + 8 > MAX_NAME_BYTES) {
+    stem = name;
+    ext = '';
+  }
+  for (let n = 1; n <= MAX_COUNTER; n++) {
+    const suffix = `${stamp}${n === 1 ? '' : `-${n}`}${ext}`;
+    const room = MAX_NAME_BYTES - Buffer.byteLength(suffix, 'utf8');
+    const candidate = joinRel(dir, `${truncateUtf8(stem, room)}${suffix}`);
+    if (!taken(candidate)) return candidate;
+  }
+  throw new Error(`Could not find a free conflict copy name for ${relPath}: ${MAX_COUNTER} candidates were all taken.`);
+}

@@ -1,0 +1,495 @@
+/**
+ * One synced folder: a single serialized loop with a named state (Syncthing's folder.Serve,
+ * Mutagen's Scanning -> Reconciling -> Transitioning -> Saving).
+ *
+ * Invariants:
+ * - Only the loop touches the ancestor, the transports and the index file; everything else
+ *   (watcher, pause, stop) only sets flags, marks paths dirty and wakes the loop.
+ * - Watcher events are hints: they mark paths dirty; each pass rescans those paths on both
+ *   sides and reconciles. A full pass (scope "") runs at start, after every reconnect, after
+ *   a resume, and periodically when the watcher is down, so nothing is silently missed.
+ * - The ancestor on disk is saved after every pass that changed it, validated first.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { applyPlan, type FileOutcome } from './apply-plan.ts';
+import { RetryBook, nextDelayMs } from './backoff.ts';
+import { DirtyPathCoalescer } from './coalescer.ts';
+import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
+import { createIgnoreMatcher, loadFerryignore } from './ignore.ts';
+import { loadIndex, saveIndex } from './index-store.ts';
+import { hashFile, localPathOf, scanLocal } from './local-scan.ts';
+import { openTransports, type OpenTransports, type TransportChoice } from './open-transport.ts';
+import type { HaltReason, Plan, SyncMode } from './plan.ts';
+import { reconcile, renameCandidates } from './reconcile.ts';
+import { checkSafety, describeHalt } from './safety.ts';
+import type { FolderState, FolderStatus } from './status.ts';
+import { isWithin, parentOf, type Entry } from './tree.ts';
+import { watchFolder, type LocalWatcher } from './watcher.ts';
+import type { SshEndpoint } from '../ssh/endpoint.ts';
+import { endpointDisplay } from '../ssh/display.ts';
+
+export interface FolderConfig {
+  /** Stable id; names the folder's state directory. */
+  id: string;
+  localRoot: string;
+  endpoint: SshEndpoint;
+  mode: SyncMode;
+  ignore: string[];
+  transport: TransportChoice;
+  /** Directory holding this folder's index and conflict log. */
+  stateDir: string;
+  allowMassDelete: boolean;
+  /** Modified files at least this large go through rsync's delta transfer when available. */
+  deltaThreshold: number;
+  /** Full rescan interval while the watcher is down. */
+  pollIntervalMs: number;
+}
+
+export interface FolderEvents {
+  status: [FolderStatus];
+  file: [FileOutcome];
+  conflict: [ConflictRecord];
+  /** The folder became idle with nothing queued, failed or halted. */
+  synced: [FolderStatus];
+}
+
+export interface PassSummary {
+  inSync: boolean;
+  uploaded: number;
+  removed: number;
+  failed: number;
+  conflicts: number;
+  halted?: HaltReason;
+}
+
+export class FolderSync extends EventEmitter<FolderEvents> {
+  readonly config: FolderConfig;
+  private readonly indexFile: string;
+  readonly conflictFile: string;
+  private ancestor = new Map<string, Entry>();
+  private transports: OpenTransports | undefined;
+  private watcher: LocalWatcher | undefined;
+  private readonly coalescer: DirtyPathCoalescer;
+  private readonly retries = new RetryBook();
+  private dirty: string[] = [];
+  private needFullPass = true;
+  private confirmDeletes = false;
+  private stopping = false;
+  private paused = false;
+  private wakeUp: (() => void) | undefined;
+  private loopDone: Promise<void> | undefined;
+  private connectAttempts = 0;
+  private nextPollAt = 0;
+  private readonly throughput: { t: number; bytes: number }[] = [];
+  private readonly st: FolderStatus;
+
+  constructor(config: FolderConfig) {
+    super();
+    this.config = config;
+    this.indexFile = join(config.stateDir, 'index.json');
+    this.conflictFile = join(config.stateDir, 'conflicts.jsonl');
+    this.st = {
+      id: config.id,
+      localRoot: config.localRoot,
+      remote: endpointDisplay(config.endpoint),
+      mode: config.mode,
+      state: 'starting',
+      queued: 0,
+      inFlight: 0,
+      filesDone: 0,
+      filesTotal: 0,
+      bytesDone: 0,
+      bytesTotal: 0,
+      throughputBps: 0,
+      failedItems: [],
+      conflictCount: 0,
+      drift: [],
+      watcher: 'off',
+      inSync: false,
+    };
+    this.coalescer = new DirtyPathCoalescer({
+      onFlush: (paths) => {
+        this.dirty.push(...paths);
+        this.wake();
+      },
+    });
+  }
+
+  status(): FolderStatus {
+    return structuredClone(this.st);
+  }
+
+  /** Loads state, starts watching and runs the loop until {@link stop}. */
+  async start(): Promise<void> {
+    await this.prepare();
+    this.watcher = watchFolder(this.config.localRoot, {
+      onDirty: (rel) => {
+        if (rel === '.ferryignore') this.needFullPass = true;
+        this.coalescer.mark(rel);
+      },
+      onError: (err) => {
+        this.st.watcher = 'polling';
+        this.st.watcherMessage = err.fix ? `${err.message} Fix: ${err.fix}` : err.message;
+        this.nextPollAt = Date.now() + this.config.pollIntervalMs;
+        this.publish();
+      },
+      ignores: (rel, isDir) => this.ignores(rel, isDir),
+    });
+    try {
+      await this.watcher.start();
+      if (this.st.watcher === 'off') this.st.watcher = 'live';
+    } catch (err) {
+      this.st.watcher = 'polling';
+      this.st.watcherMessage = `File watching is unavailable (${(err as Error).message}); Ferry rescans the folder every ${Math.round(this.config.pollIntervalMs / 1000)} s instead.`;
+    }
+    this.loopDone = this.loop();
+  }
+
+  /** One full reconcile pass (for `ferry sync --once`): connect, sync, disconnect. */
+  async runOnce(): Promise<PassSummary> {
+    await this.prepare();
+    try {
+      await this.connect();
+      let summary = await this.pass(['']);
+      // Files that changed mid-upload or were moved aside: a bounded number of follow-ups.
+      for (let i = 0; i < 3 && this.dirty.length && !summary.halted; i++) {
+        const scopes = this.takeDirty();
+        const next = await this.pass(scopes);
+        summary = { ...next, uploaded: summary.uploaded + next.uploaded, removed: summary.removed + next.removed };
+      }
+      return summary;
+    } finally {
+      await this.disconnect();
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.setState('paused');
+    this.wake();
+  }
+
+  resume(): void {
+    const wasHalted = this.st.state === 'halted';
+    this.paused = false;
+    this.needFullPass = true;
+    if (wasHalted) delete this.st.halt;
+    this.setState('scanning');
+    this.wake();
+  }
+
+  /** The user confirmed the pending mass delete (or an emptied root): run it once. */
+  confirmMassDelete(): void {
+    this.confirmDeletes = true;
+    this.resume();
+  }
+
+  /** Retry every failed item now instead of at its backoff time. */
+  retryFailed(): void {
+    for (const f of this.retries.list()) this.dirty.push(f.path);
+    this.retries.clearAll();
+    this.wake();
+  }
+
+  /** Finish what is in flight, save state, close connections and the watcher. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.coalescer.dispose();
+    this.wake();
+    await this.watcher?.close();
+    await this.loopDone;
+    await this.disconnect();
+  }
+
+  private async prepare(): Promise<void> {
+    await mkdir(this.config.stateDir, { recursive: true });
+    this.ancestor = (await loadIndex(this.indexFile)) ?? new Map();
+    this.st.conflictCount = (await readConflicts(this.conflictFile)).records.length;
+    await this.reloadIgnores();
+  }
+
+  private matcher = createIgnoreMatcher({});
+  private async reloadIgnores(): Promise<void> {
+    this.matcher = createIgnoreMatcher({
+      patterns: this.config.ignore,
+      ferryignoreText: await loadFerryignore(this.config.localRoot),
+    });
+  }
+  private ignores(rel: string, isDir: boolean): boolean {
+    return rel !== '' && this.matcher.ignores(rel, isDir);
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private takeDirty(): string[] {
+    const scopes = [...new Set(this.dirty)];
+    this.dirty = [];
+    // Rescan a path's parent as well: a deleted or renamed entry is only visible from its directory.
+    return collapse(scopes.map((p) => (p === '' ? '' : parentOf(p))).concat(scopes));
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      if (this.paused || this.st.state === 'halted') {
+        await this.sleep(60_000);
+        continue;
+      }
+      try {
+        if (!this.transports) await this.connect();
+      } catch (err) {
+        this.st.lastError = (err as Error).message;
+        this.setState('error');
+        const permanent = (err as { kind?: string }).kind === 'changed' || (err as { kind?: string }).kind === 'revoked';
+        await this.sleep(permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }));
+        continue;
+      }
+      const now = Date.now();
+      if (this.st.watcher === 'polling' && now >= this.nextPollAt) {
+        this.needFullPass = true;
+        this.nextPollAt = now + this.config.pollIntervalMs;
+      }
+      for (const p of this.retries.due(now)) this.dirty.push(p);
+      let scopes: string[] | undefined;
+      if (this.needFullPass) {
+        this.needFullPass = false;
+        this.dirty = [];
+        scopes = [''];
+      } else if (this.dirty.length) scopes = this.takeDirty();
+      if (!scopes) {
+        this.markIdle();
+        const nextRetry = this.retries.nextDueAt();
+        const until = Math.min(
+          nextRetry ?? Infinity,
+          this.st.watcher === 'polling' ? this.nextPollAt : Infinity,
+          now + 60_000,
+        );
+        await this.sleep(Math.max(10, until - now));
+        continue;
+      }
+      try {
+        await this.pass(scopes);
+      } catch (err) {
+        // The transport is dead (connection lost, server gone): reconnect and rescan everything.
+        this.st.lastError = (err as Error).message;
+        this.needFullPass = true;
+        await this.disconnect();
+        this.setState('error');
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
+    this.setState('starting');
+    const t = await openTransports(this.config.endpoint, this.config.localRoot, this.config.transport);
+    this.transports = t;
+    this.connectAttempts = 0;
+    this.st.transport = t.main.kind;
+    delete this.st.lastError;
+    this.needFullPass = true;
+    void t.closed.then((err) => {
+      if (this.transports !== t) return;
+      this.st.lastError = `Lost the connection to ${this.st.remote}: ${err?.message ?? 'closed'}. Reconnecting.`;
+      this.transports = undefined;
+      this.wake();
+    });
+  }
+
+  private async disconnect(): Promise<void> {
+    const t = this.transports;
+    this.transports = undefined;
+    await t?.close().catch(() => undefined);
+  }
+
+  /** One reconcile pass over `scopes`. Throws only when the transport died. */
+  private async pass(scopes: string[]): Promise<PassSummary> {
+    const t = this.transports;
+    if (!t) throw new Error('not connected');
+    const full = scopes.includes('');
+    if (full) await this.reloadIgnores();
+    this.setState('scanning');
+    const ig = (rel: string, isDir: boolean) => this.ignores(rel, isDir);
+    const localScan = await scanLocal(this.config.localRoot, scopes, ig);
+    const local = localScan.entries;
+    const remoteScan = await t.main.scan(scopes);
+    const remote = new Map<string, Entry>();
+    for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
+    if (remoteScan.tempFiles.length) await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
+    for (const [p, e] of [...this.ancestor]) if (isIgnoredPath(p, e, ig)) this.ancestor.delete(p);
+
+    for (const p of renameCandidates({ ancestor: this.ancestor, local, remote, scopes })) {
+      const e = local.get(p);
+      if (e?.kind !== 'file') continue;
+      try {
+        local.set(p, { ...e, hash: await hashFile(localPathOf(this.config.localRoot, p)) });
+      } catch {
+        // vanished since the scan; the watcher will mark it again
+      }
+    }
+    const plan = reconcile({
+      ancestor: this.ancestor,
+      local,
+      remote,
+      mode: this.config.mode,
+      scopes,
+      detectRenames: t.main.canRename,
+    });
+    this.st.drift = mergeDrift(this.st.drift, plan.drift, scopes);
+    const halt =
+      local.get('')?.kind !== 'dir'
+        ? ({ kind: 'root-missing' } as const)
+        : checkSafety({ ancestor: this.ancestor, local, plan, fullScan: full, allowMassDelete: this.config.allowMassDelete || this.confirmDeletes });
+    if (halt) {
+      this.st.halt = { reason: halt.kind, message: describeHalt(halt, this.config.localRoot) };
+      this.setState('halted');
+      return { inSync: false, uploaded: 0, removed: 0, failed: 0, conflicts: 0, halted: halt };
+    }
+    this.confirmDeletes = false;
+    const summary = await this.execute(plan, remote, t);
+    for (const p of localScan.problems) this.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
+    this.st.failedItems = this.retries.list().map((f) => ({
+      path: f.path,
+      error: f.error,
+      attempts: f.attempts,
+      nextRetryAt: new Date(f.nextAttemptAt).toISOString(),
+    }));
+    return { ...summary, failed: this.st.failedItems.length, inSync: this.st.failedItems.length === 0 && this.dirty.length === 0 };
+  }
+
+  private async execute(plan: Plan, remote: Map<string, Entry>, t: OpenTransports): Promise<Omit<PassSummary, 'inSync' | 'failed'>> {
+    const serverOps = plan.ops.filter((o) => o.op !== 'adopt' && o.op !== 'forget');
+    this.st.filesTotal = serverOps.length;
+    this.st.bytesTotal = plan.ops.reduce((n, o) => n + (o.op === 'upload' ? o.entry.size : 0), 0);
+    this.st.filesDone = 0;
+    this.st.bytesDone = 0;
+    this.st.inFlight = serverOps.length;
+    if (serverOps.length) this.setState('syncing');
+    let uploaded = 0;
+    let removed = 0;
+    const result = await applyPlan({
+      plan,
+      transport: t.main,
+      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold } : {}),
+      localRoot: this.config.localRoot,
+      ancestor: this.ancestor,
+      remote,
+      now: () => new Date(),
+      onProgress: (bytes) => {
+        this.st.bytesDone += bytes;
+        this.noteThroughput(bytes);
+      },
+      onOutcome: (o) => {
+        this.st.filesDone++;
+        this.st.inFlight = Math.max(0, this.st.inFlight - 1);
+        if (o.ok) {
+          this.retries.clear(o.path);
+          if (o.op === 'upload') uploaded++;
+          if (o.op === 'remove') removed++;
+        } else {
+          this.retries.recordFailure(o.path, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
+        }
+        this.emit('file', o);
+        this.publishThrottled();
+      },
+    });
+    this.st.inFlight = 0;
+    for (const c of result.conflicts) {
+      const record: ConflictRecord = {
+        time: new Date().toISOString(),
+        path: c.path,
+        local: summarize(c.local),
+        remote: summarize(c.remote),
+        action: c.resolution,
+        ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
+        ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : {}),
+      };
+      await appendConflict(this.conflictFile, record);
+      this.st.conflictCount++;
+      this.emit('conflict', record);
+    }
+    this.dirty.push(...result.changedDuringUpload);
+    await saveIndex(this.indexFile, this.ancestor, {
+      localRoot: this.config.localRoot,
+      remote: this.st.remote,
+    });
+    return { uploaded, removed, conflicts: result.conflicts.length };
+  }
+
+  private noteThroughput(bytes: number): void {
+    const now = Date.now();
+    this.throughput.push({ t: now, bytes });
+    while (this.throughput.length && (this.throughput[0] as { t: number }).t < now - 5000) this.throughput.shift();
+    const first = this.throughput[0];
+    const span = first ? Math.max(1000, now - first.t) : 1000;
+    this.st.throughputBps = Math.round((this.throughput.reduce((n, s) => n + s.bytes, 0) * 1000) / span);
+  }
+
+  private markIdle(): void {
+    const wasIdle = this.st.state === 'idle';
+    this.st.queued = 0;
+    this.st.throughputBps = 0;
+    const inSync = this.st.failedItems.length === 0;
+    if (inSync) this.st.lastSyncAt = new Date().toISOString();
+    this.st.inSync = inSync;
+    this.setState('idle');
+    if (!wasIdle && inSync) this.emit('synced', this.status());
+  }
+
+  private setState(state: FolderState): void {
+    this.st.state = state;
+    if (state !== 'idle') this.st.inSync = false;
+    this.st.queued = this.dirty.length;
+    this.publish();
+  }
+
+  private lastPublish = 0;
+  private publishThrottled(): void {
+    const now = Date.now();
+    if (now - this.lastPublish >= 200) this.publish();
+  }
+  private publish(): void {
+    this.lastPublish = Date.now();
+    this.emit('status', this.status());
+  }
+}
+
+function summarize(e: Entry | undefined): ConflictRecord['local'] {
+  if (!e) return null;
+  if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
+  return { kind: e.kind } as never;
+}
+
+function isIgnoredPath(path: string, entry: Entry, ignores: (rel: string, isDir: boolean) => boolean): boolean {
+  return path !== '' && ignores(path, entry.kind === 'dir');
+}
+
+/** Keep only outermost scopes. */
+function collapse(scopes: string[]): string[] {
+  const sorted = [...new Set(scopes)].sort((a, b) => a.length - b.length);
+  const out: string[] = [];
+  for (const s of sorted) if (!out.some((o) => isWithin(s, o))) out.push(s);
+  return out;
+}
+
+function mergeDrift(previous: string[], found: string[], scopes: string[]): string[] {
+  const kept = previous.filter((p) => !scopes.some((s) => isWithin(p, s)));
+  return [...kept, ...found].slice(0, 1000);
+}

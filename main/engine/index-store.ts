@@ -1,0 +1,177 @@
+/**
+ * The per-folder ancestor index: what the server held after the last successful sync, as
+ * Ferry last saw it. Reconcile compares both sides against it to tell "changed here" from
+ * "changed there", so a wrong index means wrong decisions: a corrupt file is an error, never
+ * an empty index, and an invalid snapshot is never written.
+ *
+ * File format (JSON, one entry per line for readability):
+ *   { "version": 1, "localRoot": "...", "remote": "user@host:/path", "savedAt": ISO,
+ *     "entries": [[path, Entry], ...] }
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { comparePaths, isSafeRelPath, parentOf, type Entry, type Snapshot } from './tree.ts';
+
+export const INDEX_VERSION = 1;
+
+const modeSchema = z.number().int().min(0).max(0o7777);
+
+/** One entry as stored; unknown fields are stripped on both save and load. */
+export const entrySchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('file'),
+    size: z.number().int().min(0),
+    mtimeMs: z.number(), // zod 4 numbers are finite
+    mode: modeSchema,
+    hash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (SHA-256)')
+      .optional(),
+  }),
+  z.object({ kind: z.literal('dir'), mode: modeSchema }),
+  z.object({ kind: z.literal('symlink'), target: z.string() }),
+]);
+
+const fileSchema = z.object({
+  version: z.literal(INDEX_VERSION),
+  localRoot: z.string(),
+  remote: z.string(),
+  savedAt: z.string(),
+  entries: z.array(z.tuple([z.string(), z.unknown()])),
+});
+
+export interface IndexMeta {
+  /** Absolute local folder the index belongs to. */
+  localRoot: string;
+  /** Display form of the target, e.g. "deploy@web1:/srv/site". */
+  remote: string;
+}
+
+function describeIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${prefix}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Validates entries and their tree shape. Returns the cleaned map, or the first problem
+ * found as a phrase ("entry 'a/b': its parent 'a' is missing").
+ */
+function validateEntries(pairs: Iterable<readonly [string, unknown]>): Map<string, Entry> | string {
+  const out = new Map<string, Entry>();
+  for (const [path, raw] of pairs) {
+    if (!isSafeRelPath(path)) return `entry ${JSON.stringify(path)}: not a safe relative path`;
+    if (out.has(path)) return `entry ${JSON.stringify(path)}: listed twice`;
+    const parsed = entrySchema.safeParse(raw);
+    if (!parsed.success) return `entry ${JSON.stringify(path)}: ${describeIssues(parsed.error, 'field')}`;
+    if (path === '' && parsed.data.kind !== 'dir') return `entry "": the root must be a dir, not a ${parsed.data.kind}`;
+    out.set(path, parsed.data);
+  }
+  for (const path of out.keys()) {
+    if (path === '') continue;
+    const parent = parentOf(path);
+    if (parent === '') continue;
+    const p = out.get(parent);
+    if (p === undefined) return `entry ${JSON.stringify(path)}: its parent ${JSON.stringify(parent)} is missing`;
+    if (p.kind !== 'dir') return `entry ${JSON.stringify(path)}: its parent ${JSON.stringify(parent)} is a ${p.kind}, not a dir`;
+  }
+  return out;
+}
+
+/** The problem with a snapshot as an index, or undefined when it is valid. */
+export function snapshotProblem(snapshot: Snapshot): string | undefined {
+  const r = validateEntries(snapshot);
+  return typeof r === 'string' ? r : undefined;
+}
+
+function damaged(file: string, what: string, cause?: unknown): Error {
+  return new Error(
+    `The sync index ${file} is damaged: ${what}. Ferry will not guess what the server holds. ` +
+      'Delete that file to make Ferry compare this folder with the server in full on the next sync.',
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Loads an index. Undefined means there is no index yet (first sync). Throws when the file
+ * exists but cannot be read or is invalid in any way.
+ */
+export async function loadIndex(file: string): Promise<Map<string, Entry> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`Could not read the sync index ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw damaged(file, `not valid JSON (${(err as Error).message})`, err);
+  }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version > INDEX_VERSION) {
+    throw new Error(
+      `The sync index ${file} was written by a newer version of Ferry (format ${version}; this one reads ${INDEX_VERSION}). ` +
+        'Update Ferry, or delete that file to make Ferry compare this folder with the server in full on the next sync.',
+    );
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) throw damaged(file, describeIssues(parsed.error, 'index'));
+  const entries = validateEntries(parsed.data.entries);
+  if (typeof entries === 'string') throw damaged(file, entries);
+  return entries;
+}
+
+/**
+ * Atomically replaces the index with `snapshot`: validates it (throws and leaves the old
+ * file untouched when invalid), writes a temp file in the same directory, fsyncs it,
+ * renames it over `file` and fsyncs the directory. Creates the directory when missing.
+ */
+export async function saveIndex(file: string, snapshot: Snapshot, meta: IndexMeta): Promise<void> {
+  const entries = validateEntries(snapshot);
+  if (typeof entries === 'string') {
+    throw new Error(`Refusing to save the sync index ${file}: ${entries}. This is a bug in Ferry; the previous index is kept.`);
+  }
+  const head = JSON.stringify({
+    version: INDEX_VERSION,
+    localRoot: meta.localRoot,
+    remote: meta.remote,
+    savedAt: new Date().toISOString(),
+  });
+  const lines = [...entries.keys()].sort(comparePaths).map((p) => JSON.stringify([p, entries.get(p)]));
+  const text = `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
+
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const temp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fh = await open(temp, 'wx', 0o600);
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(temp, file);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw new Error(`Could not save the sync index ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  await syncDirectory(dir);
+}
+
+/** Makes a rename durable. Windows cannot open directories for fsync; there it is skipped. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Opens the transports for one folder: SFTP over ssh2 when the server has it, rsync over
+ * ssh subprocesses when it does not (or when configured), and rsync as the delta path for
+ * large modified files next to SFTP.
+ *
+ * The host key is always verified through ssh2 first (so `accept-new` pins it and a changed
+ * key gives the two-fingerprint error), even for rsync-only folders; rsync's own ssh then
+ * checks the same known_hosts file strictly.
+ */
+import type { Client } from 'ssh2';
+import { connectSsh, openSftp } from '../ssh/connect.ts';
+import type { SshEndpoint } from '../ssh/endpoint.ts';
+import { SftpSession } from '../transport/sftp-session.ts';
+import { SftpTransport } from '../transport/sftp-transport.ts';
+import type { RemoteTransport } from '../transport/transport.ts';
+
+export type TransportChoice = 'auto' | 'sftp' | 'rsync';
+
+export interface OpenTransports {
+  main: RemoteTransport;
+  /** rsync, for large modified files (delta transfer); absent when main is rsync or rsync is unusable. */
+  delta?: RemoteTransport;
+  /** Resolves when the underlying connection drops (SFTP only). */
+  closed: Promise<Error | undefined>;
+  close(): Promise<void>;
+}
+
+/** Loaded on demand: most folders never need rsync. */
+async function rsyncTransport(endpoint: SshEndpoint, localRoot: string): Promise<RemoteTransport> {
+  const { createRsyncTransport } = await import('../transport/rsync-transport.ts');
+  return createRsyncTransport(endpoint, localRoot);
+}
+
+function whenClosed(client: Client): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    let lastError: Error | undefined;
+    client.on('error', (err) => (lastError = err));
+    client.once('close', () => resolve(lastError ?? new Error('the SSH connection was closed')));
+  });
+}
+
+export async function openTransports(endpoint: SshEndpoint, localRoot: string, choice: TransportChoice): Promise<OpenTransports> {
+  const client = await connectSsh(endpoint);
+  const closed = whenClosed(client);
+  const rsyncUsable = endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
+  if (choice === 'rsync') {
+    client.end();
+    const main = await rsyncTransport(endpoint, localRoot);
+    return { main, closed: new Promise(() => undefined), close: () => main.close() };
+  }
+  let sftp;
+  try {
+    sftp = await openSftp(client);
+  } catch (err) {
+    if (choice === 'sftp') {
+      client.end();
+      throw new Error(
+        `${endpoint.displayName} does not offer SFTP (${(err as Error).message}). Use --transport rsync or auto, or enable the sftp Subsystem in its sshd_config.`,
+        { cause: err },
+      );
+    }
+    client.end();
+    const main = await rsyncTransport(endpoint, localRoot);
+    return { main, closed: new Promise(() => undefined), close: () => main.close() };
+  }
+  const main = new SftpTransport(new SftpSession(sftp), endpoint.remoteRoot, async () => {
+    client.end();
+  });
+  const delta = choice === 'auto' && rsyncUsable ? await rsyncTransport(endpoint, localRoot).catch(() => undefined) : undefined;
+  return {
+    main,
+    ...(delta ? { delta } : {}),
+    closed,
+    close: async () => {
+      await delta?.close();
+      await main.close();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The status of one synced folder: exactly what the CLI prints and the app renders.
+ * Plain JSON data (no class instances, no Maps) so it crosses IPC and `--json` unchanged.
+ */
+import type { HaltReason, SyncMode } from './plan.ts';
+
+export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'paused' | 'halted' | 'error';
+
+export interface FailedItem {
+  path: string;
+  error: string;
+  attempts: number;
+  /** ISO time of the next automatic retry. */
+  nextRetryAt: string;
+}
+
+export interface FolderStatus {
+  id: string;
+  localRoot: string;
+  /** `user@host:port/path`, for display. */
+  remote: string;
+  mode: SyncMode;
+  state: FolderState;
+  /** Set while state is 'halted': why, and what the user can do. */
+  halt?: { reason: HaltReason['kind']; message: string };
+  /** Transport in use for the current connection. */
+  transport?: 'sftp' | 'rsync';
+  /** Paths waiting for a rescan plus operations not yet started. */
+  queued: number;
+  inFlight: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes per second over the last few seconds of transfer. */
+  throughputBps: number;
+  /** ISO time of the last pass that ended with nothing left to do. */
+  lastSyncAt?: string;
+  lastError?: string;
+  failedItems: FailedItem[];
+  conflictCount: number;
+  /** Paths changed on the server only (push mode leaves them; a later local edit makes a conflict). */
+  drift: string[];
+  /** 'live' with working file events; 'polling' after the watcher failed (periodic full scans). */
+  watcher: 'live' | 'polling' | 'off';
+  watcherMessage?: string;
+  /** Idle with nothing queued, failed or halted: the server holds what the folder holds. */
+  inSync: boolean;
+}

@@ -1,0 +1,110 @@
+/**
+ * The one tree vocabulary shared by scanner, ancestor index, reconcile and transports.
+ *
+ * A snapshot is a flat map from a relative POSIX path ("a/b.txt", never a leading "/" or
+ * "./", never ".." segments; the root itself is "") to an entry. Absent means "nothing
+ * there"; there is no "deleted" marker. Parents of every path are present as directories.
+ */
+
+/** Permission bits only (0o7777); file-type bits are carried by `kind`. */
+export type Mode = number;
+
+export interface FileEntry {
+  readonly kind: 'file';
+  readonly size: number;
+  /**
+   * Modification time in milliseconds. Remote observations over SFTP carry whole seconds,
+   * so comparisons across sides use {@link sameSecond}.
+   */
+  readonly mtimeMs: number;
+  readonly mode: Mode;
+  /** SHA-256 (hex) of the content, where known. Local scans fill it in only when asked. */
+  readonly hash?: string;
+}
+
+export interface DirEntry {
+  readonly kind: 'dir';
+  readonly mode: Mode;
+}
+
+export interface SymlinkEntry {
+  readonly kind: 'symlink';
+  /** The link's target exactly as stored; never resolved or followed. */
+  readonly target: string;
+}
+
+export type Entry = FileEntry | DirEntry | SymlinkEntry;
+
+/** Relative POSIX path -> entry. */
+export type Snapshot = ReadonlyMap<string, Entry>;
+
+export function sameSecond(aMs: number, bMs: number): boolean {
+  return Math.floor(aMs / 1000) === Math.floor(bMs / 1000);
+}
+
+/** Parent of a relative path; the parent of a top-level name is the root "". */
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinRel(dir: string, name: string): string {
+  return dir === '' ? name : `${dir}/${name}`;
+}
+
+/** True when `path` is `scope` itself or lies below it. The root scope "" contains all. */
+export function isWithin(path: string, scope: string): boolean {
+  return scope === '' || path === scope || path.startsWith(`${scope}/`);
+}
+
+/** Depth-first order: parents before children, siblings by code unit order. */
+export function comparePaths(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const x = as[i] as string;
+    const y = bs[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
+
+/**
+ * Checks that a relative path is one Ferry may act on: no empty, "." or ".." segment, no
+ * leading or trailing "/", no NUL. Remote paths are built from these only, so a hostile
+ * name can never climb out of the target.
+ */
+export function isSafeRelPath(path: string): boolean {
+  if (path === '') return true;
+  if (path.includes('\0')) return false;
+  return path.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+/** Content-level equality: what a user would call "the same file". Ignores hashes when either side lacks one. */
+export function sameContent(a: Entry | undefined, b: Entry | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.kind !== b.kind) return false;
+  switch (a.kind) {
+    case 'dir':
+      return true;
+    case 'symlink':
+      return a.target === (b as SymlinkEntry).target;
+    case 'file': {
+      const f = b as FileEntry;
+      if (a.hash && f.hash) return a.hash === f.hash && a.size === f.size;
+      return a.size === f.size && sameSecond(a.mtimeMs, f.mtimeMs);
+    }
+  }
+}
+
+/** Attribute equality beyond content: permission bits (files, dirs) and mtime to the second (files). */
+export function sameAttributes(a: Entry, b: Entry): boolean {
+  if (a.kind === 'symlink' || b.kind === 'symlink') return true;
+  if (a.mode !== b.mode) return false;
+  if (a.kind === 'file' && b.kind === 'file') return sameSecond(a.mtimeMs, b.mtimeMs);
+  return true;
+}

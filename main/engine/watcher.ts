@@ -1,0 +1,137 @@
+/**
+ * Local change notification over chokidar. Events are reported as dirty relative paths only
+ * (see coalescer.ts: they are hints, never operations); the engine rescans what they name.
+ *
+ * Raw and prompt on purpose: no `awaitWriteFinish` and no `atomic` merging. A file still
+ * being written is caught by the coalescer's quiet window and by the upload's
+ * changed-during-upload check; `atomic` would also silently drop some editor temp names
+ * that we prefer to filter with our own ignore rules.
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Stats } from 'node:fs';
+import { watch, type FSWatcher } from 'chokidar';
+
+export interface WatcherError {
+  /** 'exhausted': the OS ran out of watches or file handles; changes may go unnoticed. */
+  kind: 'exhausted' | 'other';
+  /** A sentence for the user. */
+  message: string;
+  /** What the user can run or change to fix it, when known. */
+  fix?: string;
+}
+
+export interface LocalWatcher {
+  /** Resolves once the initial crawl is done and events are live. */
+  start(): Promise<void>;
+  /** Stops watching; no callback fires after it resolves. Safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface WatchFolderOptions {
+  /** A relative POSIX path ('' = root) at or below which something may have changed. */
+  onDirty(relPath: string): void;
+  onError(err: WatcherError): void;
+  /** Paths for which this is true are neither watched nor reported (nor anything below them). */
+  ignores(relPath: string, isDir: boolean): boolean;
+}
+
+const FALLBACK = 'Ferry falls back to periodic full scans of this folder, so changes are picked up later than usual.';
+
+/**
+ * Maps a watcher error to something a user can act on. Running out of inotify watches
+ * (ENOSPC, "too many watchers"/"file watchers") or file descriptors (EMFILE, ENFILE) is
+ * 'exhausted': the watcher cannot be trusted to see every change, so the engine must scan.
+ */
+export function classifyWatcherError(err: unknown, root?: string): WatcherError {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const raw = typeof e?.message === 'string' ? e.message : String(err);
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const where = root === undefined ? 'this folder' : root;
+  if (code === 'ENOSPC' || /too many (file )?watchers|limit for (the )?number of file watchers/i.test(raw)) {
+    return {
+      kind: 'exhausted',
+      message: `The system ran out of file watches while watching ${where} (${raw}). ${FALLBACK}`,
+      fix: 'Raise the inotify limit: sudo sysctl fs.inotify.max_user_watches=524288 (add "fs.inotify.max_user_watches=524288" to /etc/sysctl.conf to keep it), or ignore large folders such as node_modules in .ferryignore.',
+    };
+  }
+  if (code === 'EMFILE') {
+    return {
+      kind: 'exhausted',
+      message: `Ferry ran out of open files while watching ${where} (${raw}). ${FALLBACK}`,
+      fix: 'Raise the open-file limit for Ferry (for example "ulimit -n 65536" in the shell that starts it), or ignore large folders in .ferryignore.',
+    };
+  }
+  if (code === 'ENFILE') {
+    return {
+      kind: 'exhausted',
+      message: `The system ran out of open files while watching ${where} (${raw}). ${FALLBACK}`,
+      fix: 'Raise the system-wide limit (sudo sysctl fs.file-max=2097152) and the per-process limit (ulimit -n 65536), or close programs holding many files.',
+    };
+  }
+  return { kind: 'other', message: `Watching ${where} failed: ${raw}` };
+}
+
+/** Relative POSIX path of `abs` below `root`, or undefined when it is outside. */
+function toRel(root: string, abs: string): string | undefined {
+  const rel = relative(root, resolve(root, abs));
+  if (rel === '') return '';
+  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+  return sep === '/' ? rel : rel.split(sep).join('/');
+}
+
+export function watchFolder(root: string, options: WatchFolderOptions): LocalWatcher {
+  const absRoot = resolve(root);
+  let watcher: FSWatcher | undefined;
+  let closing: Promise<void> | undefined;
+  let settleStart: (() => void) | undefined;
+
+  const isIgnored = (path: string, stats?: Stats): boolean => {
+    const rel = toRel(absRoot, path);
+    if (rel === undefined || rel === '') return false;
+    // Without stats the kind is unknown: ignore only what is ignored either way. Chokidar
+    // asks again with stats, and events are filtered again below with the kind known.
+    if (stats === undefined) return options.ignores(rel, false) && options.ignores(rel, true);
+    return options.ignores(rel, stats.isDirectory());
+  };
+
+  const report = (path: string, isDir: boolean): void => {
+    if (closing) return;
+    const rel = toRel(absRoot, path);
+    if (rel === undefined) return;
+    if (rel !== '' && options.ignores(rel, isDir)) return;
+    options.onDirty(rel);
+  };
+
+  return {
+    start(): Promise<void> {
+      if (watcher) return Promise.reject(new Error(`The watcher for ${absRoot} was already started.`));
+      if (closing) return Promise.reject(new Error(`The watcher for ${absRoot} was closed; create a new one.`));
+      const w = watch(absRoot, {
+        ignoreInitial: true,
+        followSymlinks: false,
+        atomic: false,
+        awaitWriteFinish: false,
+        ignored: isIgnored,
+        persistent: true,
+      });
+      watcher = w;
+      w.on('add', (p) => report(p, false));
+      w.on('change', (p) => report(p, false));
+      w.on('unlink', (p) => report(p, false));
+      w.on('addDir', (p) => report(p, true));
+      w.on('unlinkDir', (p) => report(p, true));
+      w.on('error', (err) => {
+        if (!closing) options.onError(classifyWatcherError(err, absRoot));
+      });
+      return new Promise<void>((res) => {
+        settleStart = res;
+        w.once('ready', () => res());
+      });
+    },
+    close(): Promise<void> {
+      closing ??= watcher ? watcher.close() : Promise.resolve();
+      settleStart?.(); // a start() still waiting for 'ready' resolves rather than hanging
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Promise wrappers over ssh2's callback SFTP client, limited to what the transport uses.
+ * Errors keep ssh2's numeric SFTP status in `code` (2 no such file, 3 permission denied,
+ * 4 failure) and gain the remote path in the message.
+ */
+import type { FileEntryWithStats, InputAttributes, OpenMode, SFTPWrapper, Stats } from 'ssh2';
+
+export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, OP_UNSUPPORTED: 8 } as const;
+
+export class SftpError extends Error {
+  readonly code: number | string | undefined;
+  readonly remotePath: string;
+  constructor(op: string, remotePath: string, cause: unknown) {
+    const c = cause as { message?: string; code?: number | string };
+    super(`${op} ${remotePath} failed on the server: ${c?.message ?? String(cause)}`, { cause });
+    this.code = c?.code;
+    this.remotePath = remotePath;
+  }
+}
+
+function call<T>(op: string, path: string, fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    try {
+      fn((err, v) => (err ? reject(new SftpError(op, path, err)) : resolve(v as T)));
+    } catch (err) {
+      reject(new SftpError(op, path, err));
+    }
+  });
+}
+
+export function isNoSuchFile(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === SFTP_STATUS.NO_SUCH_FILE;
+}
+
+export class SftpSession {
+  readonly sftp: SFTPWrapper;
+  constructor(sftp: SFTPWrapper) {
+    this.sftp = sftp;
+  }
+
+  /** Server supports atomic rename-over (OpenSSH's posix-rename extension). */
+  get hasPosixRename(): boolean {
+    return Boolean((this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['posix-rename@openssh.com']);
+  }
+
+  get hasStatvfs(): boolean {
+    return Boolean((this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['statvfs@openssh.com']);
+  }
+
+  /** Largest data length of one WRITE request the server accepts. */
+  get maxWriteLength(): number {
+    return (this.sftp as unknown as { _maxWriteLen?: number })._maxWriteLen ?? 32 * 1024;
+  }
+
+  lstat(path: string): Promise<Stats> {
+    return call('lstat', path, (cb) => this.sftp.lstat(path, cb));
+  }
+  readdir(path: string): Promise<FileEntryWithStats[]> {
+    return call('readdir', path, (cb) => this.sftp.readdir(path, cb));
+  }
+  readlink(path: string): Promise<string> {
+    return call('readlink', path, (cb) => this.sftp.readlink(path, cb));
+  }
+  open(path: string, flags: OpenMode, attrs: InputAttributes): Promise<Buffer> {
+    return call('open', path, (cb) => this.sftp.open(path, flags, attrs, cb));
+  }
+  write(handle: Buffer, buf: Buffer, position: number, path: string): Promise<void> {
+    return call('write', path, (cb) => this.sftp.write(handle, buf, 0, buf.length, position, (err) => cb(err)));
+  }
+  fsetstat(handle: Buffer, attrs: InputAttributes, path: string): Promise<void> {
+    return call('setstat', path, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err)));
+  }
+  close(handle: Buffer, path: string): Promise<void> {
+    return call('close', path, (cb) => this.sftp.close(handle, (err) => cb(err)));
+  }
+  setstat(path: string, attrs: InputAttributes): Promise<void> {
+    return call('setstat', path, (cb) => this.sftp.setstat(path, attrs, (err) => cb(err)));
+  }
+  mkdir(path: string, attrs: InputAttributes): Promise<void> {
+    return call('mkdir', path, (cb) => this.sftp.mkdir(path, attrs, (err) => cb(err)));
+  }
+  rmdir(path: string): Promise<void> {
+    return call('rmdir', path, (cb) => this.sftp.rmdir(path, (err) => cb(err)));
+  }
+  unlink(path: string): Promise<void> {
+    return call('remove', path, (cb) => this.sftp.unlink(path, (err) => cb(err)));
+  }
+  symlink(target: string, linkPath: string): Promise<void> {
+    return call('symlink', linkPath, (cb) => this.sftp.symlink(target, linkPath, (err) => cb(err)));
+  }
+  /** Plain SFTP rename: fails when `to` exists (OpenSSH semantics). */
+  rename(from: string, to: string): Promise<void> {
+    return call('rename', from, (cb) => this.sftp.rename(from, to, (err) => cb(err)));
+  }
+  /** Atomic rename over an existing target; only when {@link hasPosixRename}. */
+  posixRename(from: string, to: string): Promise<void> {
+    return call('rename', from, (cb) => this.sftp.ext_openssh_rename(from, to, (err) => cb(err)));
+  }
+  /** Free bytes available to the user on the file system holding `path`. */
+  async freeBytes(path: string): Promise<number | undefined> {
+    if (!this.hasStatvfs) return undefined;
+    const st = await call<{ f_bavail: number; f_frsize: number }>('statvfs', path, (cb) =>
+      this.sftp.ext_openssh_statvfs(path, cb as never),
+    );
+    return st.f_bavail * st.f_frsize;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * What the engine needs from "the server side". Two implementations: SFTP over one ssh2
+ * connection (main/transport/sftp-transport.ts) and rsync over ssh subprocesses
+ * (main/transport/rsync-transport.ts).
+ *
+ * Every method takes a batch and returns one result per item, in the same order. A failed
+ * item is data (`error` set), never an exception; a method throws only when the transport
+ * itself is dead (connection lost, process could not start), after which the engine drops
+ * the transport and reconnects. Paths are relative POSIX paths below the remote root
+ * (see tree.ts `isSafeRelPath`); implementations never let a path climb out of the root.
+ */
+import type { Entry, FileEntry, Mode, Snapshot } from '../engine/tree.ts';
+
+/** Prefix of every temporary name Ferry creates on a server. Always ignored and cleaned at start-up. */
+export const TEMP_PREFIX = '.ferry-tmp-';
+
+export interface RemoteScan {
+  /** What is on the server below each scope (the scope itself included). */
+  entries: Snapshot;
+  /** Ferry temp files found (leftovers of an interrupted upload); the engine deletes them. */
+  tempFiles: string[];
+}
+
+export interface UploadItem {
+  path: string;
+  /** Absolute local path to read from. */
+  localPath: string;
+  /** The local file as last scanned; mode and mtime are applied on the server. */
+  expected: FileEntry;
+  /**
+   * When set, whatever is at `path` on the server is first kept aside under this relative
+   * path (a conflict copy), then the upload replaces `path`.
+   */
+  conflictCopyPath?: string;
+}
+
+export interface ItemResult {
+  path: string;
+  /** The server's or the system's message, for the user; absent on success. */
+  error?: string;
+  /** Machine-readable class of the error, for retry decisions. */
+  errorCode?: TransferErrorCode;
+}
+
+export interface UploadResult extends ItemResult {
+  /** The file as it now is on the server (hash of the bytes actually sent). Set on success. */
+  uploaded?: FileEntry;
+  /** Where the previous server version was kept, when a conflict copy was made. */
+  conflictCopyPath?: string;
+  /** True when the local file changed while it was being sent; the engine rescans it. */
+  changedDuringUpload?: boolean;
+}
+
+export type TransferErrorCode =
+  | 'permission-denied'
+  | 'no-space'
+  | 'name-too-long'
+  | 'not-found'
+  | 'local-read-failed'
+  | 'exists'
+  | 'other';
+
+export interface TransferProgress {
+  /** Bytes of file content sent so far in this batch. */
+  bytes: number;
+  /** Files finished so far in this batch. */
+  files: number;
+}
+
+export interface RemoteTransport {
+  readonly kind: 'sftp' | 'rsync';
+  /** Whether `rename` is available (rsync without SFTP cannot rename on the server). */
+  readonly canRename: boolean;
+  scan(scopes: readonly string[]): Promise<RemoteScan>;
+  /** Each file lands atomically: temp name in the same directory, attributes, rename over the target. */
+  upload(items: readonly UploadItem[], onProgress?: (p: TransferProgress) => void): Promise<UploadResult[]>;
+  /** Parents are created before children when both are in the batch; existing directories are fine. */
+  mkdir(items: readonly { path: string; mode: Mode }[]): Promise<ItemResult[]>;
+  symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]>;
+  /** Moves `from` to `to` (over a missing target). */
+  rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]>;
+  /** Removes files, symlinks and whole directory trees. A missing path is success. */
+  remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]>;
+  setAttributes(items: readonly { path: string; mode?: Mode; mtimeMs?: number }[]): Promise<ItemResult[]>;
+  close(): Promise<void>;
+}
+
+/** Map a system or SFTP error to a code and a sentence. */
+export function classifyError(err: unknown): { code: TransferErrorCode; message: string } {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const code = e?.code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 3 || /permission denied/i.test(message))
+    return { code: 'permission-denied', message };
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /no space|disk full|quota/i.test(message)) return { code: 'no-space', message };
+  if (code === 'ENAMETOOLONG' || /name too long/i.test(message)) return { code: 'name-too-long', message };
+  if (code === 'ENOENT' || code === 2 || /no such file/i.test(message)) return { code: 'not-found', message };
+  if (code === 'EEXIST' || /exists/i.test(message)) return { code: 'exists', message };
+  return { code: 'other', message };
+}

@@ -1,0 +1,229 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
+
+/** An echo server that remembers how many connections and bytes it received. */
+interface EchoServer {
+  port: number;
+  accepted: number;
+  received: number;
+  sockets: Set<Socket>;
+  close(): Promise<void>;
+}
+
+async function startEcho(): Promise<EchoServer> {
+  const sockets = new Set<Socket>();
+  const echo: EchoServer = {
+    port: 0,
+    accepted: 0,
+    received: 0,
+    sockets,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  const server: Server = createServer((s) => {
+    echo.accepted++;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+    s.on('data', (d: Buffer) => {
+      echo.received += d.length;
+      s.write(d);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const addr = server.address();
+  assert.ok(addr && typeof addr === 'object');
+  echo.port = addr.port;
+  return echo;
+}
+
+/** A client socket that collects everything it receives and records how it ended. */
+interface TestClient {
+  socket: Socket;
+  received(): string;
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+async function open(port: number): Promise<TestClient> {
+  const socket = connect(port, '127.0.0.1');
+  let data = '';
+  let isClosed = false;
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => (data += d.toString()));
+  const closed = new Promise<void>((r) =>
+    socket.once('close', () => {
+      isClosed = true;
+      r();
+    }),
+  );
+  await once(socket, 'connect');
+  return { socket, received: () => data, closed, isClosed: () => isClosed };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let echo: EchoServer;
+let proxy: TcpProxy | undefined;
+const clients: Socket[] = [];
+
+before(async () => {
+  echo = await startEcho();
+});
+after(async () => {
+  for (const c of clients) c.destroy();
+  await echo.close();
+});
+
+async function fresh(): Promise<TcpProxy> {
+  if (proxy) await proxy.close();
+  proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: echo.port });
+  return proxy;
+}
+
+async function client(port: number): Promise<TestClient> {
+  const c = await open(port);
+  clients.push(c.socket);
+  return c;
+}
+
+after(async () => {
+  await proxy?.close();
+});
+
+test('forwards both ways and counts bytes and connections', async () => {
+  const p = await fresh();
+  const c = await client(p.port);
+  c.socket.write('hello');
+  await until(() => c.received() === 'hello', 'echo through proxy');
+  assert.equal(p.connections, 1);
+  assert.equal(p.bytesUp, 5);
+  assert.equal(p.bytesDown, 5);
+  c.socket.end();
+  await c.closed;
+  await until(() => p.connections === 0, 'connection count to drop');
+});
+
+test('cutAll destroys every live connection on both sides', async () => {
+  const p = await fresh();
+  const before = echo.sockets.size;
+  const a = await client(p.port);
+  const b = await client(p.port);
+  a.socket.write('a');
+  b.socket.write('b');
+  await until(() => a.received() === 'a' && b.received() === 'b', 'both echoes');
+  assert.equal(p.connections, 2);
+  assert.equal(echo.sockets.size, before + 2);
+  p.cutAll();
+  await Promise.all([a.closed, b.closed]);
+  await until(() => echo.sockets.size === before, 'server side sockets to close');
+  assert.equal(p.connections, 0);
+  assert.equal(p.cuts, 2);
+});
+
+test('cutAfterBytes cuts a connection once n more bytes went client→server', async () => {
+  const p = await fresh();
+  const receivedBefore = echo.received;
+  const c = await client(p.port);
+  c.socket.write('abcd');
+  await until(() => c.received() === 'abcd', 'first echo');
+  p.cutAfterBytes(10);
+  c.socket.write('0123456789ABCDEFGHIJ');
+  await c.closed;
+  assert.equal(p.bytesUp, 14, 'exactly the 10-byte budget was forwarded after arming');
+  assert.ok(echo.received - receivedBefore <= 14, 'nothing past the budget reached the server');
+  assert.equal(p.cuts, 1);
+
+  // Connections opened after arming are not armed.
+  const d = await client(p.port);
+  d.socket.write('x'.repeat(50));
+  await until(() => d.received().length === 50, 'unarmed connection echoes everything');
+  assert.equal(d.isClosed(), false);
+});
+
+test('blackhole accepts but never forwards; turning it off restores new connections', async () => {
+  const p = await fresh();
+  const acceptedBefore = echo.accepted;
+  p.setBlackhole(true);
+  const c = await client(p.port);
+  c.socket.write('ping');
+  await sleep(200);
+  assert.equal(c.received(), '', 'no answer from a black hole');
+  assert.equal(c.isClosed(), false, 'the connection stays open');
+  assert.equal(echo.accepted, acceptedBefore, 'the target never saw a connection');
+  assert.equal(p.bytesUp, 0);
+  assert.equal(p.connections, 1);
+
+  p.setBlackhole(false);
+  const d = await client(p.port);
+  d.socket.write('pong');
+  await until(() => d.received() === 'pong', 'echo after blackhole off');
+  assert.equal(echo.accepted, acceptedBefore + 1);
+});
+
+test('blackhole also silences live connections', async () => {
+  const p = await fresh();
+  const c = await client(p.port);
+  c.socket.write('1');
+  await until(() => c.received() === '1', 'first echo');
+  const receivedBefore = echo.received;
+  p.setBlackhole(true);
+  c.socket.write('2');
+  await sleep(200);
+  assert.equal(c.received(), '1');
+  assert.equal(echo.received, receivedBefore, 'dropped bytes never reached the server');
+  p.setBlackhole(false);
+});
+
+test('pause refuses new connections while live ones keep working; resume accepts again', async () => {
+  const p = await fresh();
+  const live = await client(p.port);
+  live.socket.write('up');
+  await until(() => live.received() === 'up', 'live connection echo');
+  const acceptedBefore = echo.accepted;
+  p.pause();
+  const refused = connect(p.port, '127.0.0.1');
+  clients.push(refused);
+  refused.on('error', () => {});
+  let got = '';
+  refused.on('data', (d: Buffer) => (got += d.toString()));
+  const refusedClosed = new Promise((r) => refused.once('close', r));
+  refused.write('hello?');
+  await refusedClosed;
+  assert.equal(got, '');
+  assert.equal(p.refused, 1);
+  assert.equal(echo.accepted, acceptedBefore, 'the target never saw the refused connection');
+
+  live.socket.write('still here');
+  await until(() => live.received() === 'upstill here', 'live connection echo while paused');
+
+  p.resume();
+  const again = await client(p.port);
+  again.socket.write('back');
+  await until(() => again.received() === 'back', 'echo after resume');
+});
+
+test('close cuts live connections and stops listening', async () => {
+  const p = await fresh();
+  const c = await client(p.port);
+  await p.close();
+  await c.closed;
+  const s = connect(p.port, '127.0.0.1');
+  const [err] = (await once(s, 'error')) as [NodeJS.ErrnoException];
+  assert.equal(err.code, 'ECONNREFUSED');
+  await p.close(); // idempotent
+});

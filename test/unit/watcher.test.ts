@@ -1,0 +1,133 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
+import { classifyWatcherError, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
+
+/** Polls until `cond` holds; fails with `what` after `timeoutMs`. Never asserts on timing itself. */
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('watchFolder (real file system)', () => {
+  let root: string;
+  let watcher: LocalWatcher;
+  const dirty: string[] = [];
+  const errors: WatcherError[] = [];
+  const seen = (p: string) => dirty.includes(p);
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-watch-'));
+    await writeFile(join(root, 'existing.txt'), 'x');
+    const matcher = createIgnoreMatcher({ patterns: ['build/'] });
+    watcher = watchFolder(root, {
+      onDirty: (p) => dirty.push(p),
+      onError: (e) => errors.push(e),
+      ignores: (rel, isDir) => matcher.ignores(rel, isDir),
+    });
+    await watcher.start();
+  });
+
+  after(async () => {
+    await watcher.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('does not report what existed before start', () => {
+    assert.ok(!seen('existing.txt'));
+  });
+
+  it('reports a created, modified and deleted file', async () => {
+    await writeFile(join(root, 'a.txt'), 'one');
+    await waitFor(() => seen('a.txt'), 'create a.txt');
+    dirty.length = 0;
+    await writeFile(join(root, 'existing.txt'), 'changed');
+    await waitFor(() => seen('existing.txt'), 'modify existing.txt');
+    dirty.length = 0;
+    await unlink(join(root, 'a.txt'));
+    await waitFor(() => seen('a.txt'), 'delete a.txt');
+  });
+
+  it('reports nested directories and files with relative POSIX paths', async () => {
+    dirty.length = 0;
+    await mkdir(join(root, 'd', 'e'), { recursive: true });
+    await waitFor(() => seen('d'), 'create d');
+    // Once d/e is known, a new file deep inside it is reported by its own path.
+    await waitFor(() => seen('d/e'), 'create d/e');
+    await writeFile(join(root, 'd', 'e', 'f.txt'), 'deep');
+    await waitFor(() => seen('d/e/f.txt'), 'create d/e/f.txt');
+    assert.ok(dirty.every((p) => !p.includes('\\') && !p.startsWith('/')), `non-relative path in ${dirty.join(', ')}`);
+  });
+
+  it('reports both names of a renamed file and a renamed directory', async () => {
+    dirty.length = 0;
+    await rename(join(root, 'd', 'e', 'f.txt'), join(root, 'd', 'g.txt'));
+    await waitFor(() => seen('d/e/f.txt') && seen('d/g.txt'), 'rename d/e/f.txt -> d/g.txt');
+    dirty.length = 0;
+    await rename(join(root, 'd'), join(root, 'd2'));
+    await waitFor(() => seen('d') && seen('d2'), 'rename d -> d2');
+  });
+
+  it('does not report ignored paths', async () => {
+    dirty.length = 0;
+    await writeFile(join(root, '.x.swp'), 'swap');
+    await mkdir(join(root, 'build'));
+    await writeFile(join(root, 'build', 'out.js'), 'ignored');
+    await writeFile(join(root, 'sentinel.txt'), 'after the ignored ones');
+    await waitFor(() => seen('sentinel.txt'), 'create sentinel.txt');
+    await writeFile(join(root, 'build', 'out2.js'), 'ignored');
+    await writeFile(join(root, 'sentinel2.txt'), 'after the ignored ones');
+    await waitFor(() => seen('sentinel2.txt'), 'create sentinel2.txt');
+    assert.deepEqual(
+      dirty.filter((p) => p === '.x.swp' || p.startsWith('build')),
+      [],
+    );
+    assert.deepEqual(errors, []);
+  });
+
+  it('close() is idempotent and a closed watcher cannot start again', async () => {
+    const w = watchFolder(root, { onDirty: () => {}, onError: () => {}, ignores: () => false });
+    await w.start();
+    await w.close();
+    await w.close();
+    await assert.rejects(w.start());
+  });
+});
+
+describe('classifyWatcherError', () => {
+  const withCode = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it('maps ENOSPC to exhausted with an inotify fix', () => {
+    const e = classifyWatcherError(withCode('ENOSPC', 'ENOSPC: System limit for number of file watchers reached'), '/home/u/site');
+    assert.equal(e.kind, 'exhausted');
+    assert.match(e.message, /periodic full scans/);
+    assert.match(e.message, /\/home\/u\/site/);
+    assert.match(e.fix ?? '', /sysctl fs\.inotify\.max_user_watches=524288/);
+  });
+
+  it('maps a "too many watchers" message without a code to exhausted', () => {
+    assert.equal(classifyWatcherError(new Error('too many watchers')).kind, 'exhausted');
+  });
+
+  it('maps EMFILE and ENFILE to exhausted with a ulimit fix', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const e = classifyWatcherError(withCode(code, `${code}: too many open files`));
+      assert.equal(e.kind, 'exhausted', code);
+      assert.match(e.fix ?? '', /ulimit -n/, code);
+    }
+  });
+
+  it('maps anything else to other, keeping the message', () => {
+    const e = classifyWatcherError(withCode('EACCES', 'EACCES: permission denied, watch /x'), '/x');
+    assert.equal(e.kind, 'other');
+    assert.match(e.message, /permission denied/);
+    assert.equal(e.fix, undefined);
+    assert.equal(classifyWatcherError('weird').kind, 'other');
+  });
+});
