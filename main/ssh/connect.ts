@@ -360,8 +360,8 @@ function handshake(
 function tcpSocket(ep: SshEndpoint): Duplex {
   const sock = netConnect({ host: ep.host, port: ep.port });
   // ssh2 never sets TCP_NODELAY; without it small SFTP requests wait on Nagle + delayed ACK.
+  // Node applies it to the socket before connect(2), also when a DNS lookup comes first.
   sock.setNoDelay(true);
-  sock.once('connect', () => sock.setNoDelay(true));
   return sock;
 }
 

@@ -1,0 +1,12 @@
+import { readFileSync, writeFileSync, readlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { startFaultSftpServer } from './test/harness/fault-sftp-server.ts';
+const D = '/tmp/tmp.f0zqgKCLVW';
+const srv = await startFaultSftpServer({ root: D + '/root', authorizedPublicKey: readFileSync(D + '/k.pub') });
+writeFileSync(D + '/kh', srv.knownHostsLine + '\n');
+writeFileSync(D + '/batch', 'symlink target.txt ' + D + '/root/l\n');
+const p = spawn('sftp', ['-b', D + '/batch', '-i', D + '/k', '-o', 'UserKnownHostsFile=' + D + '/kh', '-o', 'StrictHostKeyChecking=yes', '-P', String(srv.port), 'u@127.0.0.1'], { stdio: 'inherit' });
+const code = await new Promise(r => p.on('exit', r));
+console.log('exit', code);
+console.log('link ->', readlinkSync(D + '/root/l'), srv.stats);
+await srv.close();
