@@ -52,7 +52,11 @@ export interface ApplyContext {
   shouldStop?: () => boolean;
 }
 
+/** Forget `root` and, when it was a directory, everything below it (a file has nothing below: O(1)). */
 function dropSubtree(ancestor: Map<string, Entry>, root: string): void {
+  const was = ancestor.get(root);
+  ancestor.delete(root);
+  if (was !== undefined && was.kind !== 'dir') return;
   for (const p of [...ancestor.keys()]) if (isWithin(p, root)) ancestor.delete(p);
 }
 
@@ -65,7 +69,7 @@ function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): vo
 
 /** Record `entry` at `path`; a non-directory replaces whatever subtree was recorded there. */
 function record(ancestor: Map<string, Entry>, path: string, entry: Entry): void {
-  if (entry.kind !== 'dir') dropSubtree(ancestor, path);
+  if (entry.kind !== 'dir' && ancestor.get(path)?.kind === 'dir') dropSubtree(ancestor, path);
   ancestor.set(path, entry);
 }
 

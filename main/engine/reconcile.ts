@@ -199,7 +199,7 @@ export function reconcile(input: ReconcileInput): Plan {
   const removeRemote = (p: string, r: Entry) => {
     ops.push({ op: 'remove', path: p, kind: r.kind });
     deletedFiles += r.kind === 'dir' ? countFiles(remote, p) : 1;
-    handleTree(p);
+    if (r.kind === 'dir') handleTree(p);
   };
 
   for (const p of paths) {

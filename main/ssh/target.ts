@@ -61,7 +61,6 @@ function hostProblem(host: string, bracketed: boolean): string | undefined {
 function userProblem(user: string): string | undefined {
   if (user === '') return 'the user name before "@" is empty';
   if (user.startsWith('-')) return `user "${user}" starts with "-"`;
-  // eslint-disable-next-line no-control-regex
   if (/[\s:/\x00-\x1f\x7f]/.test(user)) return `user "${user}" contains a space, ":", "/" or a control character`;
   return undefined;
 }

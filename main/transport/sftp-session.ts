@@ -18,8 +18,10 @@ export class SftpError extends Error {
   }
 }
 
-function call<T>(op: string, path: string, fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+function call<T>(session: SftpSession, op: string, path: string, fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
+    // ssh2 never answers a request sent on a closed channel: fail it here instead of hanging.
+    if (session.dead) return reject(new SftpError(op, path, session.dead));
     try {
       fn((err, v) => (err ? reject(new SftpError(op, path, err)) : resolve(v as T)));
     } catch (err) {
@@ -34,8 +36,18 @@ export function isNoSuchFile(err: unknown): boolean {
 
 export class SftpSession {
   readonly sftp: SFTPWrapper;
+  /** Set once the channel has closed; every later request fails at once. */
+  dead: Error | undefined;
   constructor(sftp: SFTPWrapper) {
     this.sftp = sftp;
+    const die = () => (this.dead ??= new Error('the SFTP channel was closed'));
+    sftp.once('close', die);
+    sftp.once('end', die);
+  }
+
+  /** Throws when the channel is gone: per-item errors after that are the transport's death, not the items'. */
+  throwIfDead(): void {
+    if (this.dead) throw new Error(`Lost the SFTP session: ${this.dead.message}`, { cause: this.dead });
   }
 
   /** Server supports atomic rename-over (OpenSSH's posix-rename extension). */
@@ -53,53 +65,53 @@ export class SftpSession {
   }
 
   lstat(path: string): Promise<Stats> {
-    return call('lstat', path, (cb) => this.sftp.lstat(path, cb));
+    return call(this, 'lstat', path, (cb) => this.sftp.lstat(path, cb));
   }
   readdir(path: string): Promise<FileEntryWithStats[]> {
-    return call('readdir', path, (cb) => this.sftp.readdir(path, cb));
+    return call(this, 'readdir', path, (cb) => this.sftp.readdir(path, cb));
   }
   readlink(path: string): Promise<string> {
-    return call('readlink', path, (cb) => this.sftp.readlink(path, cb));
+    return call(this, 'readlink', path, (cb) => this.sftp.readlink(path, cb));
   }
   open(path: string, flags: OpenMode, attrs: InputAttributes): Promise<Buffer> {
-    return call('open', path, (cb) => this.sftp.open(path, flags, attrs, cb));
+    return call(this, 'open', path, (cb) => this.sftp.open(path, flags, attrs, cb));
   }
   write(handle: Buffer, buf: Buffer, position: number, path: string): Promise<void> {
-    return call('write', path, (cb) => this.sftp.write(handle, buf, 0, buf.length, position, (err) => cb(err)));
+    return call(this, 'write', path, (cb) => this.sftp.write(handle, buf, 0, buf.length, position, (err) => cb(err)));
   }
   fsetstat(handle: Buffer, attrs: InputAttributes, path: string): Promise<void> {
-    return call('setstat', path, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err)));
+    return call(this, 'setstat', path, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err)));
   }
   close(handle: Buffer, path: string): Promise<void> {
-    return call('close', path, (cb) => this.sftp.close(handle, (err) => cb(err)));
+    return call(this, 'close', path, (cb) => this.sftp.close(handle, (err) => cb(err)));
   }
   setstat(path: string, attrs: InputAttributes): Promise<void> {
-    return call('setstat', path, (cb) => this.sftp.setstat(path, attrs, (err) => cb(err)));
+    return call(this, 'setstat', path, (cb) => this.sftp.setstat(path, attrs, (err) => cb(err)));
   }
   mkdir(path: string, attrs: InputAttributes): Promise<void> {
-    return call('mkdir', path, (cb) => this.sftp.mkdir(path, attrs, (err) => cb(err)));
+    return call(this, 'mkdir', path, (cb) => this.sftp.mkdir(path, attrs, (err) => cb(err)));
   }
   rmdir(path: string): Promise<void> {
-    return call('rmdir', path, (cb) => this.sftp.rmdir(path, (err) => cb(err)));
+    return call(this, 'rmdir', path, (cb) => this.sftp.rmdir(path, (err) => cb(err)));
   }
   unlink(path: string): Promise<void> {
-    return call('remove', path, (cb) => this.sftp.unlink(path, (err) => cb(err)));
+    return call(this, 'remove', path, (cb) => this.sftp.unlink(path, (err) => cb(err)));
   }
   symlink(target: string, linkPath: string): Promise<void> {
-    return call('symlink', linkPath, (cb) => this.sftp.symlink(target, linkPath, (err) => cb(err)));
+    return call(this, 'symlink', linkPath, (cb) => this.sftp.symlink(target, linkPath, (err) => cb(err)));
   }
   /** Plain SFTP rename: fails when `to` exists (OpenSSH semantics). */
   rename(from: string, to: string): Promise<void> {
-    return call('rename', from, (cb) => this.sftp.rename(from, to, (err) => cb(err)));
+    return call(this, 'rename', from, (cb) => this.sftp.rename(from, to, (err) => cb(err)));
   }
   /** Atomic rename over an existing target; only when {@link hasPosixRename}. */
   posixRename(from: string, to: string): Promise<void> {
-    return call('rename', from, (cb) => this.sftp.ext_openssh_rename(from, to, (err) => cb(err)));
+    return call(this, 'rename', from, (cb) => this.sftp.ext_openssh_rename(from, to, (err) => cb(err)));
   }
   /** Free bytes available to the user on the file system holding `path`. */
   async freeBytes(path: string): Promise<number | undefined> {
     if (!this.hasStatvfs) return undefined;
-    const st = await call<{ f_bavail: number; f_frsize: number }>('statvfs', path, (cb) =>
+    const st = await call<{ f_bavail: number; f_frsize: number }>(this, 'statvfs', path, (cb) =>
       this.sftp.ext_openssh_statvfs(path, cb as never),
     );
     return st.f_bavail * st.f_frsize;

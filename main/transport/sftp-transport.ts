@@ -154,6 +154,7 @@ export class SftpTransport implements RemoteTransport {
         results[i] = await this.uploadOne(it, report);
       }),
     ]);
+    this.session.throwIfDead();
     return results;
   }
 
@@ -294,6 +295,7 @@ export class SftpTransport implements RemoteTransport {
         results.set(it.path, await this.mkdirOne(it.path, it.mode));
       });
     }
+    this.session.throwIfDead();
     return items.map((it) => results.get(it.path) as ItemResult);
   }
 
@@ -343,7 +345,7 @@ export class SftpTransport implements RemoteTransport {
   }
 
   async symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]> {
-    return mapLimit(items, 32, async ({ path: rel, target }) => {
+    return this.checked(mapLimit(items, 32, async ({ path: rel, target }) => {
       const path = this.abs(rel);
       const temp = posix.join(posix.dirname(path), tempName());
       try {
@@ -354,22 +356,22 @@ export class SftpTransport implements RemoteTransport {
         await this.session.unlink(temp).catch(() => undefined);
         return { path: rel, ...(await this.describeFailure(err, path)) };
       }
-    });
+    }));
   }
 
   async rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]> {
-    return mapLimit(items, 32, async ({ from, to }) => {
+    return this.checked(mapLimit(items, 32, async ({ from, to }) => {
       try {
         await this.session.rename(this.abs(from), this.abs(to));
         return { path: to };
       } catch (err) {
         return { path: to, ...(await this.describeFailure(err, this.abs(to))) };
       }
-    });
+    }));
   }
 
   async remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]> {
-    return mapLimit(items, 16, async ({ path: rel }) => {
+    return this.checked(mapLimit(items, 16, async ({ path: rel }) => {
       if (rel === '') return { path: rel, error: 'refusing to remove the remote root', errorCode: 'other' };
       try {
         await this.removeTree(this.abs(rel));
@@ -377,7 +379,7 @@ export class SftpTransport implements RemoteTransport {
       } catch (err) {
         return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
       }
-    });
+    }));
   }
 
   /** Removes whatever is at `path` (a directory with its content). Missing is fine. */
@@ -411,7 +413,7 @@ export class SftpTransport implements RemoteTransport {
   }
 
   async setAttributes(items: readonly { path: string; mode?: number; mtimeMs?: number }[]): Promise<ItemResult[]> {
-    return mapLimit(items, 32, async ({ path: rel, mode, mtimeMs }) => {
+    return this.checked(mapLimit(items, 32, async ({ path: rel, mode, mtimeMs }) => {
       try {
         const attrs: { mode?: number; mtime?: number; atime?: number } = {};
         if (mode !== undefined) attrs.mode = mode;
@@ -421,7 +423,14 @@ export class SftpTransport implements RemoteTransport {
       } catch (err) {
         return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
       }
-    });
+    }));
+  }
+
+  /** Batch results are only trusted while the channel lives; a dead channel is the transport's failure. */
+  private async checked<T>(batch: Promise<T>): Promise<T> {
+    const r = await batch;
+    this.session.throwIfDead();
+    return r;
   }
 
   async close(): Promise<void> {

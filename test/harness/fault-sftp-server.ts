@@ -313,7 +313,12 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       handles.clear();
     };
     sftp.on('close', closeAll);
-    sftp.on('end', closeAll);
+    // ssh2 does not answer the client's CHANNEL_CLOSE of an SFTP channel by itself; OpenSSH's
+    // sftp client waits for that answer before it exits.
+    sftp.on('end', () => {
+      closeAll();
+      sftp.end();
+    });
     sftp.on('error', () => {});
     advertiseExtensions(sftp, () => (faults.noPosixRename ? [] : [[POSIX_RENAME, '1']]));
 
@@ -397,6 +402,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       if (pflags & OPEN.EXCL) flags |= fsc.O_EXCL;
       const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o666;
       const fh = await fsp.open(p, flags, mode);
+      if (closed) return void (await fh.close()); // the channel died while we opened
       sftp.handle(id, newHandle({ kind: 'file', path: p, fh }));
     });
     on('READ', async (id, handle: Buffer, offset: number, len: number) => {

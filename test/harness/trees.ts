@@ -196,3 +196,48 @@ export async function eventually(check: () => boolean, timeoutMs = 20_000, descr
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Relative paths of every Ferry temporary (`.ferry-tmp-*`) at any depth below `root`. */
+export function ferryTempFiles(root: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(rel ? join(root, rel) : root);
+    } catch {
+      return; // vanished while we looked
+    }
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      if (name.startsWith('.ferry-tmp-')) out.push(r);
+      try {
+        if (lstatSync(join(root, r)).isDirectory()) walk(r);
+      } catch {
+        /* vanished */
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+/**
+ * Waits until `remote` holds exactly what `local` holds (local names for which `skip` is true
+ * left out on the local side only), polling; throws with the last difference when it does not
+ * happen within `timeoutMs`. A tree changing under the read counts as "not yet".
+ */
+export async function waitForSameTree(local: string, remote: string, opts: { skip?: (name: string) => boolean; timeoutMs?: number } = {}): Promise<void> {
+  let last: string[] = [];
+  await eventually(
+    () => {
+      try {
+        last = diffTrees(readTree(local, opts.skip ? { skip: opts.skip } : {}), readTree(remote));
+      } catch (err) {
+        last = [`tree changed while read: ${(err as Error).message}`];
+      }
+      return last.length === 0;
+    },
+    opts.timeoutMs ?? 30_000,
+    () => `local ${local} and remote ${remote} still differ:\n${last.slice(0, 20).join('\n')}`,
+  );
+}

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Client as ClientType, Server as ServerType } from 'ssh2';
 import { connectSsh, openSftp, SshConnectError } from '../../main/ssh/connect.ts';
@@ -100,7 +100,7 @@ describe('connectSsh against OpenSSH', () => {
   test('a hashed known_hosts (ssh-keygen -H) is accepted', async () => {
     const kh = join(scratch, 'hashed_known_hosts');
     copyFileSync(sshd.knownHostsPath, kh);
-    execFileSync('ssh-keygen', ['-q', '-H', '-f', kh]);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', kh], { stdio: 'pipe' });
     assert.match(readFileSync(kh, 'utf8'), /^\|1\|/);
     const client = await connectSsh(endpoint({ knownHostsPath: kh }));
     client.end();
@@ -143,6 +143,21 @@ describe('connectSsh against OpenSSH', () => {
     );
   });
 
+  test('a server that never speaks SSH gives the timeout sentence', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const err = await rejection(connectSsh(endpoint({ port }), { readyTimeoutMs: 300 }));
+      assert.ok(err instanceof SshConnectError, `got ${err.message}`);
+      assert.equal(err.kind, 'timeout');
+      assert.match(err.message, new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: no SSH session was ready within`));
+    } finally {
+      silent.closeAllConnections?.();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   test('an already aborted signal cancels without connecting', async () => {
     const controller = new AbortController();
     controller.abort();
@@ -182,6 +197,39 @@ describe('connectSsh against OpenSSH', () => {
       assert.ok(err.message.includes(`ssh-keygen -R '[127.0.0.1]:${sshd.port}'`), err.message);
     }
     assert.equal(readFileSync(sshd.knownHostsPath, 'utf8'), before, 'known_hosts is untouched');
+  });
+});
+
+describe('connectSsh with a server holding several host keys', () => {
+  let multi: TestSshd;
+  let ecdsaPub: string;
+
+  before(async () => {
+    const ecdsaKey = join(scratch, 'host_ecdsa');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', ecdsaKey]);
+    ecdsaPub = readFileSync(`${ecdsaKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    multi = await startSshd({ extraConfig: [`HostKey ${ecdsaKey}`] });
+  });
+
+  after(async () => {
+    await multi?.dispose();
+  });
+
+  test('asks for the key type known_hosts has, so a pinned ECDSA key is not mistaken for a change', async () => {
+    const kh = join(scratch, 'ecdsa_only_known_hosts');
+    writeFileSync(kh, `[127.0.0.1]:${multi.port} ${ecdsaPub}\n`);
+    const client = await connectSsh({
+      host: '127.0.0.1',
+      port: multi.port,
+      user: multi.user,
+      displayName: 'multi',
+      remoteRoot: multi.remoteRoot,
+      identityFiles: [multi.clientKeyPath],
+      agentSocket: null,
+      knownHostsPath: kh,
+      hostKeyPolicy: 'strict',
+    });
+    client.end();
   });
 });
 
