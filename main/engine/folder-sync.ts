@@ -249,9 +249,17 @@ export class FolderSync extends EventEmitter<FolderEvents> {
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      if (this.paused || this.st.state === 'halted') {
+      if (this.paused) {
         await this.sleep(60_000);
         continue;
+      }
+      if (this.st.state === 'halted') {
+        // Re-check on any local change or every poll interval: a remounted disk or restored
+        // files clear the halt by themselves; a pending mass delete still needs confirmation.
+        await this.sleep(this.config.pollIntervalMs);
+        if (this.stopping || this.paused) continue;
+        this.needFullPass = true;
+        this.setState('scanning');
       }
       try {
         if (!this.transports) await this.connect();
@@ -360,9 +368,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     if (halt) {
       this.st.halt = { reason: halt.kind, message: describeHalt(halt, this.config.localRoot) };
       this.setState('halted');
+      this.dirty = [];
       return { inSync: false, uploaded: 0, removed: 0, failed: 0, conflicts: 0, halted: halt };
     }
     this.confirmDeletes = false;
+    delete this.st.halt;
     const summary = await this.execute(plan, remote, t);
     for (const p of localScan.problems) this.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
     this.st.failedItems = this.retries.list().map((f) => ({
@@ -433,13 +443,15 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     return { uploaded, removed, conflicts: result.conflicts.length };
   }
 
+  /** Throughput over the last ~5 s, kept in one-second buckets (O(1) per call). */
   private noteThroughput(bytes: number): void {
-    const now = Date.now();
-    this.throughput.push({ t: now, bytes });
-    while (this.throughput.length && (this.throughput[0] as { t: number }).t < now - 5000) this.throughput.shift();
-    const first = this.throughput[0];
-    const span = first ? Math.max(1000, now - first.t) : 1000;
-    this.st.throughputBps = Math.round((this.throughput.reduce((n, s) => n + s.bytes, 0) * 1000) / span);
+    const second = Math.floor(Date.now() / 1000);
+    const last = this.throughput[this.throughput.length - 1];
+    if (last && last.t === second) last.bytes += bytes;
+    else this.throughput.push({ t: second, bytes });
+    while (this.throughput.length && (this.throughput[0] as { t: number }).t <= second - 5) this.throughput.shift();
+    const total = this.throughput.reduce((n, b) => n + b.bytes, 0);
+    this.st.throughputBps = Math.round(total / Math.max(1, second - (this.throughput[0] as { t: number }).t + 1));
   }
 
   private markIdle(): void {
