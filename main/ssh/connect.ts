@@ -241,7 +241,7 @@ function describeFailure(
   if (err.level === 'client-timeout') {
     return make(
       'timeout',
-      `Could not connect to ${target}${via}: no SSH session was ready within ${Math.round(ctx.timeoutMs / 1000)} s. Is the host reachable, and is an SSH server listening on that port?`,
+      `Could not connect to ${target}${via}: no SSH session was ready within ${ctx.timeoutMs < 1000 ? `${ctx.timeoutMs} ms` : `${Math.round(ctx.timeoutMs / 1000)} s`}. Is the host reachable, and is an SSH server listening on that port?`,
     );
   }
   if (/connection lost before handshake/i.test(err.message)) {

@@ -9,6 +9,7 @@
  * own ProxyJump (from its config) is expanded in front of it; later hops are reached through the
  * previous one. Hops share the known_hosts override, host key policy, passphrase, agent and
  * explicit identity files of the target; a password is never sent to a jump host.
+ * A hop's `remoteRoot` is `/` and its own `jump` is unset (the list is already flat).
  */
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
