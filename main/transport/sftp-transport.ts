@@ -170,13 +170,13 @@ export class SftpTransport implements RemoteTransport {
       } catch (err) {
         return { path: item.path, error: `cannot read local file: ${(err as Error).message}`, errorCode: 'local-read-failed' };
       }
-      const before = await local.stat();
-      const mode = before.mode & 0o7777;
+      // Mode and mtime as scanned; one fstat after sending tells whether the file moved on meanwhile.
+      const { mode, mtimeMs } = item.expected;
       handle = await this.session.open(temp, 'wx', { mode: 0o600 });
       tempCreated = true;
       const hash = createHash('sha256');
       const size = await this.sendContent(local, handle, temp, hash, (n) => report(n, 0));
-      const mtimeSec = Math.floor(before.mtimeMs / 1000);
+      const mtimeSec = Math.floor(mtimeMs / 1000);
       // Attributes go on the open handle, right behind the writes (the server handles
       // requests in order), so the close is the last request before the rename.
       const setAttrs = this.session.fsetstat(handle, { mode, mtime: mtimeSec, atime: mtimeSec }, temp);
@@ -184,7 +184,8 @@ export class SftpTransport implements RemoteTransport {
       handle = undefined;
       await Promise.all([setAttrs, closing]);
       const after = await local.stat();
-      const changedDuringUpload = after.size !== before.size || after.mtimeMs !== before.mtimeMs || size !== before.size;
+      const changedDuringUpload =
+        after.size !== item.expected.size || Math.floor(after.mtimeMs) !== mtimeMs || size !== item.expected.size || (after.mode & 0o7777) !== mode;
       let conflictCopyPath: string | undefined;
       if (item.conflictCopyPath) {
         await this.session.rename(target, this.abs(item.conflictCopyPath));
@@ -193,7 +194,7 @@ export class SftpTransport implements RemoteTransport {
       await this.renameOver(temp, target);
       tempCreated = false;
       report(0, 1);
-      const uploaded: FileEntry = { kind: 'file', size, mtimeMs: Math.floor(before.mtimeMs), mode, hash: hash.digest('hex') };
+      const uploaded: FileEntry = { kind: 'file', size, mtimeMs, mode, hash: hash.digest('hex') };
       return { path: item.path, uploaded, changedDuringUpload, ...(conflictCopyPath ? { conflictCopyPath } : {}) };
     } catch (err) {
       if (handle) await this.session.close(handle, temp).catch(() => undefined);
@@ -221,6 +222,7 @@ export class SftpTransport implements RemoteTransport {
       const buf = Buffer.allocUnsafe(chunk);
       const { bytesRead } = await local.read(buf, 0, chunk, position);
       if (bytesRead === 0) break;
+      const last = bytesRead < chunk; // short read: end of file (growth shows in the fstat after sending)
       const data = bytesRead === chunk ? buf : buf.subarray(0, bytesRead);
       hash.update(data);
       const p: Promise<void> = this.session.write(handle, data, position, temp).then(
@@ -235,7 +237,7 @@ export class SftpTransport implements RemoteTransport {
       );
       pending.add(p);
       position += bytesRead;
-      if (failure) break;
+      if (failure || last) break;
       if (pending.size >= window) await Promise.race(pending);
       if (failure) break;
     }
