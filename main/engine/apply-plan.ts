@@ -240,18 +240,24 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     if (viaDelta.length && ctx.deltaTransport) batches.push([ctx.deltaTransport, viaDelta]);
     for (const [t, ops] of batches) {
       if (!ops.length) continue;
-      const res: UploadResult[] = await t.upload(ops.map(toItem), progress);
-      res.forEach((r, i) => {
+      const settled = new Set<number>();
+      const settle = (i: number, r: UploadResult) => {
+        if (settled.has(i)) return;
+        settled.add(i);
         const o = ops[i] as Extract<PlanOp, { op: 'upload' }>;
         if (o.keepRemoteCopy) noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
-        if (r.error || !r.uploaded) {
-          if (r.errorCode === 'local-read-failed') changedDuringUpload.push(o.path);
-          return fail('upload', r);
+        if (r.localVanished) {
+          // Deleted or moved since the scan: rescan it rather than count a failure.
+          changedDuringUpload.push(o.path);
+          return;
         }
+        if (r.error || !r.uploaded) return fail('upload', r);
         record(ancestor, o.path, r.uploaded);
         if (r.changedDuringUpload) changedDuringUpload.push(o.path);
         emit({ path: o.path, op: 'upload', ok: true, bytes: r.uploaded.size });
-      });
+      };
+      const res: UploadResult[] = await t.upload(ops.map(toItem), progress, settle);
+      res.forEach((r, i) => settle(i, r));
     }
   }
 }

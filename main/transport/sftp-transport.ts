@@ -135,7 +135,11 @@ export class SftpTransport implements RemoteTransport {
     return { entries, tempFiles };
   }
 
-  async upload(items: readonly UploadItem[], onProgress?: (p: TransferProgress) => void): Promise<UploadResult[]> {
+  async upload(
+    items: readonly UploadItem[],
+    onProgress?: (p: TransferProgress) => void,
+    onItem?: (index: number, result: UploadResult) => void,
+  ): Promise<UploadResult[]> {
     const progress = { bytes: 0, files: 0 };
     const report = (bytes: number, files: number) => {
       progress.bytes += bytes;
@@ -149,9 +153,11 @@ export class SftpTransport implements RemoteTransport {
     await Promise.all([
       mapLimit(small, this.opts.smallFileConcurrency, async ({ it, i }) => {
         results[i] = await this.uploadOne(it, report);
+        if (!this.session.dead) onItem?.(i, results[i]);
       }),
       mapLimit(large, 2, async ({ it, i }) => {
         results[i] = await this.uploadOne(it, report);
+        if (!this.session.dead) onItem?.(i, results[i]);
       }),
     ]);
     this.session.throwIfDead();
@@ -168,7 +174,8 @@ export class SftpTransport implements RemoteTransport {
       try {
         local = await openLocal(item.localPath, 'r');
       } catch (err) {
-        return { path: item.path, error: `cannot read local file: ${(err as Error).message}`, errorCode: 'local-read-failed' };
+        const vanished = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        return { path: item.path, error: `cannot read local file: ${(err as Error).message}`, errorCode: 'local-read-failed', ...(vanished ? { localVanished: true } : {}) };
       }
       // Mode and mtime as scanned; one fstat after sending tells whether the file moved on meanwhile.
       const { mode, mtimeMs } = item.expected;
@@ -199,7 +206,9 @@ export class SftpTransport implements RemoteTransport {
     } catch (err) {
       if (handle) await this.session.close(handle, temp).catch(() => undefined);
       if (tempCreated) await this.session.unlink(temp).catch(() => undefined);
-      return { path: item.path, ...(await this.describeFailure(err, target)) };
+      // Name the user's file, not the temp name it was being written under.
+      const failure = await this.describeFailure(err, target);
+      return { path: item.path, ...failure, ...(failure.error ? { error: failure.error.split(temp).join(target) } : {}) };
     } finally {
       await local?.close().catch(() => undefined);
     }

@@ -49,6 +49,8 @@ export interface UploadResult extends ItemResult {
   conflictCopyPath?: string;
   /** True when the local file changed while it was being sent; the engine rescans it. */
   changedDuringUpload?: boolean;
+  /** True when the local file no longer existed (deleted or renamed since the scan); not a failure. */
+  localVanished?: boolean;
 }
 
 export type TransferErrorCode =
@@ -73,7 +75,12 @@ export interface RemoteTransport {
   readonly canRename: boolean;
   scan(scopes: readonly string[]): Promise<RemoteScan>;
   /** Each file lands atomically: temp name in the same directory, attributes, rename over the target. */
-  upload(items: readonly UploadItem[], onProgress?: (p: TransferProgress) => void): Promise<UploadResult[]>;
+  upload(
+    items: readonly UploadItem[],
+    onProgress?: (p: TransferProgress) => void,
+    /** Called as each item finishes (index into `items`), where the transport can tell; the returned array is authoritative. */
+    onItem?: (index: number, result: UploadResult) => void,
+  ): Promise<UploadResult[]>;
   /** Parents are created before children when both are in the batch; existing directories are fine. */
   mkdir(items: readonly { path: string; mode: Mode }[]): Promise<ItemResult[]>;
   symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]>;
