@@ -47,6 +47,16 @@ function localUnchanged(a: Entry | undefined, l: Entry | undefined): boolean {
   }
 }
 
+/** Same file bytes locally as at the last sync (size and exact mtime); only attributes may differ. */
+function contentUnchangedLocally(a: Entry | undefined, l: Entry): boolean {
+  return a?.kind === 'file' && l.kind === 'file' && a.size === l.size && a.mtimeMs === l.mtimeMs;
+}
+
+/** `l` carrying the ancestor's content hash when it has none (the bytes are the same). */
+function withHash(l: Entry, a: Entry | undefined): Entry {
+  return l.kind === 'file' && !l.hash && a?.kind === 'file' && a.hash ? { ...l, hash: a.hash } : l;
+}
+
 function inScope(path: string, scopes: readonly string[]): boolean {
   return scopes.some((s) => isWithin(path, s));
 }
@@ -219,7 +229,9 @@ export function reconcile(input: ReconcileInput): Plan {
       if (l === undefined) {
         if (r !== undefined) removeRemote(p, r);
         else if (a !== undefined) ops.push({ op: 'forget', path: p, subtree: true });
-      } else if (sameContent(l, r) && r !== undefined) {
+      } else if (r !== undefined && sameContent(l, r) && (localUnchanged(a, l) || contentUnchangedLocally(a, l) || !sameContent(a, r))) {
+        // Equal by size and mtime, and not merely because the server still holds the
+        // ancestor while the local file changed within the same second.
         ops.push({ op: 'adopt', path: p, entry: l }, ...attributesOp(p, l, r));
       } else {
         if (r !== undefined && (r.kind !== l.kind || r.kind === 'dir')) {
@@ -263,17 +275,19 @@ export function reconcile(input: ReconcileInput): Plan {
       continue;
     }
 
-    if (r !== undefined && sameContent(l, r)) {
-      ops.push({ op: 'adopt', path: p, entry: l }, ...attributesOp(p, l, r));
-      continue;
-    }
     if (r === undefined) {
       ops.push(createOp(p, l, false));
+      continue;
+    }
+    if (!remoteIntact && sameContent(l, r)) {
+      // Both sides changed, to the same content (by size and mtime): nothing to send.
+      ops.push({ op: 'adopt', path: p, entry: l }, ...attributesOp(p, l, r));
       continue;
     }
     if (remoteIntact) {
       // The server holds exactly what Ferry last put there: replace it.
       if (r.kind === 'dir' && l.kind === 'dir') ops.push(...attributesOp(p, l, r));
+      else if (contentUnchangedLocally(a, l)) ops.push({ op: 'adopt', path: p, entry: withHash(l, a) }, ...attributesOp(p, l, r));
       else if (r.kind === l.kind && r.kind !== 'dir') ops.push(createOp(p, l, false));
       else if (r.kind !== 'dir' || subtreeIntact(input, p)) {
         ops.push({ op: 'clear', path: p, kind: r.kind }, createOp(p, l, false));

@@ -70,6 +70,13 @@ const table: Row[] = [
     expect: { push: { ops: ['upload a'] }, mirror: { ops: ['upload a'] } },
   },
   {
+    name: 'local edit in the same second as the last sync, same size (server untouched)',
+    ancestor: { a: file(10, 100, 'h-a') },
+    local: { a: { kind: 'file', size: 10, mtimeMs: 100_400, mode: 0o644 } },
+    remote: { a: file(10, 100) },
+    expect: { push: { ops: ['upload a'] }, mirror: { ops: ['upload a'] } },
+  },
+  {
     name: 'edited on both sides',
     ancestor: { a: A },
     local: { a: A2 },
