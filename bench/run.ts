@@ -3,12 +3,13 @@
  * interleaved runs (ferry, rsync, ferry, rsync, ...) and reported as ratios, since absolute
  * times drift a lot on shared machines (see ../shared/PERF_NOTES.md).
  *
- *   node bench/run.ts [--quick] [--reps N] [--only small,big,latency,noop]
+ *   node bench/run.ts [--quick] [--reps N] [--only small,big,noop,latency,delta]
  *
  * Never run by the tests. Writes a Markdown table to stdout.
  */
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../test/harness/sshd.ts';
 import { FERRY_BIN, startFerry, sshFlags, targetOf, tempDir } from '../test/harness/trees.ts';
@@ -16,7 +17,7 @@ import { FERRY_BIN, startFerry, sshFlags, targetOf, tempDir } from '../test/harn
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const reps = Number(args[args.indexOf('--reps') + 1]) || (quick ? 3 : 5);
-const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : ['small', 'big', 'noop', 'latency'];
+const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : ['small', 'big', 'noop', 'latency', 'delta'];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -131,6 +132,37 @@ async function latency(sshd: TestSshd): Promise<Row> {
   return row;
 }
 
+/**
+ * The rsync-delta threshold: 1 MiB rewritten in the middle of files of several sizes, pushed by
+ * `ferry sync --once` with the delta path forced off (full SFTP resend, column "ferry") and
+ * forced on (rsync delta, column "rsync").
+ */
+async function deltaCrossover(sshd: TestSshd): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const mib of quick ? [16, 64] : [16, 32, 64, 256]) {
+    const local = tempDir('bench-delta');
+    const state = tempDir('bench-state');
+    const remote = join(sshd.remoteRoot, `delta-${mib}`);
+    makeBigFile(join(local, 'big.bin'), mib * 1048576);
+    const run = (threshold: number) =>
+      timeIt(process.execPath, [FERRY_BIN, 'sync', '--once', '--delta-threshold', String(threshold), ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+    run(2 ** 40);
+    const row: Row = { workload: `1 MiB rewritten in a ${mib} MiB file: SFTP resend vs rsync delta`, ferry: [], rsync: [] };
+    for (let i = 0; i < reps * 2; i++) {
+      const fd = openSync(join(local, 'big.bin'), 'r+');
+      writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, Math.floor(mib / 2) << 20);
+      closeSync(fd);
+      if (i % 2) row.rsync.push(run(1));
+      else row.ferry.push(run(2 ** 40));
+    }
+    rows.push(row);
+    rmSync(local, { recursive: true, force: true });
+    rmSync(state, { recursive: true, force: true });
+    rmSync(remote, { recursive: true, force: true });
+  }
+  return rows;
+}
+
 const sshd = await startSshd();
 const rows: Row[] = [];
 try {
@@ -142,6 +174,7 @@ try {
   }
   if (only.includes('noop')) rows.push(await noopSync(sshd));
   if (only.includes('latency')) rows.push(await latency(sshd));
+  if (only.includes('delta')) rows.push(...(await deltaCrossover(sshd)));
 } finally {
   await sshd.dispose();
 }

@@ -33,11 +33,13 @@ export interface FolderOptions {
 }
 
 /**
- * Measured on this machine (docs/BENCHMARKS.md, workload 7): rsync's delta path beats a full
- * SFTP re-send once a modified file is a few tens of MiB; below that the extra ssh process
- * start (~0.3 s) costs more than it saves.
+ * Modified files at least this large go through rsync's delta transfer. Measured here with
+ * `node bench/run.ts --only delta` (its first version): 1 MiB rewritten in the middle
+ * of a file, whole `ferry sync --once` runs, medians of 3 interleaved:
+ * 16 MiB: SFTP resend 437 ms vs rsync delta 585 ms; 64 MiB: 940 vs 764 ms;
+ * 256 MiB: 2382 vs 1193 ms. The crossover sits between 16 and 64 MiB, so 32 MiB.
  */
-export const DEFAULT_DELTA_THRESHOLD = 64 * 1024 * 1024;
+export const DEFAULT_DELTA_THRESHOLD = 32 * 1024 * 1024;
 
 export class UsageError extends Error {}
 
