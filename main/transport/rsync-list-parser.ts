@@ -44,7 +44,8 @@ export function parseRecord(line: string): RsyncRecord | undefined {
   const [, itemize, len, year, month, day, hour, minute, second, perms, rest] = m as unknown as string[] & { length: 11 };
   const length = Number(len);
   let nameBytes = unescapeRsync(rest as string);
-  const type = (itemize as string)[1];
+  // "*deleting" has no file type; otherwise the second itemize character is the type.
+  const type = (itemize as string).startsWith('*') ? undefined : (itemize as string)[1];
   let target: string | undefined;
   if (type === 'L') {
     const split = nameBytes.length - length - ARROW.length;
@@ -155,11 +156,10 @@ function mentions(line: string, p: string): boolean {
     if (at < 0) return false;
     from = at + 1;
     if (at > 0 && line[at - 1] !== '/' && line[at - 1] !== '"') continue;
-    const end = line.indexOf('"', at + head.length);
-    if (end < 0) continue;
-    const m = /^(.+)\.[A-Za-z0-9]{6}$/s.exec(line.slice(at + head.length, end));
-    if (!m) continue;
-    const prefix = (m[1] as string).replace(/\uFFFD+$/, '');
-    if (prefix === base || (Buffer.byteLength(prefix) >= 100 && base.startsWith(prefix))) return true;
+    const rest = line.slice(at + head.length);
+    for (const m of rest.matchAll(/\.[A-Za-z0-9]{6}"/g)) {
+      const prefix = rest.slice(0, m.index).replace(/\uFFFD+$/, '');
+      if (prefix === base || (Buffer.byteLength(prefix) >= 100 && base.startsWith(prefix))) return true;
+    }
   }
 }
