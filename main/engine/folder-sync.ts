@@ -24,7 +24,7 @@ import { openTransports, type OpenTransports, type TransportChoice } from './ope
 import type { HaltReason, Plan, SyncMode } from './plan.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
 import { checkSafety, describeHalt } from './safety.ts';
-import type { FolderState, FolderStatus } from './status.ts';
+import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
 import { isWithin, parentOf, type Entry } from './tree.ts';
 import { watchFolder, type LocalWatcher } from './watcher.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
@@ -90,25 +90,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.config = config;
     this.indexFile = join(config.stateDir, 'index.json');
     this.conflictFile = join(config.stateDir, 'conflicts.jsonl');
-    this.st = {
+    this.st = newFolderStatus({
       id: config.id,
       localRoot: config.localRoot,
       remote: endpointDisplay(config.endpoint),
       mode: config.mode,
-      state: 'starting',
-      queued: 0,
-      inFlight: 0,
-      filesDone: 0,
-      filesTotal: 0,
-      bytesDone: 0,
-      bytesTotal: 0,
-      throughputBps: 0,
-      failedItems: [],
-      conflictCount: 0,
-      drift: [],
-      watcher: 'off',
-      inSync: false,
-    };
+    });
     this.coalescer = new DirtyPathCoalescer({
       onFlush: (paths) => {
         this.dirty.push(...paths);

@@ -47,3 +47,25 @@ export interface FolderStatus {
   /** Idle with nothing queued, failed or halted: the server holds what the folder holds. */
   inSync: boolean;
 }
+
+/** A status with every counter at zero: the state of a folder before its loop has run. */
+export function newFolderStatus(
+  base: Pick<FolderStatus, 'id' | 'localRoot' | 'remote' | 'mode'> & Partial<FolderStatus>,
+): FolderStatus {
+  return {
+    state: 'starting',
+    queued: 0,
+    inFlight: 0,
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    throughputBps: 0,
+    failedItems: [],
+    conflictCount: 0,
+    drift: [],
+    watcher: 'off',
+    inSync: false,
+    ...base,
+  };
+}
