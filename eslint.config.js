@@ -1,5 +1,7 @@
 // Lint exists mainly to enforce process boundaries (STYLE.md #13): `electron` may only be
-// imported from main/app/ (the thin Electron shell); everything else must load in plain Node.
+// imported from main/app/ (the thin Electron shell) and preload/; everything else must load in
+// plain Node. The renderer runs in a sandboxed page: no electron, no Node built-ins at all.
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 const electronOnlyInShell = {
@@ -10,6 +12,22 @@ const electronOnlyInShell = {
         { name: 'electron', message: 'Only main/app/ may import electron; keep engine and CLI code Electron-free so tests load it in plain Node.' },
       ],
       patterns: [{ group: ['electron/*'], message: 'Only main/app/ may import electron.' }],
+    },
+  ],
+};
+
+const rendererIsAPage = {
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: [
+        { name: 'electron', message: 'The renderer talks to main only through window.ferry (main/ipc/contract.ts).' },
+        ...builtinModules.map((name) => ({ name, message: 'The renderer is a sandboxed web page: no Node built-ins.' })),
+      ],
+      patterns: [
+        { group: ['electron/*'], message: 'The renderer talks to main only through window.ferry.' },
+        { group: ['node:*'], message: 'The renderer is a sandboxed web page: no Node built-ins.' },
+      ],
     },
   ],
 };
@@ -26,7 +44,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['main/app/**/*.ts'],
+    files: ['main/app/**/*.ts', 'preload/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['renderer/**/*.ts'],
+    rules: rendererIsAPage,
   },
 );

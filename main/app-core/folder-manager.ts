@@ -1,0 +1,333 @@
+/**
+ * The app's folders: one FolderSync per saved folder, the saved list, and the events the
+ * window and tray follow. Electron-free, so tests drive it in plain Node.
+ *
+ * Invariants:
+ * - The saved list (through the SettingsStore) and the running FolderSyncs change together:
+ *   a folder is saved before it starts, and stopped before it is forgotten.
+ * - One local folder syncs to at most one target (a second add of the same path is refused).
+ * - Secrets go to the SecretStore under the folder's id, never into the settings.
+ * - A paused folder is paused before its loop starts, so it never connects at launch.
+ */
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { FileOutcome } from '../engine/apply-plan.ts';
+import { readConflicts, type ConflictRecord } from '../engine/conflict-log.ts';
+import { FolderSync, type FolderConfig } from '../engine/folder-sync.ts';
+import type { TransportChoice } from '../engine/open-transport.ts';
+import type { FolderStatus } from '../engine/status.ts';
+import { folderConfigFrom } from '../cli/folder-options.ts';
+import type { AddFolderRequest, AppSettings, ConflictList, FolderEntry, LocalPathInfo } from '../ipc/contract.ts';
+import { addConflictMark, conflictKey, conflictMarksFile, readConflictMarks } from './conflict-marks.ts';
+import { targetSpecOf } from './connection.ts';
+import { migrateSettings, type PersistedSettings, type StoredFolder } from './settings-migrations.ts';
+import type { SecretStore, SettingsStore } from './settings-store.ts';
+
+export interface FolderManagerOptions {
+  store: SettingsStore;
+  secrets: SecretStore;
+  /** Root of the per-folder state directories (index, conflict log). */
+  stateRoot: string;
+  knownHostsPath?: string;
+  /** ssh config for aliases; default ~/.ssh/config (a missing file means none). */
+  sshConfigPath?: string;
+  transport?: TransportChoice;
+  pollIntervalMs?: number;
+}
+
+export interface FolderManagerEvents {
+  folderStatus: [FolderStatus];
+  fileActivity: [{ folderId: string; outcome: FileOutcome; time: string }];
+  conflict: [{ folderId: string; record: ConflictRecord }];
+  foldersChanged: [{ folderIds: string[] }];
+  settingsChanged: [AppSettings];
+}
+
+interface Running {
+  saved: StoredFolder;
+  /** Absent when the folder could not be started (its status explains why). */
+  sync?: FolderSync;
+  stateDir: string;
+  failure?: FolderStatus;
+}
+
+const secretKey = (id: string, what: 'password' | 'passphrase') => `folder:${id}:${what}`;
+
+export class FolderManager extends EventEmitter<FolderManagerEvents> {
+  private readonly opts: FolderManagerOptions;
+  private settings: PersistedSettings;
+  private readonly folders = new Map<string, Running>();
+
+  private constructor(opts: FolderManagerOptions, settings: PersistedSettings) {
+    super();
+    this.opts = opts;
+    this.settings = settings;
+  }
+
+  /** Loads (and migrates) the settings, then starts every saved folder. */
+  static async open(opts: FolderManagerOptions): Promise<FolderManager> {
+    const { settings, migratedFrom } = migrateSettings(await opts.store.load(), opts.store.location);
+    if (migratedFrom !== undefined && migratedFrom > 0) await opts.store.save(settings);
+    const manager = new FolderManager(opts, settings);
+    for (const saved of settings.folders) await manager.startSaved(saved);
+    return manager;
+  }
+
+  getSettings(): AppSettings {
+    return { language: this.settings.language, openAtLogin: this.settings.openAtLogin };
+  }
+
+  async setSettings(patch: Partial<AppSettings>): Promise<AppSettings> {
+    this.settings = { ...this.settings, ...patch };
+    await this.opts.store.save(this.settings);
+    const now = this.getSettings();
+    this.emit('settingsChanged', now);
+    return now;
+  }
+
+  list(): FolderEntry[] {
+    return [...this.folders.values()].map((r) => this.entryOf(r));
+  }
+
+  statuses(): FolderStatus[] {
+    return this.list().map((f) => f.status);
+  }
+
+  async inspectLocalPath(path: string): Promise<LocalPathInfo> {
+    const abs = resolve(path);
+    const st = await stat(abs).catch(() => undefined);
+    const kind = !st ? 'missing' : st.isDirectory() ? 'dir' : 'file';
+    const owner = [...this.folders.values()].find((r) => resolve(r.saved.localPath) === abs);
+    return { path: abs, kind, ...(owner ? { alreadySyncedBy: owner.saved.id } : {}) };
+  }
+
+  async add(req: AddFolderRequest): Promise<FolderEntry> {
+    const info = await this.inspectLocalPath(req.localPath);
+    if (info.kind === 'missing') throw new Error(`${info.path} does not exist. Drop or choose an existing folder.`);
+    if (info.kind === 'file') throw new Error(`${info.path} is a file. Ferry syncs folders: drop the folder that contains it.`);
+    if (info.alreadySyncedBy) {
+      const other = this.folders.get(info.alreadySyncedBy);
+      throw new Error(`${info.path} already syncs to ${other?.sync?.status().remote ?? other?.saved.host ?? 'a server'}. Remove that folder first to sync it somewhere else.`);
+    }
+    const config = await this.configFor({
+      id: '',
+      localPath: info.path,
+      host: req.host,
+      ...(req.user ? { user: req.user } : {}),
+      ...(req.port ? { port: req.port } : {}),
+      authKind: req.auth.kind,
+      ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
+      remotePath: req.remotePath,
+      mode: req.mode,
+      ignore: req.ignore,
+      paused: false,
+    }, {
+      ...(req.auth.kind === 'password' ? { password: req.auth.password } : {}),
+      ...(req.auth.kind === 'key' && req.auth.passphrase ? { passphrase: req.auth.passphrase } : {}),
+    });
+    if (this.folders.has(config.id)) throw new Error(`${info.path} already syncs to ${config.endpoint.displayName}.`);
+    const saved: StoredFolder = {
+      id: config.id,
+      localPath: info.path,
+      host: req.host,
+      ...(req.user ? { user: req.user } : {}),
+      ...(req.port ? { port: req.port } : {}),
+      authKind: req.auth.kind,
+      ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
+      remotePath: config.endpoint.remoteRoot,
+      mode: req.mode,
+      ignore: req.ignore,
+      paused: false,
+    };
+    if (req.auth.kind === 'password') await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
+    if (req.auth.kind === 'key' && req.auth.passphrase) await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
+    await this.saveFolders([...this.settings.folders, saved]);
+    await this.run(saved, config);
+    this.changed();
+    return this.entryOf(this.mustGet(saved.id));
+  }
+
+  async remove(id: string): Promise<void> {
+    const r = this.mustGet(id);
+    await r.sync?.stop();
+    this.folders.delete(id);
+    await this.saveFolders(this.settings.folders.filter((f) => f.id !== id));
+    await this.opts.secrets.delete(secretKey(id, 'password'));
+    await this.opts.secrets.delete(secretKey(id, 'passphrase'));
+    this.changed();
+  }
+
+  async pause(id: string): Promise<void> {
+    this.runningSync(id).pause();
+    await this.setPaused([id], true);
+  }
+
+  async resume(id: string): Promise<void> {
+    this.runningSync(id).resume();
+    await this.setPaused([id], false);
+  }
+
+  async pauseAll(): Promise<void> {
+    const ids = [...this.folders.values()].filter((r) => r.sync).map((r) => r.saved.id);
+    for (const id of ids) this.runningSync(id).pause();
+    await this.setPaused(ids, true);
+  }
+
+  async resumeAll(): Promise<void> {
+    const ids = [...this.folders.values()].filter((r) => r.sync && r.saved.paused).map((r) => r.saved.id);
+    for (const id of ids) this.runningSync(id).resume();
+    await this.setPaused(ids, false);
+  }
+
+  /** Retries failed items now; for a folder in error this also reconnects at once. */
+  retryFailed(id: string): void {
+    this.runningSync(id).retryFailed();
+  }
+
+  confirmMassDelete(id: string): void {
+    this.runningSync(id).confirmMassDelete();
+  }
+
+  async conflicts(id: string): Promise<ConflictList> {
+    const r = this.mustGet(id);
+    const log = r.sync ? await readConflicts(r.sync.conflictFile) : { records: [], malformed: 0 };
+    const marks = await readConflictMarks(conflictMarksFile(r.stateDir));
+    const records = log.records.map((c) => ({ ...c, resolved: marks.has(conflictKey(c.time, c.path)) })).reverse();
+    return { folderId: id, records, malformed: log.malformed };
+  }
+
+  async markConflictResolved(id: string, time: string, path: string): Promise<void> {
+    await addConflictMark(conflictMarksFile(this.mustGet(id).stateDir), time, path);
+  }
+
+  /** Absolute local path of `rel` inside folder `id`; refuses anything outside it. */
+  localPathOf(id: string, rel: string): string {
+    const root = resolve(this.mustGet(id).saved.localPath);
+    const abs = resolve(root, rel);
+    if (abs !== root && !abs.startsWith(root + '/') && !abs.startsWith(root + '\\')) {
+      throw new Error(`${rel} is not inside the folder ${root}.`);
+    }
+    return abs;
+  }
+
+  /** Stops every folder: in-flight transfers finish and each index is saved. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.folders.values()].map((r) => r.sync?.stop()));
+  }
+
+  private mustGet(id: string): Running {
+    const r = this.folders.get(id);
+    if (!r) throw new Error(`No folder with id ${id}; it may have been removed. Reload the folder list.`);
+    return r;
+  }
+
+  private runningSync(id: string): FolderSync {
+    const r = this.mustGet(id);
+    if (!r.sync) throw new Error(`${r.saved.localPath} is not running: ${r.failure?.lastError ?? 'it could not be started'}`);
+    return r.sync;
+  }
+
+  private entryOf(r: Running): FolderEntry {
+    const s = r.saved;
+    const status = r.sync?.status() ?? r.failure;
+    return {
+      id: s.id,
+      localPath: s.localPath,
+      host: s.host,
+      ...(s.user ? { user: s.user } : {}),
+      ...(s.port ? { port: s.port } : {}),
+      authKind: s.authKind,
+      remotePath: s.remotePath,
+      mode: s.mode,
+      ignore: s.ignore,
+      paused: s.paused,
+      status: status as FolderStatus,
+    };
+  }
+
+  private async configFor(saved: StoredFolder, secrets: { password?: string; passphrase?: string }): Promise<FolderConfig> {
+    const config = await folderConfigFrom({
+      local: saved.localPath,
+      target: targetSpecOf(saved),
+      mode: saved.mode,
+      ignore: saved.ignore,
+      hostKeyPolicy: 'strict',
+      stateDir: this.opts.stateRoot,
+      ...(saved.authKind === 'key' && saved.keyPath ? { identity: [saved.keyPath] } : {}),
+      ...(this.opts.knownHostsPath ? { knownHosts: this.opts.knownHostsPath } : {}),
+      ...(this.opts.sshConfigPath ? { sshConfig: this.opts.sshConfigPath } : {}),
+      ...(this.opts.transport ? { transport: this.opts.transport } : {}),
+      ...(this.opts.pollIntervalMs ? { pollIntervalMs: this.opts.pollIntervalMs } : {}),
+      ...secrets,
+    });
+    // The chosen method only: a key or password folder does not also try the agent.
+    if (saved.authKind !== 'agent') config.endpoint.agentSocket = null;
+    return config;
+  }
+
+  private async startSaved(saved: StoredFolder): Promise<void> {
+    const password = saved.authKind === 'password' ? await this.opts.secrets.get(secretKey(saved.id, 'password')) : undefined;
+    const passphrase = saved.authKind === 'key' ? await this.opts.secrets.get(secretKey(saved.id, 'passphrase')) : undefined;
+    try {
+      if (saved.authKind === 'password' && password === undefined) {
+        throw new Error(`Ferry has no saved password for ${saved.user ?? ''}${saved.user ? '@' : ''}${saved.host} (no system keyring was available to keep it). Remove the folder and add it again with the password.`);
+      }
+      const config = await this.configFor(saved, { ...(password !== undefined ? { password } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
+      await this.run(saved, config);
+    } catch (err) {
+      this.folders.set(saved.id, { saved, stateDir: '', failure: failedStatus(saved, (err as Error).message) });
+    }
+  }
+
+  private async run(saved: StoredFolder, config: FolderConfig): Promise<void> {
+    const sync = new FolderSync(config);
+    const id = saved.id;
+    sync.on('status', (s) => this.emit('folderStatus', s));
+    sync.on('file', (outcome) => this.emit('fileActivity', { folderId: id, outcome, time: new Date().toISOString() }));
+    sync.on('conflict', (record) => this.emit('conflict', { folderId: id, record }));
+    this.folders.set(id, { saved, sync, stateDir: config.stateDir });
+    if (saved.paused) sync.pause();
+    await sync.start();
+  }
+
+  private async setPaused(ids: string[], paused: boolean): Promise<void> {
+    for (const id of ids) {
+      const r = this.folders.get(id);
+      if (r) r.saved = { ...r.saved, paused };
+    }
+    await this.saveFolders(this.settings.folders.map((f) => (ids.includes(f.id) ? { ...f, paused } : f)));
+  }
+
+  private async saveFolders(folders: StoredFolder[]): Promise<void> {
+    this.settings = { ...this.settings, folders };
+    await this.opts.store.save(this.settings);
+  }
+
+  private changed(): void {
+    this.emit('foldersChanged', { folderIds: [...this.folders.keys()] });
+  }
+}
+
+function failedStatus(saved: StoredFolder, message: string): FolderStatus {
+  return {
+    id: saved.id,
+    localRoot: saved.localPath,
+    remote: `${saved.user ? `${saved.user}@` : ''}${saved.host}:${saved.remotePath}`,
+    mode: saved.mode,
+    state: 'error',
+    lastError: message,
+    queued: 0,
+    inFlight: 0,
+    filesDone: 0,
+    filesTotal: 0,
+    bytesDone: 0,
+    bytesTotal: 0,
+    throughputBps: 0,
+    failedItems: [],
+    conflictCount: 0,
+    drift: [],
+    watcher: 'off',
+    inSync: false,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The few sentences the main process shows itself (tray menu, notifications), in English and
+ * Simplified Chinese. The window's strings live in renderer/i18n.ts.
+ */
+export type ShellLanguage = 'en' | 'zh-CN';
+
+const en = {
+  overall: { 'error': 'Ferry: needs attention', 'conflict': 'Ferry: conflicts to review', 'syncing': 'Ferry: syncing…', 'paused': 'Ferry: paused', 'in-sync': 'Ferry: everything in sync' },
+  folder: { 'in-sync': 'in sync', 'syncing': 'syncing', 'paused': 'paused', 'error': 'error', 'halted': 'halted', 'starting': 'connecting' },
+  noFolders: 'No folders yet',
+  pauseAll: 'Pause all',
+  resumeAll: 'Resume all',
+  pause: 'Pause',
+  resume: 'Resume',
+  openFerry: 'Open Ferry',
+  openAtLogin: 'Open at login',
+  quit: 'Quit Ferry',
+  conflictTitle: 'Conflict in {folder}',
+  conflictBody: '{path} changed on both sides. Ferry kept both versions; review it in the conflict log.',
+  haltedTitle: '{folder} is halted',
+  hostKeyTitle: 'Host key changed for {folder}',
+  hostKeyBody: 'The server presents a different host key. Ferry stopped syncing this folder until you check it.',
+  errorTitle: '{folder} cannot sync',
+  failingTitle: 'A file in {folder} keeps failing',
+  failingBody: '{path}: {error}',
+};
+type Strings = typeof en;
+
+const zh: Strings = {
+  overall: { 'error': 'Ferry：需要处理', 'conflict': 'Ferry：有冲突待查看', 'syncing': 'Ferry：正在同步…', 'paused': 'Ferry：已暂停', 'in-sync': 'Ferry：全部已同步' },
+  folder: { 'in-sync': '已同步', 'syncing': '正在同步', 'paused': '已暂停', 'error': '出错', 'halted': '已停止', 'starting': '正在连接' },
+  noFolders: '还没有文件夹',
+  pauseAll: '全部暂停',
+  resumeAll: '全部继续',
+  pause: '暂停',
+  resume: '继续',
+  openFerry: '打开 Ferry',
+  openAtLogin: '登录时启动',
+  quit: '退出 Ferry',
+  conflictTitle: '{folder} 出现冲突',
+  conflictBody: '{path} 在两边都被修改了。Ferry 保留了两个版本，请在冲突记录中查看。',
+  haltedTitle: '{folder} 已停止同步',
+  hostKeyTitle: '{folder} 的主机密钥已改变',
+  hostKeyBody: '服务器出示了不同的主机密钥。在你核实之前，Ferry 不会同步这个文件夹。',
+  errorTitle: '{folder} 无法同步',
+  failingTitle: '{folder} 中有文件一直同步失败',
+  failingBody: '{path}：{error}',
+};
+
+export function shellStrings(lang: ShellLanguage): Strings {
+  return lang === 'zh-CN' ? zh : en;
+}
+
+/** Fills `{name}` placeholders; unknown names stay as written. */
+export function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, k: string) => values[k] ?? whole);
+}
+
+/** 'zh-CN' for any Chinese locale (zh, zh-CN, zh-Hans, zh-TW...: Simplified is the only Chinese offered), else 'en'. */
+export function shellLanguageFor(setting: 'en' | 'zh-CN' | 'system', systemLocale: string): ShellLanguage {
+  if (setting !== 'system') return setting;
+  return /^zh(?:[-_]|$)/i.test(systemLocale) ? 'zh-CN' : 'en';
+}

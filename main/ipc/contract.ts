@@ -1,0 +1,214 @@
+/**
+ * The one IPC contract between the main process, the preload and the renderer.
+ *
+ * Invariants:
+ * - Every command is `name -> { args: tuple; result }` and every event `name -> payload`.
+ *   Channel names, the preload API (`window.ferry`) and the handler table are all derived
+ *   from {@link Commands} and {@link Events} by mapped types; nothing is written twice.
+ * - Everything that crosses IPC is plain JSON data (structured-clone safe): no class
+ *   instances, no functions, no secrets in results.
+ * - A command never rejects across the wire: main answers {@link IpcResult}; the preload
+ *   (or a test bridge) turns `{ ok: false }` back into a thrown Error in the renderer.
+ */
+import type { FileOutcome } from '../engine/apply-plan.ts';
+import type { ConflictRecord } from '../engine/conflict-log.ts';
+import type { SyncMode } from '../engine/plan.ts';
+import type { FolderStatus } from '../engine/status.ts';
+
+export type { ConflictRecord, FileOutcome, FolderStatus, SyncMode };
+
+export type Language = 'en' | 'zh-CN' | 'system';
+
+/** How a folder authenticates. Passwords and passphrases travel only in requests, never back. */
+export type AuthChoice =
+  | { kind: 'agent' }
+  | { kind: 'key'; keyPath: string; passphrase?: string }
+  | { kind: 'password'; password: string };
+
+/** Where to connect: a host name or an ssh config alias, plus optional overrides. */
+export interface ConnectionRequest {
+  host: string;
+  user?: string;
+  port?: number;
+  auth: AuthChoice;
+  /** Absolute POSIX path on the server. */
+  remotePath: string;
+}
+
+export interface AddFolderRequest extends ConnectionRequest {
+  localPath: string;
+  mode: SyncMode;
+  ignore: string[];
+}
+
+/** A folder as the window lists it: its saved settings (without secrets) and live status. */
+export interface FolderEntry {
+  id: string;
+  localPath: string;
+  host: string;
+  user?: string;
+  port?: number;
+  authKind: AuthChoice['kind'];
+  remotePath: string;
+  mode: SyncMode;
+  ignore: string[];
+  paused: boolean;
+  status: FolderStatus;
+}
+
+export interface HostKeyInfo {
+  /** Host and port as connected to (after ssh config expansion); what trustHostKey pins. */
+  host: string;
+  port: number;
+  keyType: string;
+  /** `SHA256:...` as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  knownHostsPath: string;
+}
+
+export type TestConnectionResult =
+  /** Host key known and login worked. */
+  | { outcome: 'ok'; hostKey: HostKeyInfo; remotePathExists: boolean; sftp: boolean }
+  /** First connection: the user must confirm the fingerprint (then trustHostKey). */
+  | { outcome: 'unknown-host-key'; hostKey: HostKeyInfo }
+  /** The server presents a different key than known_hosts holds: a blocking warning. */
+  | { outcome: 'changed-host-key'; hostKey: HostKeyInfo; knownFingerprints: string[]; message: string }
+  | { outcome: 'revoked-host-key'; hostKey: HostKeyInfo; message: string }
+  /** Could not connect or log in; `message` says what the user can do. */
+  | { outcome: 'failed'; message: string };
+
+export interface TrustHostKeyRequest {
+  host: string;
+  port: number;
+  /** Must equal the fingerprint the last testConnection to host:port saw, or nothing is pinned. */
+  fingerprint: string;
+}
+
+export interface RemoteDirListing {
+  path: string;
+  /** Sub-directory names, sorted. */
+  dirs: string[];
+}
+
+export type LocalPathKind = 'dir' | 'file' | 'missing';
+
+export interface LocalPathInfo {
+  path: string;
+  kind: LocalPathKind;
+  /** Id of a folder that already syncs this path, if any. */
+  alreadySyncedBy?: string;
+}
+
+export interface ConflictView extends ConflictRecord {
+  resolved: boolean;
+}
+
+export interface ConflictList {
+  folderId: string;
+  /** Newest first. */
+  records: ConflictView[];
+  /** Lines of the log that could not be read. */
+  malformed: number;
+}
+
+export interface AppSettings {
+  language: Language;
+  openAtLogin: boolean;
+}
+
+/** Every command: argument tuple and result. */
+export interface Commands {
+  listFolders: { args: []; result: FolderEntry[] };
+  inspectLocalPath: { args: [path: string]; result: LocalPathInfo };
+  chooseLocalFolder: { args: []; result: string | null };
+  addFolder: { args: [request: AddFolderRequest]; result: FolderEntry };
+  removeFolder: { args: [folderId: string]; result: void };
+  pauseFolder: { args: [folderId: string]; result: void };
+  resumeFolder: { args: [folderId: string]; result: void };
+  pauseAll: { args: []; result: void };
+  resumeAll: { args: []; result: void };
+  retryFailed: { args: [folderId: string]; result: void };
+  confirmMassDelete: { args: [folderId: string]; result: void };
+  getConflicts: { args: [folderId: string]; result: ConflictList };
+  markConflictResolved: { args: [folderId: string, time: string, path: string]; result: void };
+  openLocalFile: { args: [folderId: string, path: string]; result: void };
+  testConnection: { args: [request: ConnectionRequest]; result: TestConnectionResult };
+  trustHostKey: { args: [request: TrustHostKeyRequest]; result: void };
+  listSshAliases: { args: []; result: string[] };
+  browseRemote: { args: [request: ConnectionRequest]; result: RemoteDirListing };
+  makeRemoteDir: { args: [request: ConnectionRequest]; result: void };
+  getSettings: { args: []; result: AppSettings };
+  setSettings: { args: [patch: Partial<AppSettings>]; result: AppSettings };
+}
+
+/** Every event main pushes to the window: name -> payload. */
+export interface Events {
+  folderStatus: FolderStatus;
+  fileActivity: { folderId: string; outcome: FileOutcome; time: string };
+  conflict: { folderId: string; record: ConflictRecord };
+  foldersChanged: { folderIds: string[] };
+}
+
+export type CommandName = keyof Commands;
+export type EventName = keyof Events;
+export type CommandArgs<K extends CommandName> = Commands[K]['args'];
+export type CommandResult<K extends CommandName> = Commands[K]['result'];
+
+/** The wire answer of every command. */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Runtime list of command names; the Record type makes it exhaustive. */
+const COMMAND_TABLE: { [K in CommandName]: true } = {
+  listFolders: true,
+  inspectLocalPath: true,
+  chooseLocalFolder: true,
+  addFolder: true,
+  removeFolder: true,
+  pauseFolder: true,
+  resumeFolder: true,
+  pauseAll: true,
+  resumeAll: true,
+  retryFailed: true,
+  confirmMassDelete: true,
+  getConflicts: true,
+  markConflictResolved: true,
+  openLocalFile: true,
+  testConnection: true,
+  trustHostKey: true,
+  listSshAliases: true,
+  browseRemote: true,
+  makeRemoteDir: true,
+  getSettings: true,
+  setSettings: true,
+};
+export const COMMAND_NAMES = Object.keys(COMMAND_TABLE) as CommandName[];
+
+const EVENT_TABLE: { [K in EventName]: true } = { folderStatus: true, fileActivity: true, conflict: true, foldersChanged: true };
+export const EVENT_NAMES = Object.keys(EVENT_TABLE) as EventName[];
+
+export type CommandChannel<K extends CommandName = CommandName> = `ferry:cmd:${K}`;
+export type EventChannel<K extends EventName = EventName> = `ferry:evt:${K}`;
+
+export function commandChannel<K extends CommandName>(name: K): CommandChannel<K> {
+  return `ferry:cmd:${name}`;
+}
+export function eventChannel<K extends EventName>(name: K): EventChannel<K> {
+  return `ferry:evt:${name}`;
+}
+export function isCommandName(name: unknown): name is CommandName {
+  return typeof name === 'string' && Object.hasOwn(COMMAND_TABLE, name);
+}
+
+/** The command part of `window.ferry`: one async function per command. */
+export type FerryCommandsApi = { [K in CommandName]: (...args: CommandArgs<K>) => Promise<CommandResult<K>> };
+
+/** What the preload exposes as `window.ferry`. */
+export interface FerryApi extends FerryCommandsApi {
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends EventName>(event: K, listener: (payload: Events[K]) => void): () => void;
+  /** Absolute path of a dropped file or folder (Electron's webUtils.getPathForFile). */
+  getPathForFile(file: File): string;
+}
+
+/** Server-side handler table, derived from the contract (args already validated). */
+export type CommandHandlers = { [K in CommandName]: (...args: CommandArgs<K>) => Promise<CommandResult<K>> };

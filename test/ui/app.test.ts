@@ -1,0 +1,290 @@
+/**
+ * The built renderer in a real Chromium, against the real IPC handlers, the real engine and
+ * a real OpenSSH sshd. Only the preload is replaced (test/ui/bridge.ts builds the same
+ * `window.ferry` over a page binding) and the drop's path comes from that bridge, as
+ * webUtils.getPathForFile would give it.
+ *
+ * The tests of this file share one page and one folder and run in order. Screenshots of
+ * each main screen go to test-output/screenshots/ (ignored by git).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ConnectionService } from '../../main/app-core/connection.ts';
+import { FolderManager } from '../../main/app-core/folder-manager.ts';
+import { JsonFileSettingsStore, MemorySecretStore } from '../../main/app-core/settings-store.ts';
+import { EVENT_NAMES } from '../../main/ipc/contract.ts';
+import { createHandlers, dispatchCommand } from '../../main/ipc/handlers.ts';
+import { fingerprintSha256 } from '../../main/ssh/host-key.ts';
+import { buildRenderer } from '../../main/build/build.ts';
+import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { diffTrees, readTree } from '../harness/trees.ts';
+
+/**
+ * The page's globals this file touches inside page.evaluate callbacks (which run in the
+ * page). Declared here because the repo's main tsconfig has no DOM library.
+ */
+interface PageGlobals {
+  document: { body: { dispatchEvent(event: unknown): boolean }; documentElement: { lang: string } };
+  DataTransfer: new () => { items: { add(file: unknown): void } };
+  DragEvent: new (type: string, init: { dataTransfer: unknown; bubbles: boolean; cancelable: boolean }) => unknown;
+  File: new (parts: string[], name: string) => unknown;
+  __ferryDropPaths: Record<string, string>;
+  __ferryEmit(name: unknown, payload: unknown): void;
+  ferry: object;
+  [name: string]: unknown;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shots = join(root, 'test-output', 'screenshots');
+const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SYNC_TIMEOUT = 30_000;
+
+let sshd: TestSshd;
+let tmp: string;
+let local: string;
+let remote: string;
+let knownHosts: string;
+let manager: FolderManager;
+let server: Server;
+let browser: Browser;
+let page: Page;
+const opened: string[] = [];
+
+function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+  const srv = createServer(async (req, res) => {
+    const path = normalize(join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+    const file = path === dir + sep || path === dir ? join(dir, 'index.html') : path;
+    if (!file.startsWith(dir + sep)) return void res.writeHead(404).end();
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
+    const addr = srv.address();
+    resolve({ server: srv, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
+  }));
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+const card = () => page.locator('.card').first();
+const waitForState = (state: string, timeout = SYNC_TIMEOUT) => page.locator(`.card[data-state="${state}"]`).waitFor({ timeout });
+
+async function drop(name: string, path: string): Promise<void> {
+  await page.evaluate(({ name, path }) => {
+    const w = globalThis as unknown as PageGlobals;
+    w.__ferryDropPaths[name] = path;
+    const dt = new w.DataTransfer();
+    dt.items.add(new w.File(['x'], name));
+    w.document.body.dispatchEvent(new w.DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    w.document.body.dispatchEvent(new w.DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { name, path });
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = SYNC_TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  const rendererDir = await buildRenderer(join(root, 'out', 'renderer'));
+  const bridge = await build({ entryPoints: [join(root, 'test', 'ui', 'bridge.ts')], bundle: true, format: 'iife', platform: 'browser', write: false, logLevel: 'warning' });
+  sshd = await startSshd();
+  tmp = mkdtempSync(join(tmpdir(), 'ferry-ui-'));
+  local = join(tmp, 'Projects');
+  mkdirSync(join(local, 'docs'), { recursive: true });
+  writeFileSync(join(local, 'a.txt'), 'local version 1\n');
+  writeFileSync(join(local, 'docs', 'readme.md'), '# hello\n');
+  writeFileSync(join(tmp, 'notes.txt'), 'a file, not a folder');
+  remote = join(sshd.remoteRoot, 'projects');
+  knownHosts = join(tmp, 'ssh', 'known_hosts'); // empty: the first connection must be confirmed
+  const noSshConfig = join(tmp, 'no-ssh-config');
+  manager = await FolderManager.open({
+    store: new JsonFileSettingsStore(join(tmp, 'settings.json')),
+    secrets: new MemorySecretStore(),
+    stateRoot: join(tmp, 'state'),
+    knownHostsPath: knownHosts,
+    sshConfigPath: noSshConfig,
+    pollIntervalMs: 5_000,
+  });
+  const handlers = createHandlers(manager, new ConnectionService({ knownHostsPath: knownHosts, sshConfigPath: noSshConfig }), {
+    chooseFolder: async () => null,
+    openPath: async (p) => void opened.push(p),
+    listSshAliases: () => ['build-box', 'nas'],
+  });
+  const served = await serve(rendererDir);
+  server = served.server;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
+  page = await context.newPage();
+  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  await page.exposeBinding('__ferryInvoke', (_source, name: unknown, args: unknown) => dispatchCommand(handlers, name, args));
+  await page.addInitScript({ content: bridge.outputFiles[0]?.text ?? '' });
+  for (const name of EVENT_NAMES) {
+    manager.on(name as 'folderStatus', (payload: unknown) => {
+      void page.evaluate(([n, p]) => (globalThis as unknown as PageGlobals).__ferryEmit(n, p), [name, payload] as const).catch(() => undefined);
+    });
+  }
+  await page.goto(served.url);
+  await page.locator('body[data-ready="true"]').waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  await manager?.stopAll();
+  server?.close();
+  await sshd?.dispose();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('Ferry window in Chromium', () => {
+  test('the page has no Node or Electron globals and shows the empty state', async () => {
+    const globals = await page.evaluate(() => {
+      const w = globalThis as unknown as PageGlobals;
+      return { require: typeof w.require, process: typeof w.process, ipcRenderer: typeof w.ipcRenderer, ferry: typeof w.ferry };
+    });
+    assert.deepEqual(globals, { require: 'undefined', process: 'undefined', ipcRenderer: 'undefined', ferry: 'object' });
+    const api = await page.evaluate(() => Object.keys((globalThis as unknown as PageGlobals).ferry).sort());
+    assert.ok(api.includes('addFolder') && api.includes('on') && api.includes('getPathForFile') && !api.includes('invoke'), api.join(','));
+    await page.getByRole('heading', { name: 'No folders yet' }).waitFor();
+    await shot('01-empty');
+  });
+
+  test('dropping a file says Ferry syncs folders', async () => {
+    await drop('notes.txt', join(tmp, 'notes.txt'));
+    const message = page.locator('.message.error').last();
+    await message.waitFor();
+    assert.match(await message.innerText(), /notes\.txt is a file\. Ferry syncs folders/);
+    await message.locator('button').click();
+  });
+
+  test('dropping a folder opens the add flow; the first connection shows the host key to confirm', async () => {
+    await drop('Projects', local);
+    const dialog = page.locator('dialog.add-dialog');
+    await dialog.waitFor();
+    assert.equal(await dialog.getByLabel('Local folder').inputValue(), local);
+    assert.deepEqual(await dialog.locator('datalist option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)), ['build-box', 'nas']);
+    await dialog.getByLabel('Server (host or ssh alias)').fill('127.0.0.1');
+    await dialog.getByLabel('User', { exact: true }).fill(sshd.user);
+    await dialog.getByLabel('Port').fill(String(sshd.port));
+    await dialog.getByLabel('Key file', { exact: true }).check();
+    await dialog.getByLabel('Private key file').fill(sshd.clientKeyPath);
+    await dialog.getByLabel('Folder on the server').fill(remote);
+    await dialog.getByLabel('Ignore patterns').fill('*.tmp');
+    assert.ok(await dialog.locator('.add-button').isDisabled(), 'cannot add before a successful test');
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    const confirm = dialog.locator('.hostkey-confirm');
+    await confirm.waitFor({ timeout: SYNC_TIMEOUT });
+    const expected = fingerprintSha256(Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'));
+    assert.match(await confirm.locator('.fingerprint').innerText(), new RegExp(`ssh-ed25519 ${expected.replace(/[+/]/g, '\\$&')}$`));
+    assert.equal(existsSync(knownHosts), false, 'nothing is pinned before the user confirms');
+    assert.ok(await dialog.locator('.add-button').isDisabled());
+    await shot('02-add-confirm-host-key');
+
+    await confirm.getByRole('button', { name: /trust this server/ }).click();
+    await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match(await dialog.locator('.ok-text').innerText(), new RegExp(`Host key ${expected.replace(/[+/]/g, '\\$&')} is known`));
+    assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
+    await shot('03-add-connected');
+  });
+
+  test('starting the sync adds a card that reaches "In sync" with the server holding the folder', async () => {
+    await page.locator('dialog.add-dialog .add-button').click();
+    await page.locator('dialog.add-dialog').waitFor({ state: 'detached' });
+    await waitForState('in-sync');
+    assert.equal(await card().locator('.state-text').innerText(), 'In sync');
+    assert.match(await card().locator('.paths').innerText(), new RegExp(`${local.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.match(await card().locator('.last-synced').innerText(), /^Last synced/);
+    assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
+    const [saved] = (JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as { folders: { localPath: string; authKind: string; ignore: string[] }[] }).folders;
+    assert.deepEqual({ localPath: saved?.localPath, authKind: saved?.authKind, ignore: saved?.ignore }, { localPath: local, authKind: 'key', ignore: ['*.tmp'] });
+    await page.getByText('Everything in sync').waitFor();
+    await shot('04-in-sync');
+  });
+
+  test('a file edited on the server and then locally shows up in the conflict log', async () => {
+    writeFileSync(join(remote, 'a.txt'), 'edited on the server, longer than before\n');
+    const past = new Date(Date.now() - 3600_000);
+    utimesSync(join(remote, 'a.txt'), past, past);
+    writeFileSync(join(local, 'a.txt'), 'local version 2\n');
+    await card().locator('.conflicts-button', { hasText: '1 conflict(s)' }).waitFor({ timeout: SYNC_TIMEOUT });
+    await waitForState('in-sync');
+    assert.equal(readFileSync(join(remote, 'a.txt'), 'utf8'), 'local version 2\n');
+    await card().locator('.conflicts-button').click();
+    const dialog = page.locator('dialog.conflicts-dialog');
+    const row = dialog.locator('tr.conflict');
+    await row.waitFor();
+    assert.equal(await row.locator('td').nth(1).innerText(), 'a.txt');
+    const what = await row.locator('td').nth(2).innerText();
+    const copy = /kept as (a\.ferry-conflict-\d{8}-\d{6}\.txt)/.exec(what)?.[1];
+    assert.ok(copy, what);
+    assert.equal(readFileSync(join(remote, copy), 'utf8'), 'edited on the server, longer than before\n');
+    await shot('05-conflict-log');
+    await row.getByRole('button', { name: 'Open local file' }).click();
+    await eventually(() => opened.length === 1, 'openPath');
+    assert.deepEqual(opened, [join(local, 'a.txt')]);
+    await row.getByRole('button', { name: 'Mark resolved' }).click();
+    await dialog.locator('tr.conflict.resolved').waitFor();
+    await dialog.getByRole('button', { name: 'Close' }).click();
+  });
+
+  test('pause holds local changes back; resume sends them', async () => {
+    await card().getByRole('button', { name: 'Pause' }).click();
+    await waitForState('paused');
+    assert.equal(await card().locator('.state-text').innerText(), 'Paused');
+    writeFileSync(join(local, 'while-paused.txt'), 'written while paused\n');
+    await page.getByText('Paused', { exact: true }).first().waitFor();
+    await shot('06-paused');
+    assert.equal(existsSync(join(remote, 'while-paused.txt')), false);
+    await card().getByRole('button', { name: 'Resume' }).click();
+    await eventually(() => existsSync(join(remote, 'while-paused.txt')), 'while-paused.txt on the server');
+    await waitForState('in-sync');
+    // The conflict copy of the previous test lives on the server only, by design.
+    assert.deepEqual(diffTrees(readTree(local), readTree(remote, { skip: (n) => n.includes('.ferry-conflict-') })), []);
+  });
+
+  test('when the server stops the card shows the error; when it is back the folder recovers', async () => {
+    await sshd.stop();
+    await waitForState('error');
+    const problem = card().locator('.problem');
+    await problem.waitFor();
+    assert.match(await problem.innerText(), /Cannot sync right now/);
+    assert.match(await problem.locator('.error-text').innerText(), /127\.0\.0\.1/);
+    await page.locator('.overall[data-state="error"]').waitFor();
+    await shot('07-error');
+    await sshd.start();
+    writeFileSync(join(local, 'after-outage.txt'), 'written after the outage\n');
+    await waitForState('in-sync', 60_000);
+    await eventually(() => existsSync(join(remote, 'after-outage.txt')), 'after-outage.txt on the server');
+    assert.equal(await card().locator('.problem').isVisible(), false);
+    await shot('08-recovered');
+  });
+
+  test('the window switches to Simplified Chinese from the settings', async () => {
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.getByRole('button', { name: '添加文件夹' }).waitFor();
+    assert.equal(await card().locator('.state-text').innerText(), '已同步');
+    assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang), 'zh-CN');
+    await shot('09-zh-CN');
+    assert.deepEqual(manager.getSettings().language, 'zh-CN');
+  });
+});
