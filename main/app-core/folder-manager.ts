@@ -16,7 +16,7 @@ import type { FileOutcome } from '../engine/apply-plan.ts';
 import { readConflicts, type ConflictRecord } from '../engine/conflict-log.ts';
 import { FolderSync, type FolderConfig } from '../engine/folder-sync.ts';
 import type { TransportChoice } from '../engine/open-transport.ts';
-import type { FolderStatus } from '../engine/status.ts';
+import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
 import { folderConfigFrom } from '../cli/folder-options.ts';
 import type { AddFolderRequest, AppSettings, ConflictList, FolderEntry, LocalPathInfo } from '../ipc/contract.ts';
 import { addConflictMark, conflictKey, conflictMarksFile, readConflictMarks } from './conflict-marks.ts';
@@ -310,24 +310,12 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 }
 
 function failedStatus(saved: StoredFolder, message: string): FolderStatus {
-  return {
+  return newFolderStatus({
     id: saved.id,
     localRoot: saved.localPath,
     remote: `${saved.user ? `${saved.user}@` : ''}${saved.host}:${saved.remotePath}`,
     mode: saved.mode,
     state: 'error',
     lastError: message,
-    queued: 0,
-    inFlight: 0,
-    filesDone: 0,
-    filesTotal: 0,
-    bytesDone: 0,
-    bytesTotal: 0,
-    throughputBps: 0,
-    failedItems: [],
-    conflictCount: 0,
-    drift: [],
-    watcher: 'off',
-    inSync: false,
-  };
+  });
 }
