@@ -29,6 +29,8 @@ export interface FolderOptions {
   passphrase?: string;
   /** Modified files at least this many bytes use rsync's delta transfer (auto transport). */
   deltaThreshold?: number;
+  /** Passes with at least this many uploads send them through one rsync run (auto transport). */
+  bulkThreshold?: number;
   pollIntervalMs?: number;
 }
 
@@ -40,6 +42,9 @@ export interface FolderOptions {
  * 256 MiB: 2382 vs 1193 ms. The crossover sits between 16 and 64 MiB, so 32 MiB.
  */
 export const DEFAULT_DELTA_THRESHOLD = 32 * 1024 * 1024;
+
+/** See bench/run.ts --only bulk: where one rsync run overtakes pipelined SFTP for new small files. */
+export const DEFAULT_BULK_THRESHOLD = 200;
 
 export class UsageError extends Error {}
 
@@ -69,6 +74,7 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
     stateDir: folderStateDir(stateRoot, id),
     allowMassDelete: o.allowMassDelete ?? false,
     deltaThreshold: o.deltaThreshold ?? DEFAULT_DELTA_THRESHOLD,
+    bulkThreshold: o.bulkThreshold ?? DEFAULT_BULK_THRESHOLD,
     pollIntervalMs: o.pollIntervalMs ?? 30_000,
   };
 }

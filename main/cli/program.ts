@@ -28,6 +28,7 @@ interface SyncFlags {
   verbose?: boolean;
   sshConfig?: string;
   deltaThreshold?: number;
+  bulkThreshold?: number;
   passwordEnv?: string;
   passphraseEnv?: string;
 }
@@ -62,6 +63,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(flags.stateDir ? { stateDir: flags.stateDir } : {}),
       ...(flags.sshConfig ? { sshConfig: flags.sshConfig } : {}),
       ...(flags.deltaThreshold ? { deltaThreshold: flags.deltaThreshold } : {}),
+      ...(flags.bulkThreshold ? { bulkThreshold: flags.bulkThreshold } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(passphrase !== undefined ? { passphrase } : {}),
       allowMassDelete: flags.allowMassDelete ?? false,
@@ -113,6 +115,7 @@ export function buildProgram(): Command {
     .option('--allow-mass-delete', 'do not halt when a sync would delete more than half of the server files')
     .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
     .option('--delta-threshold <bytes>', 'modified files at least this large use rsync delta transfer', positiveInt)
+    .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run', positiveInt)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')

@@ -43,6 +43,8 @@ export interface FolderConfig {
   allowMassDelete: boolean;
   /** Modified files at least this large go through rsync's delta transfer when available. */
   deltaThreshold: number;
+  /** A pass with at least this many uploads sends them through one rsync run when rsync is available. */
+  bulkThreshold: number;
   /** Full rescan interval while the watcher is down. */
   pollIntervalMs: number;
 }
@@ -384,7 +386,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const result = await applyPlan({
       plan,
       transport: t.main,
-      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold } : {}),
+      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold, bulkThreshold: this.config.bulkThreshold } : {}),
       localRoot: this.config.localRoot,
       ancestor: this.ancestor,
       remote,

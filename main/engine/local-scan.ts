@@ -5,8 +5,7 @@
  * ignored directory is not descended into.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from './map-limit.ts';
 import { joinRel, parentOf, type Entry } from './tree.ts';
@@ -88,9 +87,16 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
   return { entries, problems };
 }
 
-/** SHA-256 (hex) of a file's content, streamed. */
+/** SHA-256 (hex) of a file's content: read whole when small, streamed when large. */
 export async function hashFile(abs: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  const handle = await open(abs, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size <= 1 << 20) hash.update(await handle.readFile());
+    else for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
   return hash.digest('hex');
 }

@@ -27,8 +27,8 @@
  *   example an unreadable directory) makes `scan` throw.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { hashFile } from '../engine/local-scan.ts';
 import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -375,16 +375,17 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         const it = items[i] as UploadItem;
         const st = before.get(i) as Stats;
         try {
-          const hash = await sha256(it.localPath);
+          const hash = await hashFile(it.localPath);
           const after = await lstat(it.localPath);
-          const uploaded: FileEntry = { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash };
+          // Whole milliseconds, as the local scan records them: the ancestor must compare equal next time.
+          const uploaded: FileEntry = { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o7777, hash };
           const r = results[i] as UploadResult;
           r.uploaded = uploaded;
-          if (changed(st, after) || st.size !== it.expected.size || !sameSecond(st.mtimeMs, it.expected.mtimeMs)) r.changedDuringUpload = true;
+          if (changed(st, after) || st.size !== it.expected.size || Math.floor(st.mtimeMs) !== it.expected.mtimeMs) r.changedDuringUpload = true;
         } catch {
           // The file was sent, but is gone or unreadable now: report what was sent, and let the engine rescan.
           const r = results[i] as UploadResult;
-          r.uploaded = { kind: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777 };
+          r.uploaded = { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o7777 };
           r.changedDuringUpload = true;
         }
         settle(i);
@@ -514,11 +515,6 @@ function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino || a.mode !== b.mode;
 }
 
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 async function forEachLimited<T>(list: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -33,6 +33,9 @@ describe('rsync transport', () => {
     const first = await f.once('--transport', 'rsync');
     assert.equal(first.code, 0, first.stdout + first.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+    const noop = await f.once('--transport', 'rsync');
+    assert.equal(noop.code, 0);
+    assert.deepEqual(noop.events.filter((e) => e.event === 'file'), [], 'nothing changed, nothing is sent again');
     writeFileSync(join(f.local, 'd/a.txt'), 'edited, longer');
     rmSync(join(f.local, 'gone.txt'));
     renameSync(join(f.local, 'space name.txt'), join(f.local, 'renamed name.txt'));
@@ -71,6 +74,8 @@ describe('rsync transport', () => {
     const r = await f.once('--delta-threshold', String(1024 * 1024));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+    const noop = await f.once('--delta-threshold', String(1024 * 1024));
+    assert.deepEqual(noop.events.filter((e) => e.event === 'file'), [], 'an rsync-sent file is not sent again');
     assert.deepEqual(readdirSync(f.remote).filter((n) => n.startsWith('.')), [], 'no temp files left');
     f.cleanup();
   });
