@@ -43,8 +43,11 @@ export interface FolderOptions {
  */
 export const DEFAULT_DELTA_THRESHOLD = 32 * 1024 * 1024;
 
-/** See bench/run.ts --only bulk: where one rsync run overtakes pipelined SFTP for new small files. */
-export const DEFAULT_BULK_THRESHOLD = 200;
+/**
+ * Where one rsync run overtook pipelined SFTP for new 4 KiB files here (ferry --once, medians
+ * of 3): 1,000 files SFTP 947 ms vs rsync 1,158 ms; 10,000 files 6.9 s vs 5.3 s.
+ */
+export const DEFAULT_BULK_THRESHOLD = 2000;
 
 export class UsageError extends Error {}
 

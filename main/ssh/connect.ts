@@ -14,7 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type {
@@ -362,7 +362,30 @@ function tcpSocket(ep: SshEndpoint): Duplex {
   // ssh2 never sets TCP_NODELAY; without it small SFTP requests wait on Nagle + delayed ACK.
   // Node applies it to the socket before connect(2), also when a DNS lookup comes first.
   sock.setNoDelay(true);
+  coalesceWritesPerTick(sock);
   return sock;
+}
+
+/**
+ * ssh2 writes every packet with its own socket.write: with TCP_NODELAY that is one syscall
+ * and one TCP segment per SFTP request. Corking for the rest of the current tick sends all
+ * packets queued in one go (pipelined requests are mostly issued in the same tick) with one
+ * writev, without delaying anything past the tick.
+ */
+function coalesceWritesPerTick(sock: Socket): void {
+  const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
+  let corked = false;
+  (sock as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+    if (!corked && !sock.destroyed) {
+      corked = true;
+      sock.cork();
+      process.nextTick(() => {
+        corked = false;
+        sock.uncork();
+      });
+    }
+    return write(...args);
+  };
 }
 
 function forwardThrough(jump: ClientType, jumpEp: SshEndpoint, ep: SshEndpoint): Promise<Duplex> {
