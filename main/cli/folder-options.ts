@@ -36,12 +36,11 @@ export interface FolderOptions {
 
 /**
  * Modified files at least this large go through rsync's delta transfer. Measured here with
- * `node bench/run.ts --only delta` (its first version): 1 MiB rewritten in the middle
- * of a file, whole `ferry sync --once` runs, medians of 3 interleaved:
- * 16 MiB: SFTP resend 437 ms vs rsync delta 585 ms; 64 MiB: 940 vs 764 ms;
- * 256 MiB: 2382 vs 1193 ms. The crossover sits between 16 and 64 MiB, so 32 MiB.
+ * `npm run bench` (docs/BENCHMARKS.md): 1 MiB rewritten in the middle of a file, whole
+ * `ferry sync --once` runs, full SFTP resend vs rsync delta: 32 MiB 529 vs 620 ms, 64 MiB
+ * 774 vs 719 ms, 256 MiB 2.11 vs 1.16 s. The crossover lies between 32 and 64 MiB.
  */
-export const DEFAULT_DELTA_THRESHOLD = 32 * 1024 * 1024;
+export const DEFAULT_DELTA_THRESHOLD = 48 * 1024 * 1024;
 
 /**
  * Where one rsync run overtook pipelined SFTP for new 4 KiB files here (ferry --once, medians

@@ -18,6 +18,7 @@ import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
 import { createIgnoreMatcher, loadFerryignore } from './ignore.ts';
+import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
 import { hashFile, localPathOf, scanLocal } from './local-scan.ts';
 import { openTransports, type OpenTransports, type TransportChoice } from './open-transport.ts';
@@ -151,6 +152,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       return summary;
     } finally {
       await this.disconnect();
+      await this.releaseLock();
     }
   }
 
@@ -190,10 +192,19 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     await this.watcher?.close();
     await this.loopDone;
     await this.disconnect();
+    await this.releaseLock();
+  }
+
+  private lock: FolderLock | undefined;
+  private async releaseLock(): Promise<void> {
+    const l = this.lock;
+    this.lock = undefined;
+    await l?.release();
   }
 
   private async prepare(): Promise<void> {
     await mkdir(this.config.stateDir, { recursive: true });
+    this.lock ??= await lockFolderState(this.config.stateDir, `${this.config.localRoot} -> ${this.st.remote}`);
     this.ancestor = (await loadIndex(this.indexFile)) ?? new Map();
     this.st.conflictCount = (await readConflicts(this.conflictFile)).records.length;
     await this.reloadIgnores();
