@@ -110,7 +110,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       const other = this.folders.get(info.alreadySyncedBy);
       throw new Error(`${info.path} already syncs to ${other?.sync?.status().remote ?? other?.saved.host ?? 'a server'}. Remove that folder first to sync it somewhere else.`);
     }
-    const config = await this.configFor({
+    const draft: StoredFolder = {
       id: '',
       localPath: info.path,
       host: req.host,
@@ -122,24 +122,14 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       mode: req.mode,
       ignore: req.ignore,
       paused: false,
-    }, {
+    };
+    const config = await this.configFor(draft, {
       ...(req.auth.kind === 'password' ? { password: req.auth.password } : {}),
       ...(req.auth.kind === 'key' && req.auth.passphrase ? { passphrase: req.auth.passphrase } : {}),
     });
     if (this.folders.has(config.id)) throw new Error(`${info.path} already syncs to ${config.endpoint.displayName}.`);
-    const saved: StoredFolder = {
-      id: config.id,
-      localPath: info.path,
-      host: req.host,
-      ...(req.user ? { user: req.user } : {}),
-      ...(req.port ? { port: req.port } : {}),
-      authKind: req.auth.kind,
-      ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
-      remotePath: config.endpoint.remoteRoot,
-      mode: req.mode,
-      ignore: req.ignore,
-      paused: false,
-    };
+    // The id comes from the resolved endpoint, and the remote path as the server spells it.
+    const saved: StoredFolder = { ...draft, id: config.id, remotePath: config.endpoint.remoteRoot };
     if (req.auth.kind === 'password') await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
     if (req.auth.kind === 'key' && req.auth.passphrase) await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
     await this.saveFolders([...this.settings.folders, saved]);

@@ -241,3 +241,6 @@ export async function waitForSameTree(local: string, remote: string, opts: { ski
     () => `local ${local} and remote ${remote} still differ:\n${last.slice(0, 20).join('\n')}`,
   );
 }
+
+/** Editor droppings that Ferry's default ignore rules leave out (by base name). */
+export const editorJunk = (name: string): boolean => /\.sw[pxo]$|^4913$|~$|^\.#/.test(name);

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
+import { diffTrees, editorJunk, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
 
 let sshd: TestSshd;
 before(async () => {
@@ -31,7 +31,7 @@ function fixture(name: string) {
   return { local, state, remote, once, cleanup };
 }
 
-const junk = (n: string) => /\.swp$|^4913$|~$/.test(n);
+const junk = editorJunk;
 
 function assertSame(local: string, remote: string) {
   assert.deepEqual(diffTrees(readTree(local, { skip: junk }), readTree(remote)), []);

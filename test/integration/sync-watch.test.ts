@@ -24,10 +24,10 @@ import {
   waitForSameTree,
   writeTree,
   type FerryProcess,
+  editorJunk,
 } from '../harness/trees.ts';
 
-/** Editor droppings Ferry's default ignore rules leave out. */
-const junk = (n: string) => /\.sw[pxo]$|^4913$|~$|^\.#/.test(n);
+const junk = editorJunk;
 
 let sshd: TestSshd;
 let local: string;
