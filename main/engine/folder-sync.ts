@@ -436,7 +436,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       this.emit('conflict', record);
     }
     this.dirty.push(...result.changedDuringUpload);
-    await saveIndex(this.indexFile, this.ancestor, {
+    // An empty plan changed nothing: leave the index file (and the disk) alone.
+    if (plan.ops.length > 0) await saveIndex(this.indexFile, this.ancestor, {
       localRoot: this.config.localRoot,
       remote: this.st.remote,
     });

@@ -220,7 +220,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (p === '') {
       // The root itself: created when missing, never removed or replaced here.
       if (l?.kind === 'dir' && r === undefined) ops.push({ op: 'mkdir', path: '', entry: l, keepRemoteCopy: false });
-      else if (l?.kind === 'dir' && r?.kind === 'dir') ops.push({ op: 'adopt', path: '', entry: l });
+      else if (l?.kind === 'dir' && r?.kind === 'dir' && !localUnchanged(a, l)) ops.push({ op: 'adopt', path: '', entry: l });
       continue;
     }
 
