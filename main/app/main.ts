@@ -12,7 +12,6 @@ import { ConnectionService } from '../app-core/connection.ts';
 import { FolderManager } from '../app-core/folder-manager.ts';
 import { NotificationRules } from '../app-core/notifications.ts';
 import { shellLanguageFor } from '../app-core/shell-strings.ts';
-import { JsonFileSettingsStore } from '../app-core/settings-store.ts';
 import { listSshAliases } from '../app-core/ssh-aliases.ts';
 import type { MenuAction } from '../app-core/tray-menu.ts';
 import { defaultStateRoot } from '../engine/folder-state-dir.ts';
@@ -22,6 +21,7 @@ import { setOpenAtLogin } from './login-item.ts';
 import { showNotices } from './notify.ts';
 import { registerAppScheme, serveRenderer } from './protocol.ts';
 import { SafeStorageSecretStore } from './secret-store.ts';
+import { ElectronSettingsStore } from './electron-settings-store.ts';
 import { setupSecurity } from './security.ts';
 import { setupTray, type TrayController } from './tray.ts';
 import { mainWindow, markQuitting, showWindow } from './window.ts';
@@ -44,7 +44,7 @@ async function setupApp(): Promise<void> {
   let manager: FolderManager;
   try {
     manager = await FolderManager.open({
-      store: new JsonFileSettingsStore(join(userData, 'settings.json')),
+      store: new ElectronSettingsStore(),
       secrets,
       stateRoot: defaultStateRoot(),
     });
