@@ -402,6 +402,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       ancestor: this.ancestor,
       remote,
       now: () => new Date(),
+      // Pause and shutdown take effect between phases; what was not done is planned again.
+      shouldStop: () => this.paused || this.stopping,
       onProgress: (bytes) => {
         this.st.bytesDone += bytes;
         this.noteThroughput(bytes);
