@@ -28,12 +28,18 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
   const status = sync.status();
   reporter.done();
   if (summary.halted) return EXIT.halted;
+  const did = [
+    `${summary.uploaded} file(s) uploaded`,
+    `${summary.removed} removed`,
+    ...(summary.conflicts ? [`${summary.conflicts} conflict(s) logged in ${sync.conflictFile}`] : []),
+  ].join(', ');
   if (summary.inSync) {
     reporter.synced({ ...status, state: 'idle', inSync: true });
+    reporter.info(`Done: ${did}.`);
     return EXIT.ok;
   }
   const failed = status.failedItems.map((f) => `  ${f.path}: ${f.error}`).join('\n');
-  reporter.error(`Not in sync: ${status.failedItems.length} item(s) failed:\n${failed}`, config.id);
+  reporter.error(`Not in sync (${did}): ${status.failedItems.length} item(s) failed and will be retried on the next run:\n${failed}`, config.id);
   return EXIT.notInSync;
 }
 

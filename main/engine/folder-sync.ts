@@ -147,7 +147,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       for (let i = 0; i < 3 && this.dirty.length && !summary.halted; i++) {
         const scopes = this.takeDirty();
         const next = await this.pass(scopes);
-        summary = { ...next, uploaded: summary.uploaded + next.uploaded, removed: summary.removed + next.removed };
+        summary = { ...next, uploaded: summary.uploaded + next.uploaded, removed: summary.removed + next.removed, conflicts: summary.conflicts + next.conflicts };
       }
       return summary;
     } finally {
