@@ -29,6 +29,7 @@ interface SyncFlags {
   sshConfig?: string;
   deltaThreshold?: number;
   bulkThreshold?: number;
+  pollInterval?: number;
   passwordEnv?: string;
   passphraseEnv?: string;
 }
@@ -64,6 +65,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(flags.sshConfig ? { sshConfig: flags.sshConfig } : {}),
       ...(flags.deltaThreshold ? { deltaThreshold: flags.deltaThreshold } : {}),
       ...(flags.bulkThreshold ? { bulkThreshold: flags.bulkThreshold } : {}),
+      ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval * 1000 } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(passphrase !== undefined ? { passphrase } : {}),
       allowMassDelete: flags.allowMassDelete ?? false,
@@ -116,6 +118,7 @@ export function buildProgram(): Command {
     .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
     .option('--delta-threshold <bytes>', 'modified files at least this large use rsync delta transfer', positiveInt)
     .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run', positiveInt)
+    .option('--poll-interval <seconds>', 'full rescan interval when file watching fails, and re-check interval of a halted folder (default 30)', positiveInt)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')
