@@ -5,7 +5,7 @@
  * - A new conflict: once per conflict-log record (folder, time, path).
  * - A folder became halted: once per halt episode and reason. The periodic re-check passes
  *   through 'scanning' and does not end the episode; reaching 'syncing', 'idle' or 'paused' does.
- * - A changed host key: once per error episode whose error says the host key changed.
+ * - A changed (or revoked) host key: once per error episode of that kind (`lastErrorKind`).
  * - An error that outlasts its retries: a folder in error continuously for `errorGraceMs`
  *   (reconnect attempts pass through 'starting' and 'scanning' and do not end the episode;
  *   reaching 'syncing', 'idle' or 'paused' does), once per episode.
@@ -46,7 +46,6 @@ interface FolderMemo {
   last?: FolderStatus;
 }
 
-const HOST_KEY_CHANGED = /host key for .* has changed/i;
 
 export class NotificationRules {
   private readonly opts: Required<NotificationRuleOptions>;
@@ -100,7 +99,7 @@ export class NotificationRules {
 
     if (s.state === 'error') {
       m.errorSince ??= now;
-      if (!m.hostKeyNotified && s.lastError && HOST_KEY_CHANGED.test(s.lastError)) {
+      if (!m.hostKeyNotified && (s.lastErrorKind === 'host-key-changed' || s.lastErrorKind === 'host-key-revoked')) {
         m.hostKeyNotified = true;
         out.push({ key: `host-key:${s.id}`, kind: 'host-key-changed', folderId: s.id, title: fill(this.t().hostKeyTitle, { folder: name }), body: this.t().hostKeyBody });
       }

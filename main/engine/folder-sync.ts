@@ -30,6 +30,8 @@ import { isWithin, parentOf, type Entry } from './tree.ts';
 import { watchFolder, type LocalWatcher } from './watcher.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { endpointDisplay } from '../ssh/display.ts';
+import { SshConnectError } from '../ssh/connect.ts';
+import { HostKeyError } from '../ssh/host-key.ts';
 
 export interface FolderConfig {
   /** Stable id; names the folder's state directory. */
@@ -265,8 +267,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         if (!this.transports) await this.connect();
       } catch (err) {
         this.st.lastError = (err as Error).message;
+        this.st.lastErrorKind = errorKindOf(err);
         this.setState('error');
-        const permanent = (err as { kind?: string }).kind === 'changed' || (err as { kind?: string }).kind === 'revoked';
+        const permanent = this.st.lastErrorKind === 'host-key-changed' || this.st.lastErrorKind === 'host-key-revoked';
         await this.sleep(permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }));
         continue;
       }
@@ -298,6 +301,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       } catch (err) {
         // The transport is dead (connection lost, server gone): reconnect and rescan everything.
         this.st.lastError = (err as Error).message;
+        this.st.lastErrorKind = 'connection';
         this.needFullPass = true;
         await this.disconnect();
         this.setState('error');
@@ -312,10 +316,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.connectAttempts = 0;
     this.st.transport = t.main.kind;
     delete this.st.lastError;
+    delete this.st.lastErrorKind;
     this.needFullPass = true;
     void t.closed.then((err) => {
       if (this.transports !== t) return;
       this.st.lastError = `Lost the connection to ${this.st.remote}: ${err?.message ?? 'closed'}. Reconnecting.`;
+      this.st.lastErrorKind = 'connection';
       this.transports = undefined;
       this.wake();
     });
@@ -484,6 +490,13 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.lastPublish = Date.now();
     this.emit('status', this.status());
   }
+}
+
+/** Classify a connect failure (HostKeyError and SshConnectError carry a `kind`). */
+function errorKindOf(err: unknown): NonNullable<FolderStatus['lastErrorKind']> {
+  if (err instanceof HostKeyError) return err.kind === 'changed' ? 'host-key-changed' : err.kind === 'revoked' ? 'host-key-revoked' : 'host-key-unknown';
+  if (err instanceof SshConnectError) return err.kind === 'auth' ? 'auth' : 'connection';
+  return 'other';
 }
 
 function summarize(e: Entry | undefined): ConflictRecord['local'] {

@@ -37,6 +37,11 @@ export interface FolderStatus {
   /** ISO time of the last pass that ended with nothing left to do. */
   lastSyncAt?: string;
   lastError?: string;
+  /**
+   * What kind of failure `lastError` is, for decisions (notifications, buttons) that must
+   * not parse message text. 'host-key-changed' and 'host-key-revoked' never clear by retrying.
+   */
+  lastErrorKind?: 'host-key-changed' | 'host-key-revoked' | 'host-key-unknown' | 'auth' | 'connection' | 'other';
   failedItems: FailedItem[];
   conflictCount: number;
   /** Paths changed on the server only (push mode leaves them; a later local edit makes a conflict). */

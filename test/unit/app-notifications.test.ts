@@ -50,7 +50,7 @@ test('an error notifies only after it outlasts the grace time, once per episode'
 
 test('a changed host key notifies at once, and not again as a lasting error', () => {
   const rules = new NotificationRules({ errorGraceMs: 10 });
-  const err = status('a', { state: 'error', inSync: false, lastError: 'WARNING: the host key for [h]:22 has changed. ...' });
+  const err = status('a', { state: 'error', inSync: false, lastError: 'WARNING: the host key for [h]:22 has changed. ...', lastErrorKind: 'host-key-changed' });
   assert.deepEqual(kinds(rules.onStatus(err, 0)), ['host-key-changed']);
   assert.deepEqual(rules.onStatus(err, 100), []);
   assert.deepEqual(rules.tick(1000), []);
