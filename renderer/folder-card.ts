@@ -14,6 +14,7 @@ export interface CardActions {
   remove(id: string, localPath: string): void;
   retry(id: string): void;
   confirmDeletes(id: string): void;
+  cancelDeletes(id: string): void;
   showConflicts(id: string, localPath: string): void;
 }
 
@@ -134,7 +135,9 @@ export class FolderCard {
           ? [h('button', { type: 'button', class: 'primary', onclick: () => this.actions.resume(id) }, t('halt.root-missing'))]
           : [
               h('button', { type: 'button', class: 'danger', onclick: () => this.actions.confirmDeletes(id) }, t('halt.confirm')),
-              h('button', { type: 'button', onclick: () => this.actions.pause(id) }, t('halt.keepPaused')),
+              s.mode === 'push'
+                ? h('button', { type: 'button', onclick: () => this.actions.cancelDeletes(id) }, t('halt.cancelDeletes'))
+                : h('button', { type: 'button', onclick: () => this.actions.pause(id) }, t('halt.keepPaused')),
             ];
       replaceChildren(this.problem, h('strong', {}, t('haltedTitle')), h('p', {}, s.halt.message), h('div', { class: 'actions' }, ...buttons));
       this.problem.hidden = false;

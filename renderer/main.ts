@@ -42,6 +42,7 @@ const actions: CardActions = {
   resume: (id) => void run(() => ferry().resumeFolder(id)).then(refresh),
   retry: (id) => void run(() => ferry().retryFailed(id)),
   confirmDeletes: (id) => void run(() => ferry().confirmMassDelete(id)),
+  cancelDeletes: (id) => void run(() => ferry().cancelMassDelete(id)),
   remove: (id, localPath) => {
     if (confirm(t('removeConfirm', { path: localPath }))) void run(() => ferry().removeFolder(id)).then(refresh);
   },

@@ -179,6 +179,11 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.runningSync(id).confirmMassDelete();
   }
 
+  /** Keeps the server's copies of the pending deletes (push mode); throws a sentence otherwise. */
+  cancelMassDelete(id: string): void {
+    this.runningSync(id).cancelMassDelete();
+  }
+
   async conflicts(id: string): Promise<ConflictList> {
     const r = this.mustGet(id);
     const log = r.sync ? await readConflicts(r.sync.conflictFile) : { records: [], malformed: 0 };

@@ -18,6 +18,7 @@ import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
 import { createIgnoreMatcher, loadFerryignore } from './ignore.ts';
+import { keepServerCopies } from './keep-server-copies.ts';
 import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
 import { hashFile, localPathOf, scanLocal } from './local-scan.ts';
@@ -81,6 +82,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   private dirty: string[] = [];
   private needFullPass = true;
   private confirmDeletes = false;
+  private keepCopies = false;
   private stopping = false;
   private paused = false;
   private wakeUp: (() => void) | undefined;
@@ -176,6 +178,27 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   /** The user confirmed the pending mass delete (or an emptied root): run it once. */
   confirmMassDelete(): void {
     this.confirmDeletes = true;
+    this.resume();
+  }
+
+  /**
+   * The user cancelled the pending mass delete (or an emptied root's deletes): the next pass
+   * keeps the server's copies and stops tracking them (see keep-server-copies.ts). Push mode
+   * only: a mirror would plan the same deletes again on the pass after.
+   */
+  cancelMassDelete(): void {
+    if (this.config.mode === 'mirror')
+      throw new Error(
+        `${this.config.localRoot} syncs in mirror mode, which makes the server an exact copy of this folder: its deletes cannot be cancelled. Restore the files locally, or confirm the deletes.`,
+      );
+    const reason = this.st.state === 'halted' ? this.st.halt?.reason : undefined;
+    if (reason !== 'mass-delete' && reason !== 'root-emptied')
+      throw new Error(
+        reason === 'root-missing'
+          ? `${this.config.localRoot} is missing: there are no pending deletes to cancel. Restore the folder, then resume.`
+          : `${this.config.localRoot} has no pending deletes to cancel (it is not halted on a mass delete).`,
+      );
+    this.keepCopies = true;
     this.resume();
   }
 
@@ -358,7 +381,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         // vanished since the scan; the watcher will mark it again
       }
     }
-    const plan = reconcile({
+    const planned = reconcile({
       ancestor: this.ancestor,
       local,
       remote,
@@ -366,11 +389,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       scopes,
       detectRenames: t.main.canRename,
     });
+    const plan = this.keepCopies ? keepServerCopies(planned) : planned;
     this.st.drift = mergeDrift(this.st.drift, plan.drift, scopes);
     const halt =
       local.get('')?.kind !== 'dir'
         ? ({ kind: 'root-missing' } as const)
-        : checkSafety({ ancestor: this.ancestor, local, plan, fullScan: full, allowMassDelete: this.config.allowMassDelete || this.confirmDeletes });
+        : checkSafety({ ancestor: this.ancestor, local, plan, fullScan: full, allowMassDelete: this.config.allowMassDelete || this.confirmDeletes || this.keepCopies });
     if (halt) {
       this.st.halt = { reason: halt.kind, message: describeHalt(halt, this.config.localRoot) };
       this.setState('halted');
@@ -378,6 +402,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       return { inSync: false, uploaded: 0, removed: 0, failed: 0, conflicts: 0, halted: halt };
     }
     this.confirmDeletes = false;
+    this.keepCopies = false;
     delete this.st.halt;
     const summary = await this.execute(plan, remote, t);
     for (const p of localScan.problems) this.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());

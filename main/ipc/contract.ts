@@ -129,6 +129,8 @@ export interface Commands {
   resumeAll: { args: []; result: void };
   retryFailed: { args: [folderId: string]; result: void };
   confirmMassDelete: { args: [folderId: string]; result: void };
+  /** Push mode: the pending deletes are not run; the server keeps those files, untracked. */
+  cancelMassDelete: { args: [folderId: string]; result: void };
   getConflicts: { args: [folderId: string]; result: ConflictList };
   markConflictResolved: { args: [folderId: string, time: string, path: string]; result: void };
   openLocalFile: { args: [folderId: string, path: string]; result: void };
@@ -170,6 +172,7 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   resumeAll: true,
   retryFailed: true,
   confirmMassDelete: true,
+  cancelMassDelete: true,
   getConflicts: true,
   markConflictResolved: true,
   openLocalFile: true,

@@ -70,6 +70,7 @@ export const argumentSchemas = {
   resumeAll: none,
   retryFailed: oneFolder,
   confirmMassDelete: oneFolder,
+  cancelMassDelete: oneFolder,
   getConflicts: oneFolder,
   markConflictResolved: z.tuple([folderId, isoTime, text('the conflict path')]),
   openLocalFile: z.tuple([folderId, text('the file path')]),

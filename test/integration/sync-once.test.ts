@@ -167,6 +167,10 @@ describe('ferry sync --once (SFTP)', () => {
     assert.ok(existsSync(join(f.remote, 'a.txt')) && existsSync(join(f.remote, 'd/b.txt')));
     const halted = r.events.find((e) => e.event === 'state' && e.state === 'halted') as { status: { halt: { reason: string; message: string } } } | undefined;
     assert.equal(halted?.status.halt.reason, 'root-emptied');
+    // The user really emptied it: allowing the deletes empties the server copy too.
+    const allowed = await f.once('--allow-mass-delete');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.deepEqual(readdirSync(f.remote), []);
     f.cleanup();
   });
 

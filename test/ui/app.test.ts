@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -278,13 +278,34 @@ describe('Ferry window in Chromium', () => {
     await shot('08-recovered');
   });
 
+  test('a mass delete halts the folder; "Cancel the deletes" keeps the files on the server and the folder syncs on', async () => {
+    mkdirSync(join(local, 'many'));
+    for (let i = 0; i < 150; i++) writeFileSync(join(local, 'many', `f${i}.txt`), `${i}\n`);
+    await eventually(() => existsSync(join(remote, 'many', 'f149.txt')), 'many/ on the server');
+    await waitForState('in-sync');
+    for (let i = 0; i < 120; i++) rmSync(join(local, 'many', `f${i}.txt`));
+    await waitForState('halted');
+    const problem = card().locator('.problem');
+    assert.match(await problem.innerText(), /would delete 120 of \d+ file\(s\) on the server/);
+    assert.equal(readdirSync(join(remote, 'many')).length, 150, 'nothing deleted while halted');
+    await shot('09-halted-mass-delete');
+    await problem.getByRole('button', { name: 'Cancel the deletes: keep the files on the server' }).click();
+    await waitForState('in-sync');
+    assert.equal(readdirSync(join(remote, 'many')).length, 150, 'the server keeps the files');
+    // The folder keeps syncing, and the kept files are not deleted by a later pass.
+    writeFileSync(join(local, 'many', 'f149.txt'), 'edited after the cancel\n');
+    await eventually(() => readFileSync(join(remote, 'many', 'f149.txt'), 'utf8') === 'edited after the cancel\n', 'the edit after the cancel');
+    await waitForState('in-sync');
+    assert.equal(readdirSync(join(remote, 'many')).length, 150);
+  });
+
   test('the window switches to Simplified Chinese from the settings', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('button', { name: '添加文件夹' }).waitFor();
     assert.equal(await card().locator('.state-text').innerText(), '已同步');
     assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang), 'zh-CN');
-    await shot('09-zh-CN');
+    await shot('10-zh-CN');
     assert.deepEqual(manager.getSettings().language, 'zh-CN');
   });
 });
