@@ -13,6 +13,7 @@ import { FolderCard, STATE_ICON, type CardActions } from './folder-card.ts';
 import { formatBytes } from './format.ts';
 import { resolveLanguage, setLanguage, t, type MessageKey } from './i18n.ts';
 import { messageRegion, showMessage } from './messages.ts';
+import { ThroughputSeries } from './throughput-series.ts';
 
 const folders = new Map<string, FolderEntry>();
 const cards = new Map<string, FolderCard>();
@@ -22,10 +23,10 @@ const list = h('section', { class: 'folder-list', 'aria-label': 'Folders' });
 const overall = h('p', { class: 'overall', role: 'status' });
 const activityList = h('ol', { class: 'activity-list' });
 const chart = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-const chartLine = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+const chartArea = document.createElementNS('http://www.w3.org/2000/svg', 'polygon');
 const chartLabel = h('p', { class: 'muted chart-label' });
 const dropOverlay = h('div', { class: 'drop-overlay', hidden: true, 'aria-hidden': 'true' });
-const samples: number[] = [];
+const series = new ThroughputSeries(60);
 const recent: Events['fileActivity'][] = [];
 
 async function run<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -97,6 +98,7 @@ function onStatus(s: Events['folderStatus']): void {
 }
 
 function onActivity(a: Events['fileActivity']): void {
+  if (a.outcome.ok && a.outcome.op === 'upload') series.add(a.outcome.bytes ?? 0);
   recent.unshift(a);
   recent.length = Math.min(recent.length, 30);
   renderActivity();
@@ -120,15 +122,17 @@ function renderActivity(): void {
   );
 }
 
-/** One sample per second of the total throughput, the last 60 shown as a line. */
+/** Once a second: close the chart's second and redraw it with the current and peak rates. */
 function sampleThroughput(): void {
-  const total = [...folders.values()].reduce((n, f) => n + (f.status.state === 'syncing' ? f.status.throughputBps : 0), 0);
-  samples.push(total);
-  if (samples.length > 60) samples.shift();
-  const max = Math.max(1, ...samples);
-  const points = samples.map((v, i) => `${(i * 100) / 59},${30 - (v / max) * 28}`).join(' ');
-  chartLine.setAttribute('points', points);
-  chartLabel.textContent = `${t('throughput')}: ${formatBytes(total)}/s`;
+  series.tick();
+  drawThroughput();
+}
+
+function drawThroughput(): void {
+  chartArea.setAttribute('points', series.areaPoints(100, 30));
+  // While a folder syncs, its own live rate is the better "now"; otherwise the last second's.
+  const live = [...folders.values()].reduce((n, f) => n + (f.status.state === 'syncing' ? f.status.throughputBps : 0), 0);
+  chartLabel.textContent = t('throughputLine', { now: formatBytes(Math.max(live, series.last())), peak: formatBytes(series.peak()) });
 }
 
 function openSettings(): void {
@@ -204,8 +208,8 @@ function render(): void {
   chart.setAttribute('class', 'chart');
   chart.setAttribute('role', 'img');
   chart.setAttribute('aria-label', t('throughput'));
-  chart.replaceChildren(chartLine);
-  chartLabel.textContent = `${t('throughput')}: ${formatBytes(samples[samples.length - 1] ?? 0)}/s`;
+  chart.replaceChildren(chartArea);
+  drawThroughput();
   replaceChildren(dropOverlay, h('p', {}, t('dropHere')));
   const app = h(
     'div',

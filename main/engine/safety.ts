@@ -50,8 +50,8 @@ export function describeHalt(reason: HaltReason, localRoot: string): string {
     case 'root-missing':
       return `The local folder ${localRoot} is missing or not a directory (deleted, renamed or on a disk that is not mounted). Ferry halted this folder and changed nothing on the server; restore the folder, then resume.`;
     case 'root-emptied':
-      return `The local folder ${localRoot} is empty, but it held ${reason.ancestorFiles} file(s) at the last sync (an unmounted disk looks like this). Ferry halted this folder and deleted nothing on the server; if you really emptied it, resume with mass deletes allowed (--allow-mass-delete).`;
+      return `The local folder ${localRoot} is empty, but it held ${reason.ancestorFiles} file(s) at the last sync (an unmounted disk looks like this). Ferry halted this folder and deleted nothing on the server. If you really emptied it, confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line); otherwise mount or restore it.`;
     case 'mass-delete':
-      return `This sync would delete ${reason.deletes} of ${reason.ancestorFiles} file(s) on the server. Ferry halted this folder until you confirm; check ${localRoot}, then confirm the deletes (--allow-mass-delete) or restore the files.`;
+      return `This sync would delete ${reason.deletes} of ${reason.ancestorFiles} file(s) on the server. Ferry halted this folder until you decide; check ${localRoot}, then confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line), cancel them, or restore the files.`;
   }
 }

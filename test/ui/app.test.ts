@@ -283,6 +283,10 @@ describe('Ferry window in Chromium', () => {
     for (let i = 0; i < 150; i++) writeFileSync(join(local, 'many', `f${i}.txt`), `${i}\n`);
     await eventually(() => existsSync(join(remote, 'many', 'f149.txt')), 'many/ on the server');
     await waitForState('in-sync');
+    // The activity chart counted those uploads (shorter than a second or not).
+    await page.locator('.chart-label', { hasText: /peak [1-9][\d.]* (B|KiB)\/s/ }).waitFor({ timeout: 5_000 });
+    const area = (await page.locator('.chart polygon').getAttribute('points')) ?? '';
+    assert.ok(area.split(' ').some((p) => Number(p.split(',')[1]) < 30), `the chart shows the burst: ${area}`);
     for (let i = 0; i < 120; i++) rmSync(join(local, 'many', `f${i}.txt`));
     await waitForState('halted');
     const problem = card().locator('.problem');
