@@ -15,6 +15,7 @@ export interface CardActions {
   retry(id: string): void;
   confirmDeletes(id: string): void;
   cancelDeletes(id: string): void;
+  provideSecret(id: string, secret: string): void;
   showConflicts(id: string, localPath: string): void;
 }
 
@@ -42,6 +43,7 @@ export class FolderCard {
   private readonly progressText = h('span', { class: 'progress-text' });
   private readonly progressBox = h('div', { class: 'progress' }, this.progress, this.progressText);
   private readonly lastSynced = h('p', { class: 'last-synced' });
+  private readonly sessionNote = h('p', { class: 'muted session-note', hidden: true });
   private readonly problem = h('div', { class: 'problem', role: 'alert', hidden: true });
   private readonly failedSummary = h('summary');
   private readonly failedList = h('ul', { class: 'failed-list' });
@@ -75,6 +77,7 @@ export class FolderCard {
       ),
       this.progressBox,
       this.lastSynced,
+      this.sessionNote,
       this.problem,
       this.failed,
       h('footer', {}, this.conflictButton, h('span', { class: 'spacer' }), this.pauseButton, this.removeButton),
@@ -103,6 +106,8 @@ export class FolderCard {
         rate: formatBytes(s.throughputBps),
       });
     }
+    this.sessionNote.hidden = !entry.secretSessionOnly;
+    this.sessionNote.textContent = entry.secretSessionOnly ? t('secret.sessionOnly') : '';
     this.lastSynced.textContent = s.lastSyncAt ? t('lastSynced', { time: formatTime(s.lastSyncAt) }) : t('neverSynced');
 
     this.renderProblem(s, display);
@@ -125,11 +130,30 @@ export class FolderCard {
 
   /** Rebuilt only when what it says changes, so a focused button in it stays focused. */
   private renderProblem(s: FolderStatus, display: FolderDisplayState): void {
-    const key = display === 'halted' ? `halted:${s.halt?.reason}:${s.halt?.message}` : display === 'error' && s.lastError ? `error:${s.lastError}` : '';
+    const needs = this.entry.needsSecret;
+    const key = needs ? `needs:${needs}` : display === 'halted' ? `halted:${s.halt?.reason}:${s.halt?.message}` : display === 'error' && s.lastError ? `error:${s.lastError}` : '';
     if (key === this.problemKey) return;
     this.problemKey = key;
     const id = this.entry.id;
-    if (display === 'halted' && s.halt) {
+    if (needs) {
+      const inputId = uid('secret');
+      const input = h('input', { id: inputId, type: 'password', autocomplete: 'off', required: true });
+      const form = h(
+        'form',
+        {
+          class: 'secret-form',
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            if (input.value) this.actions.provideSecret(id, input.value);
+          },
+        },
+        h('label', { for: inputId }, t(needs === 'password' ? 'secret.password' : 'secret.passphrase')),
+        input,
+        h('button', { type: 'submit', class: 'primary' }, t('secret.start')),
+      );
+      replaceChildren(this.problem, h('strong', {}, t('secret.title')), h('p', {}, s.lastError ?? ''), form);
+      this.problem.hidden = false;
+    } else if (display === 'halted' && s.halt) {
       const buttons =
         s.halt.reason === 'root-missing'
           ? [h('button', { type: 'button', class: 'primary', onclick: () => this.actions.resume(id) }, t('halt.root-missing'))]

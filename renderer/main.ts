@@ -44,6 +44,7 @@ const actions: CardActions = {
   retry: (id) => void run(() => ferry().retryFailed(id)),
   confirmDeletes: (id) => void run(() => ferry().confirmMassDelete(id)),
   cancelDeletes: (id) => void run(() => ferry().cancelMassDelete(id)),
+  provideSecret: (id, secret) => void run(() => ferry().provideSecret(id, secret)).then(refresh),
   remove: (id, localPath) => {
     if (confirm(t('removeConfirm', { path: localPath }))) void run(() => ferry().removeFolder(id)).then(refresh);
   },

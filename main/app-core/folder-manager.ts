@@ -6,7 +6,9 @@
  * - The saved list (through the SettingsStore) and the running FolderSyncs change together:
  *   a folder is saved before it starts, and stopped before it is forgotten.
  * - One local folder syncs to at most one target (a second add of the same path is refused).
- * - Secrets go to the SecretStore under the folder's id, never into the settings.
+ * - Secrets go to the SecretStore under the folder's id, never into the settings. When the
+ *   store cannot keep them (Linux without a keyring), a restarted folder does not start: its
+ *   entry says which secret it needs, and provideSecret starts it.
  * - A paused folder is paused before its loop starts, so it never connects at launch.
  */
 import { EventEmitter } from 'node:events';
@@ -18,6 +20,7 @@ import { FolderSync, type FolderConfig } from '../engine/folder-sync.ts';
 import type { TransportChoice } from '../engine/open-transport.ts';
 import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
 import { folderConfigFrom } from '../cli/folder-options.ts';
+import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type { AddFolderRequest, AppSettings, ConflictList, FolderEntry, LocalPathInfo } from '../ipc/contract.ts';
 import { addConflictMark, conflictKey, conflictMarksFile, readConflictMarks } from './conflict-marks.ts';
 import { targetSpecOf } from './connection.ts';
@@ -50,6 +53,10 @@ interface Running {
   sync?: FolderSync;
   stateDir: string;
   failure?: FolderStatus;
+  /** Not started because this secret is not stored (no system keyring); see provideSecret. */
+  needsSecret?: 'password' | 'passphrase';
+  /** The secret it runs with could not be stored safely and lives in memory only. */
+  secretSessionOnly?: boolean;
 }
 
 const secretKey = (id: string, what: 'password' | 'passphrase') => `folder:${id}:${what}`;
@@ -130,12 +137,34 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     if (this.folders.has(config.id)) throw new Error(`${info.path} already syncs to ${config.endpoint.displayName}.`);
     // The id comes from the resolved endpoint, and the remote path as the server spells it.
     const saved: StoredFolder = { ...draft, id: config.id, remotePath: config.endpoint.remoteRoot };
-    if (req.auth.kind === 'password') await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
-    if (req.auth.kind === 'key' && req.auth.passphrase) await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
+    let kept = true;
+    if (req.auth.kind === 'password') kept = await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
+    if (req.auth.kind === 'key' && req.auth.passphrase) kept = await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
     await this.saveFolders([...this.settings.folders, saved]);
     await this.run(saved, config);
+    if (!kept) this.mustGet(saved.id).secretSessionOnly = true;
     this.changed();
     return this.entryOf(this.mustGet(saved.id));
+  }
+
+  /**
+   * Starts a folder that waits for its password or key passphrase (`needsSecret`). A
+   * passphrase is checked against the key first; the secret is stored where the SecretStore
+   * can keep it, in memory otherwise.
+   */
+  async provideSecret(id: string, secret: string): Promise<FolderEntry> {
+    const r = this.mustGet(id);
+    const what = r.needsSecret;
+    if (!what) throw new Error(`${r.saved.localPath} is not waiting for a password or passphrase.`);
+    if (what === 'passphrase' && r.saved.keyPath && (await checkKeyPassphrase(r.saved.keyPath, secret)) === 'wrong-passphrase') {
+      throw new Error(`That passphrase does not decrypt the key ${r.saved.keyPath}. Check it and try again.`);
+    }
+    const config = await this.configFor(r.saved, { [what]: secret });
+    const kept = await this.opts.secrets.set(secretKey(id, what), secret);
+    await this.run(r.saved, config);
+    if (!kept) this.mustGet(id).secretSessionOnly = true;
+    this.changed();
+    return this.entryOf(this.mustGet(id));
   }
 
   async remove(id: string): Promise<void> {
@@ -238,6 +267,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       ignore: s.ignore,
       paused: s.paused,
       status: status as FolderStatus,
+      ...(r.needsSecret ? { needsSecret: r.needsSecret } : {}),
+      ...(r.secretSessionOnly ? { secretSessionOnly: true } : {}),
     };
   }
 
@@ -264,10 +295,20 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   private async startSaved(saved: StoredFolder): Promise<void> {
     const password = saved.authKind === 'password' ? await this.opts.secrets.get(secretKey(saved.id, 'password')) : undefined;
     const passphrase = saved.authKind === 'key' ? await this.opts.secrets.get(secretKey(saved.id, 'passphrase')) : undefined;
+    const who = `${saved.user ?? ''}${saved.user ? '@' : ''}${saved.host}`;
+    const missing =
+      saved.authKind === 'password' && password === undefined
+        ? 'password'
+        : saved.authKind === 'key' && saved.keyPath && passphrase === undefined && (await checkKeyPassphrase(saved.keyPath)) === 'needs-passphrase'
+          ? 'passphrase'
+          : undefined;
+    if (missing) {
+      const secret = missing === 'password' ? `the password for ${who}` : `the passphrase of the key ${saved.keyPath ?? ''}`;
+      const message = `Ferry needs ${secret} to start this folder: no system keyring was available to keep it across restarts. Enter it to start syncing.`;
+      this.folders.set(saved.id, { saved, stateDir: '', failure: failedStatus(saved, message), needsSecret: missing });
+      return;
+    }
     try {
-      if (saved.authKind === 'password' && password === undefined) {
-        throw new Error(`Ferry has no saved password for ${saved.user ?? ''}${saved.user ? '@' : ''}${saved.host} (no system keyring was available to keep it). Remove the folder and add it again with the password.`);
-      }
       const config = await this.configFor(saved, { ...(password !== undefined ? { password } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
       await this.run(saved, config);
     } catch (err) {

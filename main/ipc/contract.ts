@@ -54,6 +54,13 @@ export interface FolderEntry {
   ignore: string[];
   paused: boolean;
   status: FolderStatus;
+  /**
+   * Set when the folder could not start because its password or key passphrase is not
+   * stored (no system keyring): the window asks for it and sends it with `provideSecret`.
+   */
+  needsSecret?: 'password' | 'passphrase';
+  /** The secret given for this folder is kept in memory only (no system keyring); asked for again at the next start. */
+  secretSessionOnly?: boolean;
 }
 
 export interface HostKeyInfo {
@@ -131,6 +138,8 @@ export interface Commands {
   confirmMassDelete: { args: [folderId: string]; result: void };
   /** Push mode: the pending deletes are not run; the server keeps those files, untracked. */
   cancelMassDelete: { args: [folderId: string]; result: void };
+  /** The password or passphrase of a folder whose entry has `needsSecret`; starts it. */
+  provideSecret: { args: [folderId: string, secret: string]; result: FolderEntry };
   getConflicts: { args: [folderId: string]; result: ConflictList };
   markConflictResolved: { args: [folderId: string, time: string, path: string]; result: void };
   openLocalFile: { args: [folderId: string, path: string]; result: void };
@@ -173,6 +182,7 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   retryFailed: true,
   confirmMassDelete: true,
   cancelMassDelete: true,
+  provideSecret: true,
   getConflicts: true,
   markConflictResolved: true,
   openLocalFile: true,

@@ -37,6 +37,7 @@ export function createHandlers(manager: FolderManager, connections: ConnectionSe
     retryFailed: async (id) => manager.retryFailed(id),
     confirmMassDelete: async (id) => manager.confirmMassDelete(id),
     cancelMassDelete: async (id) => manager.cancelMassDelete(id),
+    provideSecret: (id, secret) => manager.provideSecret(id, secret),
     getConflicts: (id) => manager.conflicts(id),
     markConflictResolved: (id, time, path) => manager.markConflictResolved(id, time, path),
     openLocalFile: (id, path) => desktop.openPath(manager.localPathOf(id, path)),

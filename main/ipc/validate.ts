@@ -71,6 +71,7 @@ export const argumentSchemas = {
   retryFailed: oneFolder,
   confirmMassDelete: oneFolder,
   cancelMassDelete: oneFolder,
+  provideSecret: z.tuple([folderId, text('the password or passphrase', 1024)]),
   getConflicts: oneFolder,
   markConflictResolved: z.tuple([folderId, isoTime, text('the conflict path')]),
   openLocalFile: z.tuple([folderId, text('the file path')]),
