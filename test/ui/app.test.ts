@@ -303,6 +303,28 @@ describe('Ferry window in Chromium', () => {
     assert.equal(readdirSync(join(remote, 'many')).length, 150);
   });
 
+  test('keyboard only: Tab reaches the card, Enter pauses and resumes, Escape closes the conflict log', async () => {
+    await page.locator('body').click({ position: { x: 5, y: 5 } });
+    const focused = () => page.evaluate(() => {
+      const el = (globalThis as unknown as { document: { activeElement: { className: string; textContent: string } | null } }).document.activeElement;
+      return el ? `${el.className}|${el.textContent}` : '';
+    });
+    let presses = 0;
+    while (!(await focused()).startsWith('pause-button') && presses++ < 30) await page.keyboard.press('Tab');
+    assert.match(await focused(), /^pause-button\|Pause$/, 'Tab reaches the Pause button');
+    await page.keyboard.press('Enter');
+    await waitForState('paused');
+    assert.match(await focused(), /^pause-button\|Resume$/, 'focus stays on the button while the card updates');
+    await page.keyboard.press('Enter');
+    await waitForState('in-sync');
+    while (!(await focused()).startsWith('conflicts-button') && presses++ < 60) await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    const dialog = page.locator('dialog.conflicts-dialog');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   test('the window switches to Simplified Chinese from the settings', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
     await page.getByLabel('Language').selectOption('zh-CN');
