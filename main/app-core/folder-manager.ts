@@ -305,7 +305,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     if (missing) {
       const secret = missing === 'password' ? `the password for ${who}` : `the passphrase of the key ${saved.keyPath ?? ''}`;
       const message = `Ferry needs ${secret} to start this folder: no system keyring was available to keep it across restarts. Enter it to start syncing.`;
-      this.folders.set(saved.id, { saved, stateDir: '', failure: failedStatus(saved, message), needsSecret: missing });
+      this.folders.set(saved.id, { saved, stateDir: '', failure: { ...failedStatus(saved, message), lastErrorKind: 'needs-secret' }, needsSecret: missing });
       return;
     }
     try {

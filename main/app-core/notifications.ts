@@ -6,6 +6,8 @@
  * - A folder became halted: once per halt episode and reason. The periodic re-check passes
  *   through 'scanning' and does not end the episode; reaching 'syncing', 'idle' or 'paused' does.
  * - A changed (or revoked) host key: once per error episode of that kind (`lastErrorKind`).
+ * - A folder that waits for its password or passphrase (no keyring kept it): at once, once
+ *   per episode.
  * - An error that outlasts its retries: a folder in error continuously for `errorGraceMs`
  *   (reconnect attempts pass through 'starting' and 'scanning' and do not end the episode;
  *   reaching 'syncing', 'idle' or 'paused' does), once per episode.
@@ -19,7 +21,7 @@ import type { FolderStatus } from '../engine/status.ts';
 import { fill, shellStrings, type ShellLanguage } from './shell-strings.ts';
 import { folderLabel } from './tray-menu.ts';
 
-export type NoticeKind = 'conflict' | 'halted' | 'host-key-changed' | 'error-persists' | 'file-failing';
+export type NoticeKind = 'conflict' | 'halted' | 'host-key-changed' | 'needs-secret' | 'error-persists' | 'file-failing';
 
 export interface Notice {
   key: string;
@@ -40,7 +42,7 @@ export interface NotificationRuleOptions {
 interface FolderMemo {
   errorSince?: number;
   errorNotified: boolean;
-  hostKeyNotified: boolean;
+  actNowNotified: boolean;
   haltReason?: string;
   failing: Set<string>;
   last?: FolderStatus;
@@ -67,7 +69,7 @@ export class NotificationRules {
   private folderMemo(id: string): FolderMemo {
     let m = this.memo.get(id);
     if (!m) {
-      m = { errorNotified: false, hostKeyNotified: false, failing: new Set() };
+      m = { errorNotified: false, actNowNotified: false, failing: new Set() };
       this.memo.set(id, m);
     }
     return m;
@@ -99,14 +101,19 @@ export class NotificationRules {
 
     if (s.state === 'error') {
       m.errorSince ??= now;
-      if (!m.hostKeyNotified && (s.lastErrorKind === 'host-key-changed' || s.lastErrorKind === 'host-key-revoked')) {
-        m.hostKeyNotified = true;
+      if (!m.actNowNotified && (s.lastErrorKind === 'host-key-changed' || s.lastErrorKind === 'host-key-revoked')) {
+        m.actNowNotified = true;
         out.push({ key: `host-key:${s.id}`, kind: 'host-key-changed', folderId: s.id, title: fill(this.t().hostKeyTitle, { folder: name }), body: this.t().hostKeyBody });
+      }
+      if (!m.actNowNotified && s.lastErrorKind === 'needs-secret') {
+        // One "act now" notice per error episode (host key or secret), and no later "error persists".
+        m.actNowNotified = true;
+        out.push({ key: `needs-secret:${s.id}`, kind: 'needs-secret', folderId: s.id, title: fill(this.t().needsSecretTitle, { folder: name }), body: s.lastError ?? '' });
       }
     } else if (s.state === 'syncing' || s.state === 'idle' || s.state === 'paused') {
       delete m.errorSince;
       m.errorNotified = false;
-      m.hostKeyNotified = false;
+      m.actNowNotified = false;
     }
     out.push(...this.errorOutlasting(s.id, now));
 
@@ -139,7 +146,7 @@ export class NotificationRules {
 
   private errorOutlasting(id: string, now: number): Notice[] {
     const m = this.memo.get(id);
-    if (!m || m.errorSince === undefined || m.errorNotified || m.hostKeyNotified) return [];
+    if (!m || m.errorSince === undefined || m.errorNotified || m.actNowNotified) return [];
     if (now - m.errorSince < this.opts.errorGraceMs) return [];
     m.errorNotified = true;
     const s = m.last;

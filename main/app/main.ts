@@ -108,6 +108,8 @@ async function setupApp(): Promise<void> {
     tray.refresh();
     showNotices(rules.onStatus(s, Date.now()), showWindow);
   });
+  // Folders that could not start (e.g. waiting for a password) emit no status events.
+  for (const s of manager.statuses()) showNotices(rules.onStatus(s, Date.now()), showWindow);
   manager.on('fileActivity', (a) => sendEvent('fileActivity', a));
   manager.on('conflict', (c) => {
     sendEvent('conflict', c);

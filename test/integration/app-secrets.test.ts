@@ -81,6 +81,7 @@ test('without a keyring the passphrase is asked for at the next start, checked, 
     const [waiting] = second.list();
     assert.equal(waiting?.needsSecret, 'passphrase');
     assert.equal(waiting?.status.state, 'error');
+    assert.equal(waiting?.status.lastErrorKind, 'needs-secret');
     assert.match(waiting?.status.lastError ?? '', /needs the passphrase of the key .*id_encrypted to start this folder: no system keyring/);
     assert.equal(existsSync(join(remote, 'b.txt')), false, 'nothing synced while waiting');
     await assert.rejects(second.resume(added.id), /is not running: Ferry needs the passphrase/);

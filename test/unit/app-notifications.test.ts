@@ -56,6 +56,18 @@ test('a changed host key notifies at once, and not again as a lasting error', ()
   assert.deepEqual(rules.tick(1000), []);
 });
 
+test('a folder waiting for its password notifies at once with the sentence that says so, once', () => {
+  const rules = new NotificationRules({ errorGraceMs: 10 });
+  const waiting = status('a', { state: 'error', inSync: false, lastError: 'Ferry needs the password for u@h to start this folder: ...', lastErrorKind: 'needs-secret' });
+  const [notice, ...more] = rules.onStatus(waiting, 0);
+  assert.deepEqual(more, []);
+  assert.equal(notice?.kind, 'needs-secret');
+  assert.equal(notice?.title, 'a is waiting for its password');
+  assert.match(notice?.body ?? '', /needs the password for u@h/);
+  assert.deepEqual(rules.onStatus(waiting, 100), []);
+  assert.deepEqual(rules.tick(1000), [], 'no second "error persists" notice');
+});
+
 test('a file that keeps failing notifies once when it reaches the attempt threshold', () => {
   const rules = new NotificationRules({ failedAttempts: 3 });
   const item = (attempts: number) => ({ path: 'big.iso', error: 'disk full', attempts, nextRetryAt: '2024-01-01T00:00:00.000Z' });
