@@ -220,6 +220,15 @@ describe('Ferry window in Chromium', () => {
     await shot('04-in-sync');
   });
 
+  test('dropping the same folder again says it already syncs and opens no add flow', async () => {
+    await drop('Projects', local);
+    const message = page.locator('.message.error').last();
+    await message.waitFor();
+    assert.match(await message.innerText(), /Projects is already synced\. Remove it first/);
+    assert.equal(await page.locator('dialog.add-dialog').count(), 0);
+    await message.locator('button').click();
+  });
+
   test('a file edited on the server and then locally shows up in the conflict log', async () => {
     writeFileSync(join(remote, 'a.txt'), 'edited on the server, longer than before\n');
     const past = new Date(Date.now() - 3600_000);
