@@ -27,7 +27,7 @@ export interface FolderOptions {
   sshConfig?: string;
   password?: string;
   passphrase?: string;
-  /** Modified files at least this many bytes use rsync's delta transfer (auto transport). */
+  /** Files at least this many bytes go through rsync (auto transport): delta when modified. */
   deltaThreshold?: number;
   /** Passes with at least this many uploads send them through one rsync run (auto transport). */
   bulkThreshold?: number;
@@ -35,7 +35,9 @@ export interface FolderOptions {
 }
 
 /**
- * Modified files at least this large go through rsync's delta transfer. Measured here with
+ * Files at least this large go through rsync: its delta transfer when the server has a copy,
+ * a whole-file copy when it has none (about twice SFTP's speed for one new 1 GiB file here).
+ * The threshold was measured for modified files. Measured here with
  * `npm run bench` (docs/BENCHMARKS.md): 1 MiB rewritten in the middle of a file, whole
  * `ferry sync --once` runs, full SFTP resend vs rsync delta: 32 MiB 529 vs 620 ms, 64 MiB
  * 774 vs 719 ms, 256 MiB 2.11 vs 1.16 s. The crossover lies between 32 and 64 MiB.
@@ -43,10 +45,12 @@ export interface FolderOptions {
 export const DEFAULT_DELTA_THRESHOLD = 48 * 1024 * 1024;
 
 /**
- * Where one rsync run overtook pipelined SFTP for new 4 KiB files here (ferry --once, medians
- * of 3): 1,000 files SFTP 947 ms vs rsync 1,158 ms; 10,000 files 6.9 s vs 5.3 s.
+ * Where one rsync run overtakes pipelined SFTP (ferry --once into an empty directory on the
+ * loopback bench server, 2 runs each, after hashing moved alongside the rsync run): 1,000
+ * files of 4 KiB SFTP 0.75-0.87 s vs rsync 0.81-0.82 s (even); 1,000 files of 1 MiB SFTP
+ * 7.0-8.0 s vs rsync 4.3-5.2 s; 10,000 files of 4 KiB rsync 2.0 s vs SFTP about 6 s.
  */
-export const DEFAULT_BULK_THRESHOLD = 2000;
+export const DEFAULT_BULK_THRESHOLD = 1000;
 
 export class UsageError extends Error {}
 

@@ -24,10 +24,13 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
   return {
     status(s) {
       // Every state change, not every progress tick.
-      const key = `${s.id}:${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}`;
+      const key = `${s.id}:${s.state}:${s.inSync}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}`;
       if (key === lastState) return;
       lastState = key;
+      // Idle and in sync is synced()'s line. Idle with failed items waiting for their retry
+      // is a state too: without it the last line said "scanning" while Ferry waited.
       if (s.state !== 'idle') line({ event: 'state', folder: s.id, state: s.state, status: s });
+      else if (!s.inSync) line({ event: 'state', folder: s.id, state: 'idle', inSync: false, status: s });
     },
     synced(s) {
       line({ event: 'state', folder: s.id, state: 'idle', inSync: true, status: s });

@@ -6,7 +6,7 @@
 import { OP_PHASE, type Conflict, type Plan, type PlanOp } from './plan.ts';
 import { conflictCopyName } from './conflict-log.ts';
 import { localPathOf } from './local-scan.ts';
-import { isWithin, type Entry, type Snapshot } from './tree.ts';
+import { comparePaths, isWithin, type Entry, type Snapshot } from './tree.ts';
 import type { ItemResult, RemoteTransport, TransferErrorCode, UploadItem, UploadResult } from '../transport/transport.ts';
 
 export interface FileOutcome {
@@ -76,6 +76,40 @@ function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): vo
 function record(ancestor: Map<string, Entry>, path: string, entry: Entry): void {
   if (entry.kind !== 'dir' && ancestor.get(path)?.kind === 'dir') dropSubtree(ancestor, path);
   ancestor.set(path, entry);
+}
+
+/**
+ * What the plan is about to create on the server at paths the ancestor does not know yet
+ * (new directories, files and links, and where renames put known subtrees), parents first.
+ *
+ * The engine records these in the ancestor *before* it acts (and in a journal on disk, for a
+ * crash): an operation whose outcome it never learns (the connection cut after the server
+ * acted, or Ferry killed before it saved its index) must not leave something on the server
+ * that Ferry then takes for someone else's and keeps for ever once the local side deletes it
+ * (found by the soak). Such an entry is safe whatever happened: absent on the server, it is
+ * created again if it still exists locally (or forgotten if not); present, it is Ferry's own
+ * and follows the local side. Excluded: paths whose server entry is being kept as a conflict
+ * copy or cleared first (there the ancestor must keep describing what the server holds).
+ */
+export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry][] {
+  const replaced: string[] = [];
+  for (const o of plan.ops) {
+    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy)) replaced.push(o.path);
+  }
+  const candidates = new Map<string, Entry>();
+  for (const o of plan.ops) {
+    if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && !ancestor.has(o.path)) candidates.set(o.path, o.entry);
+    if (o.op === 'rename' && !ancestor.has(o.to)) {
+      for (const [p, e] of ancestor) if (isWithin(p, o.from)) candidates.set(o.to + p.slice(o.from.length), e);
+    }
+  }
+  const out = new Map<string, Entry>();
+  for (const [p, e] of [...candidates].sort(([a], [b]) => comparePaths(a, b))) {
+    if (p === '' || replaced.some((r) => isWithin(p, r))) continue;
+    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
+    if (parent === '' || (out.get(parent) ?? ancestor.get(parent))?.kind === 'dir') out.set(p, e);
+  }
+  return [...out];
 }
 
 export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
@@ -229,7 +263,9 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     const useDelta = (o: Extract<PlanOp, { op: 'upload' }>) =>
       ctx.deltaTransport !== undefined &&
       !o.keepRemoteCopy &&
-      ((o.entry.size >= (ctx.deltaThreshold ?? Infinity) && ctx.remote.get(o.path)?.kind === 'file') ||
+      // Large files go through rsync whether modified (delta) or new (a cold bulk copy: rsync
+      // over OpenSSH moves bytes about twice as fast as ssh2's SFTP here; docs/BENCHMARKS.md).
+      ((o.entry.size >= (ctx.deltaThreshold ?? Infinity) && (ctx.remote.get(o.path)?.kind ?? 'file') === 'file') ||
         (bulk && o.entry.size < (ctx.deltaThreshold ?? Infinity)));
     const viaDelta = uploads.filter(useDelta);
     const viaMain = uploads.filter((o) => !useDelta(o));

@@ -6,7 +6,7 @@
  * that failed together (say, the server's disk filled up) instead of retrying them in lock
  * step; a short delay now and then is the accepted cost.
  */
-import { comparePaths } from './tree.ts';
+import { comparePaths, isWithin } from './tree.ts';
 import type { TransferErrorCode } from '../transport/transport.ts';
 
 export interface BackoffOptions {
@@ -68,6 +68,25 @@ export class RetryBook {
   /** Forgets every path (e.g. the user asked to retry all failures now). */
   clearAll(): void {
     this.#states.clear();
+  }
+
+  /**
+   * Forgets every path below one of `scopes` ("" = all) that is not in `keep`: a pass that
+   * rescanned those paths on both sides and did not fail them again has nothing left to
+   * retry there (they synced, vanished, or needed nothing). Without this, a due path that
+   * no longer needs an operation would stay due forever and wake the loop on every turn.
+   */
+  settle(scopes: readonly string[], keep: ReadonlySet<string>): void {
+    for (const p of [...this.#states.keys()]) if (!keep.has(p) && scopes.some((s) => isWithin(p, s))) this.#states.delete(p);
+  }
+
+  /**
+   * Makes every pending retry due at `now` (attempt counts are kept): the server just showed
+   * it works again (a reconnect, or a write it accepted), so waiting out the backoff earned
+   * while it was down or full would only delay the failed items for nothing.
+   */
+  retrySoon(now: number): void {
+    for (const [p, s] of this.#states) if (s.nextAttemptAt > now) this.#states.set(p, { ...s, nextAttemptAt: now });
   }
 
   get(path: string): RetryState | undefined {

@@ -22,11 +22,8 @@ export const CONFLICT_ACTIONS = ['kept-remote-copy', 'skipped-local-delete', 'ke
 
 export type ConflictAction = (typeof CONFLICT_ACTIONS)[number];
 
-export interface ConflictSide {
-  size: number;
-  mtimeMs: number;
-  hash?: string;
-}
+/** One side of a conflict: a file by size and time, or a directory or symlink (the kinds can clash). */
+export type ConflictSide = { size: number; mtimeMs: number; hash?: string } | { kind: 'dir' } | { kind: 'symlink'; target: string };
 
 export interface ConflictRecord {
   /** ISO 8601 time the conflict was resolved. */
@@ -43,7 +40,13 @@ export interface ConflictRecord {
   note?: string;
 }
 
-const sideSchema = z.object({ size: z.number().int().min(0), mtimeMs: z.number(), hash: z.string().optional() }).nullable();
+const sideSchema = z
+  .union([
+    z.object({ size: z.number().int().min(0), mtimeMs: z.number(), hash: z.string().optional() }),
+    z.object({ kind: z.literal('dir') }),
+    z.object({ kind: z.literal('symlink'), target: z.string() }),
+  ])
+  .nullable();
 
 const recordSchema = z.object({
   time: z.iso.datetime({ offset: true }),

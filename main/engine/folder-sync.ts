@@ -11,9 +11,9 @@
  * - The ancestor on disk is saved after every pass that changed it, validated first.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPlan, type FileOutcome } from './apply-plan.ts';
+import { applyPlan, plannedCreations, type FileOutcome } from './apply-plan.ts';
 import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
@@ -73,6 +73,8 @@ export interface PassSummary {
 export class FolderSync extends EventEmitter<FolderEvents> {
   readonly config: FolderConfig;
   private readonly indexFile: string;
+  /** Creations under way (see plannedCreations), for a crash before the index is saved. */
+  private readonly journalFile: string;
   readonly conflictFile: string;
   private ancestor = new Map<string, Entry>();
   private transports: OpenTransports | undefined;
@@ -88,6 +90,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   private wakeUp: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
   private connectAttempts = 0;
+  private waitingToReconnect = false;
+  /** Cancels a connect in progress when the folder stops (a handshake can take 20 s). */
+  private connecting: AbortController | undefined;
   private nextPollAt = 0;
   private readonly throughput: { t: number; bytes: number }[] = [];
   private readonly st: FolderStatus;
@@ -96,6 +101,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     super();
     this.config = config;
     this.indexFile = join(config.stateDir, 'index.json');
+    this.journalFile = join(config.stateDir, 'pending.json');
     this.conflictFile = join(config.stateDir, 'conflicts.jsonl');
     this.st = newFolderStatus({
       id: config.id,
@@ -106,7 +112,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.coalescer = new DirtyPathCoalescer({
       onFlush: (paths) => {
         this.dirty.push(...paths);
-        this.wake();
+        // A local edit cannot bring the server back: waking a reconnect backoff for it would
+        // hammer a down server on every save, and count every such try as another failed
+        // attempt, so the backoff grew to its cap while edits went on (the soak found a folder
+        // idle in "error" for a minute after the server was back).
+        if (!this.waitingToReconnect) this.wake();
       },
     });
   }
@@ -213,6 +223,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.coalescer.dispose();
+    this.connecting?.abort(new Error('the folder is stopping'));
     this.wake();
     await this.watcher?.close();
     await this.loopDone;
@@ -231,8 +242,34 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     await mkdir(this.config.stateDir, { recursive: true });
     this.lock ??= await lockFolderState(this.config.stateDir, `${this.config.localRoot} -> ${this.st.remote}`);
     this.ancestor = (await loadIndex(this.indexFile)) ?? new Map();
+    await this.recoverJournal();
     this.st.conflictCount = (await readConflicts(this.conflictFile)).records.length;
     await this.reloadIgnores();
+  }
+
+  /**
+   * Ferry stopped (killed, crashed) in the middle of a pass: what it was creating on the
+   * server joins the ancestor, as it would have had the pass finished (see plannedCreations:
+   * safe whether or not each creation happened). Entries whose parent is unknown are left out.
+   */
+  private async recoverJournal(): Promise<void> {
+    let pending: unknown;
+    try {
+      pending = JSON.parse(await readFile(this.journalFile, 'utf8'));
+    } catch {
+      return; // none (the usual case), or torn: the previous pass never started its operations
+    }
+    let added = 0;
+    for (const item of Array.isArray(pending) ? pending : []) {
+      const [path, entry] = Array.isArray(item) ? (item as [unknown, Entry]) : [];
+      if (typeof path !== 'string' || path === '' || this.ancestor.has(path)) continue;
+      if (parentOf(path) !== '' && this.ancestor.get(parentOf(path))?.kind !== 'dir') continue;
+      if (!entry || (entry.kind !== 'dir' && entry.kind !== 'file' && entry.kind !== 'symlink')) continue;
+      this.ancestor.set(path, entry);
+      added++;
+    }
+    if (added) await saveIndex(this.indexFile, this.ancestor, { localRoot: this.config.localRoot, remote: this.st.remote });
+    await rm(this.journalFile, { force: true });
   }
 
   private matcher = createIgnoreMatcher({});
@@ -292,8 +329,14 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         this.st.lastError = (err as Error).message;
         this.st.lastErrorKind = errorKindOf(err);
         this.setState('error');
+        if (this.stopping) continue;
         const permanent = this.st.lastErrorKind === 'host-key-changed' || this.st.lastErrorKind === 'host-key-revoked';
-        await this.sleep(permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }));
+        this.waitingToReconnect = true;
+        try {
+          await this.sleep(permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }));
+        } finally {
+          this.waitingToReconnect = false;
+        }
         continue;
       }
       const now = Date.now();
@@ -334,9 +377,17 @@ export class FolderSync extends EventEmitter<FolderEvents> {
 
   private async connect(): Promise<void> {
     this.setState('starting');
-    const t = await openTransports(this.config.endpoint, this.config.localRoot, this.config.transport);
+    const connecting = new AbortController();
+    this.connecting = connecting;
+    let t: OpenTransports;
+    try {
+      t = await openTransports(this.config.endpoint, this.config.localRoot, this.config.transport, { signal: connecting.signal });
+    } finally {
+      this.connecting = undefined;
+    }
     this.transports = t;
     this.connectAttempts = 0;
+    this.retries.retrySoon(Date.now());
     this.st.transport = t.main.kind;
     delete this.st.lastError;
     delete this.st.lastErrorKind;
@@ -404,18 +455,41 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.confirmDeletes = false;
     this.keepCopies = false;
     delete this.st.halt;
-    const summary = await this.execute(plan, remote, t);
-    for (const p of localScan.problems) this.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
+    const failedNow = new Set<string>();
+    const summary = await this.execute(plan, remote, t, failedNow);
+    for (const p of localScan.problems) {
+      this.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
+      failedNow.add(p.path);
+    }
+    // Both sides of every path in scope were just looked at: what did not fail again is done
+    // (synced, gone, or nothing to do), so it leaves the retry book instead of staying due.
+    if (!this.paused && !this.stopping) this.retries.settle(scopes, failedNow);
+    // The server took a write: whatever failed earlier (full disk, read-only directory) may
+    // well work now, so retry it at once instead of waiting out its backoff. At most every
+    // few seconds, so items that keep failing are not retried after every single edit.
+    const now = Date.now();
+    if (summary.wrote && this.retries.size > failedNow.size && now - this.lastRetrySoon >= 5000) {
+      this.lastRetrySoon = now;
+      this.retries.retrySoon(now);
+    }
     this.st.failedItems = this.retries.list().map((f) => ({
       path: f.path,
       error: f.error,
       attempts: f.attempts,
       nextRetryAt: new Date(f.nextAttemptAt).toISOString(),
     }));
-    return { ...summary, failed: this.st.failedItems.length, inSync: this.st.failedItems.length === 0 && this.dirty.length === 0 };
+    const { wrote: _wrote, ...counts } = summary;
+    return { ...counts, failed: this.st.failedItems.length, inSync: this.st.failedItems.length === 0 && this.dirty.length === 0 };
   }
 
-  private async execute(plan: Plan, remote: Map<string, Entry>, t: OpenTransports): Promise<Omit<PassSummary, 'inSync' | 'failed'>> {
+  private lastRetrySoon = 0;
+
+  private async execute(
+    plan: Plan,
+    remote: Map<string, Entry>,
+    t: OpenTransports,
+    failedNow: Set<string>,
+  ): Promise<Omit<PassSummary, 'inSync' | 'failed'> & { wrote: boolean }> {
     const serverOps = plan.ops.filter((o) => o.op !== 'adopt' && o.op !== 'forget');
     this.st.filesTotal = serverOps.length;
     this.st.bytesTotal = plan.ops.reduce((n, o) => n + (o.op === 'upload' ? o.entry.size : 0), 0);
@@ -425,6 +499,13 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     if (serverOps.length) this.setState('syncing');
     let uploaded = 0;
     let removed = 0;
+    let wrote = false;
+    const creations = plannedCreations(plan, this.ancestor);
+    if (creations.length) {
+      // No fsync: this is for a killed process (the page cache survives it), not a power cut.
+      await writeFile(this.journalFile, JSON.stringify(creations));
+      for (const [p, e] of creations) this.ancestor.set(p, e);
+    }
     const result = await applyPlan({
       plan,
       transport: t.main,
@@ -444,10 +525,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         this.st.inFlight = Math.max(0, this.st.inFlight - 1);
         if (o.ok) {
           this.retries.clear(o.path);
+          wrote = true;
           if (o.op === 'upload') uploaded++;
           if (o.op === 'remove') removed++;
         } else {
           this.retries.recordFailure(o.path, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
+          failedNow.add(o.path);
         }
         this.emit('file', o);
         this.publishThrottled();
@@ -474,7 +557,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       localRoot: this.config.localRoot,
       remote: this.st.remote,
     });
-    return { uploaded, removed, conflicts: result.conflicts.length };
+    if (creations.length) await rm(this.journalFile, { force: true });
+    return { uploaded, removed, conflicts: result.conflicts.length, wrote };
   }
 
   /** Throughput over the last ~5 s, kept in one-second buckets (O(1) per call). */
@@ -524,10 +608,12 @@ function errorKindOf(err: unknown): NonNullable<FolderStatus['lastErrorKind']> {
   return 'other';
 }
 
+/** A conflict side for the log. Directories and symlinks too: a kind clash (a server link where a local directory goes) used to fail the log's validation and with it the whole pass. */
 function summarize(e: Entry | undefined): ConflictRecord['local'] {
   if (!e) return null;
   if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
-  return { kind: e.kind } as never;
+  if (e.kind === 'symlink') return { kind: 'symlink', target: e.target };
+  return { kind: 'dir' };
 }
 
 function isIgnoredPath(path: string, entry: Entry, ignores: (rel: string, isDir: boolean) => boolean): boolean {

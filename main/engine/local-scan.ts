@@ -5,12 +5,15 @@
  * ignored directory is not descended into.
  */
 import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from './map-limit.ts';
 import { joinRel, parentOf, type Entry } from './tree.ts';
 
 export type IgnoreTest = (relPath: string, isDir: boolean) => boolean;
+
+const NOT_UTF8 = 'the name is not valid UTF-8 (shown here with \uFFFD for the bytes that are not); Ferry syncs UTF-8 names only, so this entry is skipped: rename it to sync it';
 
 export interface LocalScan {
   entries: Map<string, Entry>;
@@ -57,7 +60,12 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
       problems.push({ path: rel, error: (err as Error).message });
       return;
     }
-    if (entry === undefined) return;
+    if (entry === undefined) {
+      // readdir decodes names as UTF-8: a name that is not valid UTF-8 comes back with U+FFFD
+      // in it and is not found under that name. Say so instead of leaving it out silently.
+      if (rel.includes('\uFFFD')) problems.push({ path: rel, error: NOT_UTF8 });
+      return;
+    }
     if (entry === 'other') {
       problems.push({ path: rel, error: 'not a regular file, directory or symlink (socket, FIFO or device); skipped' });
       return;
@@ -87,15 +95,29 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
   return { entries, problems };
 }
 
-/** SHA-256 (hex) of a file's content: read whole when small, streamed when large. */
+/** Read buffers for {@link hashFile}, reused across calls (hashing many files allocates none). */
+const spareBuffers: Buffer[] = [];
+
+/**
+ * SHA-256 (hex) of a file's content, read in 1 MiB pieces into a reused buffer (no stream,
+ * no garbage per piece: large files hash at the speed of the digest; a small file costs
+ * open, one read and close).
+ */
 export async function hashFile(abs: string): Promise<string> {
   const hash = createHash('sha256');
-  const handle = await open(abs, 'r');
+  // Non-blocking open: a path replaced by a FIFO since the scan must not hang the folder.
+  const handle = await open(abs, constants.O_RDONLY | constants.O_NONBLOCK);
+  const buf = spareBuffers.pop() ?? Buffer.allocUnsafe(1 << 20);
   try {
-    const { size } = await handle.stat();
-    if (size <= 1 << 20) hash.update(await handle.readFile());
-    else for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    if (!(await handle.stat()).isFile()) throw new Error(`${abs} is no longer a regular file`);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buf, 0, buf.length, position);
+      hash.update(buf.subarray(0, bytesRead));
+      position += bytesRead;
+      if (bytesRead < buf.length) break; // end of file (a regular file reads short only there)
+    }
   } finally {
+    if (spareBuffers.length < 32) spareBuffers.push(buf);
     await handle.close().catch(() => undefined);
   }
   return hash.digest('hex');

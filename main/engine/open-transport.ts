@@ -8,7 +8,7 @@
  * checks the same known_hosts file strictly.
  */
 import type { Client } from 'ssh2';
-import { connectSsh, openSftp } from '../ssh/connect.ts';
+import { connectSsh, openSftp, SshConnectError } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { SftpSession } from '../transport/sftp-session.ts';
 import { SftpTransport } from '../transport/sftp-transport.ts';
@@ -39,8 +39,13 @@ function whenClosed(client: Client): Promise<Error | undefined> {
   });
 }
 
-export async function openTransports(endpoint: SshEndpoint, localRoot: string, choice: TransportChoice): Promise<OpenTransports> {
-  const client = await connectSsh(endpoint);
+export async function openTransports(
+  endpoint: SshEndpoint,
+  localRoot: string,
+  choice: TransportChoice,
+  opts: { sftpStartTimeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<OpenTransports> {
+  const client = await connectSsh(endpoint, opts.signal ? { signal: opts.signal } : {});
   const closed = whenClosed(client);
   const rsyncUsable = endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
   if (choice === 'rsync') {
@@ -49,9 +54,19 @@ export async function openTransports(endpoint: SshEndpoint, localRoot: string, c
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
   }
   let sftp;
+  let lost = false;
+  client.once('close', () => (lost = true));
   try {
-    sftp = await openSftp(client);
+    sftp = await openSftp(client, opts.sftpStartTimeoutMs);
   } catch (err) {
+    // Only a server that refuses SFTP gets rsync instead. A connection lost (or a server gone
+    // silent) while SFTP was starting is a connection failure: reconnect. Falling back then
+    // left a healthy SFTP server on rsync until the next reconnect (found by the soak).
+    if (lost || (err as { code?: unknown }).code === 'ETIMEDOUT') {
+      client.end();
+      const kind = lost ? 'closed' : 'timeout';
+      throw new SshConnectError(kind, endpoint.host, endpoint.port, `Lost the connection to ${endpoint.displayName} while starting SFTP: ${(err as Error).message}`, { cause: err });
+    }
     if (choice === 'sftp') {
       client.end();
       throw new Error(

@@ -172,6 +172,19 @@ function attributesOp(path: string, l: Entry, r: Entry): PlanOp[] {
   return [{ op: 'setAttributes', path, entry: l, mode: l.mode, ...(l.kind === 'file' ? { mtimeMs: l.mtimeMs } : {}) }];
 }
 
+/**
+ * Record `l` (same content as `r`) in the ancestor, and bring the server's attributes in line.
+ * Until setAttributes has landed the ancestor holds the server's permission bits, not the
+ * local ones: were it to record `l` outright and setAttributes failed (a read-only server
+ * directory), the ancestor would claim the local mode while the server kept the old one, and
+ * since content equality ignores modes, no later pass would ever notice.
+ */
+function adoptWithAttributes(path: string, l: Entry, r: Entry): PlanOp[] {
+  const attrs = attributesOp(path, l, r);
+  const entry = attrs.length && l.kind !== 'symlink' && r.kind !== 'symlink' ? { ...l, mode: r.mode } : l;
+  return [{ op: 'adopt', path, entry }, ...attrs];
+}
+
 export function reconcile(input: ReconcileInput): Plan {
   const { ancestor, local, remote, mode, scopes } = input;
   const all = new Set<string>();
@@ -229,10 +242,11 @@ export function reconcile(input: ReconcileInput): Plan {
       if (l === undefined) {
         if (r !== undefined) removeRemote(p, r);
         else if (a !== undefined) ops.push({ op: 'forget', path: p, subtree: true });
-      } else if (r !== undefined && sameContent(l, r) && (localUnchanged(a, l) || contentUnchangedLocally(a, l) || !sameContent(a, r))) {
+      } else if (r !== undefined && sameContent(l, r) && (l.kind === 'dir' || localUnchanged(a, l) || contentUnchangedLocally(a, l) || !sameContent(a, r))) {
         // Equal by size and mtime, and not merely because the server still holds the
-        // ancestor while the local file changed within the same second.
-        ops.push({ op: 'adopt', path: p, entry: l }, ...attributesOp(p, l, r));
+        // ancestor while the local file changed within the same second. A directory is a
+        // directory: a new mode is a setAttributes, never a clear and re-create of the tree.
+        ops.push(...adoptWithAttributes(p, l, r));
       } else {
         if (r !== undefined && (r.kind !== l.kind || r.kind === 'dir')) {
           ops.push({ op: 'clear', path: p, kind: r.kind });
@@ -262,7 +276,7 @@ export function reconcile(input: ReconcileInput): Plan {
     if (l === undefined) {
       // Local deletion (a is defined).
       if (r === undefined) ops.push({ op: 'forget', path: p, subtree: true });
-      else if (remoteIntact && (r.kind !== 'dir' || subtreeIntact(input, p))) removeRemote(p, r);
+      else if (remoteIntact && (r.kind !== 'dir' || nothingNewBelow(input, p))) removeRemote(p, r);
       else if (r.kind === 'dir' && a?.kind === 'dir') {
         // Something below changed on the server: children decide one by one; the directory
         // itself stays (it may end up empty) and leaves the ancestor once its children have.
@@ -281,15 +295,15 @@ export function reconcile(input: ReconcileInput): Plan {
     }
     if (!remoteIntact && sameContent(l, r)) {
       // Both sides changed, to the same content (by size and mtime): nothing to send.
-      ops.push({ op: 'adopt', path: p, entry: l }, ...attributesOp(p, l, r));
+      ops.push(...adoptWithAttributes(p, l, r));
       continue;
     }
     if (remoteIntact) {
       // The server holds exactly what Ferry last put there: replace it.
       if (r.kind === 'dir' && l.kind === 'dir') ops.push(...attributesOp(p, l, r));
-      else if (contentUnchangedLocally(a, l)) ops.push({ op: 'adopt', path: p, entry: withHash(l, a) }, ...attributesOp(p, l, r));
+      else if (contentUnchangedLocally(a, l)) ops.push(...adoptWithAttributes(p, withHash(l, a), r));
       else if (r.kind === l.kind && r.kind !== 'dir') ops.push(createOp(p, l, false));
-      else if (r.kind !== 'dir' || subtreeIntact(input, p)) {
+      else if (r.kind !== 'dir' || nothingNewBelow(input, p)) {
         ops.push({ op: 'clear', path: p, kind: r.kind }, createOp(p, l, false));
         deletedFiles += r.kind === 'dir' ? countFiles(remote, p) : 0;
         if (r.kind === 'dir') handleTree(p);
@@ -316,12 +330,16 @@ export function reconcile(input: ReconcileInput): Plan {
   return { ops: sortOps(dedupeRemovals(ops)), conflicts, drift, deletedFiles };
 }
 
-/** The server subtree at `root` holds exactly the ancestor's entries (nothing added, changed or lost). */
-function subtreeIntact(input: ReconcileInput, root: string): boolean {
+/**
+ * Everything in the server subtree at `root` is in the ancestor, unchanged: nothing was added
+ * or changed there since Ferry's last sync, so removing the tree loses nothing. Entries the
+ * server lost do not count: they are gone either way, and are often Ferry's own doing (a tree
+ * removal cut short by a read-only directory or a lost connection). Counting them as server
+ * changes kept the directories of such a tree on the server for ever, empty and forgotten.
+ */
+function nothingNewBelow(input: ReconcileInput, root: string): boolean {
   const before = subtreeOf(input.ancestor, root);
-  const now = subtreeOf(input.remote, root);
-  if (before.size !== now.size) return false;
-  for (const [rel, a] of before) if (!sameContent(a, now.get(rel))) return false;
+  for (const [rel, r] of subtreeOf(input.remote, root)) if (!sameContent(before.get(rel), r)) return false;
   return true;
 }
 

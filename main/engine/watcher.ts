@@ -7,7 +7,7 @@
  * changed-during-upload check; `atomic` would also silently drop some editor temp names
  * that we prefer to filter with our own ignore rules.
  */
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -120,6 +120,20 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
       w.on('unlink', (p) => report(p, false));
       w.on('addDir', (p) => report(p, true));
       w.on('unlinkDir', (p) => report(p, true));
+      // Permission changes: chokidar has no event for a directory's chmod, and drops a file's
+      // chmod once the file was read after its last write (atime past mtime; Ferry reads what
+      // it uploads). fs.watch reports both, on the parent's watch (under the entry's name) and
+      // on a directory's own watch (under its own name). Marking those paths dirty costs a
+      // rescan of what changed anyway; without it a new mode reached the server only at the
+      // next full pass (found by the soak).
+      w.on('raw', (_event, name, details) => {
+        const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
+        if (typeof watched !== 'string' || typeof name !== 'string' || name === '') return;
+        if (name === basename(watched)) report(watched, true);
+        // Its kind is unknown here: left out when ignored as a file or as a directory.
+        const rel = name.includes('/') ? undefined : toRel(absRoot, join(watched, name));
+        if (rel !== undefined && rel !== '' && !options.ignores(rel, true)) report(join(watched, name), false);
+      });
       w.on('error', (err) => {
         if (!closing) options.onError(classifyWatcherError(err, absRoot));
       });

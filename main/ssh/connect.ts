@@ -316,19 +316,29 @@ function handshake(
       // Callback form: must return undefined. ssh2 treats any returned value (a Promise too) as
       // the verdict, so this must not be an async function.
       hostVerifier: (key: Buffer, verify: (valid: boolean) => void): void => {
+        // The check reads known_hosts asynchronously; when the connection dies meanwhile, ssh2
+        // throws from verify() (its protocol is torn down). That is a failed connect (usually
+        // reported by the 'close' handler already), never an unhandled rejection (a crash).
+        const answer = (valid: boolean) => {
+          try {
+            verify(valid);
+          } catch (err) {
+            fail(hostKeyFailure ?? (err instanceof Error ? err : new Error(String(err))));
+          }
+        };
         verifyHostKey({ knownHostsPath: ep.knownHostsPath, host: ep.host, port: ep.port, policy: ep.hostKeyPolicy, presentedKey: key }).then(
           (result) => {
             if (result.ok) {
               hostKeyApproved = true;
-              verify(true);
+              answer(true);
             } else {
               hostKeyFailure = result.error;
-              verify(false);
+              answer(false);
             }
           },
           (err: unknown) => {
             hostKeyFailure = err instanceof Error ? err : new Error(String(err));
-            verify(false);
+            answer(false);
           },
         );
       },
@@ -442,10 +452,19 @@ export async function connectSsh(endpoint: SshEndpoint, opts: ConnectOptions = {
   return last;
 }
 
-/** Opens the SFTP subsystem on a ready client. */
-export function openSftp(client: ClientType): Promise<SFTPWrapper> {
+/**
+ * Opens the SFTP subsystem on a ready client. A server that never answers the request (its
+ * SSH layer alive, its session handling hung) fails after `timeoutMs` instead of hanging.
+ */
+export function openSftp(client: ClientType, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const err = new Error(`The server did not start SFTP within ${Math.round(timeoutMs / 1000)} s: it accepted the SSH login but answers nothing more. Check its load and its sshd logs.`);
+      reject(Object.assign(err, { code: 'ETIMEDOUT' }));
+      client.end();
+    }, timeoutMs);
     client.sftp((err, sftp) => {
+      clearTimeout(timer);
       if (err) {
         reject(new Error(`The server refused to start SFTP: ${err.message}. Is the SFTP subsystem enabled in its sshd_config?`, { cause: err }));
       } else {

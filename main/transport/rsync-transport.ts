@@ -49,6 +49,14 @@ import {
   type UploadResult,
 } from './transport.ts';
 
+/**
+ * AES-GCM first, as Ferry's own SSH connection prefers it: with AES-NI it moves bulk data
+ * about 30% faster than OpenSSH's default chacha20-poly1305 (one new 1 GiB file on loopback:
+ * 2.7-4.2 s vs 3.9-6.4 s, interleaved). The rest keeps every other modern cipher OpenSSH has
+ * offered since 6.5, so a server that allows only those still connects.
+ */
+const SSH_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+
 /** rsync exit codes after which the run's items are judged one by one (partial transfer, file I/O, file selection). */
 const PER_ITEM_EXIT_CODES = new Set([0, 3, 11, 23, 24]);
 const CONFLICT_STAMP = /\.ferry-conflict-(\d{8}-\d{6}(?:-\d+)?)/;
@@ -94,7 +102,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         configPath = join(jumpDir, 'config');
         await writeFile(configPath, jumpConfigFor(endpoint), { mode: 0o600 });
       }
-      return rsyncRshString(['ssh', ...sshArgsFor(endpoint, configPath)]);
+      return rsyncRshString(['ssh', ...sshArgsFor(endpoint, configPath), '-o', `Ciphers ${SSH_CIPHERS}`]);
     })());
 
   const assertOpen = () => {
@@ -296,6 +304,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       };
       const before = new Map<number, Stats>();
       const groups = new Map<string, { source: string; suffix: string | undefined; idx: number[] }>();
+      const candidates: number[] = [];
       for (const [i, it] of items.entries()) {
         if (!isSafeRelPath(it.path) || it.path === '') {
           results[i] = { path: it.path, error: `Refusing to upload to the unsafe path ${JSON.stringify(it.path)}.`, errorCode: 'other' };
@@ -305,12 +314,20 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
           results[i] = { path: it.path, error: `The local path ${it.localPath} does not end with ${it.path}; rsync sends files by their relative path.`, errorCode: 'other' };
           continue;
         }
-        let st: Stats;
-        try {
-          st = await lstat(it.localPath);
-        } catch (err) {
-          const vanished = (err as NodeJS.ErrnoException).code === 'ENOENT';
-          results[i] = { path: it.path, error: classifyError(err).message, errorCode: 'local-read-failed', ...(vanished ? { localVanished: true } : {}) };
+        candidates.push(i);
+      }
+      // Stat every file before sending it (many at a time: one at a time costs a thread-pool
+      // round trip per file), then group them in the caller's order.
+      const stats = new Map<number, Stats | Error>();
+      await forEachLimited(candidates, 32, async (i) => {
+        stats.set(i, await lstat((items[i] as UploadItem).localPath).catch((err: Error) => err));
+      });
+      for (const i of candidates) {
+        const it = items[i] as UploadItem;
+        const st = stats.get(i) as Stats | Error;
+        if (st instanceof Error) {
+          const vanished = (st as NodeJS.ErrnoException).code === 'ENOENT';
+          results[i] = { path: it.path, error: classifyError(st).message, errorCode: 'local-read-failed', ...(vanished ? { localVanished: true } : {}) };
           continue;
         }
         if (!st.isFile()) {
@@ -326,31 +343,48 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         groups.set(key, group);
       }
 
+      // The content hashes for the index are computed while rsync runs (they read the same
+      // bytes from the page cache); a file that changes meanwhile is caught by the stat
+      // comparison after both have finished, exactly as if it had been hashed afterwards.
+      const hashes = new Map<number, string>();
+      let pushFailed = false;
+      const hashing = forEachLimited([...before.keys()], 8, async (i) => {
+        if (pushFailed || closed) return; // the batch is lost: stop reading files
+        const hash = await hashFile((items[i] as UploadItem).localPath).catch(() => undefined);
+        if (hash !== undefined) hashes.set(i, hash);
+      });
       const progress: TransferProgress = { bytes: 0, files: 0 };
       const sent = new Set<number>();
       const unconfirmed = new Map<number, string>();
-      for (const group of groups.values()) {
-        const paths = group.idx.map((i) => (items[i] as UploadItem).path);
-        const indexByPath = new Map(paths.map((p, j) => [p, group.idx[j] as number]));
-        const args = ['--perms', '--times', '--ignore-times', ...(group.suffix ? ['--backup', `--suffix=${group.suffix}`] : [])];
-        const out = await push(group.source, paths, args, (r) => {
-          const i = indexByPath.get(r.path);
-          if (i === undefined || !r.itemize.startsWith('<f')) return;
-          sent.add(i);
-          progress.files++;
-          progress.bytes += r.length;
-          onProgress?.({ ...progress });
-        });
-        paths.forEach((p, j) => {
-          const i = group.idx[j] as number;
-          const err = out.errors.get(j);
-          if (err) {
-            const vanished = err.local && (/^file has vanished/.test(err.message) || /No such file or directory \(2\)/.test(err.message));
-            results[i] = { path: p, ...failure(err.message, err.local ? 'local-read-failed' : undefined), ...(vanished ? { localVanished: true } : {}) };
-          }
-          else if (out.code !== 0 || !sent.has(i))
-            unconfirmed.set(i, `rsync did not confirm this upload: ${out.code !== 0 ? out.general.join(' ') : 'it never reported sending the file.'}`);
-        });
+      try {
+        for (const group of groups.values()) {
+          const paths = group.idx.map((i) => (items[i] as UploadItem).path);
+          const indexByPath = new Map(paths.map((p, j) => [p, group.idx[j] as number]));
+          const args = ['--perms', '--times', '--ignore-times', ...(group.suffix ? ['--backup', `--suffix=${group.suffix}`] : [])];
+          const out = await push(group.source, paths, args, (r) => {
+            const i = indexByPath.get(r.path);
+            if (i === undefined || !r.itemize.startsWith('<f')) return;
+            sent.add(i);
+            progress.files++;
+            progress.bytes += r.length;
+            onProgress?.({ ...progress });
+          });
+          paths.forEach((p, j) => {
+            const i = group.idx[j] as number;
+            const err = out.errors.get(j);
+            if (err) {
+              const vanished = err.local && (/^file has vanished/.test(err.message) || /No such file or directory \(2\)/.test(err.message));
+              results[i] = { path: p, ...failure(err.message, err.local ? 'local-read-failed' : undefined), ...(vanished ? { localVanished: true } : {}) };
+            }
+            else if (out.code !== 0 || !sent.has(i))
+              unconfirmed.set(i, `rsync did not confirm this upload: ${out.code !== 0 ? out.general.join(' ') : 'it never reported sending the file.'}`);
+          });
+        }
+      } catch (err) {
+        pushFailed = true;
+        throw err;
+      } finally {
+        await hashing;
       }
 
       const ok = (i: number) => before.has(i) && results[i]?.error === undefined;
@@ -375,7 +409,8 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         const it = items[i] as UploadItem;
         const st = before.get(i) as Stats;
         try {
-          const hash = await hashFile(it.localPath);
+          const hash = hashes.get(i);
+          if (hash === undefined) throw new Error('not hashed');
           const after = await lstat(it.localPath);
           // Whole milliseconds, as the local scan records them: the ancestor must compare equal next time.
           const uploaded: FileEntry = { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o7777, hash };

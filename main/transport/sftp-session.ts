@@ -22,9 +22,18 @@ function call<T>(session: SftpSession, op: string, path: string, fn: (cb: (err: 
   return new Promise((resolve, reject) => {
     // ssh2 never answers a request sent on a closed channel: fail it here instead of hanging.
     if (session.dead) return reject(new SftpError(op, path, session.dead));
+    // Nor one it sends itself while the channel dies: readdir(path) closes its handle after an
+    // error and waits for that reply, which never comes. Whatever is pending fails at death.
+    const fail = (err: Error) => reject(new SftpError(op, path, err));
+    session.waitFor(fail);
     try {
-      fn((err, v) => (err ? reject(new SftpError(op, path, err)) : resolve(v as T)));
+      fn((err, v) => {
+        session.answered(fail);
+        if (err) reject(new SftpError(op, path, err));
+        else resolve(v as T);
+      });
     } catch (err) {
+      session.answered(fail);
       reject(new SftpError(op, path, err));
     }
   });
@@ -34,15 +43,65 @@ export function isNoSuchFile(err: unknown): boolean {
   return (err as { code?: unknown })?.code === SFTP_STATUS.NO_SUCH_FILE;
 }
 
+export interface SftpSessionOptions {
+  /**
+   * A server that answers none of the pending requests for this long is taken for dead (the
+   * connection's keepalive does not catch a server whose SSH layer still answers while its
+   * SFTP side hangs). Default 120 s.
+   */
+  requestTimeoutMs?: number;
+}
+
 export class SftpSession {
   readonly sftp: SFTPWrapper;
-  /** Set once the channel has closed; every later request fails at once. */
+  /** Set once the channel has closed (or the server stopped answering); every later request fails at once. */
   dead: Error | undefined;
-  constructor(sftp: SFTPWrapper) {
+  /** Rejecters of the requests still waiting for an answer. */
+  private readonly pending = new Set<(err: Error) => void>();
+  private readonly requestTimeoutMs: number;
+  private lastAnswerAt = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  constructor(sftp: SFTPWrapper, opts: SftpSessionOptions = {}) {
     this.sftp = sftp;
-    const die = () => (this.dead ??= new Error('the SFTP channel was closed'));
-    sftp.once('close', die);
-    sftp.once('end', die);
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    sftp.once('close', () => this.die(new Error('the SFTP channel was closed')));
+    sftp.once('end', () => this.die(new Error('the SFTP channel was closed')));
+  }
+
+  /** Fails every pending request (and every later one) with `reason`. */
+  private die(reason: Error): void {
+    const dead = (this.dead ??= reason);
+    const pending = [...this.pending];
+    this.pending.clear();
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    for (const fail of pending) fail(dead);
+  }
+
+  /** A request was sent; `fail` rejects it. */
+  waitFor(fail: (err: Error) => void): void {
+    if (this.pending.size === 0) this.lastAnswerAt = Date.now();
+    this.pending.add(fail);
+    if (this.watchdog) return;
+    const every = Math.max(10, Math.min(5000, this.requestTimeoutMs / 4));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastAnswerAt < this.requestTimeoutMs) return;
+      const seconds = Math.round(this.requestTimeoutMs / 1000);
+      this.die(new Error(`the server answered no SFTP request for ${seconds} s`));
+      this.sftp.end();
+    }, every);
+    this.watchdog.unref();
+  }
+
+  /** The request `fail` belongs to was answered. */
+  answered(fail: (err: Error) => void): void {
+    this.lastAnswerAt = Date.now();
+    this.pending.delete(fail);
+    if (this.pending.size === 0) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
   }
 
   /** Throws when the channel is gone: per-item errors after that are the transport's death, not the items'. */

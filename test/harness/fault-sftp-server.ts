@@ -60,6 +60,8 @@ export interface SftpFaults {
   noPosixRename?: boolean;
   /** A WRITE to a matching path closes the whole SFTP channel instead of answering. */
   closeChannelOnWriteMatching?: RegExp;
+  /** A READDIR of a directory whose path matches closes the whole SFTP channel instead of answering. */
+  closeChannelOnReaddirMatching?: RegExp;
   /**
    * After authentication, never answer: new session channels are neither accepted nor
    * refused, sftp subsystem requests get no reply, and SFTP requests of live sessions that
@@ -73,13 +75,15 @@ export interface FaultSftpServerOptions {
   root: string;
   /** An OpenSSH public key line (`ssh-ed25519 AAAA... comment`) accepted for user `u`. */
   authorizedPublicKey?: string | Buffer;
+  /** The password accepted for user `u` (default {@link FAULT_SFTP_PASSWORD}). */
+  password?: string;
 }
 
 export interface FaultSftpServer {
   readonly host: '127.0.0.1';
   readonly port: number;
   readonly user: typeof FAULT_SFTP_USER;
-  readonly password: typeof FAULT_SFTP_PASSWORD;
+  readonly password: string;
   readonly root: string;
   /** Base64 of the host public key blob, as in known_hosts and in ssh2's `hostVerifier(key)`. */
   readonly hostPublicKeyBase64: string;
@@ -270,6 +274,7 @@ type Handle = FileHandle | DirHandle;
 export async function startFaultSftpServer(options: FaultSftpServerOptions): Promise<FaultSftpServer> {
   if (!isAbsolute(options.root)) throw new Error(`Fault SFTP server root must be absolute, got "${options.root}"`);
   const root = resolvePath(options.root);
+  const password = options.password ?? FAULT_SFTP_PASSWORD;
   const rootStat = await fsp.stat(root).catch((cause: unknown) => {
     throw new Error(`Fault SFTP server root "${root}" is not accessible; create it first.`, { cause });
   });
@@ -452,6 +457,11 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     on('READDIR', async (id, handle: Buffer) => {
       const h = lookup(handle);
       if (h.kind !== 'dir') throw new SftpStatus(STATUS.FAILURE, 'Invalid handle');
+      if (faults.closeChannelOnReaddirMatching && h.path.search(faults.closeChannelOnReaddirMatching) !== -1) {
+        closeAll();
+        sftp.end();
+        return;
+      }
       h.names ??= ['.', '..', ...(await fsp.readdir(h.path))];
       // Batches keep each NAME packet well under the client's packet size limit.
       const batch = h.names.splice(0, 100);
@@ -510,7 +520,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     conn.on('error', () => {});
     conn.on('authentication', (ctx: AuthContext) => {
       if (ctx.username !== FAULT_SFTP_USER) return ctx.reject();
-      if (ctx.method === 'password' && ctx.password === FAULT_SFTP_PASSWORD) return ctx.accept();
+      if (ctx.method === 'password' && ctx.password === password) return ctx.accept();
       if (ctx.method === 'publickey' && authorizedKey) {
         const key = authorizedKey;
         if (!ctx.key.data.equals(key.getPublicSSH())) return ctx.reject();
@@ -557,7 +567,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     host: '127.0.0.1',
     port,
     user: FAULT_SFTP_USER,
-    password: FAULT_SFTP_PASSWORD,
+    password,
     root,
     hostPublicKeyBase64,
     hostKeyType: 'ssh-ed25519',

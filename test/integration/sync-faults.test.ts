@@ -214,4 +214,20 @@ describe('ferry sync --once against a faulty SFTP server', () => {
     assert.equal(f.server.stats['posix-rename@openssh.com'] ?? 0, 0, 'posix-rename was never used');
     assert.ok((f.server.stats.RENAME ?? 0) >= 5, `plain renames did the work: ${JSON.stringify(f.server.stats)}`);
   });
+
+  test('a server that closes the channel mid-write: the run fails with the lost session, the next one cleans up and completes', async () => {
+    const f = await faultServer('midwrite');
+    writeTree(f.local, { 'a.txt': 'a', 'doomed/big.bin': randomBytes(700 * 1024), 'z.txt': 'z' });
+    f.server.faults = { closeChannelOnWriteMatching: /\/doomed\// };
+    const r = await f.once();
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /Lost the SFTP session: the SFTP channel was closed/);
+    assert.equal(readTree(f.remote).has('doomed/big.bin'), false, 'no partial file under its final name');
+
+    f.server.faults = {};
+    const again = await f.once();
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+    assert.deepEqual(ferryTempFiles(f.remote), [], 'the temp file of the cut write was removed');
+  });
 });

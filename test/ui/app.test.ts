@@ -168,6 +168,46 @@ describe('Ferry window in Chromium', () => {
     await shot('01-empty');
   });
 
+  test('the CSP blocks inline scripts, inline event handlers and scripts from another origin', async () => {
+    // Another origin that would serve a script (and count the requests it gets).
+    let requests = 0;
+    const other = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end('window.__remoteRan = true;');
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+    const addr = other.address();
+    const remoteUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/evil.js`;
+    try {
+      // A string, evaluated in the page: the repo's tsconfig has no DOM types.
+      const probe = await page.evaluate(`(async () => {
+        const violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+        const inline = document.createElement('script');
+        inline.textContent = 'window.__inlineRan = true;';
+        document.body.append(inline);
+        const remote = document.createElement('script');
+        const remoteOutcome = new Promise((r) => { remote.onload = () => r('loaded'); remote.onerror = () => r('blocked'); });
+        remote.src = ${JSON.stringify(remoteUrl)};
+        document.body.append(remote);
+        const button = document.createElement('button');
+        button.setAttribute('onclick', 'window.__handlerRan = true');
+        document.body.append(button);
+        button.click();
+        const outcome = await remoteOutcome;
+        await new Promise((r) => setTimeout(r, 50));
+        inline.remove(); remote.remove(); button.remove();
+        return { inline: window.__inlineRan === true, remote: window.__remoteRan === true, outcome, handler: window.__handlerRan === true, violations: [...new Set(violations)].sort() };
+      })()`);
+      const { violations, ...ran } = probe as { violations: string[] } & Record<string, unknown>;
+      assert.deepEqual(ran, { inline: false, remote: false, outcome: 'blocked', handler: false });
+      assert.ok(violations.includes('script-src-elem') && violations.includes('script-src-attr'), `the page saw the violations: ${JSON.stringify(violations)}`);
+      assert.equal(requests, 0, 'the script from the other origin was never even requested');
+    } finally {
+      other.close();
+    }
+  });
+
   test('dropping a file says Ferry syncs folders', async () => {
     await drop('notes.txt', join(tmp, 'notes.txt'));
     const message = page.locator('.message.error').last();

@@ -101,4 +101,27 @@ describe('RetryBook', () => {
     );
     assert.equal(new RetryBook().nextDueAt(), undefined);
   });
+
+  it('settle forgets the paths a pass looked at and did not fail again, and nothing else', () => {
+    // A due path that needed no operation any more (deleted meanwhile) used to stay in the
+    // book, due on every turn of the loop: the folder cycled scanning/syncing and never got idle.
+    const book = new RetryBook({ random: fixed(0.5) });
+    for (const p of ['gone.txt', 'd/failed-again', 'd/synced', 'elsewhere/x']) book.recordFailure(p, 'e', 'other', 0);
+    book.settle(['gone.txt', 'd'], new Set(['d/failed-again']));
+    assert.deepEqual(book.list().map((s) => s.path), ['d/failed-again', 'elsewhere/x']);
+    book.settle([''], new Set());
+    assert.deepEqual(book.list(), []);
+  });
+
+  it('retrySoon makes every pending retry due now and keeps the attempt counts', () => {
+    const book = new RetryBook({ baseMs: 1000, random: fixed(0.999) });
+    for (let i = 0; i < 8; i++) book.recordFailure('full-disk.bin', 'No space left on device', 'no-space', 0);
+    book.recordFailure('early', 'e', 'other', 0);
+    assert.deepEqual(book.due(1000), ['early']);
+    book.retrySoon(1000);
+    assert.deepEqual(book.due(1000), ['early', 'full-disk.bin']);
+    assert.equal(book.get('full-disk.bin')?.attempts, 8);
+    assert.equal(book.get('early')?.nextAttemptAt, 999, 'an already-due retry keeps its time');
+    assert.equal(book.nextDueAt(), 999);
+  });
 });

@@ -67,6 +67,20 @@ describe('conflict log file', () => {
     assert.equal(log.malformed, 3);
   });
 
+  it('records conflicts whose sides are a directory or a symlink (a kind clash)', async () => {
+    // A server link where a local directory goes failed validation, and the whole pass with it.
+    const clash: ConflictRecord = {
+      time: '2026-11-23T14:28:00.000Z',
+      path: 'escape',
+      local: { kind: 'dir' },
+      remote: { kind: 'symlink', target: '/outside/the/target' },
+      action: 'kept-remote-copy',
+      conflictCopyPath: `escape${STAMP}`,
+    };
+    await appendConflict(file, clash);
+    assert.deepEqual(await readConflicts(file), { records: [clash], malformed: 0 });
+  });
+
   it('refuses to append an invalid record', async () => {
     const bad = { ...r1, action: 'shrugged' } as unknown as ConflictRecord;
     await assert.rejects(appendConflict(file, bad), /invalid conflict record/);

@@ -54,6 +54,14 @@ describe('default ignore pack', () => {
 
   it('never ignores the root', () => assert.equal(m.ignores('', true), false));
 
+  it('confines patterns that try to leave the folder to the folder: never a path, never followed', () => {
+    // Patterns only ever test relative paths below the root (Ferry never reads a pattern as a
+    // path): "../x" matches nothing, "/etc/passwd" is anchored to the folder's own etc/passwd.
+    const escaping = createIgnoreMatcher({ patterns: ['../secret', '../../**', '/etc/passwd', '/..'] });
+    for (const p of ['secret', 'd/secret', 'a.txt', 'etc', 'passwd', 'd/etc/passwd']) assert.equal(escaping.ignores(p, false), false, p);
+    assert.equal(escaping.ignores('etc/passwd', false), true, 'the folder-relative etc/passwd');
+  });
+
   it('ignores everything inside a Ferry temp directory', () => {
     assert.equal(m.ignores('.ferry-tmp-1/inner.txt', false), true);
   });

@@ -183,6 +183,29 @@ const table: Row[] = [
     },
   },
   {
+    // A removal of d cut short (read-only directory, lost connection) left part of it on the
+    // server; Ferry once kept those directories for ever, empty and forgotten.
+    name: 'directory deleted locally, its server copy already partly removed',
+    ancestor: { d: dir(), 'd/x': A, 'd/s': dir(), 'd/s/y': A2, 'd/s/t': dir() },
+    local: {},
+    remote: { d: dir(), 'd/s': dir(), 'd/s/t': dir() },
+    expect: { push: { ops: ['remove d'] }, mirror: { ops: ['remove d'] } },
+  },
+  {
+    name: 'directory deleted locally, a file added below it on the server',
+    ancestor: { d: dir(), 'd/x': A },
+    local: {},
+    remote: { d: dir(), 'd/x': file(10, 100), 'd/new': R2 },
+    expect: { push: { ops: ['remove d/x'] }, mirror: { ops: ['remove d'] } },
+  },
+  {
+    name: 'directory replaced by a file locally, its server copy already partly removed',
+    ancestor: { d: dir(), 'd/x': A, 'd/y': A2 },
+    local: { d: A2 },
+    remote: { d: dir(), 'd/y': file(12, 200) },
+    expect: { push: { ops: ['clear d', 'upload d'] }, mirror: { ops: ['clear d', 'upload d'] } },
+  },
+  {
     name: 'file replaced by a directory locally',
     ancestor: { a: A },
     local: { a: dir(), 'a/x': A2 },
@@ -304,4 +327,24 @@ test('safety: 100 deletes out of 150 is below the count threshold', () => {
   for (let i = 0; i < 50; i++) kept[`f${i}`] = file(1, 1);
   const plan = reconcile({ ancestor: snap(files), local: snap(kept), remote: snap(files), mode: 'push', scopes: [''] });
   assert.equal(checkSafety({ ancestor: snap(files), local: snap(kept), plan, fullScan: true, allowMassDelete: false }), undefined);
+});
+
+test('a mode change is recorded in the ancestor only once the server has it', () => {
+  // The ancestor used to take the local mode at once ("adopt"); when setAttributes then
+  // failed (read-only server directory), every later pass saw nothing to do while the server
+  // kept the old mode: the soak found such files after converging.
+  for (const mode of ['push', 'mirror'] as const) {
+    const local = snap({ a: file(10, 100, undefined, 0o600), d: dir(0o700) });
+    const remote = snap({ a: file(10, 100), d: dir(0o755) });
+    const ancestor = snap({ a: A, d: dir() });
+    const plan = reconcile({ ancestor, local, remote, mode, scopes: [''] });
+    assert.deepEqual(serverOps(plan), ['setAttributes a', 'setAttributes d'], mode);
+    const adopted = plan.ops.find((o) => o.op === 'adopt' && o.path === 'a') as { entry: Entry } | undefined;
+    assert.equal(adopted?.entry.kind === 'file' && adopted.entry.mode, 0o644, `${mode}: the ancestor keeps the server's mode until it changes`);
+    // setAttributes failed: apply the adopt only, then reconcile again. It must still be planned.
+    const after = new Map(ancestor);
+    for (const o of plan.ops) if (o.op === 'adopt') after.set(o.path, o.entry);
+    const again = reconcile({ ancestor: after, local, remote, mode, scopes: [''] });
+    assert.deepEqual(serverOps(again), ['setAttributes a', 'setAttributes d'], `${mode}, after a failed setAttributes`);
+  }
 });

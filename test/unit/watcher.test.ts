@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
@@ -72,6 +72,33 @@ describe('watchFolder (real file system)', () => {
     dirty.length = 0;
     await rename(join(root, 'd'), join(root, 'd2'));
     await waitFor(() => seen('d') && seen('d2'), 'rename d -> d2');
+  });
+
+  it('reports a permission change of a directory', async () => {
+    // chokidar itself has no event for a directory's own chmod; the soak found directory
+    // modes that reached the server only at the next full pass.
+    await mkdir(join(root, 'modes', 'sub'), { recursive: true, mode: 0o700 });
+    await waitFor(() => seen('modes/sub'), 'create modes/sub');
+    dirty.length = 0;
+    await chmod(join(root, 'modes', 'sub'), 0o755);
+    await waitFor(() => seen('modes/sub'), 'chmod modes/sub');
+    dirty.length = 0;
+    await chmod(join(root, 'modes'), 0o750);
+    await waitFor(() => seen('modes'), 'chmod modes');
+  });
+
+  it('reports a permission change of a file that was read after it was written', async () => {
+    // chokidar drops a chmod once atime is past mtime, which reading the file (as Ferry does
+    // when it uploads it) causes; the soak found file modes that never reached the server.
+    const f = join(root, 'modes', 'read-me.txt');
+    await writeFile(f, 'content');
+    await waitFor(() => seen('modes/read-me.txt'), 'create modes/read-me.txt');
+    const past = new Date(Date.now() - 60_000);
+    await utimes(f, new Date(), past); // atime now, mtime a minute ago: as after a read
+    await new Promise((r) => setTimeout(r, 200));
+    dirty.length = 0;
+    await chmod(f, 0o600);
+    await waitFor(() => seen('modes/read-me.txt'), 'chmod modes/read-me.txt');
   });
 
   it('does not report ignored paths', async () => {

@@ -1,0 +1,142 @@
+/**
+ * An SFTP server that dies or stops answering must fail Ferry's requests, never leave them
+ * pending for ever (a folder stuck in "scanning", a `--once` that never returns).
+ *
+ * A channel that dies while requests are in flight must fail them. ssh2 fails what was pending when the channel closed, but its readdir(path) then
+ * sends a CLOSE for the directory handle on the dead channel and waits for that reply, which
+ * never comes: a remote scan hung forever (the soak found it: a folder stuck in "scanning"
+ * after sshd was stopped, until Ferry was killed).
+ *
+ * A server whose SSH layer still answers (so the keepalive is happy) while its SFTP side hangs
+ * must time out: requests of a live session, and the request that starts SFTP. And a server
+ * that goes silent (or a connection lost) while SFTP starts is a connection failure, not a
+ * server without SFTP: `--transport auto` must not fall back to rsync for that.
+ */
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import type { SFTPWrapper } from 'ssh2';
+import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { openTransports } from '../../main/engine/open-transport.ts';
+import { openSftp, SshConnectError } from '../../main/ssh/connect.ts';
+import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
+import { SftpSession, type SftpSessionOptions } from '../../main/transport/sftp-session.ts';
+import { SftpTransport } from '../../main/transport/sftp-transport.ts';
+
+const { Client } = ssh2;
+
+let root: string;
+let server: FaultSftpServer;
+const clients: InstanceType<typeof Client>[] = [];
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ferry-sftp-death-'));
+  for (const dir of ['a', 'b', 'doomed', 'c/d']) mkdirSync(join(root, 'tree', dir), { recursive: true });
+  for (const dir of ['a', 'b', 'doomed', 'c/d']) writeFileSync(join(root, 'tree', dir, 'f.txt'), 'x');
+  server = await startFaultSftpServer({ root });
+});
+afterEach(() => {
+  server.faults = {};
+});
+after(async () => {
+  for (const c of clients) c.end();
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function openClient(): Promise<InstanceType<typeof Client>> {
+  const client = new Client();
+  clients.push(client);
+  client.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', reject);
+    client.connect({
+      host: server.host,
+      port: server.port,
+      username: server.user,
+      password: server.password,
+      hostVerifier: (key: Buffer) => key.toString('base64') === server.hostPublicKeyBase64,
+      readyTimeout: 10_000,
+    });
+  });
+  return client;
+}
+
+async function openSession(opts?: SftpSessionOptions): Promise<SftpSession> {
+  const client = await openClient();
+  const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+  return new SftpSession(sftp, opts);
+}
+
+/** Settles with the outcome of `p`, or 'still pending' after `ms` (generous: a hang is forever). */
+function outcomeOf(p: Promise<unknown>, ms = 20_000): Promise<string> {
+  return Promise.race([
+    p.then(
+      () => 'resolved',
+      (err: Error) => `rejected: ${err.message}`,
+    ),
+    new Promise<string>((r) => setTimeout(() => r('still pending'), ms).unref()),
+  ]);
+}
+
+test('readdir of a directory whose channel dies mid-listing rejects instead of hanging', async () => {
+  const session = await openSession();
+  server.faults.closeChannelOnReaddirMatching = /doomed$/;
+  const outcome = await outcomeOf(session.readdir(join(root, 'tree', 'doomed')));
+  assert.match(outcome, /^rejected: readdir .*doomed failed on the server/);
+  assert.ok(session.dead, 'the session knows its channel is gone');
+  assert.match(await outcomeOf(session.lstat(join(root, 'tree'))), /^rejected: lstat .* the SFTP channel was closed/);
+});
+
+test('a remote scan whose channel dies mid-walk fails (the engine reconnects) instead of hanging', async () => {
+  const transport = new SftpTransport(await openSession(), join(root, 'tree'), async () => undefined);
+  server.faults.closeChannelOnReaddirMatching = /doomed$/;
+  const outcome = await outcomeOf(transport.scan(['']));
+  assert.match(outcome, /^rejected: /);
+
+  // The same tree scans fine over a new session once the fault is gone.
+  server.faults = {};
+  const again = new SftpTransport(await openSession(), join(root, 'tree'), async () => undefined);
+  const scan = await again.scan(['']);
+  assert.deepEqual([...scan.entries.keys()].sort(), ['', 'a', 'a/f.txt', 'b', 'b/f.txt', 'c', 'c/d', 'c/d/f.txt', 'doomed', 'doomed/f.txt']);
+});
+
+test('requests to a server that stops answering fail once none was answered for the request timeout', async () => {
+  const session = await openSession({ requestTimeoutMs: 500 });
+  assert.equal((await session.lstat(join(root, 'tree'))).isDirectory(), true);
+  server.faults.hangAfterAuth = true; // live sessions' requests are never answered from now on
+  const outcome = await outcomeOf(Promise.all([session.lstat(join(root, 'tree')), session.readdir(join(root, 'tree', 'a'))]));
+  assert.match(outcome, /^rejected: .* failed on the server: the server answered no SFTP request for 1 s$/);
+  assert.match(await outcomeOf(session.lstat(join(root, 'tree'))), /^rejected: .*answered no SFTP request/);
+});
+
+test('a server that accepts the login but never starts SFTP fails the connect instead of hanging', async () => {
+  const client = await openClient();
+  server.faults.hangAfterAuth = true;
+  const outcome = await outcomeOf(openSftp(client, 500));
+  assert.match(outcome, /^rejected: The server did not start SFTP within 1 s/);
+});
+
+test('--transport auto: a server gone silent while SFTP starts is a connection failure, not a reason to fall back to rsync', async () => {
+  const knownHosts = join(root, 'known_hosts');
+  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  const endpoint = resolveEndpoint(`ssh://${server.user}@127.0.0.1:${server.port}${join(root, 'tree')}`, {
+    password: server.password,
+    knownHostsPath: knownHosts,
+    sshConfigPath: null,
+    agentSocket: null,
+  });
+  server.faults.hangAfterAuth = true;
+  const outcome = await openTransports(endpoint, root, 'auto', { sftpStartTimeoutMs: 500 }).then(
+    async (t) => {
+      await t.close();
+      return `opened ${t.main.kind}`;
+    },
+    (err: Error) => (err instanceof SshConnectError ? `SshConnectError ${err.kind}: ${err.message}` : `other error: ${err.message}`),
+  );
+  assert.match(outcome, /^SshConnectError timeout: Lost the connection to .* while starting SFTP: The server did not start SFTP within 1 s/);
+});

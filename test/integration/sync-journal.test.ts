@@ -1,0 +1,73 @@
+/**
+ * Ferry killed after the server acted but before it saved its index: the next run must know
+ * that what it was creating is its own. Before each pass's operations Ferry writes what it is
+ * about to create (pending.json in the folder's state directory); a run that finds that
+ * journal takes those entries into its index. Without it, the soak found directories that
+ * Ferry had created, the user then deleted locally while Ferry was down, and the server kept
+ * for ever: push mode never deletes what it does not know it put there.
+ *
+ * The crash is simulated exactly: the server holds what the interrupted pass created, the
+ * journal says so, the index does not, and the local folder no longer has it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
+
+let sshd: TestSshd;
+const dirs: string[] = [];
+before(async () => {
+  sshd = await startSshd();
+});
+after(async () => {
+  await sshd?.dispose();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function crashedAfterCreating(name: string, journal: boolean) {
+  const local = tempDir(`${name}-local`);
+  const state = tempDir(`${name}-state`);
+  dirs.push(local, state);
+  const remote = join(sshd.remoteRoot, name);
+  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  writeTree(local, { 'keep.txt': 'kept' });
+  const first = await once();
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+
+  // The interrupted pass had created ghost/ and ghost/x.txt on the server...
+  const mtime = new Date('2026-01-02T03:04:05Z');
+  mkdirSync(join(remote, 'ghost'));
+  writeFileSync(join(remote, 'ghost', 'x.txt'), 'made by the killed ferry');
+  utimesSync(join(remote, 'ghost', 'x.txt'), mtime, mtime);
+  const [folderId] = readdirSync(join(state, 'folders'));
+  const pending = join(state, 'folders', String(folderId), 'pending.json');
+  if (journal) {
+    writeFileSync(
+      pending,
+      JSON.stringify([
+        ['ghost', { kind: 'dir', mode: statSync(join(remote, 'ghost')).mode & 0o7777 }],
+        ['ghost/x.txt', { kind: 'file', size: 24, mtimeMs: mtime.getTime(), mode: statSync(join(remote, 'ghost', 'x.txt')).mode & 0o7777 }],
+      ]),
+    );
+  }
+  // ...and the user deleted it locally before Ferry ran again (here it never existed locally).
+  return { local, remote, pending, once };
+}
+
+test('after a crash, what the interrupted pass created on the server follows the local side (deleted locally: removed)', async () => {
+  const f = await crashedAfterCreating('journal', true);
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(existsSync(join(f.remote, 'ghost')), false, 'the ghost directory Ferry made is gone');
+  assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+  assert.equal(existsSync(f.pending), false, 'the journal is consumed');
+});
+
+test('without a journal the same server entries belong to someone else and stay (push mode keeps what it did not put there)', async () => {
+  const f = await crashedAfterCreating('no-journal', false);
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(existsSync(join(f.remote, 'ghost', 'x.txt')), true);
+});

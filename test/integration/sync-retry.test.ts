@@ -1,0 +1,117 @@
+/**
+ * How a watching Ferry retries, found by the soak (test/soak, docs/RELIABILITY.md):
+ *
+ * - A failed item that, when its retry came, needed nothing any more (deleted locally
+ *   meanwhile) stayed in the retry book, due on every turn of the loop: the folder cycled
+ *   scanning/syncing for ever, listed the item as failing, and never became idle.
+ * - While the server was down, every local edit woke the reconnect backoff early and counted
+ *   as one more failed attempt, so a busy folder reached the 60 s cap within seconds and sat
+ *   in "error" for up to a minute after the server came back.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { diffTrees, readTree, sshFlags, startFerry, targetOf, tempDir, waitForSameTree, writeTree, type FerryProcess } from '../harness/trees.ts';
+
+type Json = Record<string, unknown>;
+const dirs: string[] = [];
+const procs: FerryProcess[] = [];
+let server: FaultSftpServer;
+let sshd: TestSshd;
+
+before(async () => {
+  const root = dir('retry-srv');
+  server = await startFaultSftpServer({ root });
+  sshd = await startSshd();
+});
+
+after(async () => {
+  for (const p of procs) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  }
+  await server?.close();
+  await sshd?.dispose();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function dir(name: string): string {
+  const d = tempDir(name);
+  dirs.push(d);
+  return d;
+}
+
+function watch(args: string[], env?: NodeJS.ProcessEnv): FerryProcess {
+  const p = startFerry(['sync', '--json', ...args], env ? { env } : {});
+  procs.push(p);
+  return p;
+}
+
+async function stop(p: FerryProcess): Promise<void> {
+  p.child.kill('SIGTERM');
+  assert.deepEqual(await p.exited, { code: 0, signal: null }, p.stderr());
+}
+
+const failing = (e: Json): string[] =>
+  e.event === 'state' ? ((e.status as { failedItems?: { path: string }[] }).failedItems ?? []).map((f) => f.path) : [];
+const idleInSync = (e: Json) => e.event === 'state' && e.state === 'idle' && e.inSync === true;
+
+test('a failed item deleted before its retry leaves the failed list, and the folder becomes idle and in sync', async () => {
+  const local = dir('retry-local');
+  const state = dir('retry-state');
+  const remote = join(server.root, 'gone-before-retry');
+  const knownHosts = join(state, 'known_hosts');
+  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  writeTree(local, { 'ok.txt': 'fine', 'refusing/bad.txt': 'the server refuses to write this' });
+  server.faults = { failWritesMatching: /\/refusing\// };
+  const ferry = watch(
+    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
+    { FERRY_TEST_PW: server.password, HOME: state },
+  );
+  await ferry.waitFor((e) => failing(e).includes('refusing/bad.txt'), 30_000, 'the refused upload listed as failing');
+
+  // The server still refuses; the file goes away locally: there is nothing left to retry.
+  const seen = ferry.events.length;
+  rmSync(join(local, 'refusing', 'bad.txt'));
+  const synced = await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 30_000, 'idle and in sync once the failed file is gone');
+  assert.deepEqual(failing(synced), []);
+  assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
+  server.faults = {};
+  await stop(ferry);
+});
+
+test('local edits while the server is down do not speed up reconnect attempts; once back, the folder converges', async () => {
+  const local = dir('down-local');
+  const state = dir('down-state');
+  const remote = join(sshd.remoteRoot, 'edits-while-down');
+  writeTree(local, { 'a.txt': 'a' });
+  const ferry = watch([...sshFlags(sshd, state), '--transport', 'sftp', local, targetOf(sshd, remote)]);
+  await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
+
+  await sshd.stop();
+  let attempts = 0;
+  const edits = 40;
+  try {
+    await ferry.waitFor((e) => e.event === 'state' && e.state === 'error', 20_000, 'an error state');
+    const from = ferry.events.length;
+    // One edit every 100 ms: each reaches the loop through the watcher's coalescer.
+    for (let i = 0; i < edits; i++) {
+      writeFileSync(join(local, `edit-${i % 5}.txt`), `edit ${i}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    attempts = ferry.events.slice(from).filter((e) => e.event === 'state' && e.state === 'starting').length;
+  } finally {
+    await sshd.start();
+  }
+  // With backoff (1 s, 2 s, 4 s, ... each with full jitter) a handful of tries fit in those
+  // 4 s; with every edit waking the loop there was one try per coalesced edit.
+  assert.ok(attempts < edits / 4, `${attempts} reconnect attempts during ${edits} local edits`);
+  await waitForSameTree(local, remote, { timeoutMs: 90_000 });
+  assert.equal(readFileSync(join(remote, 'edit-4.txt'), 'utf8'), `edit ${edits - 1}`);
+  await stop(ferry);
+});
