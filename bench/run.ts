@@ -1,194 +1,204 @@
 /**
- * Ferry vs rsync on a loopback sshd started by the test harness. Figures are medians of
- * interleaved runs (ferry, rsync, ferry, rsync, ...) and reported as ratios, since absolute
- * times drift a lot on shared machines (see ../shared/PERF_NOTES.md).
+ * The benchmark suite (issue 4): Ferry against rsync, scp, sftp, lsyncd and cp on a loopback
+ * sshd, eight workloads, every figure repeated and interleaved. Writes docs/BENCHMARKS.md and
+ * its charts (a `--quick` run writes to a temp directory unless `--out` is given).
  *
- *   node bench/run.ts [--quick] [--reps N] [--only small,big,noop,latency,delta]
+ *   node bench/run.ts [--quick] [--reps N] [--only 1,2,5] [--no-profile] [--out FILE]
  *
- * Never run by the tests. Writes a Markdown table to stdout.
+ * Progress goes to stderr. Never run by the tests.
  */
-import { spawnSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../test/harness/sshd.ts';
-import { FERRY_BIN, startFerry, sshFlags, targetOf, tempDir } from '../test/harness/trees.ts';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSshd } from '../test/harness/sshd.ts';
+import type { BarChart } from './chart-types.ts';
+import { writeChartPng } from './chart.ts';
+import { FERRY, type BenchContext, type WorkloadResult } from './context.ts';
+import { makeBigFile, makeManyFiles, makeSmallTree } from './data.ts';
+import { ensureTools, loadAverages, machineInfo } from './machine.ts';
+import { descendants, killTracked, procStat, sleepSync } from './proc.ts';
+import { renderReport } from './report.ts';
+import { burstSync } from './workloads/burst.ts';
+import { deltaRewrite } from './workloads/delta.ts';
+import { idleCost } from './workloads/idle.ts';
+import { initialSync } from './workloads/initial.ts';
+import { saveLatency } from './workloads/latency.ts';
+import { noopVerify } from './workloads/noop.ts';
 
-// Both trees and the server's copy live on tmpfs when the machine has one: disk write-back
-// after each run's cleanup otherwise swings later runs by 3-5x here.
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+// Trees and the server's copy live on tmpfs when the machine has one: disk write-back after
+// each run's cleanup otherwise swings later runs by 3-5x (see ../shared/PERF_NOTES.md).
 if (!process.env.TMPDIR && existsSync('/dev/shm')) process.env.TMPDIR = '/dev/shm';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const reps = Number(args[args.indexOf('--reps') + 1]) || (quick ? 3 : 5);
-const only = args.includes('--only') ? (args[args.indexOf('--only') + 1] ?? '').split(',') : ['small', 'big', 'noop', 'latency', 'delta'];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+function parseArgs(argv: string[]) {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const known = new Set(['--quick', '--reps', '--only', '--no-profile', '--out']);
+  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
+  const quick = argv.includes('--quick');
+  const reps = Math.max(3, Number(value('--reps')) || 3);
+  const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8];
+  const out = value('--out') ?? (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
+  // A quick run skips the profiled runs: they exist to explain a full run's misses.
+  return { quick, reps, only, profile: !quick && !argv.includes('--no-profile'), out: resolve(out) };
 }
 
-function timeIt(cmd: string, argv: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSH_AUTH_SOCK: '' } });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.slice(0, 4).join(' ')} failed (${r.status}): ${r.stderr}`);
-  return ms;
-}
+const opts = parseArgs(process.argv.slice(2));
+const t0 = Date.now();
+const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+const onSignal = () => {
+  killTracked();
+  process.exit(130);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+process.on('exit', killTracked);
 
-function sshCommand(sshd: TestSshd): string {
-  return `ssh -p ${sshd.port} -i ${sshd.clientKeyPath} -o UserKnownHostsFile=${sshd.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes -F /dev/null`;
-}
-
-function makeSmallTree(root: string, files: number, dirs: number, size: number): void {
-  const buf = Buffer.alloc(size);
-  for (let d = 0; d < dirs; d++) {
-    mkdirSync(join(root, `d${d}`), { recursive: true });
-    for (let f = 0; f < files / dirs; f++) {
-      buf.writeUInt32LE(d * 100000 + f, 0);
-      writeFileSync(join(root, `d${d}`, `f${f}.bin`), buf);
-    }
-  }
-}
-
-function makeBigFile(path: string, bytes: number): void {
-  const r = spawnSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', `count=${Math.ceil(bytes / 1048576)}`, 'status=none']);
-  if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`);
-}
-
-interface Row {
-  workload: string;
-  ferry: number[];
-  rsync: number[];
-}
-
-async function initialSync(sshd: TestSshd, name: string, make: (root: string) => void): Promise<Row> {
-  const src = tempDir(`bench-${name}`);
-  make(src);
-  const row: Row = { workload: name, ferry: [], rsync: [] };
-  for (let i = 0; i < reps; i++) {
-    const state = tempDir('bench-state');
-    const ferryDest = join(sshd.remoteRoot, `${name}-ferry-${i}`);
-    const rsyncDest = join(sshd.remoteRoot, `${name}-rsync-${i}`);
-    row.ferry.push(timeIt(process.execPath, [FERRY_BIN, 'sync', '--once', ...sshFlags(sshd, state), src, targetOf(sshd, ferryDest)]));
-    row.rsync.push(timeIt('rsync', ['-a', '-e', sshCommand(sshd), `${src}/`, `${sshd.user}@127.0.0.1:${rsyncDest}/`]));
-    rmSync(ferryDest, { recursive: true, force: true });
-    rmSync(rsyncDest, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
-  }
-  rmSync(src, { recursive: true, force: true });
-  return row;
-}
-
-async function noopSync(sshd: TestSshd): Promise<Row> {
-  const src = tempDir('bench-noop');
-  makeSmallTree(src, quick ? 2000 : 10000, quick ? 20 : 100, 4096);
-  const state = tempDir('bench-state');
-  const ferryDest = join(sshd.remoteRoot, 'noop-ferry');
-  const rsyncDest = join(sshd.remoteRoot, 'noop-rsync');
-  const ferryArgs = [FERRY_BIN, 'sync', '--once', ...sshFlags(sshd, state), src, targetOf(sshd, ferryDest)];
-  const rsyncArgs = ['-a', '-e', sshCommand(sshd), `${src}/`, `${sshd.user}@127.0.0.1:${rsyncDest}/`];
-  timeIt(process.execPath, ferryArgs);
-  timeIt('rsync', rsyncArgs);
-  const row: Row = { workload: `no-op re-run of ${quick ? '2,000' : '10,000'} x 4 KiB`, ferry: [], rsync: [] };
-  for (let i = 0; i < reps; i++) {
-    row.ferry.push(timeIt(process.execPath, ferryArgs));
-    row.rsync.push(timeIt('rsync', rsyncArgs));
-  }
-  rmSync(src, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-  return row;
-}
-
-/** close() of a 4 KiB file to its final name on the server: ferry watching vs one rsync per change. */
-async function latency(sshd: TestSshd): Promise<Row> {
-  const src = tempDir('bench-lat');
-  const state = tempDir('bench-state');
-  const dest = join(sshd.remoteRoot, 'latency-ferry');
-  const rsyncDest = join(sshd.remoteRoot, 'latency-rsync');
-  mkdirSync(rsyncDest, { recursive: true });
-  const ferry = startFerry(['sync', '--json', '--transport', 'sftp', ...sshFlags(sshd, state), src, targetOf(sshd, dest)]);
-  await ferry.waitFor((e) => e.event === 'state' && e.state === 'idle', 30_000, 'first idle');
-  const row: Row = { workload: 'save-to-server latency, 4 KiB file (p50)', ferry: [], rsync: [] };
-  const samples = quick ? 20 : 50;
-  for (let i = 0; i < samples; i++) {
-    const content = `sample ${i} `.padEnd(4096, '.');
-    const name = `f${i}.txt`;
-    const t0 = performance.now();
-    writeFileSync(join(src, name), content);
-    const target = join(dest, name);
-    while (!(existsSync(target) && readFileSync(target, 'utf8') === content)) await new Promise((r) => setImmediate(r));
-    row.ferry.push(performance.now() - t0);
-    // The per-event rsync of the inotifywait recipe: one rsync (and one ssh connection) per change.
-    const t1 = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn('rsync', ['-a', '-e', sshCommand(sshd), join(src, name), `${sshd.user}@127.0.0.1:${rsyncDest}/`], { stdio: 'ignore' });
-      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rsync exited ${code}`))));
-    });
-    row.rsync.push(performance.now() - t1);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  ferry.child.kill('SIGTERM');
-  await ferry.exited;
-  rmSync(src, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-  return row;
-}
-
-/**
- * The rsync-delta threshold: 1 MiB rewritten in the middle of files of several sizes, pushed by
- * `ferry sync --once` with the delta path forced off (full SFTP resend, column "ferry") and
- * forced on (rsync delta, column "rsync").
- */
-async function deltaCrossover(sshd: TestSshd): Promise<Row[]> {
-  const rows: Row[] = [];
-  for (const mib of quick ? [16, 64] : [16, 32, 64, 256]) {
-    const local = tempDir('bench-delta');
-    const state = tempDir('bench-state');
-    const remote = join(sshd.remoteRoot, `delta-${mib}`);
-    makeBigFile(join(local, 'big.bin'), mib * 1048576);
-    const run = (threshold: number) =>
-      timeIt(process.execPath, [FERRY_BIN, 'sync', '--once', '--delta-threshold', String(threshold), ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
-    run(2 ** 40);
-    const row: Row = { workload: `1 MiB rewritten in a ${mib} MiB file: SFTP resend vs rsync delta`, ferry: [], rsync: [] };
-    for (let i = 0; i < reps * 2; i++) {
-      const fd = openSync(join(local, 'big.bin'), 'r+');
-      writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, Math.floor(mib / 2) << 20);
-      closeSync(fd);
-      if (i % 2) row.rsync.push(run(1));
-      else row.ferry.push(run(2 ** 40));
-    }
-    rows.push(row);
-    rmSync(local, { recursive: true, force: true });
-    rmSync(state, { recursive: true, force: true });
-    rmSync(remote, { recursive: true, force: true });
-  }
-  return rows;
-}
-
+const loadStart = loadAverages();
+log(`load average at start: ${loadStart}${opts.quick ? ' (quick run)' : ''}`);
+const { tools, skipped } = ensureTools(log);
+const machine = machineInfo(tools);
 const sshd = await startSshd();
-const rows: Row[] = [];
+const sshdPid = Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
+const work = join(sshd.dir, 'work');
+mkdirSync(work, { recursive: true });
+const ctx: BenchContext = {
+  sshd,
+  quick: opts.quick,
+  reps: opts.reps,
+  work,
+  tools,
+  skipped,
+  profile: opts.profile,
+  log,
+  serverCpuMs: () => {
+    // A session's CPU reaches the listener's counters once sshd has reaped it: wait for the
+    // sessions of the command just timed to go (at most 2 s; watchers in the background stay).
+    const until = performance.now() + 2000;
+    while (descendants(sshdPid).length && performance.now() < until) sleepSync(10);
+    const st = procStat(sshdPid);
+    return st ? st.cpuMs + st.childrenCpuMs : 0;
+  },
+};
+
+const q = opts.quick;
+const MiB = 1 << 20;
+const plan: { id: number; run: () => Promise<WorkloadResult> }[] = [
+  {
+    id: 1,
+    run: () => {
+      const [files, dirs] = q ? [1000, 10] : [10000, 100];
+      return initialSync(ctx, {
+        id: 1,
+        title: `Initial sync of ${files.toLocaleString('en-US')} files of 4 KiB in ${dirs} directories`,
+        method: `${files.toLocaleString('en-US')} files of 4 KiB of random bytes in ${dirs} directories, into an empty server directory. Ferry is \`ferry sync --once\` with its default transport (auto) and a fresh state directory each run. ${ctx.reps} repetitions, the tools in rotating order. Client CPU is the tool and its children (ssh), server CPU the sshd session and what it ran (sftp-server, rsync --server).`,
+        make: (r) => makeSmallTree(r, files, dirs, 4096),
+        bytes: files * 4096,
+      });
+    },
+  },
+  {
+    id: 2,
+    run: () => {
+      const n = q ? 50 : 1000;
+      return initialSync(ctx, {
+        id: 2,
+        title: `Initial sync of ${n.toLocaleString('en-US')} files of 1 MiB`,
+        method: `${n.toLocaleString('en-US')} files of 1 MiB (random bytes) in one directory, into an empty server directory; otherwise as workload 1.`,
+        make: (r) => makeManyFiles(r, n, MiB),
+        bytes: n * MiB,
+      });
+    },
+  },
+  {
+    id: 3,
+    run: () => {
+      const mib = q ? 64 : 1024;
+      return initialSync(ctx, {
+        id: 3,
+        title: `Initial sync of one ${mib >= 1024 ? '1 GiB' : `${mib} MiB`} file`,
+        method: `One file of ${mib} MiB of random bytes into an empty server directory; otherwise as workload 1. Throughput is MB/s (10^6 bytes) of file data.`,
+        make: (r) => makeBigFile(join(r, 'big.bin'), mib * MiB),
+        bytes: mib * MiB,
+        singleFile: 'big.bin',
+      });
+    },
+  },
+  { id: 4, run: () => (q ? noopVerify(ctx, 1000, 10) : noopVerify(ctx, 10000, 100)) },
+  { id: 5, run: () => saveLatency(ctx) },
+  { id: 6, run: () => (q ? burstSync(ctx, 2000, 20, 1000) : burstSync(ctx, 10000, 100, 5000)) },
+  { id: 7, run: () => deltaRewrite(ctx, q ? 64 : 1024) },
+  { id: 8, run: () => (q ? idleCost(ctx, 5000, 250, 3000) : idleCost(ctx, 100000, 5000, 45000)) },
+];
+
+const results: WorkloadResult[] = [];
+const failures: { id: number; error: string }[] = [];
 try {
-  if (only.includes('small'))
-    rows.push(await initialSync(sshd, quick ? 'initial 2,000 x 4 KiB' : 'initial 10,000 x 4 KiB (100 dirs)', (r) => makeSmallTree(r, quick ? 2000 : 10000, quick ? 20 : 100, 4096)));
-  if (only.includes('big')) {
-    const size = quick ? 128 * 1024 * 1024 : 1024 * 1024 * 1024;
-    rows.push(await initialSync(sshd, quick ? 'initial 1 file of 128 MiB' : 'initial 1 file of 1 GiB', (r) => makeBigFile(join(r, 'big.bin'), size)));
+  for (const w of plan.filter((p) => opts.only.includes(p.id))) {
+    log(`workload ${w.id}: start (load ${loadAverages()})`);
+    try {
+      results.push(await w.run());
+    } catch (err) {
+      const e = err as Error;
+      log(`workload ${w.id} FAILED: ${e.stack ?? e.message}`);
+      failures.push({ id: w.id, error: e.message });
+      killTracked();
+    }
   }
-  if (only.includes('noop')) rows.push(await noopSync(sshd));
-  if (only.includes('latency')) rows.push(await latency(sshd));
-  if (only.includes('delta')) rows.push(...(await deltaCrossover(sshd)));
 } finally {
+  killTracked();
   await sshd.dispose();
 }
 
-const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-console.log(`| workload | ferry median (min-max) | rsync median (min-max) | ferry / rsync |`);
-console.log(`|---|---|---|---|`);
-for (const r of rows) {
-  const f = median(r.ferry);
-  const s = median(r.rsync);
-  console.log(`| ${r.workload} | ${fmt(f)} (${fmt(Math.min(...r.ferry))}-${fmt(Math.max(...r.ferry))}) | ${fmt(s)} (${fmt(Math.min(...r.rsync))}-${fmt(Math.max(...r.rsync))}) | ${(f / s).toFixed(2)} |`);
+const loadEnd = loadAverages();
+log(`load average at end: ${loadEnd}`);
+const outDir = dirname(opts.out);
+mkdirSync(outDir, { recursive: true });
+
+// Chart 1: every timed workload's medians relative to rsync's.
+const relative: BarChart = {
+  title: 'Time relative to rsync -a -e ssh (median; lower is better)',
+  unit: "tool's median time / rsync's median time in the same run",
+  file: 'bench-relative',
+  groups: results
+    .filter((r) => r.chart)
+    .map((r) => {
+      const c = r.chart as NonNullable<WorkloadResult['chart']>;
+      const rsync = c.values.find((v) => v.tool.includes('rsync'))?.value;
+      return { label: c.label.replace(/ of .*| \(.*/, ''), bars: rsync ? c.values.map((v) => ({ tool: v.tool === FERRY ? FERRY : v.tool.replace(/ \(.*\)$/, ''), value: v.value / rsync })) : [] };
+    })
+    .filter((g) => g.bars.length),
+};
+const charts: { title: string; png?: string; why?: string }[] = [];
+for (const [chart, ref] of [[relative, 1], ...results.filter((r) => r.ownChart).map((r) => [r.ownChart as BarChart, undefined] as const)] as const) {
+  if (!chart.groups.length) continue;
+  const r = writeChartPng(chart, outDir, tools.get('rsvg-convert'), ref);
+  charts.push({ title: chart.title, ...r });
 }
-console.log(`\n${reps} interleaved runs per figure (latency: ${quick ? 20 : 50} samples); ferry with its default transport (auto); temp dir ${process.env.TMPDIR}; ${new Date().toISOString()}; node ${process.version}`);
+
+const report = renderReport(
+  {
+    quick: opts.quick,
+    reps: opts.reps,
+    startedAt: new Date(t0),
+    durationMs: Date.now() - t0,
+    loadStart,
+    loadEnd,
+    scratch: existsSync('/dev/shm') && tmpdir().startsWith('/dev/shm') ? 'tmpfs (/dev/shm)' : tmpdir(),
+    machine,
+    skipped,
+    charts,
+    ...(opts.quick ? {} : { analysisPath: join(repo, 'bench', 'ANALYSIS.md') }),
+    failures,
+  },
+  results,
+);
+writeFileSync(opts.out, report);
+rmSync(work, { recursive: true, force: true });
+log(`wrote ${opts.out}${charts.some((c) => c.png) ? ` and ${charts.filter((c) => c.png).length} chart(s)` : ''}`);
+if (opts.quick) process.stdout.write(report);
+if (failures.length) process.exitCode = 1;

@@ -1,0 +1,57 @@
+/**
+ * The CI version of the soak (`npm run soak` runs the long one): one minute of random edits
+ * in three folders synced at once, through a TCP proxy to the real sshd, while every kind of
+ * fault is injected at least once (connections cut, mid-transfer too; sshd stopped; Ferry
+ * killed with SIGKILL; the remote directory read-only; the server's disk full; a network
+ * black hole). Then every folder must converge to an exact copy. See test/soak/ and
+ * docs/RELIABILITY.md.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatReport } from './report.ts';
+import { runSoak, type SoakReport } from './soak.ts';
+
+let report: SoakReport;
+const log: string[] = [];
+
+before(
+  async () => {
+    report = await runSoak({ minutes: 1, folders: 3, short: true, log: (line) => log.push(line) });
+  },
+  { timeout: 8 * 60_000 },
+);
+
+/** The whole report and the run's log, for the message of a failed assertion. */
+const details = () => `${formatReport(report)}\nRun log:\n${log.join('\n')}`;
+
+describe('soak (short)', () => {
+  test('the driver edited all three folders and every available kind of fault was injected', () => {
+    assert.ok(report.operationsTotal > 300, details());
+    assert.deepEqual(report.driverFailures, [], details());
+    for (const [kind, n] of Object.entries(report.faults)) {
+      if (report.faultsUnavailable[kind as keyof typeof report.faultsUnavailable]) continue;
+      assert.ok((n ?? 0) >= 1, `no ${kind} fault was injected\n${details()}`);
+    }
+  });
+
+  test('no Ferry process crashed, each stopped cleanly on SIGTERM, and no shell ever ran a file name', () => {
+    for (const f of report.folders) assert.deepEqual(f.unexpectedExits, [], details());
+    assert.deepEqual(report.canaries, [], details());
+    assert.deepEqual(report.problems.filter((p) => /SIGTERM|unexpectedly|canaries/.test(p)), [], details());
+  });
+
+  test('every folder converged by itself: the server holds exactly the local tree, no temp file, every conflict copy logged', () => {
+    for (const f of report.folders) assert.equal(f.convergence, 'converged', `${f.name} did not converge without help\n${details()}`);
+    for (const f of report.folders) assert.deepEqual(f.differences, [], `${f.name} differs from its server copy\n${details()}`);
+    assert.equal(report.differences, 0, details());
+  });
+
+  test('a final ferry sync --once per folder finds nothing left to do', () => {
+    for (const f of report.folders) assert.deepEqual(f.finalOnce, { code: 0, fileEvents: 0 }, `${f.name}\n${details()}`);
+  });
+
+  test('the run found no problem at all', () => {
+    assert.deepEqual(report.problems, [], details());
+    assert.equal(report.ok, true, details());
+  });
+});

@@ -1,0 +1,415 @@
+/**
+ * The soak: several folders synced at once by watch-mode `ferry sync --json` processes,
+ * against the real test sshd through a TCP proxy, while a driver edits the folders and a
+ * chaos loop breaks things (see chaos.ts). At the end the chaos stops, and every running
+ * Ferry must report idle and in sync, with the server's copy equal to its folder (see
+ * verify.ts), within a convergence window and without help: a folder that would need a
+ * restart (or more time) to converge is a failure. A final `ferry sync --once` per folder
+ * must then find nothing to do: Ferry's own index agrees with both sides.
+ *
+ * Layout: folders 0..n-2 sync to plain directories of the sshd; the last folder syncs onto
+ * a small tmpfs that chaos fills up (or, where mounting is not allowed, to the fault SFTP
+ * server, whose "disk full" is simulated).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
+import { runFerry, tempDir } from '../harness/trees.ts';
+import { Chaos, FAULT_KINDS, type ChaosFolder, type DiskFiller, type FaultKind } from './chaos.ts';
+import { FerryWatch, type UnexpectedExit } from './ferry-proc.ts';
+import { Mounts } from './mounts.ts';
+import { Mutator, OPERATIONS, type Operation } from './mutator.ts';
+import { pwnedPrefix } from './names.ts';
+import { Rng } from './rng.ts';
+import { canaries, verifyFolder } from './verify.ts';
+
+export interface SoakOptions {
+  minutes: number;
+  folders?: number;
+  seed?: number;
+  /** Short runs (CI): faster chaos, smaller trees. */
+  short?: boolean;
+  /** Keep the work directory when the run fails, with copies of the server's trees. */
+  keepOnFailure?: boolean;
+  /** Fault kinds to inject (default: all that this machine allows). */
+  faults?: readonly FaultKind[];
+  log?: (line: string) => void;
+}
+
+export interface FolderReport {
+  name: string;
+  target: string;
+  operations: number;
+  uploads: number;
+  failedItems: number;
+  errorStates: number;
+  ferryStarts: number;
+  conflictRecords: number;
+  loggedConflictCopies: string[];
+  /**
+   * How the folder ended the convergence window: 'converged' (idle, in sync and equal to the
+   * server), 'claims-in-sync' (idle and in sync, but the server differs) or 'timeout'.
+   */
+  convergence: 'converged' | 'claims-in-sync' | 'timeout';
+  finalOnce: { code: number | null; fileEvents: number };
+  differences: string[];
+  unexpectedExits: UnexpectedExit[];
+  tail: string[];
+}
+
+export interface SoakReport {
+  ok: boolean;
+  seed: number;
+  minutesRequested: number;
+  chaosMinutes: number;
+  convergeSeconds: number;
+  operations: Partial<Record<Operation, number>>;
+  operationsTotal: number;
+  driverFailures: string[];
+  faults: Partial<Record<FaultKind, number>>;
+  faultsTotal: number;
+  faultsUnavailable: Partial<Record<FaultKind, string>>;
+  diskFullVia: string;
+  readOnlyVia: string;
+  canaries: string[];
+  folders: FolderReport[];
+  differences: number;
+  problems: string[];
+  workDir?: string;
+}
+
+interface Folder extends ChaosFolder {
+  local: string;
+  target: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  convergence: FolderReport['convergence'];
+}
+
+const MiB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runSoak(o: SoakOptions): Promise<SoakReport> {
+  const log = o.log ?? (() => undefined);
+  const seed = o.seed ?? randomBytes(4).readUInt32LE(0);
+  const rng = new Rng(seed);
+  const token = randomBytes(6).toString('hex');
+  const nFolders = Math.max(2, o.folders ?? 3);
+  const short = o.short ?? false;
+  const work = tempDir('soak');
+  const state = join(work, 'state');
+  mkdirSync(state);
+  mkdirSync(join(work, 'logs'));
+  const probe = Mounts.probe();
+  const mounts = probe.tmpfs || probe.readOnlyBind ? new Mounts() : undefined;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const folders: Folder[] = [];
+  let ok = false;
+  log(`soak: seed ${seed}, ${o.minutes} min, ${nFolders} folders, work dir ${work}`);
+  if (probe.why) log(`soak: ${probe.why}`);
+
+  try {
+    const sshd: TestSshd = await startSshd();
+    cleanups.push(() => sshd.dispose());
+    const proxy: TcpProxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: sshd.port });
+    cleanups.push(() => proxy.close());
+    const proxies = [proxy];
+    const knownHosts = join(work, 'known_hosts');
+    const [keyType, key] = readFileSync(sshd.hostPublicKeyPath, 'utf8').trim().split(/\s+/);
+    writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${keyType} ${key}\n`);
+
+    // The small disk for the last folder.
+    let disk: DiskFiller | undefined;
+    let fault: FaultSftpServer | undefined;
+    let faultProxy: TcpProxy | undefined;
+    let smallRemote: string;
+    if (probe.tmpfs && mounts) {
+      const vol = join(sshd.remoteRoot, 'small-disk');
+      mounts.mountTmpfs(vol, (short ? 40 : 64) * MiB);
+      cleanups.push(() => mounts.release(vol));
+      smallRemote = join(vol, 'folder');
+      disk = tmpfsFiller(join(vol, 'ballast'));
+    } else {
+      const root = join(work, 'fault-sftp-root');
+      mkdirSync(root);
+      const server = await startFaultSftpServer({ root });
+      fault = server;
+      cleanups.push(() => server.close());
+      faultProxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: server.port });
+      const fp = faultProxy;
+      cleanups.push(() => fp.close());
+      proxies.push(fp);
+      writeFileSync(join(work, 'fault_known_hosts'), `${server.knownHostsLine.replace(`:${server.port} `, `:${fp.port} `)}\n`);
+      smallRemote = join(root, 'folder');
+      disk = {
+        how: 'the fault SFTP server answers every WRITE "No space left on device"',
+        fill: () => (server.faults = { ...server.faults, diskFullAfterBytes: server.bytesWritten }),
+        drain: () => (server.faults = {}),
+      };
+    }
+
+    for (let i = 0; i < nFolders; i++) {
+      const small = i === nFolders - 1;
+      const local = join(work, `local-${i}`);
+      mkdirSync(local);
+      const viaFault = small && fault !== undefined && faultProxy !== undefined;
+      const remoteDir = small ? smallRemote : join(sshd.remoteRoot, `folder-${i}`);
+      const target = viaFault ? `ssh://u@127.0.0.1:${faultProxy?.port}${remoteDir}` : `ssh://${sshd.user}@127.0.0.1:${proxy.port}${remoteDir}`;
+      // --allow-mass-delete: the driver is a random user who now and then deletes most of a
+      // folder (its budget makes it delete a lot when full); the rail that halts such a pass
+      // until confirmed is correct and has its own tests (sync-once.test.ts), but a halted
+      // folder waits for a person, which a soak has none of (the first 30-minute run halted so).
+      const safety = ['--allow-mass-delete'];
+      const args = viaFault
+        ? [...safety, '--password-env', 'FERRY_SOAK_PW', '--known-hosts', join(work, 'fault_known_hosts'), '--state-dir', state, '--ssh-config', '/dev/null', local, target]
+        : [...safety, '-i', sshd.clientKeyPath, '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', local, target];
+      const env: NodeJS.ProcessEnv = viaFault ? { FERRY_SOAK_PW: fault?.password, HOME: work } : { HOME: work };
+      const name = `folder-${i}${small ? ' (small disk)' : ''}`;
+      const mutator = new Mutator({
+        root: local,
+        rng,
+        token,
+        maxEntries: short ? 150 : 300,
+        maxBytes: (small ? (short ? 6 : 10) : short ? 12 : 24) * MiB,
+        bigFileMax: (small ? 2 : 4) * MiB,
+      });
+      mutator.seed(short ? 15 : 30);
+      const ferry = new FerryWatch(name, args, env, join(work, 'logs', `folder-${i}.log`));
+      folders.push({ name, local, target, args, env, ferry, mutator, remoteDir, proxy: viaFault && faultProxy ? faultProxy : proxy, viaSshd: !viaFault, convergence: 'timeout' });
+    }
+    cleanups.push(async () => {
+      for (const f of folders) await f.ferry.dispose();
+    });
+
+    for (const f of folders) f.ferry.start();
+    for (const f of folders) await until(() => f.ferry.inSync, 120_000, `${f.name} never reported its first idle/in-sync state:\n${f.ferry.tail.join('\n')}`);
+    log('soak: initial sync done; driver and chaos start');
+
+    const chaos = new Chaos({
+      rng,
+      sshd,
+      proxies,
+      folders,
+      ...(probe.readOnlyBind && mounts ? { mounts } : {}),
+      ...(disk ? { disk } : {}),
+      gapMs: short ? [1500, 4000] : [3000, 15_000],
+      holdMs: short ? [1500, 5000] : [3000, 20_000],
+      ...(o.faults ? { kinds: o.faults } : {}),
+      log,
+    });
+    const started = Date.now();
+    const deadline = started + o.minutes * 60_000;
+    let driving = true;
+    const drivers = folders.map(async (f) => {
+      while (driving && Date.now() < deadline) {
+        if (rng.chance(0.05)) for (let i = rng.int(5, 30); i > 0; i--) f.mutator.step();
+        else f.mutator.step();
+        await sleep(rng.int(20, short ? 300 : 500));
+      }
+    });
+    const chaosDone = chaos.run();
+    const progress = setInterval(() => {
+      const ops = folders.reduce((n, f) => n + f.mutator.total, 0);
+      log(`soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`);
+    }, short ? 20_000 : 60_000);
+    try {
+      await Promise.all(drivers);
+    } finally {
+      driving = false;
+      chaos.stop();
+      await chaosDone;
+      clearInterval(progress);
+    }
+    const chaosMinutes = (Date.now() - started) / 60_000;
+    log(`soak: driver and chaos stopped after ${chaosMinutes.toFixed(1)} min; waiting for every folder to be idle and in sync`);
+
+    // Converge: every folder idle and in sync with the server equal to it, by itself. The
+    // long run's window is above Ferry's longest retry delay (5 min for a failed item; a
+    // failed item is retried at once when the server takes another write, a reconnect waits
+    // at most 60 s); the short run's faults are too brief to build up more than seconds.
+    const settleStart = Date.now();
+    const windowMs = short ? 90_000 : 360_000;
+    const logFile = (f: Folder) => (f.ferry.folderId ? join(state, 'folders', f.ferry.folderId, 'conflicts.jsonl') : undefined);
+    const converged = (f: Folder) => f.ferry.inSync && safeVerify(f.local, f.remoteDir, logFile(f)).differences.length === 0;
+    const problems: string[] = [];
+    await Promise.all(
+      folders.map(async (f) => {
+        f.convergence = await settle(f, () => converged(f), windowMs);
+        if (f.convergence === 'converged') return;
+        const what =
+          f.convergence === 'claims-in-sync'
+            ? 'reported idle and in sync while the server differed'
+            : `did not converge within ${windowMs / 1000} s (last state: ${String(f.ferry.lastState?.state ?? 'none')})`;
+        const diff = safeVerify(f.local, f.remoteDir, logFile(f)).differences;
+        problems.push(`${f.name} ${what}; ${diff.length} difference(s) then: ${diff.slice(0, 5).join('; ')}. Last lines:\n    ${f.ferry.tail.slice(-12).join('\n    ')}`);
+        log(`soak: ${f.name} ${what}`);
+      }),
+    );
+    const convergeSeconds = (Date.now() - settleStart) / 1000;
+
+    const reports: FolderReport[] = [];
+    for (const f of folders) {
+      const exit = await f.ferry.terminate();
+      if (exit && (exit.code !== 0 || exit.signal !== null)) problems.push(`${f.name}: SIGTERM ended Ferry with ${JSON.stringify(exit)} instead of exit code 0`);
+      const once = await runFerry(['sync', '--once', '--json', ...f.args], { env: f.env, timeoutMs: 180_000 });
+      const onceFiles = once.events.filter((e) => e.event === 'file');
+      if (once.code !== 0 || onceFiles.length) {
+        problems.push(`${f.name}: the final --once run exited ${once.code} with ${onceFiles.length} file operation(s): ${JSON.stringify(onceFiles.slice(0, 5))} ${once.stderr.slice(0, 500)}`);
+      }
+      const verdict = verifyFolder(f.local, f.remoteDir, logFile(f));
+      for (const x of f.ferry.unexpectedExits) problems.push(`${f.name}: Ferry exited unexpectedly (${x.code ?? x.signal}) at ${x.at}: ${x.stderrTail.slice(-800)}`);
+      reports.push({
+        name: f.name,
+        target: f.target,
+        operations: f.mutator.total,
+        uploads: f.ferry.fileOk.get('upload') ?? 0,
+        failedItems: [...f.ferry.fileFailed.values()].reduce((a, b) => a + b, 0),
+        errorStates: f.ferry.errorStates,
+        ferryStarts: f.ferry.starts,
+        conflictRecords: verdict.conflictRecords,
+        loggedConflictCopies: verdict.loggedConflictCopies,
+        convergence: f.convergence,
+        finalOnce: { code: once.code, fileEvents: onceFiles.length },
+        differences: verdict.differences,
+        unexpectedExits: f.ferry.unexpectedExits,
+        tail: verdict.differences.length ? f.ferry.tail : [],
+      });
+    }
+    const pwned = canaries(tmpdir(), pwnedPrefix(token));
+    if (pwned.length) problems.push(`shell-injection canaries exist in ${tmpdir()}: ${pwned.join(', ')}`);
+
+    const operations: Partial<Record<Operation, number>> = {};
+    for (const op of OPERATIONS) {
+      const n = folders.reduce((s, f) => s + (f.mutator.counts.get(op) ?? 0), 0);
+      if (n) operations[op] = n;
+    }
+    const faults: Partial<Record<FaultKind, number>> = {};
+    for (const k of FAULT_KINDS) faults[k] = chaos.counts.get(k) ?? 0;
+    const differences = reports.reduce((n, r) => n + r.differences.length, 0);
+    ok = differences === 0 && problems.length === 0;
+    if (!ok && o.keepOnFailure) {
+      // The server's trees go with the sshd's directory: keep copies next to the local ones.
+      for (const [i, f] of folders.entries()) {
+        try {
+          execFileSync('cp', ['-a', f.remoteDir, join(work, `remote-${i}`)]);
+        } catch (err) {
+          log(`soak: could not copy ${f.remoteDir}: ${(err as Error).message}`);
+        }
+      }
+    }
+    return {
+      ok,
+      seed,
+      minutesRequested: o.minutes,
+      chaosMinutes,
+      convergeSeconds,
+      operations,
+      operationsTotal: folders.reduce((n, f) => n + f.mutator.total, 0),
+      driverFailures: folders.flatMap((f) => f.mutator.failures.map((m) => `${f.name}: ${m}`)),
+      faults,
+      faultsTotal: chaos.total,
+      faultsUnavailable: Object.fromEntries(chaos.unavailable),
+      diskFullVia: disk?.how ?? 'none',
+      readOnlyVia: probe.readOnlyBind ? 'a read-only bind mount over the remote directory (EROFS, refused to root too)' : `none (${probe.why ?? 'not available'})`,
+      canaries: pwned,
+      folders: reports,
+      differences,
+      problems,
+      ...(!ok && o.keepOnFailure ? { workDir: work } : {}),
+    };
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log(`soak: cleanup step failed: ${(err as Error).message}`);
+      }
+    }
+    mounts?.releaseAll();
+    if (ok || !o.keepOnFailure) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Fills a tmpfs by writing `ballast` until ENOSPC; drain removes it. */
+function tmpfsFiller(ballast: string): DiskFiller {
+  return {
+    how: 'a small tmpfs under the remote directory, filled to ENOSPC by a ballast file outside the synced folder',
+    fill() {
+      const fd = openSync(ballast, 'w');
+      const chunk = Buffer.alloc(MiB, 0);
+      try {
+        for (;;) {
+          try {
+            writeSync(fd, chunk);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+              // Fill the last partial MiB too, a page at a time.
+              try {
+                for (;;) writeSync(fd, chunk, 0, 4096);
+              } catch {
+                return;
+              }
+            }
+            throw err;
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    },
+    drain() {
+      try {
+        unlinkSync(ballast);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+function safeVerify(local: string, remote: string, conflictLog: string | undefined): { differences: string[] } {
+  try {
+    return verifyFolder(local, remote, conflictLog);
+  } catch (err) {
+    return { differences: [`tree changed while read: ${(err as Error).message}`] };
+  }
+}
+
+async function until(check: () => boolean, timeoutMs: number, message: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(message);
+    await sleep(200);
+  }
+}
+
+/**
+ * Waits until `check` holds on two polls a second apart ('converged'), or until Ferry has
+ * reported idle and in sync for 15 s (45 s while its watcher is down and it polls) while
+ * `check` still fails ('claims-in-sync': waiting longer would not help), or `timeoutMs`
+ * ('timeout').
+ */
+async function settle(f: Folder, check: () => boolean, timeoutMs: number): Promise<'converged' | 'claims-in-sync' | 'timeout'> {
+  const deadline = Date.now() + timeoutMs;
+  let streak = 0;
+  let claimSince: number | undefined;
+  while (Date.now() < deadline) {
+    const good = check();
+    streak = good ? streak + 1 : 0;
+    if (streak >= 2) return 'converged';
+    if (!good && f.ferry.inSync) {
+      claimSince ??= Date.now();
+      // A folder whose watcher failed (it says so) sees local changes at its next full
+      // rescan, every poll interval (30 s): give it one before calling its claim wrong.
+      const polling = (f.ferry.lastState?.status as { watcher?: unknown } | undefined)?.watcher === 'polling';
+      if (Date.now() - claimSince > (polling ? 45_000 : 15_000)) return 'claims-in-sync';
+    } else claimSince = undefined;
+    await sleep(streak ? 1000 : 500);
+  }
+  return 'timeout';
+}
