@@ -2,9 +2,10 @@
  * Test helpers for comparing a local tree with the server's copy (same machine: the test
  * sshd serves a local directory) and for running the real `ferry` binary.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, mkdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -244,3 +245,41 @@ export async function waitForSameTree(local: string, remote: string, opts: { ski
 
 /** Editor droppings that Ferry's default ignore rules leave out (by base name). */
 export const editorJunk = (name: string): boolean => /\.sw[pxo]$|^4913$|~$|^\.#/.test(name);
+
+/**
+ * The temp directories and watch-mode ferry processes of one test file: `dispose` (in
+ * `after`) kills what still runs and removes the directories.
+ */
+export class FerryScope {
+  private readonly dirs: string[] = [];
+  private readonly procs: FerryProcess[] = [];
+
+  dir(name: string): string {
+    const d = tempDir(name);
+    this.dirs.push(d);
+    return d;
+  }
+
+  /** `ferry sync --json ...args`, watching. */
+  watch(args: string[], env?: NodeJS.ProcessEnv): FerryProcess {
+    const p = startFerry(['sync', '--json', ...args], env ? { env } : {});
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Stops a watch-mode ferry with SIGTERM and checks that it exits cleanly. */
+  async stop(p: FerryProcess): Promise<void> {
+    p.child.kill('SIGTERM');
+    assert.deepEqual(await p.exited, { code: 0, signal: null }, p.stderr());
+  }
+
+  async dispose(): Promise<void> {
+    for (const p of this.procs) {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGKILL');
+        await p.exited;
+      }
+    }
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}

@@ -15,6 +15,7 @@ import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
 import {
   diffTrees,
   eventually,
+  FerryScope,
   ferryTempFiles,
   readTree,
   runFerry,
@@ -30,8 +31,10 @@ const MiB = 1024 * 1024;
 const idleInSync = (e: Record<string, unknown>) => e.event === 'state' && e.state === 'idle' && e.inSync === true;
 
 let sshd: TestSshd;
-const dirs: string[] = [];
-const procs: FerryProcess[] = [];
+const scope = new FerryScope();
+const dir = (name: string) => scope.dir(name);
+const watch = (args: string[], env?: NodeJS.ProcessEnv) => scope.watch(args, env);
+const stop = (p: FerryProcess) => scope.stop(p);
 const closers: (() => Promise<void>)[] = [];
 
 before(async () => {
@@ -39,35 +42,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of procs) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.exited;
-    }
-  }
+  await scope.dispose();
   for (const close of closers) await close();
   await sshd?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function dir(name: string): string {
-  const d = tempDir(name);
-  dirs.push(d);
-  return d;
-}
-
-function watch(args: string[], env?: NodeJS.ProcessEnv): FerryProcess {
-  const p = startFerry(['sync', '--json', ...args], env ? { env } : {});
-  procs.push(p);
-  return p;
-}
-
-/** Stops a watch-mode ferry with SIGTERM and checks that it exits cleanly. */
-async function stop(p: FerryProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  const exit = await p.exited;
-  assert.deepEqual(exit, { code: 0, signal: null }, p.stderr());
-}
 
 /** A state event that tells the user something went wrong with the connection. */
 function reportsTrouble(e: Record<string, unknown>): boolean {

@@ -14,11 +14,13 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, sshFlags, startFerry, targetOf, tempDir, waitForSameTree, writeTree, type FerryProcess } from '../harness/trees.ts';
+import { diffTrees, readTree, sshFlags, targetOf, waitForSameTree, writeTree, FerryScope, type FerryProcess } from '../harness/trees.ts';
 
 type Json = Record<string, unknown>;
-const dirs: string[] = [];
-const procs: FerryProcess[] = [];
+const scope = new FerryScope();
+const dir = (name: string) => scope.dir(name);
+const watch = (args: string[], env?: NodeJS.ProcessEnv) => scope.watch(args, env);
+const stop = (p: FerryProcess) => scope.stop(p);
 let server: FaultSftpServer;
 let sshd: TestSshd;
 
@@ -29,33 +31,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const p of procs) {
-    if (p.child.exitCode === null && p.child.signalCode === null) {
-      p.child.kill('SIGKILL');
-      await p.exited;
-    }
-  }
+  await scope.dispose();
   await server?.close();
   await sshd?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-function dir(name: string): string {
-  const d = tempDir(name);
-  dirs.push(d);
-  return d;
-}
-
-function watch(args: string[], env?: NodeJS.ProcessEnv): FerryProcess {
-  const p = startFerry(['sync', '--json', ...args], env ? { env } : {});
-  procs.push(p);
-  return p;
-}
-
-async function stop(p: FerryProcess): Promise<void> {
-  p.child.kill('SIGTERM');
-  assert.deepEqual(await p.exited, { code: 0, signal: null }, p.stderr());
-}
 
 const failing = (e: Json): string[] =>
   e.event === 'state' ? ((e.status as { failedItems?: { path: string }[] }).failedItems ?? []).map((f) => f.path) : [];
