@@ -32,6 +32,8 @@ export interface FolderOptions {
   /** Passes with at least this many uploads send them through one rsync run (auto transport). */
   bulkThreshold?: number;
   pollIntervalMs?: number;
+  /** Full pass interval while the watcher is live; 0 turns it off. */
+  rescanIntervalMs?: number;
 }
 
 /**
@@ -51,6 +53,14 @@ export const DEFAULT_DELTA_THRESHOLD = 48 * 1024 * 1024;
  * 7.0-8.0 s vs rsync 4.3-5.2 s; 10,000 files of 4 KiB rsync 2.0 s vs SFTP about 6 s.
  */
 export const DEFAULT_BULK_THRESHOLD = 1000;
+
+/**
+ * A full pass while the watcher is live, as a safety net for events a watcher can miss (a
+ * directory's chmod, a change made while a new directory's watch was being set up). One hour,
+ * like Syncthing's rescanIntervalS: on the 100,000-file idle benchmark a full pass costs a few
+ * seconds of CPU, well under 1% of a core averaged over the hour.
+ */
+export const DEFAULT_RESCAN_INTERVAL_MS = 60 * 60_000;
 
 export class UsageError extends Error {}
 
@@ -82,5 +92,6 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
     deltaThreshold: o.deltaThreshold ?? DEFAULT_DELTA_THRESHOLD,
     bulkThreshold: o.bulkThreshold ?? DEFAULT_BULK_THRESHOLD,
     pollIntervalMs: o.pollIntervalMs ?? 30_000,
+    rescanIntervalMs: o.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS,
   };
 }

@@ -14,6 +14,12 @@ const positiveInt = (value: string) => {
   return n;
 };
 
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number, 0 or more');
+  return n;
+};
+
 interface SyncFlags {
   once?: boolean;
   mode: 'push' | 'mirror';
@@ -30,6 +36,7 @@ interface SyncFlags {
   deltaThreshold?: number;
   bulkThreshold?: number;
   pollInterval?: number;
+  rescanInterval?: number;
   passwordEnv?: string;
   passphraseEnv?: string;
 }
@@ -66,6 +73,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(flags.deltaThreshold ? { deltaThreshold: flags.deltaThreshold } : {}),
       ...(flags.bulkThreshold ? { bulkThreshold: flags.bulkThreshold } : {}),
       ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval * 1000 } : {}),
+      ...(flags.rescanInterval !== undefined ? { rescanIntervalMs: flags.rescanInterval * 1000 } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(passphrase !== undefined ? { passphrase } : {}),
       allowMassDelete: flags.allowMassDelete ?? false,
@@ -119,6 +127,7 @@ export function buildProgram(): Command {
     .option('--delta-threshold <bytes>', 'modified files at least this large use rsync delta transfer', positiveInt)
     .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run', positiveInt)
     .option('--poll-interval <seconds>', 'full rescan interval when file watching fails, and re-check interval of a halted folder (default 30)', positiveInt)
+    .option('--rescan-interval <seconds>', 'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)', nonNegativeInt)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')

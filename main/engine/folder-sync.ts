@@ -7,7 +7,9 @@
  *   (watcher, pause, stop) only sets flags, marks paths dirty and wakes the loop.
  * - Watcher events are hints: they mark paths dirty; each pass rescans those paths on both
  *   sides and reconciles. A full pass (scope "") runs at start, after every reconnect, after
- *   a resume, and periodically when the watcher is down, so nothing is silently missed.
+ *   a resume, every poll interval while the watcher is down, and every rescan interval while
+ *   it is live (a watcher can miss an event: a chmod, a change made while a directory's watch
+ *   was being set up), so nothing missed stays missed.
  * - The ancestor on disk is saved after every pass that changed it, validated first.
  */
 import { EventEmitter } from 'node:events';
@@ -51,6 +53,8 @@ export interface FolderConfig {
   bulkThreshold: number;
   /** Full rescan interval while the watcher is down. */
   pollIntervalMs: number;
+  /** Full rescan interval while the watcher is live (Syncthing's rescanIntervalS); 0: never. */
+  rescanIntervalMs: number;
 }
 
 export interface FolderEvents {
@@ -94,6 +98,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   /** Cancels a connect in progress when the folder stops (a handshake can take 20 s). */
   private connecting: AbortController | undefined;
   private nextPollAt = 0;
+  /** When the next periodic full pass is due while the watcher is live (see rescanIntervalMs). */
+  private nextRescanAt = Infinity;
   private readonly throughput: { t: number; bytes: number }[] = [];
   private readonly st: FolderStatus;
 
@@ -344,12 +350,14 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         this.needFullPass = true;
         this.nextPollAt = now + this.config.pollIntervalMs;
       }
+      if (this.st.watcher === 'live' && now >= this.nextRescanAt) this.needFullPass = true;
       for (const p of this.retries.due(now)) this.dirty.push(p);
       let scopes: string[] | undefined;
       if (this.needFullPass) {
         this.needFullPass = false;
         this.dirty = [];
         scopes = [''];
+        if (this.config.rescanIntervalMs > 0) this.nextRescanAt = now + this.config.rescanIntervalMs;
       } else if (this.dirty.length) scopes = this.takeDirty();
       if (!scopes) {
         this.markIdle();
@@ -357,6 +365,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         const until = Math.min(
           nextRetry ?? Infinity,
           this.st.watcher === 'polling' ? this.nextPollAt : Infinity,
+          this.st.watcher === 'live' ? this.nextRescanAt : Infinity,
           now + 60_000,
         );
         await this.sleep(Math.max(10, until - now));

@@ -208,6 +208,13 @@ export function reconcile(input: ReconcileInput): Plan {
     ops.push({ op: 'rename', from, to, kind: 'dir' });
     handleTree(from);
     handleTree(to);
+    // A rename is matched on kinds, sizes and mtimes, not modes: the moved tree keeps the
+    // server's modes (which the ancestor carries along), so set each one that differs locally.
+    for (const [rel, a] of subtreeOf(ancestor, from)) {
+      const path = rel === '' ? to : `${to}/${rel}`;
+      const l = local.get(path);
+      if (l) ops.push(...attributesOp(path, l, a));
+    }
   }
   for (const { from, to } of detect ? findFileRenames(input, paths.filter((p) => !isHandled(p)), handled) : []) {
     ops.push({ op: 'rename', from, to, kind: 'file' });

@@ -166,6 +166,18 @@ const table: Row[] = [
     expect: { push: { ops: ['rename d -> e'] }, mirror: { ops: ['rename d -> e'] } },
   },
   {
+    // Found by the soak: the rename matched on sizes and mtimes, the server kept the moved
+    // tree's old modes, and Ferry reported in sync until the next full pass.
+    name: 'directory renamed locally with new modes on it and inside it',
+    ancestor: { d: dir(0o775), 'd/x': A, 'd/s': dir(), 'd/s/y': A2 },
+    local: { e: dir(0o755), 'e/x': file(10, 100, 'h-a', 0o600), 'e/s': dir(), 'e/s/y': A2 },
+    remote: { d: dir(0o775), 'd/x': file(10, 100), 'd/s': dir(), 'd/s/y': file(12, 200) },
+    expect: {
+      push: { ops: ['rename d -> e', 'setAttributes e', 'setAttributes e/x'] },
+      mirror: { ops: ['rename d -> e', 'setAttributes e', 'setAttributes e/x'] },
+    },
+  },
+  {
     name: 'directory deleted locally, server intact: one tree removal',
     ancestor: { d: dir(), 'd/x': A, 'd/s': dir(), 'd/s/y': A2 },
     local: {},
