@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { killTree } from './proc.ts';
+import { onLines } from '../test/harness/lines.ts';
 
 export interface TimedEvent {
   t: number;
@@ -34,26 +35,18 @@ export function startWatchingFerry(ferryArgs: string[], nodeArgs: string[] = [])
   if (child.pid === undefined) throw new Error(`could not start ${process.execPath} ${ferryArgs.join(' ')}`);
   const events: TimedEvent[] = [];
   const waiters = new Set<{ pred: (e: TimedEvent) => boolean; resolve: (e: TimedEvent) => void }>();
-  let buf = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
+  onLines(child.stdout, (line) => {
     const t = performance.now();
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (!line.trim()) continue;
-      let e: Record<string, unknown>;
-      try {
-        e = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      const te = { t, e };
-      events.push(te);
-      for (const w of [...waiters]) if (w.pred(te)) (waiters.delete(w), w.resolve(te));
+    let e: Record<string, unknown>;
+    try {
+      e = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
     }
+    const te = { t, e };
+    events.push(te);
+    for (const w of [...waiters]) if (w.pred(te)) (waiters.delete(w), w.resolve(te));
   });
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-20_000)));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

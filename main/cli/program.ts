@@ -35,6 +35,7 @@ interface SyncFlags {
   sshConfig?: string;
   deltaThreshold?: number;
   bulkThreshold?: number;
+  bulkBytes?: number;
   pollInterval?: number;
   rescanInterval?: number;
   passwordEnv?: string;
@@ -72,6 +73,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(flags.sshConfig ? { sshConfig: flags.sshConfig } : {}),
       ...(flags.deltaThreshold ? { deltaThreshold: flags.deltaThreshold } : {}),
       ...(flags.bulkThreshold ? { bulkThreshold: flags.bulkThreshold } : {}),
+      ...(flags.bulkBytes ? { bulkBytes: flags.bulkBytes } : {}),
       ...(flags.pollInterval ? { pollIntervalMs: flags.pollInterval * 1000 } : {}),
       ...(flags.rescanInterval !== undefined ? { rescanIntervalMs: flags.rescanInterval * 1000 } : {}),
       ...(password !== undefined ? { password } : {}),
@@ -124,8 +126,9 @@ export function buildProgram(): Command {
     .option('--state-dir <dir>', 'where Ferry keeps its index and conflict log (default ~/.local/state/ferry)')
     .option('--allow-mass-delete', 'do not halt when a sync would delete more than half of the server files')
     .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
-    .option('--delta-threshold <bytes>', 'modified files at least this large use rsync delta transfer', positiveInt)
-    .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run', positiveInt)
+    .option('--delta-threshold <bytes>', 'files at least this large go through rsync: its delta transfer when modified, a whole copy when new (default 48 MiB)', positiveInt)
+    .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run (default 1000)', positiveInt)
+    .option('--bulk-bytes <bytes>', 'so do passes whose uploads add up to this many bytes, over at least 16 files (default 128 MiB)', positiveInt)
     .option('--poll-interval <seconds>', 'full rescan interval when file watching fails, and re-check interval of a halted folder (default 30)', positiveInt)
     .option('--rescan-interval <seconds>', 'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)', nonNegativeInt)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')

@@ -6,6 +6,7 @@
 import { OP_PHASE, type Conflict, type Plan, type PlanOp } from './plan.ts';
 import { conflictCopyName } from './conflict-log.ts';
 import { localPathOf } from './local-scan.ts';
+import { routeUploads } from './upload-route.ts';
 import { comparePaths, isWithin, type Entry, type Snapshot } from './tree.ts';
 import type { ItemResult, RemoteTransport, TransferErrorCode, UploadItem, UploadResult } from '../transport/transport.ts';
 
@@ -38,13 +39,14 @@ export interface ApplyContext {
   plan: Plan;
   transport: RemoteTransport;
   /**
-   * rsync, used instead of `transport` for modified files of at least `deltaThreshold` bytes
-   * (delta transfer), and for whole batches of at least `bulkThreshold` small new files
-   * (one rsync process streams them far faster than per-file SFTP round trips).
+   * rsync, used instead of `transport` for files of at least `deltaThreshold` bytes and for
+   * bulky passes (see upload-route.ts for the rule).
    */
   deltaTransport?: RemoteTransport;
   deltaThreshold?: number;
   bulkThreshold?: number;
+  /** With bulkThreshold: a pass whose small uploads add up to this many bytes is bulk too (see upload-route.ts). */
+  bulkBytes?: number;
   localRoot: string;
   /** Mutated in place. */
   ancestor: Map<string, Entry>;
@@ -259,16 +261,15 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       expected: o.entry,
       ...(copyPaths.has(o.path) ? { conflictCopyPath: copyPaths.get(o.path) as string } : {}),
     });
-    const bulk = ctx.deltaTransport !== undefined && uploads.length >= (ctx.bulkThreshold ?? Infinity);
-    const useDelta = (o: Extract<PlanOp, { op: 'upload' }>) =>
-      ctx.deltaTransport !== undefined &&
-      !o.keepRemoteCopy &&
-      // Large files go through rsync whether modified (delta) or new (a cold bulk copy: rsync
-      // over OpenSSH moves bytes about twice as fast as ssh2's SFTP here; docs/BENCHMARKS.md).
-      ((o.entry.size >= (ctx.deltaThreshold ?? Infinity) && (ctx.remote.get(o.path)?.kind ?? 'file') === 'file') ||
-        (bulk && o.entry.size < (ctx.deltaThreshold ?? Infinity)));
-    const viaDelta = uploads.filter(useDelta);
-    const viaMain = uploads.filter((o) => !useDelta(o));
+    const route = routeUploads(uploads, {
+      deltaAvailable: ctx.deltaTransport !== undefined,
+      deltaThreshold: ctx.deltaThreshold ?? Infinity,
+      bulkThreshold: ctx.bulkThreshold ?? Infinity,
+      bulkBytes: ctx.bulkBytes ?? Infinity,
+      remote: ctx.remote,
+    });
+    const viaDelta = route.delta;
+    const viaMain = route.main;
     const progress = (() => {
       let lastBytes = 0;
       let lastFiles = 0;

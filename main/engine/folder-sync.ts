@@ -29,7 +29,7 @@ import type { HaltReason, Plan, SyncMode } from './plan.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
 import { checkSafety, describeHalt } from './safety.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
-import { isWithin, parentOf, type Entry } from './tree.ts';
+import { isWithin, parentOf, pathsBelowNonDirectories, type Entry } from './tree.ts';
 import { watchFolder, type LocalWatcher } from './watcher.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { endpointDisplay } from '../ssh/display.ts';
@@ -51,6 +51,8 @@ export interface FolderConfig {
   deltaThreshold: number;
   /** A pass with at least this many uploads sends them through one rsync run when rsync is available. */
   bulkThreshold: number;
+  /** A pass whose small uploads add up to this many bytes does too (upload-route.ts). */
+  bulkBytes: number;
   /** Full rescan interval while the watcher is down. */
   pollIntervalMs: number;
   /** Full rescan interval while the watcher is live (Syncthing's rescanIntervalS); 0: never. */
@@ -424,11 +426,24 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     if (full) await this.reloadIgnores();
     this.setState('scanning');
     const ig = (rel: string, isDir: boolean) => this.ignores(rel, isDir);
-    const localScan = await scanLocal(this.config.localRoot, scopes, ig);
+    // A scope below a symlink (or a file) on either side is widened to that entry and both
+    // sides scanned again: otherwise one side would list `link/x` and the other nothing, and
+    // the plan would write or delete through the link (outside the target on the server).
+    let localScan = await scanLocal(this.config.localRoot, scopes, ig);
+    let remoteScan = await t.main.scan(scopes);
+    for (let attempt = 1; ; attempt++) {
+      const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
+      if (!blocked.length) break;
+      if (attempt === 3) throw new Error(`The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`);
+      scopes = collapse([...scopes, ...blocked]);
+      localScan = await scanLocal(this.config.localRoot, scopes, ig);
+      remoteScan = await t.main.scan(scopes);
+    }
     const local = localScan.entries;
-    const remoteScan = await t.main.scan(scopes);
     const remote = new Map<string, Entry>();
     for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
+    // The scanners refuse to go through symlinks; this is the second lock on that door.
+    for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
     if (remoteScan.tempFiles.length) await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
     for (const [p, e] of [...this.ancestor]) if (isIgnoredPath(p, e, ig)) this.ancestor.delete(p);
 
@@ -518,7 +533,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const result = await applyPlan({
       plan,
       transport: t.main,
-      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold, bulkThreshold: this.config.bulkThreshold } : {}),
+      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold, bulkThreshold: this.config.bulkThreshold, bulkBytes: this.config.bulkBytes } : {}),
       localRoot: this.config.localRoot,
       ancestor: this.ancestor,
       remote,

@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from './map-limit.ts';
-import { joinRel, parentOf, type Entry } from './tree.ts';
+import { ancestorsOf, joinRel, parentOf, type Entry } from './tree.ts';
 
 export type IgnoreTest = (relPath: string, isDir: boolean) => boolean;
 
@@ -19,6 +19,11 @@ export interface LocalScan {
   entries: Map<string, Entry>;
   /** Paths that could not be read (permission denied, vanished mid-scan is not a problem), with the reason. */
   problems: { path: string; error: string }[];
+  /**
+   * Ancestors of scopes that are not directories (a file or symlink where the scope needs a
+   * directory): those scopes were not scanned. The caller widens its scopes to these.
+   */
+  blocked: string[];
 }
 
 /** Absolute local path of a relative POSIX path (works on Windows too). */
@@ -48,8 +53,9 @@ async function entryFor(abs: string): Promise<Entry | undefined | 'other'> {
 export async function scanLocal(root: string, scopes: readonly string[], ignores: IgnoreTest): Promise<LocalScan> {
   const entries = new Map<string, Entry>();
   const problems: LocalScan['problems'] = [];
+  const blocked: string[] = [];
   const rootEntry = await entryFor(root);
-  if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir') return { entries, problems };
+  if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir') return { entries, problems, blocked };
   entries.set('', rootEntry);
 
   const visit = async (rel: string): Promise<void> => {
@@ -76,6 +82,14 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
     let names: string[];
     try {
       names = await readdir(localPathOf(root, rel));
+      // readdir follows a symlink: a directory replaced by a link since its lstat would be
+      // listed from wherever the link points. Look again; a link now is a link, not a tree.
+      const again = await entryFor(localPathOf(root, rel));
+      if (again === undefined || again === 'other' || again.kind !== 'dir') {
+        if (again === undefined || again === 'other') entries.delete(rel);
+        else entries.set(rel, again);
+        return;
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ path: rel, error: (err as Error).message });
       return;
@@ -84,15 +98,26 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
   };
 
   for (const scope of scopes) {
-    // Make sure the directories leading to a scope are in the snapshot.
-    for (let p = parentOf(scope); p !== ''; p = parentOf(p)) {
-      if (entries.has(p)) break;
-      const e = await entryFor(localPathOf(root, p));
-      if (e && e !== 'other') entries.set(p, e);
+    // The directories leading to a scope go into the snapshot, and each must be a real
+    // directory: the kernel resolves a symlink in the middle of a path, so `link/x` would be
+    // read from wherever `link` points (the watcher can name such paths). A scope below a
+    // file, a symlink or nothing is not scanned; its nearest ancestor shows what is there.
+    let reachable = true;
+    for (const p of ancestorsOf(scope)) {
+      let e = entries.get(p);
+      if (e === undefined) {
+        const found = await entryFor(localPathOf(root, p));
+        if (found && found !== 'other') entries.set(p, (e = found));
+      }
+      if (e?.kind !== 'dir') {
+        if (e !== undefined) blocked.push(p);
+        reachable = false;
+        break;
+      }
     }
-    await visit(scope);
+    if (reachable) await visit(scope);
   }
-  return { entries, problems };
+  return { entries, problems, blocked };
 }
 
 /** Read buffers for {@link hashFile}, reused across calls (hashing many files allocates none). */

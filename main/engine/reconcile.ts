@@ -12,6 +12,7 @@ import { OP_PHASE, type Conflict, type Plan, type PlanOp, type SyncMode } from '
 import {
   comparePaths,
   isWithin,
+  parentOf,
   sameAttributes,
   sameContent,
   type DirEntry,
@@ -275,7 +276,17 @@ export function reconcile(input: ReconcileInput): Plan {
         continue;
       }
       // Changed on the server only: leave it, report it; a later local edit becomes a conflict.
+      // A directory the server turned into a file or link: what was below it is not below it
+      // on the server any more (it is wherever a link points), so nothing there is touched.
+      // Once something below changes locally, that is a conflict like any other: the server's
+      // version is kept as a conflict copy and the local directory pushed again.
+      if (r !== undefined && r.kind !== 'dir' && l?.kind === 'dir' && a?.kind === 'dir' && changedBelow(ancestor, local, p)) {
+        conflicts.push({ path: p, kind: 'both-modified', resolution: 'kept-remote-copy', ...defined({ ancestor: a, local: l, remote: r }) });
+        ops.push(createOp(p, l, true));
+        continue;
+      }
       drift.push(p);
+      if (r !== undefined && r.kind !== 'dir') handleTree(p);
       continue;
     }
 
@@ -334,7 +345,37 @@ export function reconcile(input: ReconcileInput): Plan {
     if (r.kind === 'dir') handleTree(p);
   }
 
-  return { ops: sortOps(dedupeRemovals(ops)), conflicts, drift, deletedFiles };
+  return { ops: sortOps(dedupeRemovals(withoutOpsBelowServerNonDirs(ops, remote))), conflicts, drift, deletedFiles };
+}
+
+/** Whether anything at or below `root` differs locally from the ancestor (added, gone or changed). */
+function changedBelow(ancestor: Snapshot, local: Snapshot, root: string): boolean {
+  const before = subtreeOf(ancestor, root);
+  const now = subtreeOf(local, root);
+  if (before.size !== now.size) return true;
+  for (const [rel, e] of now) if (!localUnchanged(before.get(rel), e)) return true;
+  return false;
+}
+
+/**
+ * The last guard against acting through a server symlink: drops every op on a path below a
+ * server entry that is not a directory, unless the plan first clears that entry or moves it
+ * aside. On the server `link/x` is wherever `link` points, outside the target.
+ */
+function withoutOpsBelowServerNonDirs(ops: PlanOp[], remote: Snapshot): PlanOp[] {
+  const replaced = new Set<string>();
+  for (const o of ops) {
+    // Both run before anything is created (phases 1 and 2); removals run last, renames after mkdir.
+    if (o.op === 'clear' || (o.op === 'mkdir' && o.keepRemoteCopy)) replaced.add(o.path);
+  }
+  const blockedAt = (path: string): boolean => {
+    for (let a = parentOf(path); a !== ''; a = parentOf(a)) {
+      const r = remote.get(a);
+      if (r !== undefined && r.kind !== 'dir' && !replaced.has(a)) return true;
+    }
+    return false;
+  };
+  return ops.filter((o) => (o.op === 'adopt' || o.op === 'forget' ? true : !blockedAt(opPath(o)) && (o.op !== 'rename' || !blockedAt(o.from))));
 }
 
 /**

@@ -48,6 +48,12 @@ export function parentOf(path: string): string {
   return i < 0 ? '' : path.slice(0, i);
 }
 
+/** The directories between the root and `path`, outermost first ("a/b/c" -> "a", "a/b"); not "" and not `path`. */
+export function ancestorsOf(path: string): string[] {
+  const parts = path.split('/');
+  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
@@ -107,4 +113,25 @@ export function sameAttributes(a: Entry, b: Entry): boolean {
   if (a.mode !== b.mode) return false;
   if (a.kind === 'file' && b.kind === 'file') return sameSecond(a.mtimeMs, b.mtimeMs);
   return true;
+}
+
+/**
+ * Entries below a path that the same snapshot holds as a file or a symlink: what a scan saw
+ * *through* a symlink (a directory replaced by a link while it was read, a scope reached past
+ * a link). Such paths must never reach the planner: on the server an operation on
+ * `link/x` acts on whatever `link` points to, outside the target. Absent ancestors are not
+ * evidence either way (a scoped scan holds only its scopes).
+ */
+export function pathsBelowNonDirectories(snapshot: Snapshot): string[] {
+  const below = new Set<string>();
+  for (const p of [...snapshot.keys()].sort(comparePaths)) {
+    for (let a = p; a !== ''; ) {
+      a = parentOf(a);
+      const e = snapshot.get(a);
+      if (e === undefined) continue;
+      if (e.kind !== 'dir' || below.has(a)) below.add(p);
+      break;
+    }
+  }
+  return [...below];
 }

@@ -7,7 +7,8 @@
  * changed-during-upload check; `atomic` would also silently drop some editor temp names
  * that we prefer to filter with our own ignore rules.
  */
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { lstatSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
 
@@ -85,9 +86,27 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
   let closing: Promise<void> | undefined;
   let settleStart: (() => void) | undefined;
 
+  // Whether a directory is a symlink, remembered until the current burst of calls is over
+  // (chokidar asks about every entry of a directory in one go).
+  const linkCache = new Map<string, boolean>();
+  const isLink = (abs: string): boolean => {
+    let v = linkCache.get(abs);
+    if (v === undefined) {
+      v = lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+      if (linkCache.size === 0) setImmediate(() => linkCache.clear());
+      linkCache.set(abs, v);
+    }
+    return v;
+  };
+
   const isIgnored = (path: string, stats?: Stats): boolean => {
     const rel = toRel(absRoot, path);
     if (rel === undefined || rel === '') return false;
+    // Nothing below a symlink is ours. Chokidar (6.0) re-reads a watched directory that was
+    // replaced by a link to a directory through the link: with a link to / it crawled /proc
+    // (found by the soak: the watcher failed on EACCES, and the engine was handed those paths).
+    const parent = dirname(resolve(absRoot, path));
+    if (parent !== absRoot && isLink(parent)) return true;
     // Without stats the kind is unknown: ignore only what is ignored either way. Chokidar
     // asks again with stats, and events are filtered again below with the kind known.
     if (stats === undefined) return options.ignores(rel, false) && options.ignores(rel, true);

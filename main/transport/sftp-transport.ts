@@ -14,7 +14,7 @@ import { open as openLocal, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Stats } from 'ssh2';
 import { mapLimit } from '../engine/map-limit.ts';
-import { isSafeRelPath, joinRel, baseName, type Entry, type FileEntry } from '../engine/tree.ts';
+import { ancestorsOf, isSafeRelPath, joinRel, baseName, type Entry, type FileEntry } from '../engine/tree.ts';
 import { SftpSession, SFTP_STATUS, isNoSuchFile } from './sftp-session.ts';
 import {
   TEMP_PREFIX,
@@ -112,7 +112,30 @@ export class SftpTransport implements RemoteTransport {
       }
       await mapLimit(subdirs, 16, walk);
     };
+    const blocked: string[] = [];
+    const dirs = new Set<string>();
+    /** True when every directory leading to `scope` is a real directory on the server. */
+    const reachable = async (scope: string): Promise<boolean> => {
+      for (const a of ancestorsOf(scope)) {
+        if (dirs.has(a)) continue;
+        let st: Stats;
+        try {
+          st = await this.session.lstat(this.abs(a));
+        } catch (err) {
+          if (isNoSuchFile(err)) return false;
+          throw err;
+        }
+        if ((st.mode & S_IFMT) !== S_IFDIR) {
+          blocked.push(a);
+          return false;
+        }
+        dirs.add(a);
+      }
+      return true;
+    };
     for (const scope of scopes) {
+      // The server resolves a symlink in the middle of a path: never list past one.
+      if (!(await reachable(scope))) continue;
       let st: Stats;
       try {
         st = await this.session.lstat(this.abs(scope));
@@ -132,7 +155,7 @@ export class SftpTransport implements RemoteTransport {
     await mapLimit(links, 32, async (rel) => {
       entries.set(rel, { kind: 'symlink', target: await this.session.readlink(this.abs(rel)) });
     });
-    return { entries, tempFiles };
+    return { entries, tempFiles, blocked };
   }
 
   async upload(

@@ -19,6 +19,12 @@ export interface RemoteScan {
   entries: Snapshot;
   /** Ferry temp files found (leftovers of an interrupted upload); the engine deletes them. */
   tempFiles: string[];
+  /**
+   * Ancestors of scopes that are not directories on the server (a symlink or a file): those
+   * scopes were not listed, since the server would have resolved the link. The engine widens
+   * its scopes to these and scans again.
+   */
+  blocked?: string[];
 }
 
 export interface UploadItem {

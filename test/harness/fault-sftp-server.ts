@@ -25,14 +25,15 @@
  * "Server does not support this extended request" without it).
  */
 import ssh2 from 'ssh2';
-import type { AuthContext, Connection, FileEntry, ParsedKey, Session, SFTPWrapper } from 'ssh2';
+import type { AuthContext, ConnectConfig, Connection, FileEntry, ParsedKey, Session, SFTPWrapper } from 'ssh2';
 import { createServer, type Socket } from 'node:net';
 import { constants as fsc, type Stats as FsStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle as FsFileHandle } from 'node:fs/promises';
 import { isAbsolute, posix, resolve as resolvePath } from 'node:path';
 
-const { Server, utils } = ssh2;
+const { Client, Server, utils } = ssh2;
+export type SshClient = InstanceType<typeof Client>;
 const STATUS = utils.sftp.STATUS_CODE;
 const OPEN = utils.sftp.OPEN_MODE;
 
@@ -596,4 +597,36 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       return closing;
     },
   };
+}
+
+/**
+ * An ssh2 client logged in to `srv` (its password, its pinned host key, TCP_NODELAY), added to
+ * `clients` before it connects so that a test's cleanup ends it even when connecting fails.
+ * `extra` overrides any connect option (a wrong password, another key, a refusing verifier).
+ */
+export async function connectClient(srv: FaultSftpServer, clients: SshClient[], extra: Partial<ConnectConfig> = {}): Promise<SshClient> {
+  const client = new Client();
+  clients.push(client);
+  client.on('error', () => {}); // later errors (a reset on close) must not crash the run
+  await new Promise<void>((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', reject);
+    client.connect({
+      host: srv.host,
+      port: srv.port,
+      username: srv.user,
+      password: srv.password,
+      hostVerifier: (key: Buffer) => key.toString('base64') === srv.hostPublicKeyBase64,
+      readyTimeout: 10_000,
+      ...extra,
+    });
+    // Without TCP_NODELAY every SFTP round trip waits ~40 ms for a delayed ACK.
+    client.setNoDelay(true);
+  });
+  return client;
+}
+
+/** The SFTP subsystem of a connected client. */
+export function sftpOf(client: SshClient): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
 }

@@ -9,6 +9,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync, mkdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onLines } from './lines.ts';
 import type { TestSshd } from './sshd.ts';
 
 export const FERRY_BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'main', 'cli', 'ferry.ts');
@@ -148,20 +149,12 @@ export function startFerry(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const events: Record<string, unknown>[] = [];
-  let buf = '';
   let err = '';
   const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
-  child.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (!line.trim()) continue;
-      const e = JSON.parse(line) as Record<string, unknown>;
-      events.push(e);
-      for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
-    }
+  onLines(child.stdout, (line) => {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    events.push(e);
+    for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

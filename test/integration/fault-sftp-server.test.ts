@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper, Stats, FileEntryWithStats } from 'ssh2';
-import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { connectClient, sftpOf, startFaultSftpServer, type FaultSftpServer, type SshClient } from '../harness/fault-sftp-server.ts';
 
-const { Client, utils } = ssh2;
-type SshClient = InstanceType<typeof Client>;
+const { utils } = ssh2;
 
 /** An error from ssh2's SFTP client: `code` is the SFTP status code. */
 type SftpError = Error & { code?: number };
@@ -30,31 +29,7 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function connectTo(srv: FaultSftpServer, extra: Partial<ConnectConfig> = {}): Promise<SshClient> {
-  const client = new Client();
-  clients.push(client);
-  client.on('error', () => {}); // later errors (a reset on close) must not crash the run
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve());
-    client.once('error', reject);
-    client.connect({
-      host: srv.host,
-      port: srv.port,
-      username: srv.user,
-      password: srv.password,
-      hostVerifier: (key: Buffer) => key.toString('base64') === srv.hostPublicKeyBase64,
-      readyTimeout: 10_000,
-      ...extra,
-    });
-    // Without TCP_NODELAY every SFTP round trip waits ~40 ms for a delayed ACK.
-    client.setNoDelay(true);
-  });
-  return client;
-}
-
-function sftpOf(client: SshClient): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
-}
+const connectTo = (srv: FaultSftpServer, extra: Partial<ConnectConfig> = {}) => connectClient(srv, clients, extra);
 
 async function session(): Promise<SFTPWrapper> {
   return await sftpOf(await connectTo(server));

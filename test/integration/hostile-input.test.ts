@@ -13,26 +13,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
+import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
 
 let sshd: TestSshd;
-const dirs: string[] = [];
+const scope = new FerryScope();
 before(async () => {
   sshd = await startSshd();
 });
 after(async () => {
   await sshd?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await scope.dispose();
 });
 
 function fixture(name: string, transport: string) {
-  const local = tempDir(`${name}-local`);
-  const state = tempDir(`${name}-state`);
-  const outside = tempDir(`${name}-outside`);
-  dirs.push(local, state, outside);
+  const local = scope.dir(`${name}-local`);
+  const state = scope.dir(`${name}-state`);
+  const outside = scope.dir(`${name}-outside`);
   const remote = join(sshd.remoteRoot, `${name}-${transport}`);
   const once = (...extra: string[]) =>
     runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), '--transport', transport, ...extra, local, targetOf(sshd, remote)]);

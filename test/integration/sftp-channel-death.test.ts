@@ -17,20 +17,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
-import type { SFTPWrapper } from 'ssh2';
-import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { connectClient, sftpOf, startFaultSftpServer, type FaultSftpServer, type SshClient } from '../harness/fault-sftp-server.ts';
 import { openTransports } from '../../main/engine/open-transport.ts';
 import { openSftp, SshConnectError } from '../../main/ssh/connect.ts';
 import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
 import { SftpSession, type SftpSessionOptions } from '../../main/transport/sftp-session.ts';
 import { SftpTransport } from '../../main/transport/sftp-transport.ts';
 
-const { Client } = ssh2;
-
 let root: string;
 let server: FaultSftpServer;
-const clients: InstanceType<typeof Client>[] = [];
+const clients: SshClient[] = [];
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'ferry-sftp-death-'));
@@ -47,29 +43,11 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function openClient(): Promise<InstanceType<typeof Client>> {
-  const client = new Client();
-  clients.push(client);
-  client.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve());
-    client.once('error', reject);
-    client.connect({
-      host: server.host,
-      port: server.port,
-      username: server.user,
-      password: server.password,
-      hostVerifier: (key: Buffer) => key.toString('base64') === server.hostPublicKeyBase64,
-      readyTimeout: 10_000,
-    });
-  });
-  return client;
-}
+const openClient = () => connectClient(server, clients);
 
 async function openSession(opts?: SftpSessionOptions): Promise<SftpSession> {
   const client = await openClient();
-  const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
-  return new SftpSession(sftp, opts);
+  return new SftpSession(await sftpOf(client), opts);
 }
 
 /** Settles with the outcome of `p`, or 'still pending' after `ms` (generous: a hang is forever). */

@@ -11,25 +11,24 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
+import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
 
 let sshd: TestSshd;
-const dirs: string[] = [];
+const scope = new FerryScope();
 before(async () => {
   sshd = await startSshd();
 });
 after(async () => {
   await sshd?.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await scope.dispose();
 });
 
 async function crashedAfterCreating(name: string, journal: boolean) {
-  const local = tempDir(`${name}-local`);
-  const state = tempDir(`${name}-state`);
-  dirs.push(local, state);
+  const local = scope.dir(`${name}-local`);
+  const state = scope.dir(`${name}-state`);
   const remote = join(sshd.remoteRoot, name);
   const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept' });

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { FERRY_BIN } from '../harness/trees.ts';
+import { onLines } from '../harness/lines.ts';
 
 export interface UnexpectedExit {
   at: string;
@@ -76,17 +77,7 @@ export class FerryWatch {
     });
     this.child = child;
     this.expectingExit = false;
-    let buf = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim()) this.onLine(line);
-      }
-    });
+    onLines(child.stdout, (line) => this.onLine(line));
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-4000);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { reconcile, renameCandidates } from '../../main/engine/reconcile.ts';
 import { checkSafety } from '../../main/engine/safety.ts';
 import type { Plan, PlanOp, SyncMode } from '../../main/engine/plan.ts';
-import type { Entry } from '../../main/engine/tree.ts';
+import { ancestorsOf, pathsBelowNonDirectories, type Entry } from '../../main/engine/tree.ts';
 
 const dir = (mode = 0o755): Entry => ({ kind: 'dir', mode });
 const file = (size: number, mtimeSec: number, hash?: string, mode = 0o644): Entry => ({
@@ -178,6 +178,24 @@ const table: Row[] = [
     },
   },
   {
+    // On the server d/x is wherever the link points: nothing below d may be touched.
+    name: 'server replaced a directory by a symlink, nothing changed locally',
+    ancestor: { d: dir(), 'd/x': A },
+    local: { d: dir(), 'd/x': A },
+    remote: { d: link('/elsewhere') },
+    expect: { push: { ops: [], drift: ['d'] }, mirror: { ops: ['clear d', 'mkdir d', 'upload d/x'] } },
+  },
+  {
+    name: 'server replaced a directory by a symlink, a file below changed locally: conflict, the link kept aside',
+    ancestor: { d: dir(), 'd/x': A },
+    local: { d: dir(), 'd/x': A2 },
+    remote: { d: link('/elsewhere') },
+    expect: {
+      push: { ops: ['mkdir d (keep remote copy)', 'upload d/x'], conflicts: ['both-modified d kept-remote-copy'] },
+      mirror: { ops: ['clear d', 'mkdir d', 'upload d/x'] },
+    },
+  },
+  {
     name: 'directory deleted locally, server intact: one tree removal',
     ancestor: { d: dir(), 'd/x': A, 'd/s': dir(), 'd/s/y': A2 },
     local: {},
@@ -267,6 +285,19 @@ for (const row of table) {
     });
   }
 }
+
+test('no op is ever planned below a server symlink that the plan does not clear or move aside first', () => {
+  // A snapshot that lists entries below a link cannot come from Ferry's scans; the planner
+  // still refuses to act there (the last guard).
+  const plan = reconcile({
+    ancestor: snap({ s: link('/etc'), t: dir() }),
+    local: snap({ s: link('/etc'), 's/passwd': file(3, 1, 'h'), t: dir(), 't/y': A }),
+    remote: snap({ s: link('/etc'), t: dir() }),
+    mode: 'mirror',
+    scopes: [''],
+  });
+  assert.deepEqual(serverOps(plan), ['upload t/y']);
+});
 
 test('reconcile creates the remote root when it is missing', () => {
   const plan = reconcile({ ancestor: new Map(), local: snap({ a: A }), remote: new Map(), mode: 'push', scopes: [''] });
@@ -359,4 +390,12 @@ test('a mode change is recorded in the ancestor only once the server has it', ()
     const again = reconcile({ ancestor: after, local, remote, mode, scopes: [''] });
     assert.deepEqual(serverOps(again), ['setAttributes a', 'setAttributes d'], `${mode}, after a failed setAttributes`);
   }
+});
+
+test('pathsBelowNonDirectories names what a snapshot holds below a file or symlink, and trusts absent ancestors', () => {
+  const s = snap({ l: link('/'), 'l/proc': dir(), 'l/proc/1': file(1, 1), f: file(1, 1), 'f/x': file(1, 1), d: dir(), 'd/y': file(1, 1), 'scoped/deep/z': file(1, 1) });
+  assert.deepEqual(pathsBelowNonDirectories(s).sort(), ['f/x', 'l/proc', 'l/proc/1']);
+  assert.deepEqual(ancestorsOf('a/b/c'), ['a', 'a/b']);
+  assert.deepEqual(ancestorsOf('a'), []);
+  assert.deepEqual(ancestorsOf(''), []);
 });
