@@ -7,7 +7,7 @@ import { OP_PHASE, type Conflict, type Plan, type PlanOp } from './plan.ts';
 import { conflictCopyName } from './conflict-log.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
-import { comparePaths, isWithin, type Entry, type Snapshot } from './tree.ts';
+import { comparePaths, isWithin, parentOf, type Entry, type Snapshot } from './tree.ts';
 import type { ItemResult, RemoteTransport, TransferErrorCode, UploadItem, UploadResult } from '../transport/transport.ts';
 
 export interface FileOutcome {
@@ -133,6 +133,13 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
 
   const phases = [...new Set(plan.ops.map((o) => OP_PHASE[o.op]))].sort((a, b) => a - b);
   const deferredForgets: string[] = [];
+  /**
+   * Server entries that had to be moved aside (conflict copies) and could not be: nothing is
+   * created at or below them, in this phase or a later one (below a server symlink that
+   * would land wherever it points). They fail as 'keep-remote-copy' and are planned again.
+   */
+  const blocked = new Set<string>();
+  const isBlocked = (path: string) => blocked.has(path) || [...blocked].some((b) => isWithin(path, b));
   for (const phase of phases) {
     if (ctx.shouldStop?.()) break;
     const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
@@ -165,7 +172,6 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     }
     // Uploads carry the copy into the transport (so rsync can use --backup); other kinds move it first.
     const moveFirst = creations.filter((o) => o.op !== 'upload' && copyPaths.has(o.path));
-    const blocked = new Set<string>();
     if (moveFirst.length) {
       const res = await transport.rename(moveFirst.map((o) => ({ from: o.path, to: copyPaths.get(o.path) as string })));
       res.forEach((r, i) => {
@@ -182,7 +188,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const mkdirs = of('mkdir').filter((o) => !blocked.has(o.path));
+    const mkdirs = of('mkdir').filter((o) => !isBlocked(o.path));
     if (mkdirs.length) {
       const res = await transport.mkdir(mkdirs.map((o) => ({ path: o.path, mode: o.entry.mode })));
       res.forEach((r, i) => {
@@ -193,7 +199,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const renames = of('rename');
+    const renames = of('rename').filter((o) => !isBlocked(o.to) && !isBlocked(o.from));
     if (renames.length) {
       const res = await transport.rename(renames.map((o) => ({ from: o.from, to: o.to })));
       res.forEach((r, i) => {
@@ -204,10 +210,10 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const uploads = of('upload');
+    const uploads = of('upload').filter((o) => !isBlocked(parentOf(o.path)));
     if (uploads.length) await runUploads(uploads, copyPaths);
 
-    const links = of('symlink').filter((o) => !blocked.has(o.path));
+    const links = of('symlink').filter((o) => !isBlocked(o.path));
     if (links.length) {
       const res = await transport.symlink(links.map((o) => ({ path: o.path, target: o.entry.target })));
       res.forEach((r, i) => {
@@ -218,7 +224,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const attrs = of('setAttributes');
+    const attrs = of('setAttributes').filter((o) => !isBlocked(o.path));
     if (attrs.length) {
       const res = await transport.setAttributes(attrs.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })));
       res.forEach((r, i) => {

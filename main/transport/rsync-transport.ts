@@ -33,7 +33,7 @@ import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry, FileEntry, Mode } from '../engine/tree.ts';
-import { baseName, comparePaths, isSafeRelPath, isWithin, parentOf, sameSecond } from '../engine/tree.ts';
+import { ancestorsOf, baseName, comparePaths, isSafeRelPath, isWithin, parentOf, sameSecond } from '../engine/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
 import { jumpConfigFor, rsyncRshString, sshArgsFor } from './ssh-command.ts';
@@ -280,17 +280,31 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
     async scan(scopes) {
       const wanted = [...new Set(scopes)].sort(comparePaths);
       for (const s of wanted) if (!isSafeRelPath(s)) throw new Error(`Refusing to scan the unsafe path ${JSON.stringify(s)}.`);
-      const outer = wanted.filter((s) => !wanted.some((o) => o !== s && isWithin(s, o)));
+      let outer = wanted.filter((s) => !wanted.some((o) => o !== s && isWithin(s, o)));
       const result: RemoteScan = { entries: new Map(), tempFiles: [] };
+      // rsync (as the sender) resolves a symlink among the directories leading to a path and
+      // lists what it points to. So the leading directories are listed first, each by itself
+      // (a named path is listed as what it is); scopes below one that is not a directory are
+      // left out and reported, and the engine widens its scopes to it.
+      const leading = [...new Set(outer.flatMap((s) => ancestorsOf(s)))];
+      const blocked: string[] = [];
+      if (leading.length) {
+        const kinds = await list(leading, false);
+        for (const a of leading) {
+          const e = kinds?.get(a);
+          if (e !== undefined && e.kind !== 'dir') blocked.push(a);
+        }
+        outer = outer.filter((s) => !blocked.some((b) => isWithin(s, b)));
+      }
       const found = await list(outer, true);
-      if (!found) return result;
+      if (!found) return { ...result, blocked };
       const entries = new Map<string, Entry>();
       for (const [path, entry] of [...found].sort((a, b) => comparePaths(a[0], b[0]))) {
         if (!outer.some((s) => isWithin(path, s))) continue;
         if (entry.kind === 'file' && baseName(path).startsWith(TEMP_PREFIX)) result.tempFiles.push(path);
         else entries.set(path, entry);
       }
-      return { entries, tempFiles: result.tempFiles };
+      return { entries, tempFiles: result.tempFiles, blocked };
     },
 
     async upload(items, onProgress, onItem) {

@@ -68,14 +68,15 @@ test('a local directory replaced by a link to / while watched: nothing from outs
   await scope.stop(ferry);
 });
 
-test('a server directory replaced by a link: a change deep below it is not written through the link', async () => {
-  const local = scope.dir('scopes-remote');
-  const state = scope.dir('scopes-remote-state');
-  const outside = scope.dir('scopes-remote-outside');
-  const remote = join(sshd.remoteRoot, 'scopes-remote');
+for (const transport of ['sftp', 'rsync'] as const) {
+  test(`${transport}: a server directory replaced by a link: a change deep below it is not written through the link`, async () => {
+  const local = scope.dir(`scopes-remote-${transport}`);
+  const state = scope.dir(`scopes-remote-${transport}-state`);
+  const outside = scope.dir(`scopes-remote-${transport}-outside`);
+  const remote = join(sshd.remoteRoot, `scopes-remote-${transport}`);
   writeTree(local, { 'a/d/e/f.txt': 'inside' });
   writeTree(outside, { 'e/precious.txt': 'outside the target' });
-  const ferry = scope.watch([...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const ferry = scope.watch(['--transport', transport, ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
   await ferry.waitFor(idleInSync, 30_000, 'the first in-sync state');
 
   // Someone on the server swaps a/d for a link pointing outside the target. No event says so.
@@ -84,6 +85,18 @@ test('a server directory replaced by a link: a change deep below it is not writt
   const seen = ferry.events.length;
   // A local change two levels below: the pass is scoped to a/d/e, whose parent is the link.
   writeFileSync(join(local, 'a', 'd', 'e', 'new.txt'), 'new');
+  if (transport === 'rsync') {
+    // rsync cannot move the link aside (no rename): a failed item naming it, until someone
+    // removes the link (docs/RELIABILITY.md, known limits). Nothing goes through it meanwhile.
+    const failing = (e: Record<string, unknown>) =>
+      e.event === 'state' && ((e.status as { failedItems?: { path: string }[] }).failedItems ?? []).some((f) => f.path === 'a/d');
+    await ferry.waitFor((e) => failing(e) && ferry.events.indexOf(e) > seen, 30_000, 'a/d listed as failing');
+    assert.deepEqual(readdirSync(join(outside, 'e')), ['precious.txt'], 'nothing was written through the link');
+    assert.deepEqual(readdirSync(join(outside, 'old-d', 'e')), ['f.txt'], 'nor deleted through it');
+    assert.equal(lstatSync(join(remote, 'a', 'd')).isSymbolicLink(), true);
+    await scope.stop(ferry);
+    return;
+  }
   await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) > seen, 30_000, 'in sync after the change');
 
   assert.deepEqual(readdirSync(join(outside, 'e')), ['precious.txt'], 'nothing was written through the link');
@@ -95,3 +108,4 @@ test('a server directory replaced by a link: a change deep below it is not writt
   assert.equal(readdirSync(join(remote, 'a')).filter((n) => n.includes('.ferry-conflict-')).length, 1);
   await scope.stop(ferry);
 });
+}
