@@ -47,7 +47,9 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
     info(message) {
       line({ event: 'info', message });
     },
-    done() {},
+    done() {
+      line({ event: 'stopped' });
+    },
   };
 }
 

@@ -233,7 +233,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.coalescer.dispose();
     this.connecting?.abort(new Error('the folder is stopping'));
     this.wake();
-    await this.watcher?.close();
+    // Closing thousands of fs watches can take a while on a loaded machine; never wait on it
+    // for more than a few seconds (the process is about to go, or the folder is removed).
+    await Promise.race([this.watcher?.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
     await this.loopDone;
     await this.disconnect();
     await this.releaseLock();
@@ -561,6 +563,17 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       },
     });
     this.st.inFlight = 0;
+    // A creation the server refused did not happen: the entry recorded for it before acting
+    // goes (the journal is for outcomes Ferry never learns). Left in place, it claimed the
+    // local mode for a path that something else then created with another one (rsync's
+    // implied directories, 0755), and the difference passed for a server-side change for
+    // ever (found by the 30-minute soak).
+    const recordedBefore = new Map(creations);
+    for (const o of result.outcomes) {
+      if (o.ok || (o.op !== 'mkdir' && o.op !== 'upload' && o.op !== 'symlink')) continue;
+      const recorded = recordedBefore.get(o.path);
+      if (recorded !== undefined && this.ancestor.get(o.path) === recorded) this.ancestor.delete(o.path);
+    }
     for (const c of result.conflicts) {
       const record: ConflictRecord = {
         time: new Date().toISOString(),

@@ -59,6 +59,8 @@ export interface SftpFaults {
    * request answers OP_UNSUPPORTED while set.
    */
   noPosixRename?: boolean;
+  /** MKDIR of a matching path answers SSH_FX_FAILURE (as OpenSSH does for EROFS), creating nothing. */
+  failMkdirMatching?: RegExp;
   /** A WRITE to a matching path closes the whole SFTP channel instead of answering. */
   closeChannelOnWriteMatching?: RegExp;
   /** A READDIR of a directory whose path matches closes the whole SFTP channel instead of answering. */
@@ -479,6 +481,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     });
 
     on('MKDIR', async (id, path: string, attrs: InAttrs) => {
+      if (faults.failMkdirMatching && path.search(faults.failMkdirMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
       await fsp.mkdir(local(path), attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o777);
       ok(id);
     });

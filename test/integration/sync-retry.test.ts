@@ -10,7 +10,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
@@ -92,5 +92,33 @@ test('local edits while the server is down do not speed up reconnect attempts; o
   assert.ok(attempts < edits / 4, `${attempts} reconnect attempts during ${edits} local edits`);
   await waitForSameTree(local, remote, { timeoutMs: 90_000 });
   assert.equal(readFileSync(join(remote, 'edit-4.txt'), 'utf8'), `edit ${edits - 1}`);
+  await stop(ferry);
+});
+
+test('a directory the server refused to create, then created by someone else, gets the local mode (not taken for a server change)', async () => {
+  const local = dir('mkdir-refused-local');
+  const state = dir('mkdir-refused-state');
+  const remote = join(server.root, 'mkdir-refused');
+  const knownHosts = join(state, 'known_hosts');
+  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  writeTree(local, { 'private/f.txt': 'f' });
+  chmodSync(join(local, 'private'), 0o700);
+  // The server refuses the mkdir (as on a read-only directory), so the upload below it fails too.
+  server.faults = { failMkdirMatching: /\/private$/ };
+  const ferry = watch(
+    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
+    { FERRY_TEST_PW: server.password, HOME: state },
+  );
+  await ferry.waitFor((e) => failing(e).includes('private'), 30_000, 'the refused mkdir listed as failing');
+
+  // Then the directory appears on the server with the default mode (as rsync's implied
+  // directories do), and the server accepts writes again.
+  mkdirSync(join(remote, 'private'), { mode: 0o755 });
+  server.faults = {};
+  const seen = ferry.events.length;
+  writeFileSync(join(local, 'private', 'g.txt'), 'g');
+  await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 60_000, 'idle and in sync after the edit');
+  assert.equal(statSync(join(remote, 'private')).mode & 0o777, 0o700, 'the server directory has the local mode');
+  assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   await stop(ferry);
 });
