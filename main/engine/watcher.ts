@@ -99,14 +99,23 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
     return v;
   };
 
+  /** Whether a directory between the root and `path` (both excluded) is a symlink. */
+  const belowLink = (path: string): boolean => {
+    for (let d = dirname(resolve(absRoot, path)); d !== absRoot && d.length > absRoot.length; d = dirname(d)) {
+      if (isLink(d)) return true;
+    }
+    return false;
+  };
+
   const isIgnored = (path: string, stats?: Stats): boolean => {
     const rel = toRel(absRoot, path);
     if (rel === undefined || rel === '') return false;
-    // Nothing below a symlink is ours. Chokidar (6.0) re-reads a watched directory that was
+    // Nothing below a symlink is ours. Chokidar (6.0) sometimes reads a directory that was
     // replaced by a link to a directory through the link: with a link to / it crawled /proc
-    // (found by the soak: the watcher failed on EACCES, and the engine was handed those paths).
-    const parent = dirname(resolve(absRoot, path));
-    if (parent !== absRoot && isLink(parent)) return true;
+    // (found by the soak: the watcher failed on EACCES, the process starved, and the engine
+    // was handed those paths). Every directory between the root and the path is checked, not
+    // only the parent: chokidar was seen asking about paths several levels below the link.
+    if (belowLink(path)) return true;
     // Without stats the kind is unknown: ignore only what is ignored either way. Chokidar
     // asks again with stats, and events are filtered again below with the kind known.
     if (stats === undefined) return options.ignores(rel, false) && options.ignores(rel, true);
@@ -116,7 +125,7 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
   const report = (path: string, isDir: boolean): void => {
     if (closing) return;
     const rel = toRel(absRoot, path);
-    if (rel === undefined) return;
+    if (rel === undefined || belowLink(path)) return;
     if (rel !== '' && options.ignores(rel, isDir)) return;
     options.onDirty(rel);
   };
