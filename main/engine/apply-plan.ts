@@ -114,6 +114,22 @@ export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry
   return [...out];
 }
 
+/**
+ * What the plan is about to overwrite on the server at paths the ancestor already knows
+ * (uploads over Ferry's own earlier version, mode changes), with the entry the server will
+ * hold once each lands. Unlike {@link plannedCreations} these are not recorded in advance:
+ * the engine journals them, and after a crash accepts one only if the server shows exactly
+ * that entry. Without it, a file Ferry had rewritten just before being killed looked changed
+ * on the server, and deleting it locally kept it there as a conflict (found by the soak).
+ */
+export function plannedReplacements(plan: Plan, ancestor: Snapshot): [string, Entry][] {
+  const out: [string, Entry][] = [];
+  for (const o of plan.ops) {
+    if ((o.op === 'upload' && !o.keepRemoteCopy && ancestor.has(o.path)) || o.op === 'setAttributes') out.push([o.path, o.entry]);
+  }
+  return out;
+}
+
 export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const { plan, transport, ancestor } = ctx;
   const outcomes: FileOutcome[] = [];

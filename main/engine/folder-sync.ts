@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPlan, plannedCreations, type FileOutcome } from './apply-plan.ts';
+import { applyPlan, plannedCreations, plannedReplacements, type FileOutcome } from './apply-plan.ts';
 import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
@@ -29,7 +29,7 @@ import type { HaltReason, Plan, SyncMode } from './plan.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
 import { checkSafety, describeHalt } from './safety.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
-import { isWithin, parentOf, pathsBelowNonDirectories, type Entry } from './tree.ts';
+import { isWithin, parentOf, pathsBelowNonDirectories, sameContent, type Entry } from './tree.ts';
 import { watchFolder, type LocalWatcher } from './watcher.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { endpointDisplay } from '../ssh/display.ts';
@@ -271,7 +271,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     }
     let added = 0;
     for (const item of Array.isArray(pending) ? pending : []) {
-      const [path, entry] = Array.isArray(item) ? (item as [unknown, Entry]) : [];
+      const [path, entry, kind] = Array.isArray(item) ? (item as [unknown, Entry, unknown]) : [];
+      if (kind === 'replace') {
+        // Accepted by the first pass only if the server shows exactly this (see matchJournaled).
+        if (typeof path === 'string' && path !== '' && entry && (entry.kind === 'file' || entry.kind === 'dir' || entry.kind === 'symlink')) this.maybeLanded.set(path, entry);
+        continue;
+      }
       if (typeof path !== 'string' || path === '' || this.ancestor.has(path)) continue;
       if (parentOf(path) !== '' && this.ancestor.get(parentOf(path))?.kind !== 'dir') continue;
       if (!entry || (entry.kind !== 'dir' && entry.kind !== 'file' && entry.kind !== 'symlink')) continue;
@@ -280,6 +285,27 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     }
     if (added) await saveIndex(this.indexFile, this.ancestor, { localRoot: this.config.localRoot, remote: this.st.remote });
     await rm(this.journalFile, { force: true });
+  }
+
+  /** Overwrites a killed Ferry had under way (journal 'replace' items), path -> what would have landed. */
+  private readonly maybeLanded = new Map<string, Entry>();
+
+  /**
+   * An overwrite from before a crash that the server shows exactly (same content, same mode)
+   * landed: the ancestor takes it, so Ferry's own write is not taken for a server change.
+   * Decided once per path, at the first pass that scans it.
+   */
+  private matchJournaled(remote: ReadonlyMap<string, Entry>, scopes: readonly string[]): void {
+    for (const [p, cand] of this.maybeLanded) {
+      if (!scopes.some((s) => isWithin(p, s))) continue;
+      this.maybeLanded.delete(p);
+      const r = remote.get(p);
+      const a = this.ancestor.get(p);
+      if (!r || !a || !sameContent(cand, r)) continue;
+      if (cand.kind !== 'symlink' && r.kind !== 'symlink' && cand.mode !== r.mode) continue;
+      // A mode change keeps the content hash the ancestor had.
+      this.ancestor.set(p, cand.kind === 'file' && cand.hash === undefined && a.kind === 'file' && a.hash && sameContent(a, cand) ? { ...cand, hash: a.hash } : cand);
+    }
   }
 
   private matcher = createIgnoreMatcher({});
@@ -448,6 +474,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
     if (remoteScan.tempFiles.length) await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
     for (const [p, e] of [...this.ancestor]) if (isIgnoredPath(p, e, ig)) this.ancestor.delete(p);
+    if (this.maybeLanded.size) this.matchJournaled(remote, scopes);
 
     for (const p of renameCandidates({ ancestor: this.ancestor, local, remote, scopes })) {
       const e = local.get(p);
@@ -527,9 +554,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     let removed = 0;
     let wrote = false;
     const creations = plannedCreations(plan, this.ancestor);
-    if (creations.length) {
+    const replacements = plannedReplacements(plan, this.ancestor);
+    const journaled = creations.length > 0 || replacements.length > 0;
+    if (journaled) {
       // No fsync: this is for a killed process (the page cache survives it), not a power cut.
-      await writeFile(this.journalFile, JSON.stringify(creations));
+      await writeFile(this.journalFile, JSON.stringify([...creations, ...replacements.map(([p, e]) => [p, e, 'replace'])]));
       for (const [p, e] of creations) this.ancestor.set(p, e);
     }
     const result = await applyPlan({
@@ -594,7 +623,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       localRoot: this.config.localRoot,
       remote: this.st.remote,
     });
-    if (creations.length) await rm(this.journalFile, { force: true });
+    if (journaled) await rm(this.journalFile, { force: true });
     return { uploaded, removed, conflicts: result.conflicts.length, wrote };
   }
 

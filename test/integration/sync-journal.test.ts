@@ -11,7 +11,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
@@ -69,4 +69,43 @@ test('without a journal the same server entries belong to someone else and stay 
   const r = await f.once();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(existsSync(join(f.remote, 'ghost', 'x.txt')), true);
+});
+
+async function crashedAfterRewriting(name: string, serverHolds: 'the rewrite' | 'something else') {
+  const local = scope.dir(`${name}-local`);
+  const state = scope.dir(`${name}-state`);
+  const remote = join(sshd.remoteRoot, name);
+  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  writeTree(local, { 'keep.txt': 'kept', 'a.txt': 'version 1' });
+  const first = await once();
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+
+  // The interrupted pass was overwriting a.txt with version 2 (journaled), and the server got it.
+  const mtime = new Date('2026-02-03T04:05:06Z');
+  const v2 = 'version 2, longer';
+  writeFileSync(join(remote, 'a.txt'), serverHolds === 'the rewrite' ? v2 : 'changed by someone on the server');
+  utimesSync(join(remote, 'a.txt'), mtime, mtime);
+  const [folderId] = readdirSync(join(state, 'folders'));
+  writeFileSync(
+    join(state, 'folders', String(folderId), 'pending.json'),
+    JSON.stringify([['a.txt', { kind: 'file', size: v2.length, mtimeMs: mtime.getTime(), mode: statSync(join(remote, 'a.txt')).mode & 0o7777 }, 'replace']]),
+  );
+  // The user deleted the file locally before Ferry ran again.
+  rmSync(join(local, 'a.txt'));
+  return { local, remote, once };
+}
+
+test('after a crash, a rewrite the server shows exactly is Ferry\'s own: deleted locally, it is removed (no conflict)', async () => {
+  const f = await crashedAfterRewriting('journal-rewrite', 'the rewrite');
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(existsSync(join(f.remote, 'a.txt')), false);
+  assert.deepEqual(r.events.filter((e) => e.event === 'conflict'), []);
+});
+
+test('after a crash, a journaled rewrite that the server does not show stays a server change (kept, conflict logged)', async () => {
+  const f = await crashedAfterRewriting('journal-rewrite-other', 'something else');
+  const r = await f.once();
+  assert.equal(existsSync(join(f.remote, 'a.txt')), true);
+  assert.equal(r.events.filter((e) => e.event === 'conflict').length, 1, r.stdout);
 });
