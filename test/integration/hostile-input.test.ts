@@ -11,30 +11,23 @@
  *   or deleted through it;
  * - a local symlink to a directory outside the folder: synced as a link, never followed.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
+import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
 
-let sshd: TestSshd;
-const scope = new FerryScope();
-before(async () => {
-  sshd = await startSshd();
-});
-after(async () => {
-  await sshd?.dispose();
-  await scope.dispose();
-});
+const harness = sshdForFile();
+const { scope } = harness;
 
 function fixture(name: string, transport: string) {
   const local = scope.dir(`${name}-local`);
   const state = scope.dir(`${name}-state`);
   const outside = scope.dir(`${name}-outside`);
-  const remote = join(sshd.remoteRoot, `${name}-${transport}`);
+  const remote = join(harness.sshd.remoteRoot, `${name}-${transport}`);
   const once = (...extra: string[]) =>
-    runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), '--transport', transport, ...extra, local, targetOf(sshd, remote)]);
+    runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), '--transport', transport, ...extra, local, targetOf(harness.sshd, remote)]);
   return { local, remote, outside, once };
 }
 

@@ -4,33 +4,24 @@
  * change made on the server is the reproducible case of the same thing (push mode notices it
  * only in a full pass), so the test uses that.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { eventually, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
+import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { eventually, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
 
-const scope = new FerryScope();
-let sshd: TestSshd;
-
-before(async () => {
-  sshd = await startSshd();
-});
-
-after(async () => {
-  await scope.dispose();
-  await sshd?.dispose();
-});
+const harness = sshdForFile();
+const { scope } = harness;
 
 const idleInSync = (e: Record<string, unknown>) => e.event === 'state' && e.state === 'idle' && e.inSync === true;
 
 test('a watching Ferry runs a full pass every rescan interval and repairs what no event announced', async () => {
   const local = scope.dir('rescan-local');
   const state = scope.dir('rescan-state');
-  const remote = join(sshd.remoteRoot, 'rescan');
+  const remote = join(harness.sshd.remoteRoot, 'rescan');
   writeTree(local, { 'a.txt': 'alpha', 'd/b.txt': 'beta' });
-  const ferry = scope.watch(['--rescan-interval', '2', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const ferry = scope.watch(['--rescan-interval', '2', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   await ferry.waitFor(idleInSync, 30_000, 'the first in-sync state');
   assert.equal(readFileSync(join(remote, 'd', 'b.txt'), 'utf8'), 'beta');
 
@@ -45,7 +36,7 @@ test('a watching Ferry runs a full pass every rescan interval and repairs what n
 test('--rescan-interval refuses a value that is not a whole number of seconds', async () => {
   const local = scope.dir('rescan-bad');
   const state = scope.dir('rescan-bad-state');
-  const ferry = scope.watch(['--rescan-interval', '-1', ...sshFlags(sshd, state), local, targetOf(sshd, join(sshd.remoteRoot, 'never'))]);
+  const ferry = scope.watch(['--rescan-interval', '-1', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, join(harness.sshd.remoteRoot, 'never'))]);
   const { code } = await ferry.exited;
   assert.equal(code, 2);
   assert.match(ferry.stderr(), /--rescan-interval.*whole number/);

@@ -7,25 +7,16 @@
  * delete there. Ferry checks every directory leading to a scope and widens the scope to the
  * link instead.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scanLocal } from '../../main/engine/local-scan.ts';
-import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { eventually, readTree, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
+import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { eventually, readTree, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
 
-const scope = new FerryScope();
-let sshd: TestSshd;
-
-before(async () => {
-  sshd = await startSshd();
-});
-
-after(async () => {
-  await scope.dispose();
-  await sshd?.dispose();
-});
+const harness = sshdForFile();
+const { scope } = harness;
 
 const idleInSync = (e: Record<string, unknown>) => e.event === 'state' && e.state === 'idle' && e.inSync === true;
 
@@ -48,9 +39,9 @@ test('a local scan scoped below a symlink reads nothing through it and names the
 test('a local directory replaced by a link to / while watched: nothing from outside reaches the server', async () => {
   const local = scope.dir('scopes-local');
   const state = scope.dir('scopes-local-state');
-  const remote = join(sshd.remoteRoot, 'scopes-local');
+  const remote = join(harness.sshd.remoteRoot, 'scopes-local');
   writeTree(local, { 'a/d/e/f.txt': 'inside', 'a/other.txt': 'o' });
-  const ferry = scope.watch([...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const ferry = scope.watch([...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   await ferry.waitFor(idleInSync, 30_000, 'the first in-sync state');
 
   // Move the directory away and put a link to / in its place (as the soak's driver does).
@@ -73,10 +64,10 @@ for (const transport of ['sftp', 'rsync'] as const) {
   const local = scope.dir(`scopes-remote-${transport}`);
   const state = scope.dir(`scopes-remote-${transport}-state`);
   const outside = scope.dir(`scopes-remote-${transport}-outside`);
-  const remote = join(sshd.remoteRoot, `scopes-remote-${transport}`);
+  const remote = join(harness.sshd.remoteRoot, `scopes-remote-${transport}`);
   writeTree(local, { 'a/d/e/f.txt': 'inside' });
   writeTree(outside, { 'e/precious.txt': 'outside the target' });
-  const ferry = scope.watch(['--transport', transport, ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const ferry = scope.watch(['--transport', transport, ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   await ferry.waitFor(idleInSync, 30_000, 'the first in-sync state');
 
   // Someone on the server swaps a/d for a link pointing outside the target. No event says so.

@@ -9,28 +9,21 @@
  * The crash is simulated exactly: the server holds what the interrupted pass created, the
  * journal says so, the index does not, and the local folder no longer has it.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree, FerryScope } from '../harness/trees.ts';
+import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
 
-let sshd: TestSshd;
-const scope = new FerryScope();
-before(async () => {
-  sshd = await startSshd();
-});
-after(async () => {
-  await sshd?.dispose();
-  await scope.dispose();
-});
+const harness = sshdForFile();
+const { scope } = harness;
 
 async function crashedAfterCreating(name: string, journal: boolean) {
   const local = scope.dir(`${name}-local`);
   const state = scope.dir(`${name}-state`);
-  const remote = join(sshd.remoteRoot, name);
-  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const remote = join(harness.sshd.remoteRoot, name);
+  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept' });
   const first = await once();
   assert.equal(first.code, 0, first.stdout + first.stderr);
@@ -74,8 +67,8 @@ test('without a journal the same server entries belong to someone else and stay 
 async function crashedAfterRewriting(name: string, serverHolds: 'the rewrite' | 'something else') {
   const local = scope.dir(`${name}-local`);
   const state = scope.dir(`${name}-state`);
-  const remote = join(sshd.remoteRoot, name);
-  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const remote = join(harness.sshd.remoteRoot, name);
+  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept', 'a.txt': 'version 1' });
   const first = await once();
   assert.equal(first.code, 0, first.stdout + first.stderr);
