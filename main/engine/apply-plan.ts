@@ -155,7 +155,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
    * would land wherever it points). They fail as 'keep-remote-copy' and are planned again.
    */
   const blocked = new Set<string>();
-  const isBlocked = (path: string) => blocked.has(path) || [...blocked].some((b) => isWithin(path, b));
+  const isBlocked = (path: string) => blocked.size > 0 && [...blocked].some((b) => isWithin(path, b));
   for (const phase of phases) {
     if (ctx.shouldStop?.()) break;
     const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);

@@ -457,15 +457,15 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     // A scope below a symlink (or a file) on either side is widened to that entry and both
     // sides scanned again: otherwise one side would list `link/x` and the other nothing, and
     // the plan would write or delete through the link (outside the target on the server).
-    let localScan = await scanLocal(this.config.localRoot, scopes, ig);
-    let remoteScan = await t.main.scan(scopes);
+    let localScan;
+    let remoteScan;
     for (let attempt = 1; ; attempt++) {
+      localScan = await scanLocal(this.config.localRoot, scopes, ig);
+      remoteScan = await t.main.scan(scopes);
       const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
       if (!blocked.length) break;
       if (attempt === 3) throw new Error(`The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`);
       scopes = collapse([...scopes, ...blocked]);
-      localScan = await scanLocal(this.config.localRoot, scopes, ig);
-      remoteScan = await t.main.scan(scopes);
     }
     const local = localScan.entries;
     const remote = new Map<string, Entry>();
