@@ -233,9 +233,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.coalescer.dispose();
     this.connecting?.abort(new Error('the folder is stopping'));
     this.wake();
-    // Closing thousands of fs watches can take a while on a loaded machine; never wait on it
-    // for more than a few seconds (the process is about to go, or the folder is removed).
-    await Promise.race([this.watcher?.close(), new Promise((r) => setTimeout(r, 5000).unref())]);
+    await this.watcher?.close(); // bounded: see LocalWatcher.close
     await this.loopDone;
     await this.disconnect();
     await this.releaseLock();

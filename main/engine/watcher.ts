@@ -24,7 +24,12 @@ export interface WatcherError {
 export interface LocalWatcher {
   /** Resolves once the initial crawl is done and events are live. */
   start(): Promise<void>;
-  /** Stops watching; no callback fires after it resolves. Safe to call more than once. */
+  /**
+   * Stops watching; no callback fires after it is called. Safe to call more than once.
+   * Resolves once chokidar has closed, or after CLOSE_LIMIT_MS at the latest: chokidar 6.0's
+   * close() was seen never settling, its fs.watch on the root left open (once in about 55
+   * runs of the symlink-swap test), which is what kept a stopped Ferry alive.
+   */
   close(): Promise<void>;
 }
 
@@ -34,6 +39,20 @@ export interface WatchFolderOptions {
   onError(err: WatcherError): void;
   /** Paths for which this is true are neither watched nor reported (nor anything below them). */
   ignores(relPath: string, isDir: boolean): boolean;
+}
+
+/** How long close() waits for chokidar before it gives up on it. */
+const CLOSE_LIMIT_MS = 5000;
+
+/** Closes `w`, resolving after `ms` at the latest (a close that fails or hangs is not ours to fix). */
+export function closeWithin(w: Pick<FSWatcher, 'close'>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((res) => {
+    timer = setTimeout(res, ms);
+    timer.unref();
+  });
+  const closed = w.close().catch(() => undefined);
+  return Promise.race([closed, limit]).finally(() => clearTimeout(timer));
 }
 
 const FALLBACK = 'Ferry falls back to periodic full scans of this folder, so changes are picked up later than usual.';
@@ -70,6 +89,17 @@ export function classifyWatcherError(err: unknown, root?: string): WatcherError 
     };
   }
   return { kind: 'other', message: `Watching ${where} failed: ${raw}` };
+}
+
+/**
+ * The path of an error that only says an entry changed kind while chokidar looked at it:
+ * readlink on what had been a symlink and is now a directory or file (EINVAL). Such a path is
+ * a change to rescan; taken for a failed watcher it sent the folder to polling for good
+ * whenever a link was replaced by a directory.
+ */
+function kindRaceOn(err: unknown): string | undefined {
+  const e = err as { code?: unknown; syscall?: unknown; path?: unknown } | undefined;
+  return e?.code === 'EINVAL' && e.syscall === 'readlink' && typeof e.path === 'string' ? e.path : undefined;
 }
 
 /** Relative POSIX path of `abs` below `root`, or undefined when it is outside. */
@@ -130,6 +160,12 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
     options.onDirty(rel);
   };
 
+  /** Reports a path whose kind is unknown; left out when ignored as a file or as a directory. */
+  const reportUnknownKind = (path: string): void => {
+    const rel = toRel(absRoot, path);
+    if (rel !== undefined && rel !== '' && !options.ignores(rel, true)) report(path, false);
+  };
+
   return {
     start(): Promise<void> {
       if (watcher) return Promise.reject(new Error(`The watcher for ${absRoot} was already started.`));
@@ -158,12 +194,13 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
         const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
         if (typeof watched !== 'string' || typeof name !== 'string' || name === '') return;
         if (name === basename(watched)) report(watched, true);
-        // Its kind is unknown here: left out when ignored as a file or as a directory.
-        const rel = name.includes('/') ? undefined : toRel(absRoot, join(watched, name));
-        if (rel !== undefined && rel !== '' && !options.ignores(rel, true)) report(join(watched, name), false);
+        if (!name.includes('/')) reportUnknownKind(join(watched, name));
       });
       w.on('error', (err) => {
-        if (!closing) options.onError(classifyWatcherError(err, absRoot));
+        if (closing) return;
+        const raced = kindRaceOn(err);
+        if (raced !== undefined && toRel(absRoot, raced) !== undefined) reportUnknownKind(raced);
+        else options.onError(classifyWatcherError(err, absRoot));
       });
       return new Promise<void>((res) => {
         settleStart = res;
@@ -171,7 +208,7 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
       });
     },
     close(): Promise<void> {
-      closing ??= watcher ? watcher.close() : Promise.resolve();
+      closing ??= watcher ? closeWithin(watcher, CLOSE_LIMIT_MS) : Promise.resolve();
       settleStart?.(); // a start() still waiting for 'ready' resolves rather than hanging
       return closing;
     },

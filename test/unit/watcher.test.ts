@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
-import { classifyWatcherError, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
+import { classifyWatcherError, closeWithin, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
 
 /** Polls until `cond` holds; fails with `what` after `timeoutMs`. Never asserts on timing itself. */
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -124,6 +124,68 @@ describe('watchFolder (real file system)', () => {
     await w.close();
     await w.close();
     await assert.rejects(w.start());
+  });
+});
+
+describe('watchFolder with directories swapped for symlinks (real chokidar)', () => {
+  // Chokidar 6 reads a directory that was just replaced by a symlink through the link: each
+  // swap below made plain chokidar report every entry of `outside` under d<n>/ (thousands of
+  // events in 40 swaps; with a link to / it crawled /proc). Nothing below a link is ours.
+  let root: string;
+  let outside: string;
+  let watcher: LocalWatcher;
+  const dirty: string[] = [];
+  const errors: WatcherError[] = [];
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ferry-watch-swap-'));
+    outside = await mkdtemp(join(tmpdir(), 'ferry-watch-outside-'));
+    for (let i = 0; i < 10; i++) {
+      await mkdir(join(outside, `s${i}`, 'deep'), { recursive: true });
+      await writeFile(join(outside, `s${i}`, 'deep', 'f'), 'outside');
+    }
+    watcher = watchFolder(root, { onDirty: (p) => dirty.push(p), onError: (e) => errors.push(e), ignores: () => false });
+    await watcher.start();
+  });
+
+  after(async () => {
+    await watcher.close();
+    await rm(root, { recursive: true, force: true });
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('reports the links but nothing read through them, and takes type races for changes, not failures', async () => {
+    for (let i = 0; i < 40; i++) {
+      const d = join(root, `d${i % 10}`);
+      await rm(d, { recursive: true, force: true });
+      await mkdir(join(d, 'x', 'y'), { recursive: true });
+      await writeFile(join(d, 'x', 'f'), 'inside');
+      if (i % 5) await new Promise((r) => setTimeout(r, i % 5));
+      if (i % 2) {
+        await rm(d, { recursive: true, force: true });
+        await symlink(outside, d);
+      } else {
+        await rename(d, `${d}.old`);
+        await symlink(outside, d);
+        await rm(`${d}.old`, { recursive: true, force: true });
+      }
+    }
+    await writeFile(join(root, 'sentinel.txt'), 'after the swaps');
+    await waitFor(() => dirty.includes('sentinel.txt'), 'create sentinel.txt');
+    await new Promise((r) => setTimeout(r, 500)); // let a late crawl through a link surface
+    for (let n = 0; n < 10; n++) assert.ok(dirty.includes(`d${n}`), `d${n} (now a link) was reported`);
+    assert.deepEqual(dirty.filter((p) => /^d\d+\/s\d+/.test(p)), [], 'paths read through a link');
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('closeWithin', () => {
+  it('resolves when a close never settles, and when it fails', async () => {
+    const hung = { close: () => new Promise<void>(() => {}) };
+    const failed = { close: () => Promise.reject(new Error('EBADF')) };
+    let settled = 0;
+    await Promise.all([closeWithin(hung, 50), closeWithin(failed, 60_000)].map((p) => p.then(() => settled++)));
+    assert.equal(settled, 2);
   });
 });
 
