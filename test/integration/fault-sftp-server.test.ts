@@ -1,38 +1,24 @@
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, statSync, lstatSync, readlinkSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ConnectConfig, SFTPWrapper, Stats, FileEntryWithStats } from 'ssh2';
-import { connectClient, sftpOf, startFaultSftpServer, type FaultSftpServer, type SshClient } from '../harness/fault-sftp-server.ts';
+import { sftpOf, startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
+import { faultServerForFile } from '../harness/fault-server-for-file.ts';
 
 const { utils } = ssh2;
 
 /** An error from ssh2's SFTP client: `code` is the SFTP status code. */
 type SftpError = Error & { code?: number };
 
-let root: string;
-let server: FaultSftpServer;
-const clients: SshClient[] = [];
+const fx = faultServerForFile('ferry-fault-sftp-');
 
-before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'ferry-fault-sftp-'));
-  server = await startFaultSftpServer({ root });
-});
-afterEach(() => {
-  server.faults = {};
-});
-after(async () => {
-  for (const c of clients) c.end();
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-const connectTo = (srv: FaultSftpServer, extra: Partial<ConnectConfig> = {}) => connectClient(srv, clients, extra);
+const connectTo = (srv: FaultSftpServer, extra: Partial<ConnectConfig> = {}) => fx.connect(srv, extra);
 
 async function session(): Promise<SFTPWrapper> {
-  return await sftpOf(await connectTo(server));
+  return await sftpOf(await connectTo(fx.server));
 }
 
 /** Runs an ssh2 callback-style call; resolves with its result or rejects with its error. */
@@ -52,27 +38,27 @@ async function sftpError(p: Promise<unknown>): Promise<SftpError> {
 const STATUS = utils.sftp.STATUS_CODE;
 
 test('verifies the host key, authenticates with the password and writes/reads through the real fs', async () => {
-  assert.equal(server.knownHostsLine, `[127.0.0.1]:${server.port} ssh-ed25519 ${server.hostPublicKeyBase64}`);
+  assert.equal(fx.server.knownHostsLine, `[127.0.0.1]:${fx.server.port} ssh-ed25519 ${fx.server.hostPublicKeyBase64}`);
   const sftp = await session();
-  const path = join(root, 'hello.txt');
+  const path = join(fx.root, 'hello.txt');
   await call((cb) => sftp.writeFile(path, 'hello over sftp', cb));
   assert.equal(readFileSync(path, 'utf8'), 'hello over sftp');
 
-  writeFileSync(join(root, 'local.txt'), 'written locally');
-  const back = await call<Buffer>((cb) => sftp.readFile(join(root, 'local.txt'), cb));
+  writeFileSync(join(fx.root, 'local.txt'), 'written locally');
+  const back = await call<Buffer>((cb) => sftp.readFile(join(fx.root, 'local.txt'), cb));
   assert.equal(back.toString(), 'written locally');
 
   const st = await call<Stats>((cb) => sftp.stat(path, cb));
   assert.equal(st.size, 15);
   assert.ok(st.isFile());
-  assert.ok((server.stats.WRITE ?? 0) >= 1);
-  assert.ok((server.stats.OPEN ?? 0) >= 2);
+  assert.ok((fx.server.stats.WRITE ?? 0) >= 1);
+  assert.ok((fx.server.stats.OPEN ?? 0) >= 2);
 });
 
 test('rejects a wrong password, a wrong user and an unexpected host key', async () => {
-  await assert.rejects(connectTo(server, { password: 'nope' }), /authentication methods failed/);
-  await assert.rejects(connectTo(server, { username: 'someone-else' }), /authentication methods failed/);
-  await assert.rejects(connectTo(server, { hostVerifier: () => false }), /verification failed/i);
+  await assert.rejects(connectTo(fx.server, { password: 'nope' }), /authentication methods failed/);
+  await assert.rejects(connectTo(fx.server, { username: 'someone-else' }), /authentication methods failed/);
+  await assert.rejects(connectTo(fx.server, { hostVerifier: () => false }), /verification failed/i);
 });
 
 test('accepts the authorized public key', async () => {
@@ -94,7 +80,7 @@ test('accepts the authorized public key', async () => {
 
 test('directory operations, attributes, links and paths outside the root', async () => {
   const sftp = await session();
-  const dir = join(root, 'tree');
+  const dir = join(fx.root, 'tree');
   await call((cb) => sftp.mkdir(dir, { mode: 0o750 }, cb));
   assert.equal(statSync(dir).mode & 0o777, 0o750);
   writeFileSync(join(dir, 'a.txt'), 'aaa');
@@ -127,7 +113,7 @@ test('directory operations, attributes, links and paths outside the root', async
   const lst = await call<Stats>((cb) => sftp.lstat(link, cb));
   assert.ok(lst.isSymbolicLink());
 
-  assert.equal(await call<string>((cb) => sftp.realpath('.', cb)), root);
+  assert.equal(await call<string>((cb) => sftp.realpath('.', cb)), fx.root);
   assert.equal(await call<string>((cb) => sftp.realpath(join(dir, 'sub', '..'), cb)), dir);
 
   const outside = await sftpError(call((cb) => sftp.stat('/etc/passwd', cb)));
@@ -146,8 +132,8 @@ test('directory operations, attributes, links and paths outside the root', async
 
 test('RENAME refuses an existing target; posix-rename replaces it', async () => {
   const sftp = await session();
-  const a = join(root, 'ren-a');
-  const b = join(root, 'ren-b');
+  const a = join(fx.root, 'ren-a');
+  const b = join(fx.root, 'ren-b');
   writeFileSync(a, 'A');
   writeFileSync(b, 'B');
   const err = await sftpError(call((cb) => sftp.rename(a, b, cb)));
@@ -155,13 +141,13 @@ test('RENAME refuses an existing target; posix-rename replaces it', async () => 
   assert.equal(readFileSync(a, 'utf8'), 'A');
   assert.equal(readFileSync(b, 'utf8'), 'B');
 
-  const before = server.stats['posix-rename@openssh.com'] ?? 0;
+  const before = fx.server.stats['posix-rename@openssh.com'] ?? 0;
   await call((cb) => sftp.ext_openssh_rename(a, b, cb));
   assert.equal(existsSync(a), false);
   assert.equal(readFileSync(b, 'utf8'), 'A');
-  assert.equal(server.stats['posix-rename@openssh.com'], before + 1);
+  assert.equal(fx.server.stats['posix-rename@openssh.com'], before + 1);
 
-  const c = join(root, 'ren-c');
+  const c = join(fx.root, 'ren-c');
   await call((cb) => sftp.rename(b, c, cb));
   assert.equal(readFileSync(c, 'utf8'), 'A');
   assert.equal(existsSync(b), false);
@@ -169,89 +155,89 @@ test('RENAME refuses an existing target; posix-rename replaces it', async () => 
 
 test('noPosixRename: the extension is not advertised, and answers OP_UNSUPPORTED if used anyway', async () => {
   const advertised = await session(); // started before the fault: still advertises
-  server.faults.noPosixRename = true;
+  fx.server.faults.noPosixRename = true;
   const plain = await session();
-  const before = server.stats['posix-rename@openssh.com'] ?? 0;
-  const a = join(root, 'nopr-a');
+  const before = fx.server.stats['posix-rename@openssh.com'] ?? 0;
+  const a = join(fx.root, 'nopr-a');
   writeFileSync(a, 'x');
-  assert.throws(() => plain.ext_openssh_rename(a, join(root, 'nopr-b'), () => {}), /does not support/);
-  assert.equal(server.stats['posix-rename@openssh.com'] ?? 0, before, 'the request never reached the server');
+  assert.throws(() => plain.ext_openssh_rename(a, join(fx.root, 'nopr-b'), () => {}), /does not support/);
+  assert.equal(fx.server.stats['posix-rename@openssh.com'] ?? 0, before, 'the request never reached the server');
 
-  const err = await sftpError(call((cb) => advertised.ext_openssh_rename(a, join(root, 'nopr-b'), cb)));
+  const err = await sftpError(call((cb) => advertised.ext_openssh_rename(a, join(fx.root, 'nopr-b'), cb)));
   assert.equal(err.code, STATUS.OP_UNSUPPORTED);
   assert.equal(existsSync(a), true);
 });
 
 test('failWritesMatching answers the configured status and writes nothing', async () => {
   const sftp = await session();
-  server.faults.failWritesMatching = /forbidden/;
-  server.faults.failWriteStatus = 'permission-denied';
-  const denied = await sftpError(call((cb) => sftp.writeFile(join(root, 'forbidden.txt'), 'data', cb)));
+  fx.server.faults.failWritesMatching = /forbidden/;
+  fx.server.faults.failWriteStatus = 'permission-denied';
+  const denied = await sftpError(call((cb) => sftp.writeFile(join(fx.root, 'forbidden.txt'), 'data', cb)));
   assert.equal(denied.code, STATUS.PERMISSION_DENIED);
   assert.equal(denied.message, 'Permission denied');
-  assert.equal(statSync(join(root, 'forbidden.txt')).size, 0, 'OPEN succeeded, the WRITE did not');
+  assert.equal(statSync(join(fx.root, 'forbidden.txt')).size, 0, 'OPEN succeeded, the WRITE did not');
 
-  server.faults.failWriteStatus = 'failure';
-  const failed = await sftpError(call((cb) => sftp.writeFile(join(root, 'forbidden-2.txt'), 'data', cb)));
+  fx.server.faults.failWriteStatus = 'failure';
+  const failed = await sftpError(call((cb) => sftp.writeFile(join(fx.root, 'forbidden-2.txt'), 'data', cb)));
   assert.equal(failed.code, STATUS.FAILURE);
 
-  await call((cb) => sftp.writeFile(join(root, 'allowed.txt'), 'data', cb));
-  assert.equal(readFileSync(join(root, 'allowed.txt'), 'utf8'), 'data');
+  await call((cb) => sftp.writeFile(join(fx.root, 'allowed.txt'), 'data', cb));
+  assert.equal(readFileSync(join(fx.root, 'allowed.txt'), 'utf8'), 'data');
 });
 
 test('diskFullAfterBytes fails the write that crosses the limit and leaves a partial file', async () => {
   const sftp = await session();
-  server.faults.diskFullAfterBytes = server.bytesWritten + 10;
-  const path = join(root, 'big.bin');
+  fx.server.faults.diskFullAfterBytes = fx.server.bytesWritten + 10;
+  const path = join(fx.root, 'big.bin');
   const err = await sftpError(call((cb) => sftp.writeFile(path, Buffer.alloc(25, 7), cb)));
   assert.equal(err.code, STATUS.FAILURE);
   assert.equal(err.message, 'No space left on device');
   assert.equal(statSync(path).size, 10);
-  const again = await sftpError(call((cb) => sftp.writeFile(join(root, 'small.bin'), 'x', cb)));
+  const again = await sftpError(call((cb) => sftp.writeFile(join(fx.root, 'small.bin'), 'x', cb)));
   assert.equal(again.message, 'No space left on device');
 });
 
 test('closeChannelOnWriteMatching closes the SFTP channel mid-write; a new session still works', async () => {
-  const client = await connectTo(server);
+  const client = await connectTo(fx.server);
   const sftp = await sftpOf(client);
-  server.faults.closeChannelOnWriteMatching = /doomed/;
+  fx.server.faults.closeChannelOnWriteMatching = /doomed/;
   const closed = new Promise<void>((r) => sftp.once('close', () => r()));
   // open/write, not writeFile: after a failed write, ssh2's writeFile sends CLOSE on the dead
   // channel and never calls back.
-  const handle = await call<Buffer>((cb) => sftp.open(join(root, 'doomed.txt'), 'w', cb));
+  const handle = await call<Buffer>((cb) => sftp.open(join(fx.root, 'doomed.txt'), 'w', cb));
   const err = await sftpError(call((cb) => sftp.write(handle, Buffer.from('data'), 0, 4, 0, cb)));
   assert.match(err.message, /No response from server/);
   await closed;
-  assert.equal(statSync(join(root, 'doomed.txt')).size, 0);
+  assert.equal(statSync(join(fx.root, 'doomed.txt')).size, 0);
 
-  server.faults = {};
+  fx.server.faults = {};
   const next = await sftpOf(client);
-  await call((cb) => next.writeFile(join(root, 'doomed.txt'), 'second try', cb));
-  assert.equal(readFileSync(join(root, 'doomed.txt'), 'utf8'), 'second try');
+  await call((cb) => next.writeFile(join(fx.root, 'doomed.txt'), 'second try', cb));
+  assert.equal(readFileSync(join(fx.root, 'doomed.txt'), 'utf8'), 'second try');
 });
 
 test('hangAfterAuth: authentication succeeds but client.sftp() gets no answer', async () => {
-  server.faults.hangAfterAuth = true;
-  const client = await connectTo(server);
+  fx.server.faults.hangAfterAuth = true;
+  const client = await connectTo(fx.server);
   let outcome = 'pending';
   client.sftp((err) => (outcome = err ? 'failed' : 'succeeded'));
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(outcome, 'pending', 'the server must not answer the sftp request');
   client.end();
 
-  server.faults.hangAfterAuth = false;
+  fx.server.faults.hangAfterAuth = false;
   const sftp = await session();
-  assert.equal(await call<string>((cb) => sftp.realpath('.', cb)), root);
+  assert.equal(await call<string>((cb) => sftp.realpath('.', cb)), fx.root);
 });
 
 test('lists large directories in several READDIR batches', async () => {
   const sftp = await session();
-  const dir = join(root, 'many');
+  const dir = join(fx.root, 'many');
   mkdirSync(dir);
   for (let i = 0; i < 250; i++) writeFileSync(join(dir, `f${i}`), '');
-  const readdirsBefore = server.stats.READDIR ?? 0;
+  const readdirsBefore = fx.server.stats.READDIR ?? 0;
   const list = await call<FileEntryWithStats[]>((cb) => sftp.readdir(dir, cb));
   assert.equal(list.length, 250);
-  assert.ok((server.stats.READDIR ?? 0) - readdirsBefore >= 3);
+  assert.ok((fx.server.stats.READDIR ?? 0) - readdirsBefore >= 3);
   assert.ok(lstatSync(dir).isDirectory());
 });

@@ -12,38 +12,24 @@
  * that goes silent (or a connection lost) while SFTP starts is a connection failure, not a
  * server without SFTP: `--transport auto` must not fall back to rsync for that.
  */
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectClient, sftpOf, startFaultSftpServer, type FaultSftpServer, type SshClient } from '../harness/fault-sftp-server.ts';
+import { sftpOf } from '../harness/fault-sftp-server.ts';
+import { faultServerForFile } from '../harness/fault-server-for-file.ts';
 import { openTransports } from '../../main/engine/open-transport.ts';
 import { openSftp, SshConnectError } from '../../main/ssh/connect.ts';
 import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
 import { SftpSession, type SftpSessionOptions } from '../../main/transport/sftp-session.ts';
 import { SftpTransport } from '../../main/transport/sftp-transport.ts';
 
-let root: string;
-let server: FaultSftpServer;
-const clients: SshClient[] = [];
-
-before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'ferry-sftp-death-'));
+const fx = faultServerForFile('ferry-sftp-death-', (root) => {
   for (const dir of ['a', 'b', 'doomed', 'c/d']) mkdirSync(join(root, 'tree', dir), { recursive: true });
   for (const dir of ['a', 'b', 'doomed', 'c/d']) writeFileSync(join(root, 'tree', dir, 'f.txt'), 'x');
-  server = await startFaultSftpServer({ root });
-});
-afterEach(() => {
-  server.faults = {};
-});
-after(async () => {
-  for (const c of clients) c.end();
-  await server.close();
-  rmSync(root, { recursive: true, force: true });
 });
 
-const openClient = () => connectClient(server, clients);
+const openClient = () => fx.connect();
 
 async function openSession(opts?: SftpSessionOptions): Promise<SftpSession> {
   const client = await openClient();
@@ -63,53 +49,53 @@ function outcomeOf(p: Promise<unknown>, ms = 20_000): Promise<string> {
 
 test('readdir of a directory whose channel dies mid-listing rejects instead of hanging', async () => {
   const session = await openSession();
-  server.faults.closeChannelOnReaddirMatching = /doomed$/;
-  const outcome = await outcomeOf(session.readdir(join(root, 'tree', 'doomed')));
+  fx.server.faults.closeChannelOnReaddirMatching = /doomed$/;
+  const outcome = await outcomeOf(session.readdir(join(fx.root, 'tree', 'doomed')));
   assert.match(outcome, /^rejected: readdir .*doomed failed on the server/);
   assert.ok(session.dead, 'the session knows its channel is gone');
-  assert.match(await outcomeOf(session.lstat(join(root, 'tree'))), /^rejected: lstat .* the SFTP channel was closed/);
+  assert.match(await outcomeOf(session.lstat(join(fx.root, 'tree'))), /^rejected: lstat .* the SFTP channel was closed/);
 });
 
 test('a remote scan whose channel dies mid-walk fails (the engine reconnects) instead of hanging', async () => {
-  const transport = new SftpTransport(await openSession(), join(root, 'tree'), async () => undefined);
-  server.faults.closeChannelOnReaddirMatching = /doomed$/;
+  const transport = new SftpTransport(await openSession(), join(fx.root, 'tree'), async () => undefined);
+  fx.server.faults.closeChannelOnReaddirMatching = /doomed$/;
   const outcome = await outcomeOf(transport.scan(['']));
   assert.match(outcome, /^rejected: /);
 
   // The same tree scans fine over a new session once the fault is gone.
-  server.faults = {};
-  const again = new SftpTransport(await openSession(), join(root, 'tree'), async () => undefined);
+  fx.server.faults = {};
+  const again = new SftpTransport(await openSession(), join(fx.root, 'tree'), async () => undefined);
   const scan = await again.scan(['']);
   assert.deepEqual([...scan.entries.keys()].sort(), ['', 'a', 'a/f.txt', 'b', 'b/f.txt', 'c', 'c/d', 'c/d/f.txt', 'doomed', 'doomed/f.txt']);
 });
 
 test('requests to a server that stops answering fail once none was answered for the request timeout', async () => {
   const session = await openSession({ requestTimeoutMs: 500 });
-  assert.equal((await session.lstat(join(root, 'tree'))).isDirectory(), true);
-  server.faults.hangAfterAuth = true; // live sessions' requests are never answered from now on
-  const outcome = await outcomeOf(Promise.all([session.lstat(join(root, 'tree')), session.readdir(join(root, 'tree', 'a'))]));
+  assert.equal((await session.lstat(join(fx.root, 'tree'))).isDirectory(), true);
+  fx.server.faults.hangAfterAuth = true; // live sessions' requests are never answered from now on
+  const outcome = await outcomeOf(Promise.all([session.lstat(join(fx.root, 'tree')), session.readdir(join(fx.root, 'tree', 'a'))]));
   assert.match(outcome, /^rejected: .* failed on the server: the server answered no SFTP request for 1 s$/);
-  assert.match(await outcomeOf(session.lstat(join(root, 'tree'))), /^rejected: .*answered no SFTP request/);
+  assert.match(await outcomeOf(session.lstat(join(fx.root, 'tree'))), /^rejected: .*answered no SFTP request/);
 });
 
 test('a server that accepts the login but never starts SFTP fails the connect instead of hanging', async () => {
   const client = await openClient();
-  server.faults.hangAfterAuth = true;
+  fx.server.faults.hangAfterAuth = true;
   const outcome = await outcomeOf(openSftp(client, 500));
   assert.match(outcome, /^rejected: The server did not start SFTP within 1 s/);
 });
 
 test('--transport auto: a server gone silent while SFTP starts is a connection failure, not a reason to fall back to rsync', async () => {
-  const knownHosts = join(root, 'known_hosts');
-  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
-  const endpoint = resolveEndpoint(`ssh://${server.user}@127.0.0.1:${server.port}${join(root, 'tree')}`, {
-    password: server.password,
+  const knownHosts = join(fx.root, 'known_hosts');
+  writeFileSync(knownHosts, `${fx.server.knownHostsLine}\n`);
+  const endpoint = resolveEndpoint(`ssh://${fx.server.user}@127.0.0.1:${fx.server.port}${join(fx.root, 'tree')}`, {
+    password: fx.server.password,
     knownHostsPath: knownHosts,
     sshConfigPath: null,
     agentSocket: null,
   });
-  server.faults.hangAfterAuth = true;
-  const outcome = await openTransports(endpoint, root, 'auto', { sftpStartTimeoutMs: 500 }).then(
+  fx.server.faults.hangAfterAuth = true;
+  const outcome = await openTransports(endpoint, fx.root, 'auto', { sftpStartTimeoutMs: 500 }).then(
     async (t) => {
       await t.close();
       return `opened ${t.main.kind}`;
