@@ -110,32 +110,44 @@ function toRel(root: string, abs: string): string | undefined {
   return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
+/**
+ * A check of whether any directory between `absRoot` and a path (both excluded) is a symlink.
+ * Never throws: a path whose ancestors changed kind or vanished meanwhile (ENOTDIR, ENOENT,
+ * EACCES) counts as not below a link for that ancestor, and the walk goes on upwards. (An
+ * lstat that threw ENOTDIR here crashed Ferry in a 30-minute soak.) Answers are remembered
+ * until the current burst of calls is over: chokidar asks about every entry of a directory
+ * in one go.
+ */
+export function belowSymlinkCheck(absRoot: string): (path: string) => boolean {
+  const linkCache = new Map<string, boolean>();
+  const isLink = (abs: string): boolean => {
+    let v = linkCache.get(abs);
+    if (v === undefined) {
+      try {
+        v = lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
+      } catch {
+        v = false;
+      }
+      if (linkCache.size === 0) setImmediate(() => linkCache.clear());
+      linkCache.set(abs, v);
+    }
+    return v;
+  };
+  return (path) => {
+    for (let d = dirname(resolve(absRoot, path)); d !== absRoot && d.length > absRoot.length; d = dirname(d)) {
+      if (isLink(d)) return true;
+    }
+    return false;
+  };
+}
+
 export function watchFolder(root: string, options: WatchFolderOptions): LocalWatcher {
   const absRoot = resolve(root);
   let watcher: FSWatcher | undefined;
   let closing: Promise<void> | undefined;
   let settleStart: (() => void) | undefined;
 
-  // Whether a directory is a symlink, remembered until the current burst of calls is over
-  // (chokidar asks about every entry of a directory in one go).
-  const linkCache = new Map<string, boolean>();
-  const isLink = (abs: string): boolean => {
-    let v = linkCache.get(abs);
-    if (v === undefined) {
-      v = lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
-      if (linkCache.size === 0) setImmediate(() => linkCache.clear());
-      linkCache.set(abs, v);
-    }
-    return v;
-  };
-
-  /** Whether a directory between the root and `path` (both excluded) is a symlink. */
-  const belowLink = (path: string): boolean => {
-    for (let d = dirname(resolve(absRoot, path)); d !== absRoot && d.length > absRoot.length; d = dirname(d)) {
-      if (isLink(d)) return true;
-    }
-    return false;
-  };
+  const belowLink = belowSymlinkCheck(absRoot);
 
   const isIgnored = (path: string, stats?: Stats): boolean => {
     const rel = toRel(absRoot, path);
@@ -152,12 +164,18 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
     return options.ignores(rel, stats.isDirectory());
   };
 
+  // Runs inside chokidar's and fs.watch's callbacks, where a throw would end the process (every
+  // folder of the app with it): a failure here degrades this folder to polling instead.
   const report = (path: string, isDir: boolean): void => {
     if (closing) return;
-    const rel = toRel(absRoot, path);
-    if (rel === undefined || belowLink(path)) return;
-    if (rel !== '' && options.ignores(rel, isDir)) return;
-    options.onDirty(rel);
+    try {
+      const rel = toRel(absRoot, path);
+      if (rel === undefined || belowLink(path)) return;
+      if (rel !== '' && options.ignores(rel, isDir)) return;
+      options.onDirty(rel);
+    } catch (err) {
+      options.onError(classifyWatcherError(err, absRoot));
+    }
   };
 
   /** Reports a path whose kind is unknown; left out when ignored as a file or as a directory. */

@@ -1,5 +1,5 @@
 /**
- * The CI version of the soak (`npm run soak` runs the long one): one minute of random edits
+ * The CI version of the soak (`npm run soak` runs the long one): two minutes of random edits
  * in three folders synced at once, through a TCP proxy to the real sshd, while every kind of
  * fault is injected at least once (connections cut, mid-transfer too; sshd stopped; Ferry
  * killed with SIGKILL; the remote directory read-only; the server's disk full; a network
@@ -16,7 +16,7 @@ const log: string[] = [];
 
 before(
   async () => {
-    report = await runSoak({ minutes: 1, folders: 3, short: true, log: (line) => log.push(line) });
+    report = await runSoak({ minutes: 2, folders: 3, short: true, log: (line) => log.push(line) });
   },
   { timeout: 8 * 60_000 },
 );

@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
-import { classifyWatcherError, closeWithin, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
+import { belowSymlinkCheck, classifyWatcherError, closeWithin, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
 
 /** Polls until `cond` holds; fails with `what` after `timeoutMs`. Never asserts on timing itself. */
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -176,6 +176,26 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
     for (let n = 0; n < 10; n++) assert.ok(dirty.includes(`d${n}`), `d${n} (now a link) was reported`);
     assert.deepEqual(dirty.filter((p) => /^d\d+\/s\d+/.test(p)), [], 'paths read through a link');
     assert.deepEqual(errors, []);
+  });
+});
+
+describe('belowSymlinkCheck', () => {
+  it('finds a link at any depth, and never throws on a path whose ancestor became a file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ferry-below-link-'));
+    try {
+      await mkdir(join(root, 'a', 'b', 'c'), { recursive: true });
+      await symlink('/', join(root, 'a', 'link'));
+      await writeFile(join(root, 'a', 'file'), 'x');
+      const below = belowSymlinkCheck(root);
+      assert.equal(below(join(root, 'a', 'b', 'c', 'f')), false);
+      assert.equal(below(join(root, 'a', 'link')), false, 'the link itself is ours');
+      assert.equal(below(join(root, 'a', 'link', 'dev', 'shm', 'x')), true);
+      // The soak's crash: lstat of <file>/dev/shm fails with ENOTDIR.
+      assert.equal(below(join(root, 'a', 'file', 'dev', 'shm', 'x')), false);
+      assert.equal(below(join(root, 'gone', 'x', 'y')), false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
