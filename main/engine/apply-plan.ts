@@ -17,7 +17,7 @@ export interface FileOutcome {
   error?: string;
   errorCode?: TransferErrorCode;
   bytes?: number;
-  /** For renames: where it came from. */
+  /** For renames, failed ones too: where it came from. */
   from?: string;
 }
 
@@ -141,8 +141,8 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     outcomes.push(o);
     ctx.onOutcome?.(o);
   };
-  const fail = (op: FileOutcome['op'], r: ItemResult) =>
-    emit({ path: r.path, op, ok: false, error: r.error ?? 'unknown error', ...(r.errorCode ? { errorCode: r.errorCode } : {}) });
+  const fail = (op: FileOutcome['op'], r: ItemResult, from?: string) =>
+    emit({ path: r.path, ...(from !== undefined ? { from } : {}), op, ok: false, error: r.error ?? 'unknown error', ...(r.errorCode ? { errorCode: r.errorCode } : {}) });
 
   // Conflicts without a server action (skipped local deletes) are final as planned.
   for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
@@ -220,7 +220,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       const res = await transport.rename(renames.map((o) => ({ from: o.from, to: o.to })));
       res.forEach((r, i) => {
         const o = renames[i] as Extract<PlanOp, { op: 'rename' }>;
-        if (r.error) return fail('rename', { ...r, path: o.to });
+        if (r.error) return fail('rename', { ...r, path: o.to }, o.from);
         moveSubtree(ancestor, o.from, o.to);
         emit({ path: o.to, from: o.from, op: 'rename', ok: true });
       });

@@ -576,14 +576,19 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       onOutcome: (o) => {
         this.st.filesDone++;
         this.st.inFlight = Math.max(0, this.st.inFlight - 1);
+        // A rename involves two paths, and its retry must look at both: retried for the new
+        // one only, the old one stayed on the server while Ferry reported in sync (soak).
+        const paths = o.op === 'rename' && o.from !== undefined ? [o.path, o.from] : [o.path];
         if (o.ok) {
-          this.retries.clear(o.path);
+          for (const p of paths) this.retries.clear(p);
           wrote = true;
           if (o.op === 'upload') uploaded++;
           if (o.op === 'remove') removed++;
         } else {
-          this.retries.recordFailure(o.path, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
-          failedNow.add(o.path);
+          for (const p of paths) {
+            this.retries.recordFailure(p, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
+            failedNow.add(p);
+          }
         }
         this.emit('file', o);
         this.publishThrottled();

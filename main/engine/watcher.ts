@@ -110,35 +110,71 @@ function toRel(root: string, abs: string): string | undefined {
   return sep === '/' ? rel : rel.split(sep).join('/');
 }
 
+type EntryKind = 'dir' | 'link' | 'other' | undefined;
+
+/**
+ * lstat kinds of absolute paths, remembered until the current burst of calls is over (chokidar
+ * asks about every entry of a directory in one go). Never throws: a path that vanished or
+ * whose ancestor changed kind meanwhile (ENOENT, ENOTDIR, EACCES) is `undefined`. (An lstat
+ * that threw ENOTDIR inside a chokidar callback crashed Ferry in a 30-minute soak.)
+ */
+function entryKinds(): (abs: string) => EntryKind {
+  const cache = new Map<string, EntryKind>();
+  return (abs) => {
+    if (cache.has(abs)) return cache.get(abs);
+    let kind: EntryKind;
+    try {
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      kind = st === undefined ? undefined : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : 'other';
+    } catch {
+      kind = undefined;
+    }
+    if (cache.size === 0) setImmediate(() => cache.clear());
+    cache.set(abs, kind);
+    return kind;
+  };
+}
+
 /**
  * A check of whether any directory between `absRoot` and a path (both excluded) is a symlink.
- * Never throws: a path whose ancestors changed kind or vanished meanwhile (ENOTDIR, ENOENT,
- * EACCES) counts as not below a link for that ancestor, and the walk goes on upwards. (An
- * lstat that threw ENOTDIR here crashed Ferry in a 30-minute soak.) Answers are remembered
- * until the current burst of calls is over: chokidar asks about every entry of a directory
- * in one go.
+ * Never throws; an ancestor that cannot be looked at counts as not a link, and the walk goes
+ * on upwards.
  */
-export function belowSymlinkCheck(absRoot: string): (path: string) => boolean {
-  const linkCache = new Map<string, boolean>();
-  const isLink = (abs: string): boolean => {
-    let v = linkCache.get(abs);
-    if (v === undefined) {
-      try {
-        v = lstatSync(abs, { throwIfNoEntry: false })?.isSymbolicLink() ?? false;
-      } catch {
-        v = false;
-      }
-      if (linkCache.size === 0) setImmediate(() => linkCache.clear());
-      linkCache.set(abs, v);
-    }
-    return v;
-  };
+export function belowSymlinkCheck(absRoot: string, kindOf: (abs: string) => EntryKind = entryKinds()): (path: string) => boolean {
   return (path) => {
     for (let d = dirname(resolve(absRoot, path)); d !== absRoot && d.length > absRoot.length; d = dirname(d)) {
-      if (isLink(d)) return true;
+      if (kindOf(d) === 'link') return true;
     }
     return false;
   };
+}
+
+/**
+ * The real path chokidar (6.0) means when it asks `ignored` about `path`: it turns every
+ * backslash into a slash first (a Windows habit), so below a directory named `back\slash`
+ * it asks about `back/slash/...`, which does not exist. Then neither the symlink guard nor
+ * the ignore rules could see the real path (the soak: a link to / below such a directory was
+ * crawled, 2.8 GB and a core for minutes). Where the path's parent exists it is taken as
+ * given; otherwise, level by level from the root, the first reading of the next
+ * directories that exists is taken (`a\b` where `a` is missing). The last name and whatever
+ * no reading finds are kept as given.
+ */
+export function unmangledPath(absRoot: string, path: string, kindOf: (abs: string) => EntryKind = entryKinds()): string {
+  const abs = resolve(absRoot, path);
+  if (kindOf(dirname(abs)) === 'dir' || !abs.startsWith(`${absRoot}${sep}`)) return abs;
+  const names = abs.slice(absRoot.length + 1).split(sep);
+  // From an existing directory: the first reading of the next directories that exists; when
+  // none does, the rest as given.
+  const walk = (dir: string, i: number): string => {
+    for (let k = 1; i + k < names.length; k++) {
+      const candidate = join(dir, names.slice(i, i + k).join('\\'));
+      const kind = kindOf(candidate);
+      if (kind === 'link') return join(candidate, ...names.slice(i + k)); // below a link: the guard's
+      if (kind === 'dir') return walk(candidate, i + k);
+    }
+    return join(dir, ...names.slice(i));
+  };
+  return walk(absRoot, 0);
 }
 
 export function watchFolder(root: string, options: WatchFolderOptions): LocalWatcher {
@@ -147,9 +183,11 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
   let closing: Promise<void> | undefined;
   let settleStart: (() => void) | undefined;
 
-  const belowLink = belowSymlinkCheck(absRoot);
+  const kindOf = entryKinds();
+  const belowLink = belowSymlinkCheck(absRoot, kindOf);
 
-  const isIgnored = (path: string, stats?: Stats): boolean => {
+  const isIgnored = (mangled: string, stats?: Stats): boolean => {
+    const path = unmangledPath(absRoot, mangled, kindOf);
     const rel = toRel(absRoot, path);
     if (rel === undefined || rel === '') return false;
     // Nothing below a symlink is ours. Chokidar (6.0) sometimes reads a directory that was
@@ -181,7 +219,7 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
   /** Reports a path whose kind is unknown; left out when ignored as a file or as a directory. */
   const reportUnknownKind = (path: string): void => {
     const rel = toRel(absRoot, path);
-    if (rel !== undefined && rel !== '' && !options.ignores(rel, true)) report(path, false);
+    if (rel !== undefined && rel !== '' && !belowLink(path) && !options.ignores(rel, true)) report(path, false);
   };
 
   return {

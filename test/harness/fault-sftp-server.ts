@@ -61,6 +61,8 @@ export interface SftpFaults {
   noPosixRename?: boolean;
   /** MKDIR of a matching path answers SSH_FX_FAILURE (as OpenSSH does for EROFS), creating nothing. */
   failMkdirMatching?: RegExp;
+  /** RENAME and posix-rename of a matching source path answer SSH_FX_FAILURE, moving nothing. */
+  failRenameMatching?: RegExp;
   /** A WRITE to a matching path closes the whole SFTP channel instead of answering. */
   closeChannelOnWriteMatching?: RegExp;
   /** A READDIR of a directory whose path matches closes the whole SFTP channel instead of answering. */
@@ -496,6 +498,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       ok(id);
     });
     on('RENAME', async (id, oldPath: string, newPath: string) => {
+      if (faults.failRenameMatching && oldPath.search(faults.failRenameMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
       const from = local(oldPath);
       const to = local(newPath);
       // SSH_FXP_RENAME never replaces: OpenSSH answers FAILURE when the target exists.
@@ -518,6 +521,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       count(name);
       if (name !== POSIX_RENAME || faults.noPosixRename) throw new SftpStatus(STATUS.OP_UNSUPPORTED);
       const [from, to] = readTwoStrings(data);
+      if (faults.failRenameMatching && from.search(faults.failRenameMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
       await fsp.rename(local(from), local(to));
       ok(id);
     });

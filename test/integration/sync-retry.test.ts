@@ -7,10 +7,13 @@
  * - While the server was down, every local edit woke the reconnect backoff early and counted
  *   as one more failed attempt, so a busy folder reached the 60 s cap within seconds and sat
  *   in "error" for up to a minute after the server came back.
+ * - A rename the server refused was retried for its new path only: the retry created the
+ *   new path, the old one stayed on the server, and Ferry reported in sync (third 30-minute
+ *   soak; only the final --once removed it).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
@@ -119,6 +122,33 @@ test('a directory the server refused to create, then created by someone else, ge
   writeFileSync(join(local, 'private', 'g.txt'), 'g');
   await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 60_000, 'idle and in sync after the edit');
   assert.equal(statSync(join(remote, 'private')).mode & 0o777, 0o700, 'the server directory has the local mode');
+  assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
+  await stop(ferry);
+});
+
+test('a rename the server refused is retried for both paths: the old one does not stay on the server', async () => {
+  const local = dir('rename-refused-local');
+  const state = dir('rename-refused-state');
+  const remote = join(server.root, 'rename-refused');
+  const knownHosts = join(state, 'known_hosts');
+  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  writeTree(local, { 'a/old/f.txt': 'content that makes the directory recognisable as moved', 'a/x.txt': 'x', 'b/y.txt': 'y' });
+  const ferry = watch(
+    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
+    { FERRY_TEST_PW: server.password, HOME: state },
+  );
+  await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
+
+  server.faults = { failRenameMatching: /\/old$/ };
+  renameSync(join(local, 'a', 'old'), join(local, 'b', 'new'));
+  await ferry.waitFor(
+    (e) => e.event === 'file' && e.op === 'rename' && e.ok === false && e.path === 'b/new',
+    30_000,
+    'the refused rename',
+  );
+  server.faults = {};
+  const seen = ferry.events.length;
+  await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 60_000, 'idle and in sync after the retry');
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   await stop(ferry);
 });

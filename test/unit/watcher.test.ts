@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
-import { belowSymlinkCheck, classifyWatcherError, closeWithin, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
+import { belowSymlinkCheck, classifyWatcherError, closeWithin, unmangledPath, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
 
 /** Polls until `cond` holds; fails with `what` after `timeoutMs`. Never asserts on timing itself. */
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
@@ -101,6 +101,15 @@ describe('watchFolder (real file system)', () => {
     await waitFor(() => seen('modes/read-me.txt'), 'chmod modes/read-me.txt');
   });
 
+  it('reports paths below a directory whose name holds a backslash under their real names', async () => {
+    dirty.length = 0;
+    await mkdir(join(root, 'p\\q', 'r'), { recursive: true });
+    await waitFor(() => seen('p\\q/r'), 'create p\\q/r');
+    await writeFile(join(root, 'p\\q', 'r', 'f.txt'), 'x');
+    await waitFor(() => seen('p\\q/r/f.txt'), 'create p\\q/r/f.txt');
+    assert.deepEqual(dirty.filter((p) => p.startsWith('p/')), []);
+  });
+
   it('does not report ignored paths', async () => {
     dirty.length = 0;
     await writeFile(join(root, '.x.swp'), 'swap');
@@ -130,11 +139,14 @@ describe('watchFolder (real file system)', () => {
 describe('watchFolder with directories swapped for symlinks (real chokidar)', () => {
   // Chokidar 6 reads a directory that was just replaced by a symlink through the link: each
   // swap below made plain chokidar report every entry of `outside` under d<n>/ (thousands of
-  // events in 40 swaps; with a link to / it crawled /proc). Nothing below a link is ours.
+  // events in 40 swaps; with a link to / it crawled /proc). Nothing below a link is ours, and
+  // chokidar must not even be let in: the guard in `ignored` stops it. Below a directory
+  // whose name holds a backslash chokidar asks `ignored` about a path with a slash instead.
   let root: string;
   let outside: string;
   let watcher: LocalWatcher;
   const dirty: string[] = [];
+  const asked: string[] = [];
   const errors: WatcherError[] = [];
 
   before(async () => {
@@ -144,7 +156,12 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
       await mkdir(join(outside, `s${i}`, 'deep'), { recursive: true });
       await writeFile(join(outside, `s${i}`, 'deep', 'f'), 'outside');
     }
-    watcher = watchFolder(root, { onDirty: (p) => dirty.push(p), onError: (e) => errors.push(e), ignores: () => false });
+    await mkdir(join(root, 'back\\slash'));
+    const ignores = (rel: string) => {
+      asked.push(rel);
+      return false;
+    };
+    watcher = watchFolder(root, { onDirty: (p) => dirty.push(p), onError: (e) => errors.push(e), ignores });
     await watcher.start();
   });
 
@@ -154,28 +171,53 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
     await rm(outside, { recursive: true, force: true });
   });
 
-  it('reports the links but nothing read through them, and takes type races for changes, not failures', async () => {
-    for (let i = 0; i < 40; i++) {
-      const d = join(root, `d${i % 10}`);
-      await rm(d, { recursive: true, force: true });
-      await mkdir(join(d, 'x', 'y'), { recursive: true });
-      await writeFile(join(d, 'x', 'f'), 'inside');
-      if (i % 5) await new Promise((r) => setTimeout(r, i % 5));
-      if (i % 2) {
+  for (const parent of ['', 'back\\slash']) {
+    it(`reports the links but nothing read through them, and takes type races for changes, not failures (${parent || 'top level'})`, async () => {
+      dirty.length = 0;
+      asked.length = 0;
+      for (let i = 0; i < 40; i++) {
+        const d = join(root, parent, `d${i % 10}`);
         await rm(d, { recursive: true, force: true });
-        await symlink(outside, d);
-      } else {
-        await rename(d, `${d}.old`);
-        await symlink(outside, d);
-        await rm(`${d}.old`, { recursive: true, force: true });
+        await mkdir(join(d, 'x', 'y'), { recursive: true });
+        await writeFile(join(d, 'x', 'f'), 'inside');
+        if (i % 5) await new Promise((r) => setTimeout(r, i % 5));
+        if (i % 2) {
+          await rm(d, { recursive: true, force: true });
+          await symlink(outside, d);
+        } else {
+          await rename(d, `${d}.old`);
+          await symlink(outside, d);
+          await rm(`${d}.old`, { recursive: true, force: true });
+        }
       }
+      await writeFile(join(root, 'sentinel.txt'), `after the swaps in ${parent}`);
+      await waitFor(() => dirty.includes('sentinel.txt'), 'change sentinel.txt');
+      await new Promise((r) => setTimeout(r, 500)); // let a late crawl through a link surface
+      const prefix = parent ? `${parent}/` : '';
+      for (let n = 0; n < 10; n++) assert.ok(dirty.includes(`${prefix}d${n}`), `${prefix}d${n} (now a link) was reported`);
+      assert.deepEqual(dirty.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)), [], 'paths read through a link were reported');
+      assert.deepEqual(asked.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)), [], 'chokidar went through a link');
+      assert.deepEqual(errors, []);
+    });
+  }
+});
+
+describe('unmangledPath', () => {
+  it('finds the directory whose name holds a backslash that chokidar turned into a slash', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'ferry-unmangle-'));
+    try {
+      await mkdir(join(root, 'a\\b', 'c\\d\\e', 'f'), { recursive: true });
+      await mkdir(join(root, 'plain', 'x'), { recursive: true });
+      await symlink('/', join(root, 'a\\b', 'link'));
+      assert.equal(unmangledPath(root, join(root, 'a', 'b', 'c', 'd', 'e', 'f', 'g.txt')), join(root, 'a\\b', 'c\\d\\e', 'f', 'g.txt'));
+      assert.equal(unmangledPath(root, join(root, 'a', 'b', 'new', 'name')), join(root, 'a\\b', 'new', 'name'));
+      assert.equal(unmangledPath(root, join(root, 'a', 'b', 'link', 'proc', '1')), join(root, 'a\\b', 'link', 'proc', '1'));
+      assert.equal(belowSymlinkCheck(root)(unmangledPath(root, join(root, 'a', 'b', 'link', 'proc', '1'))), true);
+      assert.equal(unmangledPath(root, join(root, 'plain', 'x', 'y')), join(root, 'plain', 'x', 'y'));
+      assert.equal(unmangledPath(root, join(root, 'gone', 'x', 'y')), join(root, 'gone', 'x', 'y'));
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
-    await writeFile(join(root, 'sentinel.txt'), 'after the swaps');
-    await waitFor(() => dirty.includes('sentinel.txt'), 'create sentinel.txt');
-    await new Promise((r) => setTimeout(r, 500)); // let a late crawl through a link surface
-    for (let n = 0; n < 10; n++) assert.ok(dirty.includes(`d${n}`), `d${n} (now a link) was reported`);
-    assert.deepEqual(dirty.filter((p) => /^d\d+\/s\d+/.test(p)), [], 'paths read through a link');
-    assert.deepEqual(errors, []);
   });
 });
 
