@@ -37,6 +37,13 @@ export function loggedCopies(file: string): { copies: Set<string>; records: numb
 }
 
 /** Drops `root` and everything below it from `tree`. */
+const parentOf = (p: string): string => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+
+function hasChildren(tree: Map<string, TreeEntry>, dir: string): boolean {
+  for (const p of tree.keys()) if (p.startsWith(`${dir}/`)) return true;
+  return false;
+}
+
 function dropSubtree(tree: Map<string, TreeEntry>, root: string): void {
   for (const p of [...tree.keys()]) if (p === root || p.startsWith(`${root}/`)) tree.delete(p);
 }
@@ -45,6 +52,7 @@ export function verifyFolder(local: string, remote: string, conflictLog: string 
   const differences: string[] = [];
   if (!existsSync(remote)) return { differences: [`the remote directory ${remote} does not exist`], loggedConflictCopies: [], conflictRecords: 0 };
   const { copies, records } = conflictLog ? loggedCopies(conflictLog) : { copies: new Set<string>(), records: 0 };
+  const localTree = readTree(local);
   const remoteTree = readTree(remote);
   const logged: string[] = [];
   for (const p of [...remoteTree.keys()].sort()) {
@@ -54,7 +62,16 @@ export function verifyFolder(local: string, remote: string, conflictLog: string 
     else differences.push(`conflict copy not in the conflict log: ${JSON.stringify(p)}`);
     dropSubtree(remoteTree, p);
   }
-  differences.push(...diffTrees(readTree(local), remoteTree));
+  // A directory deleted locally stays on the server while it holds a logged conflict copy
+  // (the server's version of a file is never deleted): not a difference once that copy is
+  // set aside, as long as nothing else is left in it.
+  for (const copy of logged) {
+    for (let dir = parentOf(copy); dir !== ''; dir = parentOf(dir)) {
+      if (localTree.has(dir) || remoteTree.get(dir)?.kind !== 'dir' || hasChildren(remoteTree, dir)) break;
+      remoteTree.delete(dir);
+    }
+  }
+  differences.push(...diffTrees(localTree, remoteTree));
   for (const t of ferryTempFiles(remote)) differences.push(`temp file left on the server: ${JSON.stringify(t)}`);
   return { differences, loggedConflictCopies: logged, conflictRecords: records };
 }
