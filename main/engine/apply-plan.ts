@@ -67,7 +67,8 @@ function dropSubtree(ancestor: Map<string, Entry>, root: string): void {
   for (const p of [...ancestor.keys()]) if (isWithin(p, root)) ancestor.delete(p);
 }
 
-function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): void {
+/** Moves `from` and everything recorded below it to `to` in the ancestor. */
+export function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): void {
   const moved: [string, Entry][] = [];
   for (const [p, e] of ancestor) if (isWithin(p, from)) moved.push([to + p.slice(from.length), e]);
   dropSubtree(ancestor, from);
@@ -122,6 +123,13 @@ export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry
  * that entry. Without it, a file Ferry had rewritten just before being killed looked changed
  * on the server, and deleting it locally kept it there as a conflict (found by the soak).
  */
+/** The plan's server renames, [from, to]: journaled like creations (see folder-sync's matchJournaled). */
+export function plannedRenames(plan: Plan): [string, string][] {
+  const out: [string, string][] = [];
+  for (const o of plan.ops) if (o.op === 'rename') out.push([o.from, o.to]);
+  return out;
+}
+
 export function plannedReplacements(plan: Plan, ancestor: Snapshot): [string, Entry][] {
   const out: [string, Entry][] = [];
   for (const o of plan.ops) {

@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPlan, plannedCreations, plannedReplacements, type FileOutcome } from './apply-plan.ts';
+import { applyPlan, moveSubtree, plannedCreations, plannedRenames, plannedReplacements, type FileOutcome } from './apply-plan.ts';
 import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
@@ -269,7 +269,13 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     }
     let added = 0;
     for (const item of Array.isArray(pending) ? pending : []) {
-      const [path, entry, kind] = Array.isArray(item) ? (item as [unknown, Entry, unknown]) : [];
+      const [path, second, kind] = Array.isArray(item) ? (item as [unknown, unknown, unknown]) : [];
+      if (kind === 'rename') {
+        // [from, to, 'rename']: accepted by the first pass only if the server shows it done.
+        if (typeof path === 'string' && path !== '' && typeof second === 'string' && second !== '') this.maybeMoved.push([path, second]);
+        continue;
+      }
+      const entry = typeof second === 'object' && second !== null ? (second as Entry) : undefined;
       if (kind === 'replace') {
         // Accepted by the first pass only if the server shows exactly this (see matchJournaled).
         if (typeof path === 'string' && path !== '' && entry && (entry.kind === 'file' || entry.kind === 'dir' || entry.kind === 'symlink')) this.maybeLanded.set(path, entry);
@@ -287,6 +293,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
 
   /** Overwrites a killed Ferry had under way (journal 'replace' items), path -> what would have landed. */
   private readonly maybeLanded = new Map<string, Entry>();
+  /** Renames a killed Ferry had under way (journal 'rename' items), [from, to]. */
+  private maybeMoved: [string, string][] = [];
 
   /**
    * An overwrite from before a crash that the server shows exactly (same content, same mode)
@@ -294,6 +302,16 @@ export class FolderSync extends EventEmitter<FolderEvents> {
    * Decided once per path, at the first pass that scans it.
    */
   private matchJournaled(remote: ReadonlyMap<string, Entry>, scopes: readonly string[]): void {
+    // A rename the server shows done (the old path gone, the new one there, of the same kind,
+    // and unknown to the ancestor) moves in the ancestor too. Left out, the moved tree passed
+    // for the server's own and stayed there after a local delete (a short soak).
+    this.maybeMoved = this.maybeMoved.filter(([from, to]) => {
+      if (!scopes.some((s) => isWithin(from, s)) || !scopes.some((s) => isWithin(to, s))) return true;
+      const a = this.ancestor.get(from);
+      const r = remote.get(to);
+      if (a && r && a.kind === r.kind && !remote.has(from) && !this.ancestor.has(to)) moveSubtree(this.ancestor, from, to);
+      return false;
+    });
     for (const [p, cand] of this.maybeLanded) {
       if (!scopes.some((s) => isWithin(p, s))) continue;
       this.maybeLanded.delete(p);
@@ -472,7 +490,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
     if (remoteScan.tempFiles.length) await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
     for (const [p, e] of [...this.ancestor]) if (isIgnoredPath(p, e, ig)) this.ancestor.delete(p);
-    if (this.maybeLanded.size) this.matchJournaled(remote, scopes);
+    if (this.maybeLanded.size || this.maybeMoved.length) this.matchJournaled(remote, scopes);
 
     for (const p of renameCandidates({ ancestor: this.ancestor, local, remote, scopes })) {
       const e = local.get(p);
@@ -553,10 +571,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     let wrote = false;
     const creations = plannedCreations(plan, this.ancestor);
     const replacements = plannedReplacements(plan, this.ancestor);
-    const journaled = creations.length > 0 || replacements.length > 0;
+    const renames = plannedRenames(plan);
+    const journaled = creations.length > 0 || replacements.length > 0 || renames.length > 0;
     if (journaled) {
       // No fsync: this is for a killed process (the page cache survives it), not a power cut.
-      await writeFile(this.journalFile, JSON.stringify([...creations, ...replacements.map(([p, e]) => [p, e, 'replace'])]));
+      await writeFile(this.journalFile, JSON.stringify([...creations, ...replacements.map(([p, e]) => [p, e, 'replace']), ...renames.map(([from, to]) => [from, to, 'rename'])]));
       for (const [p, e] of creations) this.ancestor.set(p, e);
     }
     const result = await applyPlan({

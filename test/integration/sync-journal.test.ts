@@ -11,7 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sshdForFile } from '../harness/sshd-for-file.ts';
 import { diffTrees, readTree, runFerry, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
@@ -101,4 +101,28 @@ test('after a crash, a journaled rewrite that the server does not show stays a s
   const r = await f.once();
   assert.equal(existsSync(join(f.remote, 'a.txt')), true);
   assert.equal(r.events.filter((e) => e.event === 'conflict').length, 1, r.stdout);
+});
+
+test('after a crash, a rename the server shows is Ferry\'s own: the moved tree, deleted locally, is removed from the server', async () => {
+  // The interrupted pass renamed dir a to b on the server (journaled) and was killed before it
+  // saved the index; then the user deleted b locally. Without the journal item the next run
+  // knew only a (gone on both sides) and took b for the server's own: it stayed there for
+  // ever while Ferry reported in sync (a short soak).
+  const local = scope.dir('journal-rename-local');
+  const state = scope.dir('journal-rename-state');
+  const remote = join(harness.sshd.remoteRoot, 'journal-rename');
+  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
+  writeTree(local, { 'keep.txt': 'kept', 'a/sub/f.txt': 'moved with its directory' });
+  const first = await once();
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+
+  renameSync(join(remote, 'a'), join(remote, 'b'));
+  const [folderId] = readdirSync(join(state, 'folders'));
+  writeFileSync(join(state, 'folders', String(folderId), 'pending.json'), JSON.stringify([['a', 'b', 'rename']]));
+  rmSync(join(local, 'a'), { recursive: true });
+
+  const r = await once();
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
+  assert.deepEqual(r.events.filter((e) => e.event === 'conflict'), []);
 });

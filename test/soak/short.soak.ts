@@ -16,7 +16,8 @@ const log: string[] = [];
 
 before(
   async () => {
-    report = await runSoak({ minutes: 2, folders: 3, short: true, log: (line) => log.push(line) });
+    // Outside CI a failed run keeps its work directory (the Ferry logs, both trees) to look into.
+    report = await runSoak({ minutes: 2, folders: 3, short: true, keepOnFailure: !process.env.CI, log: (line) => log.push(line) });
   },
   { timeout: 8 * 60_000 },
 );
@@ -50,7 +51,11 @@ describe('soak (short)', () => {
     for (const f of report.folders) assert.deepEqual(f.finalOnce, { code: 0, fileEvents: 0 }, `${f.name}\n${details()}`);
   });
 
-  test('the run found no problem at all', () => {
+  test('the run found no problem at all', (t) => {
+    t.diagnostic(
+      `seed ${report.seed}: ${report.operationsTotal} operations, faults ${JSON.stringify(report.faults)}, ` +
+        `${report.differences} differences, converged ${report.convergeSeconds.toFixed(1)} s after the chaos`,
+    );
     assert.deepEqual(report.problems, [], details());
     assert.equal(report.ok, true, details());
   });
