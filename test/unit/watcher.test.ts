@@ -6,6 +6,13 @@ import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
 import { belowSymlinkCheck, classifyWatcherError, closeWithin, unmangledPath, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
 
+// chokidar 6.0's close() was once seen to leave an fs.watch open (see LocalWatcher.close):
+// that would keep this test file's process, and with it the whole test run, alive for ever.
+// The timer is unref'd, so it only fires when such a handle is still holding the process.
+after(() => {
+  setTimeout(() => process.exit(), 3000).unref();
+});
+
 /** Polls until `cond` holds; fails with `what` after `timeoutMs`. Never asserts on timing itself. */
 async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
