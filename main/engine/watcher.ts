@@ -28,7 +28,7 @@ export interface LocalWatcher {
    * Stops watching; no callback fires after it is called. Safe to call more than once.
    * Resolves once chokidar has closed, or after CLOSE_LIMIT_MS at the latest: chokidar 6.0's
    * close() was seen never settling, its fs.watch on the root left open (once in about 55
-   * runs of the symlink-swap test), which is what kept a stopped Ferry alive.
+   * runs of the symlink-swap test): the likeliest reason a stopped Ferry stayed alive.
    */
   close(): Promise<void>;
 }
