@@ -39,22 +39,32 @@ after(async () => {
   await sshd?.dispose();
 });
 
+/**
+ * A folder synced to the fault server over SFTP: its local and remote directories, and
+ * `watch()` to start a watch-mode Ferry on it (call it once the tree and faults are set).
+ */
+function faultServerFolder(name: string, remoteName: string) {
+  const local = dir(`${name}-local`);
+  const state = dir(`${name}-state`);
+  const remote = join(server.root, remoteName);
+  writeFileSync(join(state, 'known_hosts'), `${server.knownHostsLine}\n`);
+  const args = ['--password-env', 'FERRY_TEST_PW', '--known-hosts', join(state, 'known_hosts'), '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp'];
+  return {
+    local,
+    remote,
+    watch: () => watch([...args, local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`], { FERRY_TEST_PW: server.password, HOME: state }),
+  };
+}
+
 const failing = (e: Json): string[] =>
   e.event === 'state' ? ((e.status as { failedItems?: { path: string }[] }).failedItems ?? []).map((f) => f.path) : [];
 const idleInSync = (e: Json) => e.event === 'state' && e.state === 'idle' && e.inSync === true;
 
 test('a failed item deleted before its retry leaves the failed list, and the folder becomes idle and in sync', async () => {
-  const local = dir('retry-local');
-  const state = dir('retry-state');
-  const remote = join(server.root, 'gone-before-retry');
-  const knownHosts = join(state, 'known_hosts');
-  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  const { local, remote, watch: start } = faultServerFolder('retry', 'gone-before-retry');
   writeTree(local, { 'ok.txt': 'fine', 'refusing/bad.txt': 'the server refuses to write this' });
   server.faults = { failWritesMatching: /\/refusing\// };
-  const ferry = watch(
-    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
-    { FERRY_TEST_PW: server.password, HOME: state },
-  );
+  const ferry = start();
   await ferry.waitFor((e) => failing(e).includes('refusing/bad.txt'), 30_000, 'the refused upload listed as failing');
 
   // The server still refuses; the file goes away locally: there is nothing left to retry.
@@ -99,19 +109,12 @@ test('local edits while the server is down do not speed up reconnect attempts; o
 });
 
 test('a directory the server refused to create, then created by someone else, gets the local mode (not taken for a server change)', async () => {
-  const local = dir('mkdir-refused-local');
-  const state = dir('mkdir-refused-state');
-  const remote = join(server.root, 'mkdir-refused');
-  const knownHosts = join(state, 'known_hosts');
-  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  const { local, remote, watch: start } = faultServerFolder('mkdir-refused', 'mkdir-refused');
   writeTree(local, { 'private/f.txt': 'f' });
   chmodSync(join(local, 'private'), 0o700);
   // The server refuses the mkdir (as on a read-only directory), so the upload below it fails too.
   server.faults = { failMkdirMatching: /\/private$/ };
-  const ferry = watch(
-    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
-    { FERRY_TEST_PW: server.password, HOME: state },
-  );
+  const ferry = start();
   await ferry.waitFor((e) => failing(e).includes('private'), 30_000, 'the refused mkdir listed as failing');
 
   // Then the directory appears on the server with the default mode (as rsync's implied
@@ -127,16 +130,9 @@ test('a directory the server refused to create, then created by someone else, ge
 });
 
 test('a rename the server refused is retried for both paths: the old one does not stay on the server', async () => {
-  const local = dir('rename-refused-local');
-  const state = dir('rename-refused-state');
-  const remote = join(server.root, 'rename-refused');
-  const knownHosts = join(state, 'known_hosts');
-  writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
+  const { local, remote, watch: start } = faultServerFolder('rename-refused', 'rename-refused');
   writeTree(local, { 'a/old/f.txt': 'content that makes the directory recognisable as moved', 'a/x.txt': 'x', 'b/y.txt': 'y' });
-  const ferry = watch(
-    ['--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
-    { FERRY_TEST_PW: server.password, HOME: state },
-  );
+  const ferry = start();
   await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
 
   server.faults = { failRenameMatching: /\/old$/ };
