@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { lstatSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
+import { watchDirectoriesThatReplacedFiles } from './chokidar-kind-change.ts';
 
 export interface WatcherError {
   /** 'exhausted': the OS ran out of watches or file handles; changes may go unnoticed. */
@@ -235,6 +236,10 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
         persistent: true,
       });
       watcher = w;
+      // Without the repair, a directory that replaced a file goes unwatched and changes below
+      // it are missed until a full rescan: safe only when Ferry polls.
+      if (!watchDirectoriesThatReplacedFiles(w))
+        options.onError({ kind: 'other', message: `The file watcher for ${absRoot} (chokidar) is not the version Ferry was built for, and could miss changes in a directory that replaced a file. ${FALLBACK}` });
       w.on('add', (p) => report(p, false));
       w.on('change', (p) => report(p, false));
       w.on('unlink', (p) => report(p, false));

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
@@ -32,6 +33,10 @@ describe('watchFolder (real file system)', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'ferry-watch-'));
     await writeFile(join(root, 'existing.txt'), 'x');
+    await writeFile(join(root, 'was-a-file'), 'x');
+    await mkdir(join(root, 'b\\s'));
+    await writeFile(join(root, 'b\\s', 'was-a-file'), 'x');
+    await symlink('existing.txt', join(root, 'was-a-link'));
     const matcher = createIgnoreMatcher({ patterns: ['build/'] });
     watcher = watchFolder(root, {
       onDirty: (p) => dirty.push(p),
@@ -115,6 +120,31 @@ describe('watchFolder (real file system)', () => {
     await writeFile(join(root, 'p\\q', 'r', 'f.txt'), 'x');
     await waitFor(() => seen('p\\q/r/f.txt'), 'create p\\q/r/f.txt');
     assert.deepEqual(dirty.filter((p) => p.startsWith('p/')), []);
+  });
+
+  it('watches a directory that replaced a file or a symlink of the same name', async () => {
+    // chokidar 6.0 listed such a directory once and never watched it: a file moved into it
+    // later went unnoticed (the CI soak: it stayed local-only while Ferry reported in sync).
+    await writeFile(join(root, 'new-file'), 'x');
+    await waitFor(() => seen('new-file'), 'create new-file');
+    // Found by the first scan, created later, below a name chokidar mangles, and a symlink.
+    const names = ['was-a-file', 'new-file', 'b\\s/was-a-file', 'was-a-link'];
+    for (const [i, name] of names.entries()) {
+      dirty.length = 0;
+      // In one go, as the soak's driver does: chokidar then sees the directory, never the gap.
+      rmSync(join(root, name));
+      mkdirSync(join(root, name));
+      writeFileSync(join(root, name, 'first.txt'), 'x');
+      await waitFor(() => seen(`${name}/first.txt`), `${name}/first.txt`);
+      await writeFile(join(root, `outside-${i}.txt`), 'x');
+      await waitFor(() => seen(`outside-${i}.txt`), `create outside-${i}.txt`);
+      dirty.length = 0;
+      await rename(join(root, `outside-${i}.txt`), join(root, name, 'moved-in.txt'));
+      await waitFor(() => seen(`${name}/moved-in.txt`), `a file moved into ${name}`);
+      await writeFile(join(root, name, 'later.txt'), 'x');
+      await waitFor(() => seen(`${name}/later.txt`), `a file written in ${name}`);
+    }
+    assert.deepEqual(errors, []);
   });
 
   it('does not report ignored paths', async () => {
