@@ -10,6 +10,7 @@ export function formatReport(r: SoakReport): string {
   lines.push('', `Soak ${r.ok ? 'PASSED' : 'FAILED'} (seed ${r.seed})`, '');
   table([
     ['minutes of edits under chaos', r.chaosMinutes.toFixed(1)],
+    ['seconds of edits after it, no faults', r.calmSeconds.toFixed(0)],
     ['seconds to converge after', r.convergeSeconds.toFixed(1)],
     ['operations', r.operationsTotal],
     ['faults injected', r.faultsTotal],

@@ -1,7 +1,8 @@
 /**
  * The soak: several folders synced at once by watch-mode `ferry sync --json` processes,
  * against the real test sshd through a TCP proxy, while a driver edits the folders and a
- * chaos loop breaks things (see chaos.ts). At the end the chaos stops, and every running
+ * chaos loop breaks things (see chaos.ts). At the end the chaos stops, the edits go on a little
+ * longer without faults (only the watchers report them), and then every running
  * Ferry must report idle and in sync, with the server's copy equal to its folder (see
  * verify.ts), within a convergence window and without help: a folder that would need a
  * restart (or more time) to converge is a failure. A final `ferry sync --once` per folder
@@ -67,6 +68,8 @@ export interface SoakReport {
   seed: number;
   minutesRequested: number;
   chaosMinutes: number;
+  /** Edits after the last fault, before the convergence window (see calmMs). */
+  calmSeconds: number;
   convergeSeconds: number;
   operations: Partial<Record<Operation, number>>;
   operationsTotal: number;
@@ -204,15 +207,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     });
     const started = Date.now();
     const deadline = started + o.minutes * 60_000;
+    // The edits go on for a while after the last fault. Faults make Ferry rescan everything
+    // when it reconnects, which covers up what its watcher missed; in this calm tail, as in
+    // normal use, the watcher alone tells Ferry what changed (the CI soak: a directory that
+    // replaced a file went unwatched, which only edits after the last fault could show).
+    const calmMs = (short ? 20 : 60) * 1000;
     let driving = true;
     const drivers = folders.map(async (f) => {
-      while (driving && Date.now() < deadline) {
+      while (driving && Date.now() < deadline + calmMs) {
         if (rng.chance(0.05)) for (let i = rng.int(5, 30); i > 0; i--) f.mutator.step();
         else f.mutator.step();
         await sleep(rng.int(20, short ? 300 : 500));
       }
     });
     const chaosDone = chaos.run();
+    let chaosMinutes = o.minutes;
+    const chaosTimer = setTimeout(() => {
+      chaos.stop();
+      chaosMinutes = (Date.now() - started) / 60_000;
+      log(`soak: chaos stopped after ${chaosMinutes.toFixed(1)} min; ${calmMs / 1000} s more of edits without faults`);
+    }, deadline - Date.now());
     const progress = setInterval(() => {
       const ops = folders.reduce((n, f) => n + f.mutator.total, 0);
       log(`soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`);
@@ -221,12 +235,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await Promise.all(drivers);
     } finally {
       driving = false;
+      clearTimeout(chaosTimer);
       chaos.stop();
       await chaosDone;
       clearInterval(progress);
     }
-    const chaosMinutes = (Date.now() - started) / 60_000;
-    log(`soak: driver and chaos stopped after ${chaosMinutes.toFixed(1)} min; waiting for every folder to be idle and in sync`);
+    const calmSeconds = (Date.now() - started) / 1000 - chaosMinutes * 60;
+    log(`soak: edits stopped after ${calmSeconds.toFixed(0)} s without faults; waiting for every folder to be idle and in sync`);
 
     // Converge: every folder idle and in sync with the server equal to it, by itself. The
     // long run's window is above Ferry's longest retry delay (5 min for a failed item; a
@@ -307,6 +322,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       seed,
       minutesRequested: o.minutes,
       chaosMinutes,
+      calmSeconds,
       convergeSeconds,
       operations,
       operationsTotal: folders.reduce((n, f) => n + f.mutator.total, 0),
