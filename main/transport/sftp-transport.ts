@@ -335,10 +335,13 @@ export class SftpTransport implements RemoteTransport {
 
   private async mkdirOne(rel: string, mode: number): Promise<ItemResult> {
     const path = this.abs(rel);
-    try {
+    // The server's umask may trim the mode a mkdir asks for: every creation sets it again.
+    const create = async () => {
       await this.session.mkdir(path, { mode });
-      // The server's umask may have trimmed the mode.
       await this.session.setstat(path, { mode });
+    };
+    try {
+      await create();
       return { path: rel };
     } catch (err) {
       try {
@@ -354,7 +357,9 @@ export class SftpTransport implements RemoteTransport {
         // Missing parents (e.g. the remote root itself does not exist yet): create them.
         try {
           await this.mkdirParents(path);
-          await this.session.mkdir(path, { mode });
+          // Without the setstat here, the directory kept the umask's 0755 while the index
+          // recorded the local 0775, and the difference passed for a server change (CI soak).
+          await create();
           return { path: rel };
         } catch (err2) {
           return { path: rel, ...(await this.describeFailure(err2, path)) };
