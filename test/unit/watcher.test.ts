@@ -4,6 +4,8 @@ import { chmod, mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile }
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { watchDirectoriesThatReplacedFiles } from '../../main/engine/chokidar-kind-change.ts';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
 import { belowSymlinkCheck, classifyWatcherError, closeWithin, unmangledPath, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
 
@@ -237,6 +239,17 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
       assert.deepEqual(errors, []);
     });
   }
+});
+
+describe('watchDirectoriesThatReplacedFiles', () => {
+  it('says so, and changes nothing, on a chokidar whose internals differ', () => {
+    // The watcher then falls back to polling (the repair itself is tested above, on real chokidar).
+    const replacedSinceObserved = () => false;
+    const tree = { observed: new Map(), replacedSinceObserved };
+    assert.equal(watchDirectoriesThatReplacedFiles({ tree } as unknown as FSWatcher), false);
+    assert.equal(tree.replacedSinceObserved, replacedSinceObserved);
+    assert.equal(watchDirectoriesThatReplacedFiles({} as FSWatcher), false);
+  });
 });
 
 describe('unmangledPath', () => {
