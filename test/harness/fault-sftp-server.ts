@@ -25,6 +25,7 @@
  * "Server does not support this extended request" without it).
  */
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from './ed25519-key-pair.ts';
 import type { AuthContext, ConnectConfig, Connection, FileEntry, ParsedKey, Session, SFTPWrapper } from 'ssh2';
 import { createServer, type Socket } from 'node:net';
 import { constants as fsc, type Stats as FsStats } from 'node:fs';
@@ -292,10 +293,7 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     authorizedKey = parsed;
   }
 
-  // ssh2 now and then generates an ed25519 key that its own parser rejects ("Malformed
-  // OpenSSH private key"; seen once in a few hundred runs): draw again until it parses.
-  let hostKey = utils.generateKeyPairSync('ed25519');
-  for (let i = 0; i < 20 && utils.parseKey(hostKey.private) instanceof Error; i++) hostKey = utils.generateKeyPairSync('ed25519');
+  const hostKey = ed25519KeyPair();
   const hostPublicKeyBase64 = hostKey.public.split(' ')[1] ?? '';
 
   let faults: SftpFaults = {};

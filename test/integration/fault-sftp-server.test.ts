@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, statSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../harness/ed25519-key-pair.ts';
 import type { ConnectConfig, SFTPWrapper, Stats, FileEntryWithStats } from 'ssh2';
 import { sftpOf, startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { faultServerForFile } from '../harness/fault-server-for-file.ts';
@@ -63,8 +64,8 @@ test('rejects a wrong password, a wrong user and an unexpected host key', async 
 
 test('accepts the authorized public key', async () => {
   const keyRoot = mkdtempSync(join(tmpdir(), 'ferry-fault-sftp-key-'));
-  const pair = utils.generateKeyPairSync('ed25519');
-  const other = utils.generateKeyPairSync('ed25519');
+  const pair = ed25519KeyPair();
+  const other = ed25519KeyPair();
   const srv = await startFaultSftpServer({ root: keyRoot, authorizedPublicKey: pair.public });
   try {
     const client = await connectTo(srv, { password: undefined, privateKey: pair.private });

@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../harness/ed25519-key-pair.ts';
 import type { Client as ClientType, Server as ServerType } from 'ssh2';
 import { connectSsh, openSftp, SshConnectError } from '../../main/ssh/connect.ts';
 import type { SshEndpoint } from '../../main/ssh/endpoint.ts';
 import { HostKeyError } from '../../main/ssh/host-key.ts';
 import { freePort, startSshd, type TestSshd } from '../harness/sshd.ts';
 
-const { Server, utils } = ssh2;
+const { Server } = ssh2;
 
 let sshd: TestSshd;
 let scratch: string;
@@ -239,7 +240,7 @@ describe('connectSsh password authentication (in-process ssh2 server)', () => {
   let kh: string;
 
   before(async () => {
-    const hostKey = utils.generateKeyPairSync('ed25519');
+    const hostKey = ed25519KeyPair();
     server = new Server({ hostKeys: [hostKey.private] }, (conn) => {
       conn.on('authentication', (ctx) => {
         if (ctx.method === 'password' && ctx.username === 'u' && ctx.password === 'pw') ctx.accept();
