@@ -358,7 +358,7 @@ export class SftpTransport implements RemoteTransport {
         try {
           await this.mkdirParents(path);
           // Without the setstat here, the directory kept the umask's 0755 while the index
-          // recorded the local 0775, and the difference passed for a server change (CI soak).
+          // recorded the local 0775, and the difference passed for a server change (a soak).
           await create();
           return { path: rel };
         } catch (err2) {
