@@ -164,6 +164,28 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
    */
   const blocked = new Set<string>();
   const isBlocked = (path: string) => blocked.size > 0 && [...blocked].some((b) => isWithin(path, b));
+  /**
+   * Directories the server refused to create and rename targets it refused: nothing is
+   * created below them for the rest of the pass, and those ops fail (the next pass plans them
+   * again). A transport asked to create below a missing directory may create it by itself
+   * (rsync does, with default permissions): a directory Ferry had failed to create, yet on the
+   * server and unknown to the ancestor, passed for the server's own and stayed there for good
+   * once deleted locally (a short soak).
+   */
+  const notCreated = new Set<string>();
+  const notCreatedAbove = (path: string): string | undefined => {
+    if (notCreated.size === 0) return undefined;
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) if (notCreated.has(p)) return p;
+    return undefined;
+  };
+  /** Ops below a directory the server refused to create fail as `op`; the others are returned. */
+  const creatable = <O extends PlanOp>(ops: O[], op: FileOutcome['op'], pathOf: (o: O) => string, fromOf?: (o: O) => string): O[] =>
+    ops.filter((o) => {
+      const above = notCreatedAbove(pathOf(o));
+      if (above === undefined) return true;
+      fail(op, { path: pathOf(o), error: `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it` }, fromOf?.(o));
+      return false;
+    });
   for (const phase of phases) {
     if (ctx.shouldStop?.()) break;
     const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
@@ -212,32 +234,43 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const mkdirs = of('mkdir').filter((o) => !isBlocked(o.path));
+    const mkdirs = creatable(of('mkdir').filter((o) => !isBlocked(o.path)), 'mkdir', (o) => o.path);
     if (mkdirs.length) {
       const res = await transport.mkdir(mkdirs.map((o) => ({ path: o.path, mode: o.entry.mode })));
       res.forEach((r, i) => {
         const o = mkdirs[i] as Extract<PlanOp, { op: 'mkdir' }>;
-        if (r.error) return fail('mkdir', r);
+        if (r.error) {
+          notCreated.add(o.path);
+          return fail('mkdir', r);
+        }
         record(ancestor, o.path, o.entry);
         emit({ path: o.path, op: 'mkdir', ok: true });
       });
     }
 
-    const renames = of('rename').filter((o) => !isBlocked(o.to) && !isBlocked(o.from));
+    const renames = creatable(
+      of('rename').filter((o) => !isBlocked(o.to) && !isBlocked(o.from)),
+      'rename',
+      (o) => o.to,
+      (o) => o.from,
+    );
     if (renames.length) {
       const res = await transport.rename(renames.map((o) => ({ from: o.from, to: o.to })));
       res.forEach((r, i) => {
         const o = renames[i] as Extract<PlanOp, { op: 'rename' }>;
-        if (r.error) return fail('rename', { ...r, path: o.to }, o.from);
+        if (r.error) {
+          if (o.kind === 'dir') notCreated.add(o.to);
+          return fail('rename', { ...r, path: o.to }, o.from);
+        }
         moveSubtree(ancestor, o.from, o.to);
         emit({ path: o.to, from: o.from, op: 'rename', ok: true });
       });
     }
 
-    const uploads = of('upload').filter((o) => !isBlocked(parentOf(o.path)));
+    const uploads = creatable(of('upload').filter((o) => !isBlocked(parentOf(o.path))), 'upload', (o) => o.path);
     if (uploads.length) await runUploads(uploads, copyPaths);
 
-    const links = of('symlink').filter((o) => !isBlocked(o.path));
+    const links = creatable(of('symlink').filter((o) => !isBlocked(o.path)), 'symlink', (o) => o.path);
     if (links.length) {
       const res = await transport.symlink(links.map((o) => ({ path: o.path, target: o.entry.target })));
       res.forEach((r, i) => {

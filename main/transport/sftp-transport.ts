@@ -353,12 +353,13 @@ export class SftpTransport implements RemoteTransport {
       } catch {
         // fall through to the original error
       }
-      if (rel === '' || isNoSuchFile(err)) {
-        // Missing parents (e.g. the remote root itself does not exist yet): create them.
+      if (rel === '') {
+        // The remote root's missing parents are outside the synced tree: create them. Below
+        // the root, a missing parent is an error: the engine creates (and records) each
+        // directory itself, and one created here behind its back stayed on the server for
+        // good once deleted locally (a short soak).
         try {
           await this.mkdirParents(path);
-          // Without the setstat here, the directory kept the umask's 0755 while the index
-          // recorded the local 0775, and the difference passed for a server change (a soak).
           await create();
           return { path: rel };
         } catch (err2) {

@@ -87,7 +87,12 @@ export interface RemoteTransport {
     /** Called as each item finishes (index into `items`), where the transport can tell; the returned array is authoritative. */
     onItem?: (index: number, result: UploadResult) => void,
   ): Promise<UploadResult[]>;
-  /** Parents are created before children when both are in the batch; existing directories are fine. */
+  /**
+   * Parents are created before children when both are in the batch; existing directories are
+   * fine. Below the root, a missing parent that is not in the batch is an error over SFTP;
+   * rsync creates it with default permissions, so the engine never asks for anything below a
+   * directory it failed to create (apply-plan.ts).
+   */
   mkdir(items: readonly { path: string; mode: Mode }[]): Promise<ItemResult[]>;
   symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]>;
   /** Moves `from` to `to` (over a missing target). */
