@@ -9,7 +9,11 @@ const electronOnlyInShell = {
     'error',
     {
       paths: [
-        { name: 'electron', message: 'Only main/app/ may import electron; keep engine and CLI code Electron-free so tests load it in plain Node.' },
+        {
+          name: 'electron',
+          message:
+            'Only main/app/ may import electron; keep engine and CLI code Electron-free so tests load it in plain Node.',
+        },
       ],
       patterns: [{ group: ['electron/*'], message: 'Only main/app/ may import electron.' }],
     },
@@ -22,7 +26,10 @@ const rendererIsAPage = {
     {
       paths: [
         { name: 'electron', message: 'The renderer talks to main only through window.ferry (main/ipc/contract.ts).' },
-        ...builtinModules.map((name) => ({ name, message: 'The renderer is a sandboxed web page: no Node built-ins.' })),
+        ...builtinModules.map((name) => ({
+          name,
+          message: 'The renderer is a sandboxed web page: no Node built-ins.',
+        })),
       ],
       patterns: [
         { group: ['electron/*'], message: 'The renderer talks to main only through window.ferry.' },

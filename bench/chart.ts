@@ -40,7 +40,8 @@ export function renderSvg(chart: BarChart, refLine?: number): string {
   if (chart.log) {
     const lo = 10 ** Math.floor(Math.log10(vmin));
     const hi = 10 ** Math.ceil(Math.log10(vmax));
-    y = (v) => top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
+    y = (v) =>
+      top + plotH - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
     for (let t = lo; t <= hi * 1.0001; t *= 10) ticks.push(t);
   } else {
     const hi = niceMax(vmax * 1.05);
@@ -60,9 +61,14 @@ export function renderSvg(chart: BarChart, refLine?: number): string {
   });
   for (const t of ticks) {
     out.push(`<line x1="${left}" x2="${W - right}" y1="${y(t)}" y2="${y(t)}" stroke="#d0d7de" stroke-width="1"/>`);
-    out.push(`<text x="${left - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${esc(label(t, chart.unit))}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${esc(label(t, chart.unit))}</text>`,
+    );
   }
-  if (refLine !== undefined) out.push(`<line x1="${left}" x2="${W - right}" y1="${y(refLine)}" y2="${y(refLine)}" stroke="#24292f" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  if (refLine !== undefined)
+    out.push(
+      `<line x1="${left}" x2="${W - right}" y1="${y(refLine)}" y2="${y(refLine)}" stroke="#24292f" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    );
   const gw = plotW / chart.groups.length;
   chart.groups.forEach((g, gi) => {
     const bw = Math.min(36, (gw * 0.8) / Math.max(1, g.bars.length));
@@ -72,14 +78,22 @@ export function renderSvg(chart: BarChart, refLine?: number): string {
       const x = x0 + bi * bw;
       const yt = y(b.value);
       const color = PALETTE[tools.indexOf(b.tool) % PALETTE.length];
-      out.push(`<rect x="${x + 1}" y="${yt}" width="${bw - 2}" height="${Math.max(1, top + plotH - yt)}" fill="${color}"/>`);
-      out.push(`<text x="${x + bw / 2}" y="${yt - 4}" font-size="10" text-anchor="middle">${esc(label(b.value, chart.unit))}</text>`);
+      out.push(
+        `<rect x="${x + 1}" y="${yt}" width="${bw - 2}" height="${Math.max(1, top + plotH - yt)}" fill="${color}"/>`,
+      );
+      out.push(
+        `<text x="${x + bw / 2}" y="${yt - 4}" font-size="10" text-anchor="middle">${esc(label(b.value, chart.unit))}</text>`,
+      );
     });
-    out.push(`<text x="${left + gi * gw + gw / 2}" y="${top + plotH + 20}" font-size="12" text-anchor="middle">${esc(plain(g.label))}</text>`);
+    out.push(
+      `<text x="${left + gi * gw + gw / 2}" y="${top + plotH + 20}" font-size="12" text-anchor="middle">${esc(plain(g.label))}</text>`,
+    );
   });
   out.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#57606a"/>`);
   out.push(`<line x1="${left}" x2="${W - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#57606a"/>`);
-  out.push(`<text x="${W / 2}" y="${H - 14}" font-size="12" text-anchor="middle" fill="#57606a">${esc(plain(chart.unit))}</text>`);
+  out.push(
+    `<text x="${W / 2}" y="${H - 14}" font-size="12" text-anchor="middle" fill="#57606a">${esc(plain(chart.unit))}</text>`,
+  );
   out.push('</svg>');
   return out.join('\n');
 }
@@ -88,7 +102,12 @@ export function renderSvg(chart: BarChart, refLine?: number): string {
  * Writes `<dir>/<file>.png` (via rsvg-convert at `rsvgPath`); returns the PNG's file name, or
  * a sentence saying why there is none.
  */
-export function writeChartPng(chart: BarChart, dir: string, rsvgPath: string | undefined, refLine?: number): { png?: string; why?: string } {
+export function writeChartPng(
+  chart: BarChart,
+  dir: string,
+  rsvgPath: string | undefined,
+  refLine?: number,
+): { png?: string; why?: string } {
   if (!rsvgPath) return { why: 'rsvg-convert (Debian package librsvg2-bin) is not installed' };
   const svgPath = join(dir, `${chart.file}.svg`);
   const pngPath = join(dir, `${chart.file}.png`);

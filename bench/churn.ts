@@ -24,7 +24,8 @@ mkdirSync(dir, { recursive: true });
 for (let n = 0; ; n++) {
   const t0 = Date.now();
   for (let i = 0; i < files; i++) writeFileSync(join(dir, `c${i}.bin`), randomBytes(4096));
-  if (command?.[0]) spawnSync(command[0], command.slice(1), { stdio: 'ignore', env: { ...process.env, SSH_AUTH_SOCK: '' } });
+  if (command?.[0])
+    spawnSync(command[0], command.slice(1), { stdio: 'ignore', env: { ...process.env, SSH_AUTH_SOCK: '' } });
   process.stdout.write(`burst ${n}\n`);
   const wait = intervalMs - (Date.now() - t0);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));

@@ -3,7 +3,18 @@
  * a deterministic "git checkout" burst of creates, edits, deletes and renames.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** `files` files of `size` random bytes spread evenly over `dirs` directories d0..d{dirs-1}. */
@@ -12,7 +23,8 @@ export function makeSmallTree(root: string, files: number, dirs: number, size: n
   let made = 0;
   for (let d = 0; d < dirs && made < files; d++) {
     mkdirSync(join(root, `d${d}`), { recursive: true });
-    for (let f = 0; f < perDir && made < files; f++, made++) writeFileSync(join(root, `d${d}`, `f${f}.bin`), randomBytes(size));
+    for (let f = 0; f < perDir && made < files; f++, made++)
+      writeFileSync(join(root, `d${d}`, `f${f}.bin`), randomBytes(size));
   }
 }
 
@@ -74,7 +86,12 @@ export interface BurstCounts {
 
 /** The issue's 5,000-change burst split like a branch switch: 30% edits, 30% creates, 20% deletes, 20% renames. */
 export function burstCounts(total: number): BurstCounts {
-  return { edits: Math.round(total * 0.3), creates: Math.round(total * 0.3), deletes: Math.round(total * 0.2), renames: Math.round(total * 0.2) };
+  return {
+    edits: Math.round(total * 0.3),
+    creates: Math.round(total * 0.3),
+    deletes: Math.round(total * 0.2),
+    renames: Math.round(total * 0.2),
+  };
 }
 
 /**
@@ -127,7 +144,8 @@ export function fingerprint(root: string): Map<string, string> {
       if (st.isDirectory()) {
         out.set(r, 'dir');
         walk(r);
-      } else out.set(r, `${st.isFile() ? 'file' : 'other'}:${st.size}:${st.mode & 0o7777}:${Math.floor(st.mtimeMs / 1000)}`);
+      } else
+        out.set(r, `${st.isFile() ? 'file' : 'other'}:${st.size}:${st.mode & 0o7777}:${Math.floor(st.mtimeMs / 1000)}`);
     }
   };
   walk('');

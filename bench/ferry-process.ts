@@ -18,12 +18,16 @@ export interface WatchingFerry {
   events: TimedEvent[];
   stderr(): string;
   /** The first event at or after time `after` matching `pred`; rejects after `timeoutMs`. */
-  waitFor(pred: (e: Record<string, unknown>) => boolean, opts?: { after?: number; timeoutMs?: number; what?: string }): Promise<TimedEvent>;
+  waitFor(
+    pred: (e: Record<string, unknown>) => boolean,
+    opts?: { after?: number; timeoutMs?: number; what?: string },
+  ): Promise<TimedEvent>;
   /** SIGTERM (Ferry finishes transfers in flight and saves its index), then waits for exit. */
   stop(): Promise<void>;
 }
 
-export const isInSync = (e: Record<string, unknown>): boolean => e.event === 'state' && e.state === 'idle' && e.inSync === true;
+export const isInSync = (e: Record<string, unknown>): boolean =>
+  e.event === 'state' && e.state === 'idle' && e.inSync === true;
 
 /** Starts `node [nodeArgs] <ferryArgs>`; `ferryArgs` begins with the ferry script path. */
 export function startWatchingFerry(ferryArgs: string[], nodeArgs: string[] = []): WatchingFerry {
@@ -72,14 +76,22 @@ export function startWatchingFerry(ferryArgs: string[], nodeArgs: string[] = [])
         const timer = setTimeout(() => {
           waiters.delete(w);
           const last = events.slice(-3).map((x) => JSON.stringify(x.e).slice(0, 300));
-          reject(new Error(`ferry: timed out after ${opts.timeoutMs ?? 120_000} ms waiting for ${opts.what ?? 'an event'}; last events: ${last.join(' | ')}; stderr: ${err.slice(-1000)}`));
+          reject(
+            new Error(
+              `ferry: timed out after ${opts.timeoutMs ?? 120_000} ms waiting for ${opts.what ?? 'an event'}; last events: ${last.join(' | ')}; stderr: ${err.slice(-1000)}`,
+            ),
+          );
         }, opts.timeoutMs ?? 120_000);
         waiters.add(w);
         child.once('close', () => {
           if (!waiters.has(w)) return;
           waiters.delete(w);
           clearTimeout(timer);
-          reject(new Error(`ferry exited (code ${child.exitCode}) while waiting for ${opts.what ?? 'an event'}: ${err.slice(-1000)}`));
+          reject(
+            new Error(
+              `ferry exited (code ${child.exitCode}) while waiting for ${opts.what ?? 'an event'}: ${err.slice(-1000)}`,
+            ),
+          );
         });
       });
     },

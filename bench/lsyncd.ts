@@ -25,7 +25,10 @@ const lua = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
  * Starts lsyncd on `source` -> `targetDir` with the given `delay` (seconds; lsyncd's default is
  * 15) and resolves once its start-up sync has finished. `scratch` receives the config and log.
  */
-export async function startLsyncd(ctx: BenchContext, opts: { source: string; targetDir: string; delay: number; scratch: string; timeoutMs?: number }): Promise<RunningLsyncd> {
+export async function startLsyncd(
+  ctx: BenchContext,
+  opts: { source: string; targetDir: string; delay: number; scratch: string; timeoutMs?: number },
+): Promise<RunningLsyncd> {
   const bin = ctx.tools.get('lsyncd');
   if (!bin) throw new Error('lsyncd is not installed');
   const log = join(opts.scratch, 'lsyncd.log');
@@ -55,7 +58,10 @@ export async function startLsyncd(ctx: BenchContext, opts: { source: string; tar
   // A log left by an earlier start in the same scratch directory would say "finished" at once.
   rmSync(log, { force: true });
   const t0 = performance.now();
-  const child = spawn(bin, [config], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SSH_AUTH_SOCK: '' } });
+  const child = spawn(bin, [config], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, SSH_AUTH_SOCK: '' },
+  });
   if (child.pid === undefined) throw new Error(`could not start ${bin}`);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-5000)));
@@ -75,7 +81,9 @@ export async function startLsyncd(ctx: BenchContext, opts: { source: string; tar
     const failed = child.exitCode !== null || /Error|Failure/.test(text);
     if (failed || performance.now() > deadline) {
       await stop();
-      throw new Error(`lsyncd did not finish its start-up sync of ${opts.source} (${failed ? 'it failed' : 'timed out'}): ${text.slice(-1500)} ${stderr}`);
+      throw new Error(
+        `lsyncd did not finish its start-up sync of ${opts.source} (${failed ? 'it failed' : 'timed out'}): ${text.slice(-1500)} ${stderr}`,
+      );
     }
     await sleep(20);
   }

@@ -33,7 +33,12 @@ export const WANTED = [
 
 function aptInstall(pkgs: string[], log: (m: string) => void): string | undefined {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env, encoding: 'utf8', timeout: 600_000 });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], {
+      env,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
   log(`installing ${pkgs.join(', ')} with apt-get`);
   let r = install();
   if (r.status !== 0) {
@@ -42,7 +47,9 @@ function aptInstall(pkgs: string[], log: (m: string) => void): string | undefine
     r = install();
   }
   if (r.error) return `apt-get could not run (${r.error.message})`;
-  return r.status === 0 ? undefined : `apt-get install ${pkgs.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`;
+  return r.status === 0
+    ? undefined
+    : `apt-get install ${pkgs.join(' ')} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ')}`;
 }
 
 /**
@@ -62,7 +69,12 @@ export function ensureTools(log: (m: string) => void): { tools: Map<string, stri
       : !hasApt
         ? 'not installed, and apt-get is not available to install it'
         : aptInstall(pkgs, log);
-    for (const m of missing) if (why && !findExecutable(m.name)) skipped.set(m.name, `\`${m.name}\` (Debian package ${m.pkg}) is ${why.startsWith('not') ? why : `missing: ${why}`}`);
+    for (const m of missing)
+      if (why && !findExecutable(m.name))
+        skipped.set(
+          m.name,
+          `\`${m.name}\` (Debian package ${m.pkg}) is ${why.startsWith('not') ? why : `missing: ${why}`}`,
+        );
   }
   for (const w of WANTED) {
     const p = findExecutable(w.name);
@@ -82,7 +94,9 @@ export interface MachineInfo {
 
 function ssh2Version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../node_modules/ssh2/package.json', import.meta.url), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL('../node_modules/ssh2/package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     return pkg.version;
   } catch {
     return 'unknown';

@@ -12,12 +12,18 @@ import type { BenchContext } from './context.ts';
 /** ssh options shared by ssh, scp and sftp (port flag differs: ssh -p, scp/sftp -P). */
 function commonSshOptions(sshd: TestSshd): string[] {
   return [
-    '-F', '/dev/null',
-    '-i', sshd.clientKeyPath,
-    '-o', `UserKnownHostsFile=${sshd.knownHostsPath}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
+    '-F',
+    '/dev/null',
+    '-i',
+    sshd.clientKeyPath,
+    '-o',
+    `UserKnownHostsFile=${sshd.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
   ];
 }
 
@@ -40,8 +46,25 @@ export interface Command {
 }
 
 /** `ferry sync --once` (default transport, auto) of `local` into `remoteDir`. */
-export function ferryOnce(ctx: BenchContext, local: string, remoteDir: string, stateDir: string, extra: string[] = []): Command {
-  return { cmd: process.execPath, argv: [FERRY_BIN, 'sync', '--once', ...extra, ...sshFlags(ctx.sshd, stateDir), local, targetOf(ctx.sshd, remoteDir)] };
+export function ferryOnce(
+  ctx: BenchContext,
+  local: string,
+  remoteDir: string,
+  stateDir: string,
+  extra: string[] = [],
+): Command {
+  return {
+    cmd: process.execPath,
+    argv: [
+      FERRY_BIN,
+      'sync',
+      '--once',
+      ...extra,
+      ...sshFlags(ctx.sshd, stateDir),
+      local,
+      targetOf(ctx.sshd, remoteDir),
+    ],
+  };
 }
 
 /** `ferry sync --json` (watch mode) arguments, without the node executable. */
@@ -51,17 +74,26 @@ export function ferryWatchArgs(ctx: BenchContext, local: string, remoteDir: stri
 
 /** `rsync -a -e ssh src/ host:dest/` (`extra` e.g. ['--delete']). */
 export function rsyncPush(ctx: BenchContext, src: string, dest: string, extra: string[] = []): Command {
-  return { cmd: ctx.tools.get('rsync') ?? 'rsync', argv: ['-a', ...extra, '-e', sshCommandLine(ctx.sshd), `${src}/`, `${remoteSpec(ctx.sshd, dest)}/`] };
+  return {
+    cmd: ctx.tools.get('rsync') ?? 'rsync',
+    argv: ['-a', ...extra, '-e', sshCommandLine(ctx.sshd), `${src}/`, `${remoteSpec(ctx.sshd, dest)}/`],
+  };
 }
 
 /** `rsync -a -e ssh file host:destDir/` for one file. */
 export function rsyncOneFile(ctx: BenchContext, file: string, destDir: string): Command {
-  return { cmd: ctx.tools.get('rsync') ?? 'rsync', argv: ['-a', '-e', sshCommandLine(ctx.sshd), file, `${remoteSpec(ctx.sshd, destDir)}/`] };
+  return {
+    cmd: ctx.tools.get('rsync') ?? 'rsync',
+    argv: ['-a', '-e', sshCommandLine(ctx.sshd), file, `${remoteSpec(ctx.sshd, destDir)}/`],
+  };
 }
 
 /** `scp -r src host:dest` (dest must not exist: it becomes the copy of src). */
 export function scpPush(ctx: BenchContext, src: string, dest: string): Command {
-  return { cmd: ctx.tools.get('scp') ?? 'scp', argv: [...commonSshOptions(ctx.sshd), '-P', String(ctx.sshd.port), '-q', '-r', src, remoteSpec(ctx.sshd, dest)] };
+  return {
+    cmd: ctx.tools.get('scp') ?? 'scp',
+    argv: [...commonSshOptions(ctx.sshd), '-P', String(ctx.sshd.port), '-q', '-r', src, remoteSpec(ctx.sshd, dest)],
+  };
 }
 
 /** `sftp -b batch` with `put -r src dest` (the batch file is written into `scratch`). */

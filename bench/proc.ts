@@ -30,7 +30,10 @@ export function procStat(pid: number | 'self'): ProcStat | undefined {
     return undefined;
   }
   // Fields after the command name (which may hold spaces and parentheses): state is [0].
-  const f = text.slice(text.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = text
+    .slice(text.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   const at = (i: number) => f[i] ?? 0;
   return { ppid: at(1), cpuMs: ticksToMs(at(11) + at(12)), childrenCpuMs: ticksToMs(at(13) + at(14)) };
 }
@@ -104,7 +107,11 @@ export interface TimedRun {
  * Runs a command to completion and times it. Throws (with the command's stderr) when it fails
  * or runs longer than `timeoutMs`.
  */
-export function timeCommand(cmd: string, argv: readonly string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): TimedRun {
+export function timeCommand(
+  cmd: string,
+  argv: readonly string[],
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): TimedRun {
   const before = procStat('self')?.childrenCpuMs ?? 0;
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, {
@@ -118,7 +125,9 @@ export function timeCommand(cmd: string, argv: readonly string[], opts: { timeou
   const cpuMs = (procStat('self')?.childrenCpuMs ?? 0) - before;
   if (r.error) throw new Error(`${cmd} ${argv.join(' ')} could not run: ${r.error.message}`, { cause: r.error });
   if (r.status !== 0) {
-    throw new Error(`${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal}): ${r.stderr.toString().trim().slice(-2000)}`);
+    throw new Error(
+      `${cmd} ${argv.join(' ')} failed (exit ${r.status ?? r.signal}): ${r.stderr.toString().trim().slice(-2000)}`,
+    );
   }
   return { ms, cpuMs };
 }

@@ -30,13 +30,40 @@ export interface ProfileSummary {
   categories: { name: string; selfMs: number; share: number }[];
 }
 
-const FS_CALLS = new Set(['lstat', 'stat', 'fstat', 'open', 'openFileHandle', 'read', 'readFileUtf8', 'close', 'readdir', 'write', 'writev', 'writeString', 'writeBuffer', 'utimes', 'mkdir', 'rename', 'unlink', 'fsync', 'realpath']);
+const FS_CALLS = new Set([
+  'lstat',
+  'stat',
+  'fstat',
+  'open',
+  'openFileHandle',
+  'read',
+  'readFileUtf8',
+  'close',
+  'readdir',
+  'write',
+  'writev',
+  'writeString',
+  'writeBuffer',
+  'utimes',
+  'mkdir',
+  'rename',
+  'unlink',
+  'fsync',
+  'realpath',
+]);
 
 /** Which kind of code a profile node is: what a reader needs to tell start-up from crypto from scanning. */
 function categoryOf(fn: string, url: string): string {
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8/native, unattributed';
-  if (url.startsWith('wasm://') || url.includes('internal/modules') || url.includes('internal/deps/amaro') || url.includes('internal/bootstrap') || fn === 'compileForInternalLoader' || fn === 'compileSourceTextModule')
+  if (
+    url.startsWith('wasm://') ||
+    url.includes('internal/modules') ||
+    url.includes('internal/deps/amaro') ||
+    url.includes('internal/bootstrap') ||
+    fn === 'compileForInternalLoader' ||
+    fn === 'compileSourceTextModule'
+  )
     return 'loading modules and stripping TypeScript types (start-up)';
   if (url.includes('node_modules/ssh2')) return 'ssh2 (SSH protocol, crypto, SFTP)';
   if (url.includes('node_modules/chokidar') || url.includes('node_modules/readdirp')) return 'chokidar (file watching)';

@@ -51,10 +51,15 @@ export function renderReport(meta: RunMeta, results: WorkloadResult[]): string {
     out.push('Left out:', '', ...[...meta.skipped.values()].map((s) => `- ${s}.`), '');
   }
   if (meta.failures.length) {
-    out.push('Workloads that failed in this run:', '', ...meta.failures.map((f) => `- ${f.id}: ${f.error.replace(/\n/g, ' ').slice(0, 600)}`), '');
+    out.push(
+      'Workloads that failed in this run:',
+      '',
+      ...meta.failures.map((f) => `- ${f.id}: ${f.error.replace(/\n/g, ' ').slice(0, 600)}`),
+      '',
+    );
   }
   out.push('### Targets (from the issue), met or missed', '');
-  out.push('| # | target | Ferry\'s figure (vs the peer) | verdict | by how much |', '|---|---|---|---|---|');
+  out.push("| # | target | Ferry's figure (vs the peer) | verdict | by how much |", '|---|---|---|---|---|');
   for (const t of targets) out.push(`| ${t.workload} | ${t.goal} | ${t.figure} | ${verdict(t)} | ${t.miss ?? ''} |`);
   const met = targets.filter((t) => t.met === true).length;
   out.push('', `${met} of ${targets.length} targets met.`, '');
@@ -66,7 +71,13 @@ export function renderReport(meta: RunMeta, results: WorkloadResult[]): string {
     out.push(`## ${r.id}. ${r.title}`, '', r.method, '', r.body, '');
     const missed = r.targets.filter((t) => t.met === false);
     if (missed.length) out.push(`Missed: ${missed.map((t) => `${t.goal} (${t.miss ?? t.figure})`).join('; ')}.`, '');
-    if (r.profile) out.push(`Where Ferry's time goes (${r.profile.what}, \`node --cpu-prof\`, self time per function):`, '', profileMarkdown(r.profile.summary), '');
+    if (r.profile)
+      out.push(
+        `Where Ferry's time goes (${r.profile.what}, \`node --cpu-prof\`, self time per function):`,
+        '',
+        profileMarkdown(r.profile.summary),
+        '',
+      );
   }
   if (meta.analysisPath && existsSync(meta.analysisPath)) out.push(readFileSync(meta.analysisPath, 'utf8').trim(), '');
   return out.join('\n');

@@ -38,18 +38,22 @@ function parseArgs(argv: string[]) {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const known = new Set(['--quick', '--reps', '--only', '--no-profile', '--out']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
+  for (const a of argv)
+    if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
   const quick = argv.includes('--quick');
   const reps = Math.max(3, Number(value('--reps')) || 3);
   const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8];
-  const out = value('--out') ?? (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
+  const out =
+    value('--out') ??
+    (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
   // A quick run skips the profiled runs: they exist to explain a full run's misses.
   return { quick, reps, only, profile: !quick && !argv.includes('--no-profile'), out: resolve(out) };
 }
 
 const opts = parseArgs(process.argv.slice(2));
 const t0 = Date.now();
-const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+const log = (m: string) =>
+  process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
 const onSignal = () => {
   killTracked();
   process.exit(130);
@@ -169,12 +173,23 @@ const relative: BarChart = {
     .map((r) => {
       const c = r.chart as NonNullable<WorkloadResult['chart']>;
       const rsync = c.values.find((v) => v.tool.includes('rsync'))?.value;
-      return { label: c.label.replace(/ of .*| \(.*/, ''), bars: rsync ? c.values.map((v) => ({ tool: v.tool === FERRY ? FERRY : v.tool.replace(/ \(.*\)$/, ''), value: v.value / rsync })) : [] };
+      return {
+        label: c.label.replace(/ of .*| \(.*/, ''),
+        bars: rsync
+          ? c.values.map((v) => ({
+              tool: v.tool === FERRY ? FERRY : v.tool.replace(/ \(.*\)$/, ''),
+              value: v.value / rsync,
+            }))
+          : [],
+      };
     })
     .filter((g) => g.bars.length),
 };
 const charts: { title: string; png?: string; why?: string }[] = [];
-for (const [chart, ref] of [[relative, 1], ...results.filter((r) => r.ownChart).map((r) => [r.ownChart as BarChart, undefined] as const)] as const) {
+for (const [chart, ref] of [
+  [relative, 1],
+  ...results.filter((r) => r.ownChart).map((r) => [r.ownChart as BarChart, undefined] as const),
+] as const) {
   if (!chart.groups.length) continue;
   const r = writeChartPng(chart, outDir, tools.get('rsvg-convert'), ref);
   charts.push({ title: chart.title, ...r });

@@ -30,7 +30,11 @@ export function timeTable(series: readonly Series[], opts: { bytes?: number; cpu
   const rows = series.map((s) => {
     const cells = [s.tool + (s.note ? ` (${s.note})` : ''), fmtSpread(s.samples)];
     if (opts.bytes) cells.push(s.samples.length ? fmtMBps(opts.bytes, median(s.samples)) : 'n/a');
-    if (opts.cpu) cells.push(s.clientCpuMs?.length ? fmtMs(median(s.clientCpuMs)) : 'n/a', s.serverCpuMs?.length ? fmtMs(median(s.serverCpuMs)) : 'n/a');
+    if (opts.cpu)
+      cells.push(
+        s.clientCpuMs?.length ? fmtMs(median(s.clientCpuMs)) : 'n/a',
+        s.serverCpuMs?.length ? fmtMs(median(s.serverCpuMs)) : 'n/a',
+      );
     cells.push(s === f ? '1' : f ? fmtRatio(median(f.samples) / median(s.samples)) : 'n/a');
     return `| ${cells.join(' | ')} |`;
   });
@@ -41,5 +45,8 @@ export function timeTable(series: readonly Series[], opts: { bytes?: number; cpu
 export function ratioTarget(ratio: number, limit: number): { met: boolean | undefined; miss?: string } {
   if (!Number.isFinite(ratio)) return { met: undefined };
   if (ratio <= limit) return { met: true };
-  return { met: false, miss: `${fmtRatio(ratio)} against at most ${fmtRatio(limit)}: ${((ratio / limit - 1) * 100).toFixed(0)}% over` };
+  return {
+    met: false,
+    miss: `${fmtRatio(ratio)} against at most ${fmtRatio(limit)}: ${((ratio / limit - 1) * 100).toFixed(0)}% over`,
+  };
 }

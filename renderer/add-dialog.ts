@@ -17,16 +17,48 @@ export interface AddDialogOptions {
 function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
   const id = control.id || uid('field');
   control.id = id;
-  return h('div', { class: 'field' }, h('label', { for: id }, label), control, hint ? h('small', { class: 'muted' }, hint) : null);
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    control,
+    hint ? h('small', { class: 'muted' }, hint) : null,
+  );
 }
 
 export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
-  const local = h('input', { type: 'text', name: 'localPath', required: true, autocomplete: 'off', value: opts.localPath ?? '' });
+  const local = h('input', {
+    type: 'text',
+    name: 'localPath',
+    required: true,
+    autocomplete: 'off',
+    value: opts.localPath ?? '',
+  });
   const choose = h('button', { type: 'button' }, t('choose'));
   const aliases = h('datalist', { id: uid('aliases') });
-  const host = h('input', { type: 'text', name: 'host', required: true, autocomplete: 'off', list: aliases.id, spellcheck: 'false' });
-  const user = h('input', { type: 'text', name: 'user', autocomplete: 'off', placeholder: t('userPlaceholder'), spellcheck: 'false' });
-  const port = h('input', { type: 'number', name: 'port', min: 1, max: 65535, inputmode: 'numeric', placeholder: '22' });
+  const host = h('input', {
+    type: 'text',
+    name: 'host',
+    required: true,
+    autocomplete: 'off',
+    list: aliases.id,
+    spellcheck: 'false',
+  });
+  const user = h('input', {
+    type: 'text',
+    name: 'user',
+    autocomplete: 'off',
+    placeholder: t('userPlaceholder'),
+    spellcheck: 'false',
+  });
+  const port = h('input', {
+    type: 'number',
+    name: 'port',
+    min: 1,
+    max: 65535,
+    inputmode: 'numeric',
+    placeholder: '22',
+  });
   const authName = uid('auth');
   const authRadio = (value: AuthChoice['kind'], label: MessageKey, checked = false) => {
     const input = h('input', { type: 'radio', name: authName, value, checked });
@@ -40,7 +72,13 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'off' });
   const keyFields = h('div', { class: 'sub-fields' }, field(t('keyPath'), keyPath), field(t('passphrase'), passphrase));
   const passwordFields = h('div', { class: 'sub-fields' }, field(t('password'), password));
-  const remote = h('input', { type: 'text', name: 'remotePath', required: true, placeholder: '/home/you/backup', spellcheck: 'false' });
+  const remote = h('input', {
+    type: 'text',
+    name: 'remotePath',
+    required: true,
+    placeholder: '/home/you/backup',
+    spellcheck: 'false',
+  });
   const browse = h('button', { type: 'button' }, t('browse'));
   const browser = h('div', { class: 'remote-browser', hidden: true });
   const mode = h(
@@ -62,7 +100,14 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     h('h2', { id: titleId }, t('addTitle')),
     h('div', { class: 'row' }, field(t('localFolder'), local), choose),
     h('div', { class: 'grid' }, field(t('host'), host), field(t('user'), user), field(t('port'), port), aliases),
-    h('fieldset', {}, h('legend', {}, t('auth')), h('div', { class: 'radios' }, agent.el, key.el, pw.el), keyFields, passwordFields),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, t('auth')),
+      h('div', { class: 'radios' }, agent.el, key.el, pw.el),
+      keyFields,
+      passwordFields,
+    ),
     h('div', { class: 'row' }, field(t('remotePath'), remote), browse),
     browser,
     field(t('mode'), mode),
@@ -87,7 +132,8 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
   for (const el of [host, user, port, keyPath, passphrase, password, remote]) el.addEventListener('input', invalidate);
   for (const r of [agent, key, pw]) r.input.addEventListener('change', () => (showAuthFields(), invalidate()));
 
-  const showError = (message: string) => replaceChildren(result, h('p', { class: 'error-text', role: 'alert' }, message));
+  const showError = (message: string) =>
+    replaceChildren(result, h('p', { class: 'error-text', role: 'alert' }, message));
 
   /** The connection settings as a request, or undefined after saying what is missing. */
   const request = (): ConnectionRequest | undefined => {
@@ -101,7 +147,11 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     let auth: AuthChoice = { kind: 'agent' };
     if (authKind() === 'key') {
       if (!keyPath.value.trim()) return missing(keyPath, 'keyPath');
-      auth = { kind: 'key', keyPath: keyPath.value.trim(), ...(passphrase.value ? { passphrase: passphrase.value } : {}) };
+      auth = {
+        kind: 'key',
+        keyPath: keyPath.value.trim(),
+        ...(passphrase.value ? { passphrase: passphrase.value } : {}),
+      };
     } else if (authKind() === 'password') {
       auth = { kind: 'password', password: password.value };
     }
@@ -115,7 +165,11 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     };
   };
 
-  const busy = async <T>(button: HTMLButtonElement, label: MessageKey, work: () => Promise<T>): Promise<T | undefined> => {
+  const busy = async <T>(
+    button: HTMLButtonElement,
+    label: MessageKey,
+    work: () => Promise<T>,
+  ): Promise<T | undefined> => {
     const before = button.textContent;
     button.disabled = true;
     button.textContent = t(label);
@@ -153,7 +207,11 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
         const trust = h('button', { type: 'button', class: 'primary trust-button' }, t('trustKey'));
         trust.addEventListener('click', async () => {
           const done = await busy(trust, 'testing', async () => {
-            await ferry().trustHostKey({ host: r.hostKey.host, port: r.hostKey.port, fingerprint: r.hostKey.fingerprint });
+            await ferry().trustHostKey({
+              host: r.hostKey.host,
+              port: r.hostKey.port,
+              fingerprint: r.hostKey.fingerprint,
+            });
             return ferry().testConnection(req);
           });
           if (done) showResult(req, done);
@@ -180,13 +238,28 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
             { class: 'hostkey-changed', role: 'alert' },
             h('strong', {}, t('changedTitle')),
             h('p', {}, t('changedBody')),
-            h('dl', {}, h('dt', {}, t('changedKnown')), ...r.knownFingerprints.map((f) => h('dd', {}, h('code', { class: 'fingerprint known' }, f))), h('dt', {}, t('changedPresented')), h('dd', {}, h('code', { class: 'fingerprint presented' }, r.hostKey.fingerprint))),
+            h(
+              'dl',
+              {},
+              h('dt', {}, t('changedKnown')),
+              ...r.knownFingerprints.map((f) => h('dd', {}, h('code', { class: 'fingerprint known' }, f))),
+              h('dt', {}, t('changedPresented')),
+              h('dd', {}, h('code', { class: 'fingerprint presented' }, r.hostKey.fingerprint)),
+            ),
             h('details', {}, h('summary', {}, 'ssh'), h('p', { class: 'muted' }, r.message)),
           ),
         );
         return;
       case 'revoked-host-key':
-        replaceChildren(result, h('section', { class: 'hostkey-changed', role: 'alert' }, h('strong', {}, t('revokedTitle')), h('p', {}, r.message)));
+        replaceChildren(
+          result,
+          h(
+            'section',
+            { class: 'hostkey-changed', role: 'alert' },
+            h('strong', {}, t('revokedTitle')),
+            h('p', {}, r.message),
+          ),
+        );
         return;
       case 'failed':
         showError(r.message);
@@ -202,7 +275,8 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     if (!listing) {
       const create = h('button', { type: 'button' }, t('createRemote'));
       create.addEventListener('click', async () => {
-        if ((await busy(create, 'testing', () => ferry().makeRemoteDir({ ...req, remotePath: path }))) !== undefined) void browseTo(path);
+        if ((await busy(create, 'testing', () => ferry().makeRemoteDir({ ...req, remotePath: path }))) !== undefined)
+          void browseTo(path);
       });
       replaceChildren(browser, h('p', {}, h('code', {}, path)), create);
       return;
@@ -216,14 +290,28 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       h(
         'ul',
         { class: 'dir-list' },
-        parent ? h('li', {}, h('button', { type: 'button', onclick: () => void browseTo(parent) }, `↑ ${t('up')}`)) : null,
-        ...listing.dirs.map((d) => h('li', {}, h('button', { type: 'button', onclick: () => void browseTo(`${listing.path === '/' ? '' : listing.path}/${d}`) }, `${d}/`))),
+        parent
+          ? h('li', {}, h('button', { type: 'button', onclick: () => void browseTo(parent) }, `↑ ${t('up')}`))
+          : null,
+        ...listing.dirs.map((d) =>
+          h(
+            'li',
+            {},
+            h(
+              'button',
+              { type: 'button', onclick: () => void browseTo(`${listing.path === '/' ? '' : listing.path}/${d}`) },
+              `${d}/`,
+            ),
+          ),
+        ),
       ),
     );
   };
 
   choose.addEventListener('click', async () => {
-    const picked = await ferry().chooseLocalFolder().catch((err: Error) => (showError(err.message), null));
+    const picked = await ferry()
+      .chooseLocalFolder()
+      .catch((err: Error) => (showError(err.message), null));
     if (picked) local.value = picked;
   });
   browse.addEventListener('click', () => void browseTo(remote.value.trim() || '/'));
@@ -244,7 +332,10 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
         ...req,
         localPath: local.value.trim(),
         mode: mode.value === 'mirror' ? 'mirror' : 'push',
-        ignore: ignore.value.split('\n').map((l) => l.trim()).filter((l) => l !== ''),
+        ignore: ignore.value
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== ''),
       }),
     );
     if (entry) {

@@ -26,18 +26,52 @@ export function openConflictsDialog(folderId: string, localPath: string, onChang
   );
 
   const row = (c: ConflictView): HTMLElement => {
-    const where = h('p', { class: 'copy-location muted', hidden: true }, t('copyLocation', { path: c.conflictCopyPath ?? '' }));
+    const where = h(
+      'p',
+      { class: 'copy-location muted', hidden: true },
+      t('copyLocation', { path: c.conflictCopyPath ?? '' }),
+    );
     const actions = h(
       'td',
       { class: 'actions' },
-      h('button', { type: 'button', onclick: () => void ferry().openLocalFile(folderId, c.path).catch((err: Error) => showMessage(err.message, 'error')) }, t('openLocal')),
-      c.conflictCopyPath ? h('button', { type: 'button', 'aria-expanded': 'false', onclick: (ev) => toggle(ev, where) }, t('showCopy')) : null,
+      h(
+        'button',
+        {
+          type: 'button',
+          onclick: () =>
+            void ferry()
+              .openLocalFile(folderId, c.path)
+              .catch((err: Error) => showMessage(err.message, 'error')),
+        },
+        t('openLocal'),
+      ),
+      c.conflictCopyPath
+        ? h('button', { type: 'button', 'aria-expanded': 'false', onclick: (ev) => toggle(ev, where) }, t('showCopy'))
+        : null,
       c.resolved
         ? h('span', { class: 'resolved-badge' }, `✓ ${t('resolved')}`)
-        : h('button', { type: 'button', class: 'mark-resolved', onclick: () => void ferry().markConflictResolved(folderId, c.time, c.path).then(load, (err: Error) => showMessage(err.message, 'error')) }, t('markResolved')),
+        : h(
+            'button',
+            {
+              type: 'button',
+              class: 'mark-resolved',
+              onclick: () =>
+                void ferry()
+                  .markConflictResolved(folderId, c.time, c.path)
+                  .then(load, (err: Error) => showMessage(err.message, 'error')),
+            },
+            t('markResolved'),
+          ),
       where,
     );
-    return h('tr', { class: c.resolved ? 'conflict resolved' : 'conflict' }, h('td', {}, formatDateTime(c.time)), h('td', {}, h('code', {}, c.path)), h('td', {}, what(c)), actions);
+    return h(
+      'tr',
+      { class: c.resolved ? 'conflict resolved' : 'conflict' },
+      h('td', {}, formatDateTime(c.time)),
+      h('td', {}, h('code', {}, c.path)),
+      h('td', {}, what(c)),
+      actions,
+    );
   };
 
   const render = (list: ConflictList) => {
@@ -51,7 +85,18 @@ export function openConflictsDialog(folderId: string, localPath: string, onChang
       h(
         'table',
         { class: 'conflict-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('conflictTime')), h('th', { scope: 'col' }, t('conflictPath')), h('th', { scope: 'col' }, t('conflictWhat')), h('th', { scope: 'col' }, t('conflictActions')))),
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, t('conflictTime')),
+            h('th', { scope: 'col' }, t('conflictPath')),
+            h('th', { scope: 'col' }, t('conflictWhat')),
+            h('th', { scope: 'col' }, t('conflictActions')),
+          ),
+        ),
         h('tbody', {}, ...list.records.map(row)),
       ),
     );

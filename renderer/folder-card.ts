@@ -21,11 +21,11 @@ export interface CardActions {
 
 export const STATE_ICON: Record<FolderDisplayState, string> = {
   'in-sync': '✓',
-  'syncing': '↻',
-  'paused': 'Ⅱ',
-  'error': '!',
-  'halted': '■',
-  'starting': '…',
+  syncing: '↻',
+  paused: 'Ⅱ',
+  error: '!',
+  halted: '■',
+  starting: '…',
 };
 
 function folderName(path: string): string {
@@ -56,10 +56,18 @@ export class FolderCard {
     this.entry = entry;
     this.actions = actions;
     const titleId = uid('folder-title');
-    const retry = h('button', { type: 'button', class: 'retry-button', onclick: () => this.actions.retry(this.entry.id) }, t('retryNow'));
+    const retry = h(
+      'button',
+      { type: 'button', class: 'retry-button', onclick: () => this.actions.retry(this.entry.id) },
+      t('retryNow'),
+    );
     this.failed.append(this.failedSummary, this.failedList, retry);
-    this.conflictButton.addEventListener('click', () => this.actions.showConflicts(this.entry.id, this.entry.localPath));
-    this.pauseButton.addEventListener('click', () => (this.entry.status.state === 'paused' ? this.actions.resume(this.entry.id) : this.actions.pause(this.entry.id)));
+    this.conflictButton.addEventListener('click', () =>
+      this.actions.showConflicts(this.entry.id, this.entry.localPath),
+    );
+    this.pauseButton.addEventListener('click', () =>
+      this.entry.status.state === 'paused' ? this.actions.resume(this.entry.id) : this.actions.pause(this.entry.id),
+    );
     this.removeButton.addEventListener('click', () => this.actions.remove(this.entry.id, this.entry.localPath));
     this.removeButton.textContent = t('remove');
     this.el = h(
@@ -116,12 +124,26 @@ export class FolderCard {
     this.failedSummary.textContent = t('failedItems', { count: s.failedItems.length });
     replaceChildren(
       this.failedList,
-      ...s.failedItems.slice(0, 50).map((f) =>
-        h('li', {}, h('code', {}, f.path), ': ', f.error, h('span', { class: 'muted' }, ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`)),
-      ),
+      ...s.failedItems
+        .slice(0, 50)
+        .map((f) =>
+          h(
+            'li',
+            {},
+            h('code', {}, f.path),
+            ': ',
+            f.error,
+            h(
+              'span',
+              { class: 'muted' },
+              ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`,
+            ),
+          ),
+        ),
     );
 
-    this.conflictButton.textContent = s.conflictCount > 0 ? `⚠ ${t('conflicts', { count: s.conflictCount })}` : t('showConflicts');
+    this.conflictButton.textContent =
+      s.conflictCount > 0 ? `⚠ ${t('conflicts', { count: s.conflictCount })}` : t('showConflicts');
     this.conflictButton.classList.toggle('attention', s.conflictCount > 0);
     this.pauseButton.textContent = s.state === 'paused' ? t('resume') : t('pause');
   }
@@ -131,7 +153,13 @@ export class FolderCard {
   /** Rebuilt only when what it says changes, so a focused button in it stays focused. */
   private renderProblem(s: FolderStatus, display: FolderDisplayState): void {
     const needs = this.entry.needsSecret;
-    const key = needs ? `needs:${needs}` : display === 'halted' ? `halted:${s.halt?.reason}:${s.halt?.message}` : display === 'error' && s.lastError ? `error:${s.lastError}` : '';
+    const key = needs
+      ? `needs:${needs}`
+      : display === 'halted'
+        ? `halted:${s.halt?.reason}:${s.halt?.message}`
+        : display === 'error' && s.lastError
+          ? `error:${s.lastError}`
+          : '';
     if (key === this.problemKey) return;
     this.problemKey = key;
     const id = this.entry.id;
@@ -156,21 +184,44 @@ export class FolderCard {
     } else if (display === 'halted' && s.halt) {
       const buttons =
         s.halt.reason === 'root-missing'
-          ? [h('button', { type: 'button', class: 'primary', onclick: () => this.actions.resume(id) }, t('halt.root-missing'))]
+          ? [
+              h(
+                'button',
+                { type: 'button', class: 'primary', onclick: () => this.actions.resume(id) },
+                t('halt.root-missing'),
+              ),
+            ]
           : [
-              h('button', { type: 'button', class: 'danger', onclick: () => this.actions.confirmDeletes(id) }, t('halt.confirm')),
+              h(
+                'button',
+                { type: 'button', class: 'danger', onclick: () => this.actions.confirmDeletes(id) },
+                t('halt.confirm'),
+              ),
               s.mode === 'push'
-                ? h('button', { type: 'button', onclick: () => this.actions.cancelDeletes(id) }, t('halt.cancelDeletes'))
+                ? h(
+                    'button',
+                    { type: 'button', onclick: () => this.actions.cancelDeletes(id) },
+                    t('halt.cancelDeletes'),
+                  )
                 : h('button', { type: 'button', onclick: () => this.actions.pause(id) }, t('halt.keepPaused')),
             ];
-      replaceChildren(this.problem, h('strong', {}, t('haltedTitle')), h('p', {}, s.halt.message), h('div', { class: 'actions' }, ...buttons));
+      replaceChildren(
+        this.problem,
+        h('strong', {}, t('haltedTitle')),
+        h('p', {}, s.halt.message),
+        h('div', { class: 'actions' }, ...buttons),
+      );
       this.problem.hidden = false;
     } else if (display === 'error' && s.lastError) {
       replaceChildren(
         this.problem,
         h('strong', {}, t('errorTitle')),
         h('p', { class: 'error-text' }, s.lastError),
-        h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => this.actions.retry(id) }, t('retryNow'))),
+        h(
+          'div',
+          { class: 'actions' },
+          h('button', { type: 'button', onclick: () => this.actions.retry(id) }, t('retryNow')),
+        ),
       );
       this.problem.hidden = false;
     } else {

@@ -56,7 +56,8 @@ const en = {
   'secret.password': 'Password',
   'secret.passphrase': 'Key passphrase',
   'secret.start': 'Start syncing',
-  'secret.sessionOnly': 'No system keyring: the password is kept until Ferry quits, and asked for again at the next start.',
+  'secret.sessionOnly':
+    'No system keyring: the password is kept until Ferry quits, and asked for again at the next start.',
   errorTitle: 'Cannot sync right now',
   remoteLabel: 'to {remote}',
   // add form
@@ -87,10 +88,12 @@ const en = {
   connectedOk: 'Connected. Host key {fingerprint} is known.',
   remoteMissing: 'The folder {path} does not exist on the server yet; Ferry will create it.',
   firstConnectTitle: 'First connection to {host}',
-  firstConnectBody: 'Ferry has never connected to this server. Compare this fingerprint with the one your server administrator gives you (ssh-keygen -lf on the server’s host key):',
+  firstConnectBody:
+    'Ferry has never connected to this server. Compare this fingerprint with the one your server administrator gives you (ssh-keygen -lf on the server’s host key):',
   trustKey: 'The fingerprint matches — trust this server',
   changedTitle: 'WARNING: the server’s host key has changed',
-  changedBody: 'Someone could be intercepting the connection, or the server’s key was replaced. Ferry will not connect until this is resolved.',
+  changedBody:
+    'Someone could be intercepting the connection, or the server’s key was replaced. Ferry will not connect until this is resolved.',
   changedKnown: 'Known key',
   changedPresented: 'Key the server presents now',
   revokedTitle: 'The server’s host key is revoked',
@@ -101,7 +104,8 @@ const en = {
   conflictPath: 'File',
   conflictWhat: 'What happened',
   conflictActions: 'Actions',
-  'action.kept-remote-copy': 'Both sides changed. Your version is on the server; the server’s version was kept as {copy}.',
+  'action.kept-remote-copy':
+    'Both sides changed. Your version is on the server; the server’s version was kept as {copy}.',
   'action.skipped-local-delete': 'Deleted here but changed on the server: the server’s file was left in place.',
   'action.kept-remote-dir': 'Folder deleted here still held server-side changes: those were left in place.',
   openLocal: 'Open local file',
@@ -207,7 +211,8 @@ const zhCN: Catalog = {
   connectedOk: '连接成功。主机密钥 {fingerprint} 已知。',
   remoteMissing: '服务器上还没有 {path}，Ferry 会创建它。',
   firstConnectTitle: '首次连接 {host}',
-  firstConnectBody: 'Ferry 从未连接过这台服务器。请将下面的指纹与服务器管理员提供的指纹（在服务器上对主机密钥运行 ssh-keygen -lf）进行核对：',
+  firstConnectBody:
+    'Ferry 从未连接过这台服务器。请将下面的指纹与服务器管理员提供的指纹（在服务器上对主机密钥运行 ssh-keygen -lf）进行核对：',
   trustKey: '指纹一致——信任这台服务器',
   changedTitle: '警告：服务器的主机密钥已改变',
   changedBody: '可能有人在拦截连接，也可能服务器更换了密钥。在问题解决之前，Ferry 不会连接。',

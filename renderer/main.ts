@@ -132,8 +132,14 @@ function sampleThroughput(): void {
 function drawThroughput(): void {
   chartArea.setAttribute('points', series.areaPoints(100, 30));
   // While a folder syncs, its own live rate is the better "now"; otherwise the last second's.
-  const live = [...folders.values()].reduce((n, f) => n + (f.status.state === 'syncing' ? f.status.throughputBps : 0), 0);
-  chartLabel.textContent = t('throughputLine', { now: formatBytes(Math.max(live, series.last())), peak: formatBytes(series.peak()) });
+  const live = [...folders.values()].reduce(
+    (n, f) => n + (f.status.state === 'syncing' ? f.status.throughputBps : 0),
+    0,
+  );
+  chartLabel.textContent = t('throughputLine', {
+    now: formatBytes(Math.max(live, series.last())),
+    peak: formatBytes(series.peak()),
+  });
 }
 
 function openSettings(): void {
@@ -225,7 +231,14 @@ function render(): void {
       h('button', { type: 'button', class: 'settings-button', onclick: openSettings }, t('settings')),
     ),
     h('main', {}, list),
-    h('aside', { class: 'activity', 'aria-labelledby': 'activity-title' }, h('h2', { id: 'activity-title' }, t('activity')), chart, chartLabel, activityList),
+    h(
+      'aside',
+      { class: 'activity', 'aria-labelledby': 'activity-title' },
+      h('h2', { id: 'activity-title' }, t('activity')),
+      chart,
+      chartLabel,
+      activityList,
+    ),
     messageRegion(),
     dropOverlay,
   );

@@ -26,7 +26,13 @@ interface FerryBurst {
 }
 
 /** One Ferry rep: fresh copy of `base`, watch until in sync, burst, wait for the same tree. */
-async function ferryBurst(ctx: BenchContext, base: string, seed: number, total: number, nodeArgs: string[] = []): Promise<FerryBurst> {
+async function ferryBurst(
+  ctx: BenchContext,
+  base: string,
+  seed: number,
+  total: number,
+  nodeArgs: string[] = [],
+): Promise<FerryBurst> {
   const local = join(scratchDir(ctx, 'w6-ferry'), 'tree');
   const state = scratchDir(ctx, 'w6-state');
   const remote = join(ctx.sshd.remoteRoot, `w6-ferry-${seed}`);
@@ -41,7 +47,7 @@ async function ferryBurst(ctx: BenchContext, base: string, seed: number, total: 
     const t0 = performance.now();
     const deadline = t0 + 300_000;
     let lastDiff: string[] = [];
-    for (let after = t0; ; ) {
+    for (let after = t0; ;) {
       // Check when Ferry says it is in sync, and every 2 s regardless (a claim is not proof).
       await Promise.race([ferry.waitFor(isInSync, { after, timeoutMs: 300_000 }).catch(() => undefined), sleep(2000)]);
       const tCheck = performance.now();
@@ -56,7 +62,8 @@ async function ferryBurst(ctx: BenchContext, base: string, seed: number, total: 
         const lost = diffTrees(readTree(local), readTree(remote));
         return { convergedMs: tCheck - t0, applyMs: t0 - a0, passes, lost };
       }
-      if (tCheck > deadline) throw new Error(`Ferry did not converge within 300 s after the burst; still different: ${lastDiff.join('; ')}`);
+      if (tCheck > deadline)
+        throw new Error(`Ferry did not converge within 300 s after the burst; still different: ${lastDiff.join('; ')}`);
     }
   } finally {
     await ferry.stop();
@@ -65,7 +72,12 @@ async function ferryBurst(ctx: BenchContext, base: string, seed: number, total: 
   }
 }
 
-export async function burstSync(ctx: BenchContext, files: number, dirs: number, total: number): Promise<WorkloadResult> {
+export async function burstSync(
+  ctx: BenchContext,
+  files: number,
+  dirs: number,
+  total: number,
+): Promise<WorkloadResult> {
   const base = join(scratchDir(ctx, 'w6-base'), 'tree');
   makeSmallTree(base, files, dirs, 4096);
   const series: Series[] = [
@@ -85,7 +97,9 @@ export async function burstSync(ctx: BenchContext, files: number, dirs: number, 
         applied.push(r.applyMs);
         passes.push(r.passes);
         lost.push(...r.lost.slice(0, 5));
-        ctx.log(`workload 6 rep ${rep + 1}/${ctx.reps}: Ferry converged ${fmtMs(r.convergedMs)} after the burst (applied in ${fmtMs(r.applyMs)}, ${r.passes} in-sync passes, ${r.lost.length} differences)`);
+        ctx.log(
+          `workload 6 rep ${rep + 1}/${ctx.reps}: Ferry converged ${fmtMs(r.convergedMs)} after the burst (applied in ${fmtMs(r.applyMs)}, ${r.passes} in-sync passes, ${r.lost.length} differences)`,
+        );
       } else {
         const local = join(scratchDir(ctx, 'w6-rsync'), 'tree');
         const remote = join(ctx.sshd.remoteRoot, `w6-rsync-${seed}`);
@@ -96,7 +110,8 @@ export async function burstSync(ctx: BenchContext, files: number, dirs: number, 
         const m = measure(ctx, push);
         pushMeasured(series[1] as Series, m);
         const diff = diffTrees(readTree(local), readTree(remote));
-        if (diff.length) throw new Error(`rsync left ${remote} different from ${local}: ${diff.slice(0, 3).join('; ')}`);
+        if (diff.length)
+          throw new Error(`rsync left ${remote} different from ${local}: ${diff.slice(0, 3).join('; ')}`);
         ctx.log(`workload 6 rep ${rep + 1}/${ctx.reps}: rsync ${fmtMs(m.ms)}`);
         remove(join(local, '..'), remote);
       }
@@ -110,7 +125,13 @@ export async function burstSync(ctx: BenchContext, files: number, dirs: number, 
     goal: "converged, nothing lost, in at most 1.2x rsync's time to push the same end state",
     figure: `Ferry ${fmtMs(median(ferrySeries.samples))} vs rsync ${fmtMs(median((series[1] as Series).samples))} = ${r.toFixed(2)}x; ${nothingLost ? 'nothing lost' : `${lost.length} differences left`}`,
     met: ratio.met === undefined ? undefined : ratio.met && nothingLost,
-    ...(ratio.miss || !nothingLost ? { miss: [ratio.miss, nothingLost ? '' : `differences: ${lost.slice(0, 3).join('; ')}`].filter(Boolean).join('; ') } : {}),
+    ...(ratio.miss || !nothingLost
+      ? {
+          miss: [ratio.miss, nothingLost ? '' : `differences: ${lost.slice(0, 3).join('; ')}`]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
   };
   let profile: WorkloadResult['profile'];
   if (ctx.profile && target.met === false) {
@@ -118,7 +139,11 @@ export async function burstSync(ctx: BenchContext, files: number, dirs: number, 
     const dir = scratchDir(ctx, 'cpuprof');
     await ferryBurst(ctx, base, 99, total, ['--cpu-prof', '--cpu-prof-dir', dir]);
     const path = newestProfile(dir);
-    if (path) profile = { what: 'one watching Ferry from start to stop: initial sync, the burst, convergence', summary: summarizeProfile(path) };
+    if (path)
+      profile = {
+        what: 'one watching Ferry from start to stop: initial sync, the burst, convergence',
+        summary: summarizeProfile(path),
+      };
   }
   remove(join(base, '..'));
   const c = burstCounts(total);
@@ -133,7 +158,13 @@ export async function burstSync(ctx: BenchContext, files: number, dirs: number, 
       timeTable(series, { cpu: true }) +
       `\n\nFerry reported "in sync" ${passes.join(', ')} time(s) between the end of the burst and convergence; content check after convergence: ${nothingLost ? 'every file identical in every repetition' : `differences: ${lost.slice(0, 5).join('; ')}`}. Ferry's CPU is not in the table (a watching process); the profile below shows where it goes when the target is missed.`,
     targets: [target],
-    chart: { label: '6. burst', values: [{ tool: FERRY, value: median(ferrySeries.samples) }, { tool: '`rsync -a -e ssh`', value: median((series[1] as Series).samples) }] },
+    chart: {
+      label: '6. burst',
+      values: [
+        { tool: FERRY, value: median(ferrySeries.samples) },
+        { tool: '`rsync -a -e ssh`', value: median((series[1] as Series).samples) },
+      ],
+    },
     ...(profile ? { profile } : {}),
   };
 }

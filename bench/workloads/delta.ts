@@ -38,7 +38,8 @@ export async function deltaRewrite(ctx: BenchContext, mib: number): Promise<Work
     for (const i of rep % 2 ? [1, 0] : [0, 1]) {
       const m = measure(ctx, i === 0 ? ferry : rsync);
       const dest = i === 0 ? ferryDest : rsyncDest;
-      if (!sameFileSampled(file, join(dest, 'big.bin'), region)) throw new Error(`${(series[i] as Series).tool} did not bring ${dest}/big.bin up to date`);
+      if (!sameFileSampled(file, join(dest, 'big.bin'), region))
+        throw new Error(`${(series[i] as Series).tool} did not bring ${dest}/big.bin up to date`);
       pushMeasured(series[i] as Series, m);
       ctx.log(`workload 7 rep ${rep + 1}/${ctx.reps}: ${(series[i] as Series).tool} ${fmtMs(m.ms)}`);
     }
@@ -64,7 +65,13 @@ export async function deltaRewrite(ctx: BenchContext, mib: number): Promise<Work
     method: `A ${mib} MiB file of random bytes is on the server (copied by each tool to its own directory first). Each repetition overwrites 1 MiB in its middle with new random bytes, then runs \`ferry sync --once\` (with the index of its earlier runs; the default \`auto\` transport hands modified files of 48 MiB or more to rsync's delta transfer) and \`rsync -a -e ssh\` (delta transfer is rsync's default over ssh), alternating which goes first. Both rebuild the file beside the old one and rename it into place. ${ctx.reps} repetitions.`,
     body: timeTable(series, { cpu: true }),
     targets: [target],
-    chart: { label: '7. delta', values: [{ tool: FERRY, value: median((series[0] as Series).samples) }, { tool: '`rsync -a -e ssh`', value: median((series[1] as Series).samples) }] },
+    chart: {
+      label: '7. delta',
+      values: [
+        { tool: FERRY, value: median((series[0] as Series).samples) },
+        { tool: '`rsync -a -e ssh`', value: median((series[1] as Series).samples) },
+      ],
+    },
     ...(profile ? { profile } : {}),
   };
 }

@@ -37,10 +37,18 @@ async function sampleIdle(pids: number[], windowMs: number): Promise<{ cpuPct: n
     pids.forEach((p, i) => (peak[i] = Math.max(peak[i] as number, treeRssBytes(p))));
   }
   const elapsed = performance.now() - t0;
-  return pids.map((p, i) => ({ cpuPct: ((treeCpuMs(p) - (cpu0[i] as number)) / elapsed) * 100, rssMB: (peak[i] as number) / 1e6 }));
+  return pids.map((p, i) => ({
+    cpuPct: ((treeCpuMs(p) - (cpu0[i] as number)) / elapsed) * 100,
+    rssMB: (peak[i] as number) / 1e6,
+  }));
 }
 
-export async function idleCost(ctx: BenchContext, files: number, dirs: number, windowMs: number): Promise<WorkloadResult> {
+export async function idleCost(
+  ctx: BenchContext,
+  files: number,
+  dirs: number,
+  windowMs: number,
+): Promise<WorkloadResult> {
   const local = scratchDir(ctx, 'w8-tree');
   ctx.log(`workload 8: making ${fmtInt(files)} files in ${fmtInt(dirs)} directories`);
   makeSmallTree(local, files, dirs, 1024);
@@ -65,26 +73,44 @@ export async function idleCost(ctx: BenchContext, files: number, dirs: number, w
       track(ferry.pid);
       const w = await ferry.waitFor(isInSync, { what: 'the first in-sync (warm start)', timeoutMs: 600_000 });
       ferryFig.warm.push(w.t - ferry.startedAt);
-      ctx.log(`workload 8 rep ${rep + 1}/${ctx.reps}: Ferry cold start ${fmtMs(ferryFig.cold.at(-1) as number)}, warm start ${fmtMs(ferryFig.warm.at(-1) as number)}`);
+      ctx.log(
+        `workload 8 rep ${rep + 1}/${ctx.reps}: Ferry cold start ${fmtMs(ferryFig.cold.at(-1) as number)}, warm start ${fmtMs(ferryFig.warm.at(-1) as number)}`,
+      );
       let lsyncdPid: number | undefined;
       let stopLsyncd = async () => {};
       if (hasLsyncd) {
-        const lc = await startLsyncd(ctx, { source: local, targetDir: lsyncdRemote, delay: 15, scratch: lsyncdScratch, timeoutMs: 600_000 });
+        const lc = await startLsyncd(ctx, {
+          source: local,
+          targetDir: lsyncdRemote,
+          delay: 15,
+          scratch: lsyncdScratch,
+          timeoutMs: 600_000,
+        });
         lsyncdFig.cold.push(lc.startupMs);
         await lc.stop();
-        const lw = await startLsyncd(ctx, { source: local, targetDir: lsyncdRemote, delay: 15, scratch: lsyncdScratch, timeoutMs: 600_000 });
+        const lw = await startLsyncd(ctx, {
+          source: local,
+          targetDir: lsyncdRemote,
+          delay: 15,
+          scratch: lsyncdScratch,
+          timeoutMs: 600_000,
+        });
         track(lw.pid);
         lsyncdFig.warm.push(lw.startupMs);
         lsyncdPid = lw.pid;
         stopLsyncd = async () => (await lw.stop(), untrack(lw.pid));
-        ctx.log(`workload 8 rep ${rep + 1}/${ctx.reps}: lsyncd cold start ${fmtMs(lc.startupMs)}, warm start ${fmtMs(lw.startupMs)}`);
+        ctx.log(
+          `workload 8 rep ${rep + 1}/${ctx.reps}: lsyncd cold start ${fmtMs(lc.startupMs)}, warm start ${fmtMs(lw.startupMs)}`,
+        );
       }
       await sleep(ctx.quick ? 1000 : 3000);
       const pids = lsyncdPid ? [ferry.pid, lsyncdPid] : [ferry.pid];
       const [f, l] = await sampleIdle(pids, windowMs);
       if (f) (ferryFig.cpuPct.push(f.cpuPct), ferryFig.rssMB.push(f.rssMB));
       if (l) (lsyncdFig.cpuPct.push(l.cpuPct), lsyncdFig.rssMB.push(l.rssMB));
-      ctx.log(`workload 8 rep ${rep + 1}/${ctx.reps}: idle over ${fmtMs(windowMs)}: Ferry ${fmtPct(f?.cpuPct ?? NaN)} CPU, ${fmtMB(f?.rssMB ?? NaN)}${l ? `; lsyncd ${fmtPct(l.cpuPct)}, ${fmtMB(l.rssMB)}` : ''}`);
+      ctx.log(
+        `workload 8 rep ${rep + 1}/${ctx.reps}: idle over ${fmtMs(windowMs)}: Ferry ${fmtPct(f?.cpuPct ?? NaN)} CPU, ${fmtMB(f?.rssMB ?? NaN)}${l ? `; lsyncd ${fmtPct(l.cpuPct)}, ${fmtMB(l.rssMB)}` : ''}`,
+      );
       const lostEvents = ferry.events.filter((e) => e.t > w.t && e.e.event === 'state' && e.e.state !== 'idle').length;
       if (lostEvents) ctx.log(`workload 8: Ferry changed state ${lostEvents} time(s) while idle`);
       await stopLsyncd();
@@ -98,8 +124,20 @@ export async function idleCost(ctx: BenchContext, files: number, dirs: number, w
   const targets: Target[] = [];
   const cpu = median(ferryFig.cpuPct);
   const rss = max(ferryFig.rssMB);
-  targets.push({ workload: 8, goal: 'idle: under 1% of one core', figure: `${fmtPct(cpu)} (median of ${ferryFig.cpuPct.length} windows of ${fmtMs(windowMs)})`, met: cpu < 1, ...(cpu >= 1 ? { miss: `${(cpu / 1).toFixed(1)}x the limit` } : {}) });
-  targets.push({ workload: 8, goal: 'idle: at most 300 MB RSS', figure: `${fmtMB(rss)} (highest seen)`, met: rss <= 300, ...(rss > 300 ? { miss: `${fmtMB(rss - 300)} over (${((rss / 300 - 1) * 100).toFixed(0)}%)` } : {}) });
+  targets.push({
+    workload: 8,
+    goal: 'idle: under 1% of one core',
+    figure: `${fmtPct(cpu)} (median of ${ferryFig.cpuPct.length} windows of ${fmtMs(windowMs)})`,
+    met: cpu < 1,
+    ...(cpu >= 1 ? { miss: `${(cpu / 1).toFixed(1)}x the limit` } : {}),
+  });
+  targets.push({
+    workload: 8,
+    goal: 'idle: at most 300 MB RSS',
+    figure: `${fmtMB(rss)} (highest seen)`,
+    met: rss <= 300,
+    ...(rss > 300 ? { miss: `${fmtMB(rss - 300)} over (${((rss / 300 - 1) * 100).toFixed(0)}%)` } : {}),
+  });
 
   let profile: WorkloadResult['profile'];
   if (ctx.profile && targets.some((t) => t.met === false)) {
@@ -132,7 +170,9 @@ export async function idleCost(ctx: BenchContext, files: number, dirs: number, w
       '| tool | start to in sync, empty server | start to in sync, server in sync | idle CPU (% of one core) | RSS while idle |',
       '|---|---|---|---|---|',
       row(`${FERRY} (\`ferry sync\`)`, ferryFig),
-      ...(hasLsyncd ? [row(LSYNCD, lsyncdFig)] : [`| lsyncd | skipped: ${ctx.skipped.get('lsyncd') ?? 'not installed'} | | | |`]),
+      ...(hasLsyncd
+        ? [row(LSYNCD, lsyncdFig)]
+        : [`| lsyncd | skipped: ${ctx.skipped.get('lsyncd') ?? 'not installed'} | | | |`]),
     ].join('\n'),
     targets,
     ...(profile ? { profile } : {}),

@@ -34,15 +34,22 @@ export function initialTools(ctx: BenchContext): Tool[] {
     { name: FERRY, keepsTimes: true, command: (src, dest, state) => ferryOnce(ctx, src, dest, state) },
     { name: '`rsync -a -e ssh`', keepsTimes: true, command: (src, dest) => rsyncPush(ctx, src, dest) },
   ];
-  if (ctx.tools.has('scp')) tools.push({ name: '`scp -r`', keepsTimes: false, command: (src, dest) => scpPush(ctx, src, dest) });
-  if (ctx.tools.has('sftp')) tools.push({ name: '`sftp -b` (put -r)', keepsTimes: false, command: (src, dest, _s, scratch) => sftpPush(ctx, src, dest, scratch) });
+  if (ctx.tools.has('scp'))
+    tools.push({ name: '`scp -r`', keepsTimes: false, command: (src, dest) => scpPush(ctx, src, dest) });
+  if (ctx.tools.has('sftp'))
+    tools.push({
+      name: '`sftp -b` (put -r)',
+      keepsTimes: false,
+      command: (src, dest, _s, scratch) => sftpPush(ctx, src, dest, scratch),
+    });
   tools.push({ name: '`cp -a` (local floor)', keepsTimes: true, command: (src, dest) => cpCopy(src, dest) });
   return tools;
 }
 
 function verify(spec: InitialSpec, tool: Tool, src: string, dest: string): void {
   if (spec.singleFile) {
-    if (!sameFileSampled(join(src, spec.singleFile), join(dest, spec.singleFile))) throw new Error(`${tool.name} left ${dest}/${spec.singleFile} different from the source`);
+    if (!sameFileSampled(join(src, spec.singleFile), join(dest, spec.singleFile)))
+      throw new Error(`${tool.name} left ${dest}/${spec.singleFile} different from the source`);
     return;
   }
   const a = fingerprint(src);
@@ -73,7 +80,13 @@ export async function initialSync(ctx: BenchContext, spec: InitialSpec): Promise
   const rsync = seriesOf(series, '`rsync -a -e ssh`');
   if (spec.id === 3) {
     const scp = seriesOf(series, '`scp -r`');
-    if (!ferry || !scp) targets.push({ workload: 3, goal: "at least 0.9x scp's throughput", figure: 'scp not available', met: undefined });
+    if (!ferry || !scp)
+      targets.push({
+        workload: 3,
+        goal: "at least 0.9x scp's throughput",
+        figure: 'scp not available',
+        met: undefined,
+      });
     else {
       const share = median(scp.samples) / median(ferry.samples);
       targets.push({
@@ -81,7 +94,9 @@ export async function initialSync(ctx: BenchContext, spec: InitialSpec): Promise
         goal: "at least 0.9x scp's throughput",
         figure: `Ferry ${fmtMBps(spec.bytes, median(ferry.samples))} vs scp ${fmtMBps(spec.bytes, median(scp.samples))} = ${share.toFixed(2)}x`,
         met: share >= 0.9,
-        ...(share < 0.9 ? { miss: `${share.toFixed(2)}x against at least 0.90x: ${((1 - share / 0.9) * 100).toFixed(0)}% short` } : {}),
+        ...(share < 0.9
+          ? { miss: `${share.toFixed(2)}x against at least 0.90x: ${((1 - share / 0.9) * 100).toFixed(0)}% short` }
+          : {}),
       });
     }
   } else if (ferry && rsync) {
@@ -100,7 +115,11 @@ export async function initialSync(ctx: BenchContext, spec: InitialSpec): Promise
     const scratch = scratchDir(ctx, 'state');
     const dest = join(ctx.sshd.remoteRoot, `w${spec.id}-prof`);
     const path = profileFerry(ctx, ferryTool.command(src, dest, scratch, scratch));
-    if (path) profile = { what: '`ferry sync --once` of this data set into an empty directory', summary: summarizeProfile(path) };
+    if (path)
+      profile = {
+        what: '`ferry sync --once` of this data set into an empty directory',
+        summary: summarizeProfile(path),
+      };
     remove(dest, scratch);
   }
   remove(src);
@@ -110,7 +129,10 @@ export async function initialSync(ctx: BenchContext, spec: InitialSpec): Promise
     method: spec.method,
     body: timeTable(series, { bytes: spec.bytes, cpu: true }),
     targets,
-    chart: { label: `${spec.id}. ${spec.title}`, values: series.map((s) => ({ tool: s.tool, value: median(s.samples) })) },
+    chart: {
+      label: `${spec.id}. ${spec.title}`,
+      values: series.map((s) => ({ tool: s.tool, value: median(s.samples) })),
+    },
     ...(profile ? { profile } : {}),
   };
 }

@@ -71,7 +71,10 @@ function timeOneSave(peer: Peer, content: Buffer, timeoutMs: number): Promise<nu
       if (t0 && name === PROBE && arrived()) finish();
     });
     const poll = setInterval(() => t0 && arrived() && finish(), 25);
-    const timer = setTimeout(() => finish(new Error(`${peer.tool}: the save did not reach ${remoteFile} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`${peer.tool}: the save did not reach ${remoteFile} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     writeFileSync(join(peer.local, PROBE), content);
     t0 = performance.now();
     peer.afterSave?.();
@@ -84,7 +87,13 @@ function probeContent(tag: string, i: number): Buffer {
 }
 
 function startChurn(dir: string, command: string[] | undefined): Promise<ChildProcess> {
-  const argv = [CHURN, dir, String(CHURN_FILES), String(CHURN_INTERVAL_MS), ...(command ? [JSON.stringify(command)] : [])];
+  const argv = [
+    CHURN,
+    dir,
+    String(CHURN_FILES),
+    String(CHURN_INTERVAL_MS),
+    ...(command ? [JSON.stringify(command)] : []),
+  ];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   if (child.pid) track(child.pid);
   return new Promise((resolve, reject) => {
@@ -158,7 +167,13 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
       made.push(scratch);
       const l: RunningLsyncd = await startLsyncd(ctx, { source: local, targetDir: remote, delay: 0, scratch });
       track(l.pid);
-      peers.push({ tool: LSYNCD0, local, remote, settle: () => sleep(ctx.quick ? 1500 : 3000), stop: async () => (await l.stop(), untrack(l.pid)) });
+      peers.push({
+        tool: LSYNCD0,
+        local,
+        remote,
+        settle: () => sleep(ctx.quick ? 1500 : 3000),
+        stop: async () => (await l.stop(), untrack(l.pid)),
+      });
     } else notes.push(`lsyncd skipped: ${ctx.skipped.get('lsyncd') ?? 'not installed'}.`);
     // One rsync per change.
     {
@@ -186,7 +201,8 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
       for (let round = 0; round < rounds; round++) {
         for (const peer of rotate(peers, round)) {
           const s = all.find((x) => x.tool === peer.tool && x.condition === condition) as LatencySeries;
-          const churn = condition === 'burst' ? await startChurn(join(peer.local, 'churn'), peer.churnCommand) : undefined;
+          const churn =
+            condition === 'burst' ? await startChurn(join(peer.local, 'churn'), peer.churnCommand) : undefined;
           if (churn) await sleep(300);
           const block: number[] = [];
           for (let i = 0; i < perBlock; i++) {
@@ -201,7 +217,9 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
           if (churn) (await stopChurn(churn), await peer.settle());
           s.samples.push(...block);
           s.perRoundP50.push(median(block));
-          ctx.log(`workload 5 ${condition} round ${round + 1}/${rounds}: ${peer.tool} p50 ${fmtMs(median(block))} max ${fmtMs(max(block))}`);
+          ctx.log(
+            `workload 5 ${condition} round ${round + 1}/${rounds}: ${peer.tool} p50 ${fmtMs(median(block))} max ${fmtMs(max(block))}`,
+          );
         }
       }
     }
@@ -209,7 +227,8 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
     peers.length = 0;
 
     // lsyncd with its default delay: a few samples only, each takes 15 s.
-    if (ctx.tools.has('lsyncd') && ctx.quick) notes.push('lsyncd with its default `delay = 15`: left out of `--quick` runs (each sample takes 15 s).');
+    if (ctx.tools.has('lsyncd') && ctx.quick)
+      notes.push('lsyncd with its default `delay = 15`: left out of `--quick` runs (each sample takes 15 s).');
     if (ctx.tools.has('lsyncd') && !ctx.quick) {
       const n = 3;
       const { local, remote } = tree('lsyncd15');
@@ -232,7 +251,9 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
       await l.stop();
       untrack(l.pid);
       all.push(s);
-      notes.push(`lsyncd with its default \`delay = 15\`: ${n} sample${n > 1 ? 's' : ''} only (each takes 15 s), on a quiet tree; its percentiles are those of ${n} value${n > 1 ? 's' : ''}.`);
+      notes.push(
+        `lsyncd with its default \`delay = 15\`: ${n} sample${n > 1 ? 's' : ''} only (each takes 15 s), on a quiet tree; its percentiles are those of ${n} value${n > 1 ? 's' : ''}.`,
+      );
     }
     return report(all, rounds, perBlock, notes);
   } finally {
@@ -242,7 +263,8 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
 }
 
 function report(all: LatencySeries[], rounds: number, perBlock: number, notes: string[]): WorkloadResult {
-  const head = '| tool | tree | saves | p50 | p95 | p99 | min - max | p50 per round (min - max) | Ferry p50 ÷ this p50 |';
+  const head =
+    '| tool | tree | saves | p50 | p95 | p99 | min - max | p50 per round (min - max) | Ferry p50 ÷ this p50 |';
   const rows = all.map((s) => {
     const ferry = all.find((x) => x.tool === FERRY && x.condition === s.condition);
     const ratio = ferry && s.samples.length ? fmtRatio(median(ferry.samples) / median(s.samples)) : 'n/a';
@@ -256,8 +278,20 @@ function report(all: LatencySeries[], rounds: number, perBlock: number, notes: s
     const where = condition === 'quiet' ? 'quiet tree' : 'while a burst syncs';
     const p50 = quantile(f.samples, 0.5);
     const p99 = quantile(f.samples, 0.99);
-    targets.push({ workload: 5, goal: `p50 at most 100 ms (${where})`, figure: `p50 ${fmtMs(p50)}`, met: p50 <= 100, ...(p50 > 100 ? { miss: `${fmtMs(p50 - 100)} over (${((p50 / 100 - 1) * 100).toFixed(0)}%)` } : {}) });
-    targets.push({ workload: 5, goal: `p99 at most 500 ms (${where})`, figure: `p99 ${fmtMs(p99)}`, met: p99 <= 500, ...(p99 > 500 ? { miss: `${fmtMs(p99 - 500)} over (${((p99 / 500 - 1) * 100).toFixed(0)}%)` } : {}) });
+    targets.push({
+      workload: 5,
+      goal: `p50 at most 100 ms (${where})`,
+      figure: `p50 ${fmtMs(p50)}`,
+      met: p50 <= 100,
+      ...(p50 > 100 ? { miss: `${fmtMs(p50 - 100)} over (${((p50 / 100 - 1) * 100).toFixed(0)}%)` } : {}),
+    });
+    targets.push({
+      workload: 5,
+      goal: `p99 at most 500 ms (${where})`,
+      figure: `p99 ${fmtMs(p99)}`,
+      met: p99 <= 500,
+      ...(p99 > 500 ? { miss: `${fmtMs(p99 - 500)} over (${((p99 / 500 - 1) * 100).toFixed(0)}%)` } : {}),
+    });
     const l = all.find((x) => x.tool === LSYNCD0 && x.condition === condition);
     if (l) {
       const lp50 = quantile(l.samples, 0.5);
@@ -270,7 +304,13 @@ function report(all: LatencySeries[], rounds: number, perBlock: number, notes: s
         met,
         ...(met ? {} : { miss: `p50 ${fmtRatio(p50 / lp50)}, p99 ${fmtRatio(p99 / lp99)} of lsyncd's` }),
       });
-    } else targets.push({ workload: 5, goal: `not worse than lsyncd with delay = 0 (${where})`, figure: 'lsyncd not available', met: undefined });
+    } else
+      targets.push({
+        workload: 5,
+        goal: `not worse than lsyncd with delay = 0 (${where})`,
+        figure: 'lsyncd not available',
+        met: undefined,
+      });
   }
   const chart: BarChart = {
     title: 'Save-to-server latency of one 4 KiB file (log scale, lower is better)',
@@ -280,7 +320,9 @@ function report(all: LatencySeries[], rounds: number, perBlock: number, notes: s
     groups: (['quiet', 'burst'] as const).flatMap((condition) =>
       ([0.5, 0.99] as const).map((q) => ({
         label: `${condition === 'quiet' ? 'quiet' : 'burst'} p${q * 100}`,
-        bars: all.filter((s) => s.condition === condition && s.samples.length).map((s) => ({ tool: s.tool, value: quantile(s.samples, q) })),
+        bars: all
+          .filter((s) => s.condition === condition && s.samples.length)
+          .map((s) => ({ tool: s.tool, value: quantile(s.samples, q) })),
       })),
     ),
   };
@@ -291,9 +333,11 @@ function report(all: LatencySeries[], rounds: number, perBlock: number, notes: s
       `One 4 KiB file (${PROBE}) in a tree of 1,000 files is saved (written and closed) again and again; each save is timed from its close() to the new bytes under the final name on the server, seen by inotify on the server's directory (a 25 ms poll backs it up). Every tool watches its own copy of the tree; saves are ${rounds} rounds of ${perBlock} per tool, tools alternating by round, 100-200 ms apart.`,
       `"Burst syncing": a separate process rewrites ${CHURN_FILES.toLocaleString('en-US')} files of 4 KiB in a \`churn/\` directory of the same tree every ${CHURN_INTERVAL_MS / 1000} s while the saves are timed, so the save competes with a burst the tool is pushing. For the per-change rsync, that process runs one \`rsync -a\` of \`churn/\` after each burst (the recipe batching the burst generously).`,
       `"One rsync per change" is the inotifywait recipe with the event delivered for free: an \`rsync -a -e ssh\` of the file starts right after close(), a new SSH connection each time. lsyncd is \`default.rsyncssh\` with \`rsync.rsh\` set to the same ssh command as every peer.`,
-      'The saved file alternates between 4,096 and 4,097 bytes: rsync\'s quick check (size and whole-second mtime) skips a same-size rewrite within the same second, so lsyncd and the per-change rsync would never deliver some saves (seen on this machine: the second of two 2-byte saves 30 ms apart stayed on the server with its old content). Ferry compares size and millisecond mtime with its index of what it last sent (main/engine/reconcile.ts), so it does not depend on this.',
+      "The saved file alternates between 4,096 and 4,097 bytes: rsync's quick check (size and whole-second mtime) skips a same-size rewrite within the same second, so lsyncd and the per-change rsync would never deliver some saves (seen on this machine: the second of two 2-byte saves 30 ms apart stayed on the server with its old content). Ferry compares size and millisecond mtime with its index of what it last sent (main/engine/reconcile.ts), so it does not depend on this.",
     ].join('\n\n'),
-    body: [head, '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n') + (notes.length ? `\n\n${notes.map((n) => `- ${n}`).join('\n')}` : ''),
+    body:
+      [head, '|---|---|---|---|---|---|---|---|---|', ...rows].join('\n') +
+      (notes.length ? `\n\n${notes.map((n) => `- ${n}`).join('\n')}` : ''),
     targets,
     ownChart: chart,
   };

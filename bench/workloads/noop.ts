@@ -38,7 +38,8 @@ export async function noopVerify(ctx: BenchContext, files: number, dirs: number)
   }
   // Ferry's fixed cost: node start, loading and type-stripping its modules, nothing else.
   const startup: Series = { tool: 'Ferry start-up alone (`ferry sync --help`)', samples: [] };
-  for (let rep = 0; rep < reps; rep++) pushMeasured(startup, measure(ctx, { cmd: process.execPath, argv: [FERRY_BIN, 'sync', '--help'] }));
+  for (let rep = 0; rep < reps; rep++)
+    pushMeasured(startup, measure(ctx, { cmd: process.execPath, argv: [FERRY_BIN, 'sync', '--help'] }));
   series.push(startup);
   const r = ferryRatio(series, '`rsync -a -e ssh` (re-run)');
   const target = {
@@ -60,7 +61,10 @@ export async function noopVerify(ctx: BenchContext, files: number, dirs: number)
     method: `Workload 1's kind of tree (${fmtInt(files)} files of 4 KiB in ${dirs} directories) is already on the server. Ferry starts again with the index it saved (\`ferry sync --once\`: connect, scan both sides, compare, exit); rsync re-runs \`rsync -a -e ssh\`. ${reps} interleaved runs each.`,
     body: timeTable(series, { cpu: true }),
     targets: [target],
-    chart: { label: '4. no-op verify', values: series.slice(0, 2).map((s) => ({ tool: s.tool.replace(' (re-run)', ''), value: median(s.samples) })) },
+    chart: {
+      label: '4. no-op verify',
+      values: series.slice(0, 2).map((s) => ({ tool: s.tool.replace(' (re-run)', ''), value: median(s.samples) })),
+    },
     ...(profile ? { profile } : {}),
   };
 }

@@ -13,7 +13,13 @@
 import { readFile } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { SFTPWrapper } from 'ssh2';
-import type { ConnectionRequest, HostKeyInfo, RemoteDirListing, TestConnectionResult, TrustHostKeyRequest } from '../ipc/contract.ts';
+import type {
+  ConnectionRequest,
+  HostKeyInfo,
+  RemoteDirListing,
+  TestConnectionResult,
+  TrustHostKeyRequest,
+} from '../ipc/contract.ts';
 import { connectSsh, openSftp } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { HostKeyError, fingerprintSha256, keyTypeOfBlob, verifyHostKey } from '../ssh/host-key.ts';
@@ -45,7 +51,13 @@ export function endpointFor(req: ConnectionRequest, env: SshEnvironment): SshEnd
     ...(env.knownHostsPath !== undefined ? { knownHostsPath: env.knownHostsPath } : {}),
     ...(env.sshConfigPath !== undefined ? { sshConfigPath: env.sshConfigPath } : {}),
     ...(env.homeDir !== undefined ? { homeDir: env.homeDir } : {}),
-    ...(auth.kind === 'key' ? { identityFiles: [auth.keyPath], agentSocket: null, ...(auth.passphrase ? { passphrase: auth.passphrase } : {}) } : {}),
+    ...(auth.kind === 'key'
+      ? {
+          identityFiles: [auth.keyPath],
+          agentSocket: null,
+          ...(auth.passphrase ? { passphrase: auth.passphrase } : {}),
+        }
+      : {}),
     ...(auth.kind === 'password' ? { password: auth.password, agentSocket: null } : {}),
   });
 }
@@ -66,9 +78,17 @@ function probeHostKey(ep: SshEndpoint, timeoutMs: number): Promise<PresentedKey>
       client.on('error', () => undefined);
       client.end();
       if (key) resolve({ blob: key, keyType: keyTypeOfBlob(key), fingerprint: fingerprintSha256(key) });
-      else reject(err ?? new Error(`The server ${ep.host}:${ep.port} closed the connection before showing its host key.`));
+      else
+        reject(err ?? new Error(`The server ${ep.host}:${ep.port} closed the connection before showing its host key.`));
     };
-    client.on('error', (err) => done(new Error(`Could not reach ${ep.host}:${ep.port}: ${err.message}. Check the host name and port, and that sshd runs there.`, { cause: err })));
+    client.on('error', (err) =>
+      done(
+        new Error(
+          `Could not reach ${ep.host}:${ep.port}: ${err.message}. Check the host name and port, and that sshd runs there.`,
+          { cause: err },
+        ),
+      ),
+    );
     client.on('close', () => done());
     client.connect({
       host: ep.host,
@@ -125,8 +145,20 @@ export class ConnectionService {
       return { outcome: 'failed', message: (err as Error).message };
     }
     this.seen.set(`${ep.host}:${ep.port}`, presented);
-    const hostKey: HostKeyInfo = { host: ep.host, port: ep.port, keyType: presented.keyType, fingerprint: presented.fingerprint, knownHostsPath: ep.knownHostsPath };
-    const verdict = await verifyHostKey({ knownHostsPath: ep.knownHostsPath, host: ep.host, port: ep.port, policy: 'strict', presentedKey: presented.blob });
+    const hostKey: HostKeyInfo = {
+      host: ep.host,
+      port: ep.port,
+      keyType: presented.keyType,
+      fingerprint: presented.fingerprint,
+      knownHostsPath: ep.knownHostsPath,
+    };
+    const verdict = await verifyHostKey({
+      knownHostsPath: ep.knownHostsPath,
+      host: ep.host,
+      port: ep.port,
+      policy: 'strict',
+      presentedKey: presented.blob,
+    });
     if (!verdict.ok) return hostKeyResult(verdict.error, hostKey);
     return this.login(ep, hostKey);
   }
@@ -149,7 +181,12 @@ export class ConnectionService {
   /** Through ProxyJump the key cannot be probed directly; report what connecting says. */
   private async testThroughJump(ep: SshEndpoint): Promise<TestConnectionResult> {
     try {
-      const exists = await withSftp(ep, this.timeoutMs, (sftp) => sftpCall<unknown>((cb) => sftp.stat(ep.remoteRoot, cb)).then(() => true, () => false));
+      const exists = await withSftp(ep, this.timeoutMs, (sftp) =>
+        sftpCall<unknown>((cb) => sftp.stat(ep.remoteRoot, cb)).then(
+          () => true,
+          () => false,
+        ),
+      );
       // Connected, so known_hosts holds the key that was checked: show that one.
       const known = lookupHostKeys(await readFile(ep.knownHostsPath, 'utf8').catch(() => ''), ep.host, ep.port).keys[0];
       const hostKey: HostKeyInfo = {
@@ -162,10 +199,19 @@ export class ConnectionService {
       return { outcome: 'ok', hostKey, remotePathExists: exists, sftp: true };
     } catch (err) {
       if (err instanceof HostKeyError && err.kind === 'unknown') {
-        return { outcome: 'failed', message: `${err.message} (Hosts behind a ProxyJump are pinned with ssh or ssh-keyscan, not from the app.)` };
+        return {
+          outcome: 'failed',
+          message: `${err.message} (Hosts behind a ProxyJump are pinned with ssh or ssh-keyscan, not from the app.)`,
+        };
       }
       if (err instanceof HostKeyError) {
-        return hostKeyResult(err, { host: err.host, port: err.port, keyType: '', fingerprint: err.presentedFingerprint, knownHostsPath: err.knownHostsPath });
+        return hostKeyResult(err, {
+          host: err.host,
+          port: err.port,
+          keyType: '',
+          fingerprint: err.presentedFingerprint,
+          knownHostsPath: err.knownHostsPath,
+        });
       }
       return { outcome: 'failed', message: (err as Error).message };
     }
@@ -175,13 +221,27 @@ export class ConnectionService {
   async trustHostKey(req: TrustHostKeyRequest): Promise<void> {
     const key = this.seen.get(`${req.host}:${req.port}`);
     if (!key || key.fingerprint !== req.fingerprint) {
-      throw new Error(`The host key of ${req.host}:${req.port} was not the one shown (${req.fingerprint}); test the connection again and compare the fingerprint before trusting it.`);
+      throw new Error(
+        `The host key of ${req.host}:${req.port} was not the one shown (${req.fingerprint}); test the connection again and compare the fingerprint before trusting it.`,
+      );
     }
-    const knownHostsPath = this.env.knownHostsPath ?? endpointFor({ host: req.host, port: req.port, auth: { kind: 'agent' }, remotePath: '/' }, this.env).knownHostsPath;
-    const verdict = await verifyHostKey({ knownHostsPath, host: req.host, port: req.port, policy: 'strict', presentedKey: key.blob });
+    const knownHostsPath =
+      this.env.knownHostsPath ??
+      endpointFor({ host: req.host, port: req.port, auth: { kind: 'agent' }, remotePath: '/' }, this.env)
+        .knownHostsPath;
+    const verdict = await verifyHostKey({
+      knownHostsPath,
+      host: req.host,
+      port: req.port,
+      policy: 'strict',
+      presentedKey: key.blob,
+    });
     if (verdict.ok) return;
     if (verdict.error.kind !== 'unknown') throw new Error(verdict.error.message);
-    await appendKnownHost(knownHostsPath, formatKnownHostsLine(req.host, req.port, key.keyType, key.blob.toString('base64')));
+    await appendKnownHost(
+      knownHostsPath,
+      formatKnownHostsLine(req.host, req.port, key.keyType, key.blob.toString('base64')),
+    );
   }
 
   async browseRemote(req: ConnectionRequest): Promise<RemoteDirListing> {
@@ -191,9 +251,14 @@ export class ConnectionService {
       try {
         list = await sftpCall<ssh2.FileEntryWithStats[]>((cb) => sftp.readdir(ep.remoteRoot, cb));
       } catch (err) {
-        throw new Error(`Could not list ${ep.remoteRoot} on ${ep.host}: ${(err as Error).message}. Check that it exists and that ${ep.user} may read it.`, { cause: err });
+        throw new Error(
+          `Could not list ${ep.remoteRoot} on ${ep.host}: ${(err as Error).message}. Check that it exists and that ${ep.user} may read it.`,
+          { cause: err },
+        );
       }
-      const dirs = list.filter((e) => e.attrs.isDirectory() && e.filename !== '.' && e.filename !== '..').map((e) => e.filename);
+      const dirs = list
+        .filter((e) => e.attrs.isDirectory() && e.filename !== '.' && e.filename !== '..')
+        .map((e) => e.filename);
       return { path: ep.remoteRoot, dirs: dirs.sort() };
     });
   }
@@ -204,7 +269,10 @@ export class ConnectionService {
       try {
         await sftpCall<void>((cb) => sftp.mkdir(ep.remoteRoot, (err) => cb(err, undefined)));
       } catch (err) {
-        throw new Error(`Could not create ${ep.remoteRoot} on ${ep.host}: ${(err as Error).message}. Check that the parent exists and that ${ep.user} may write to it.`, { cause: err });
+        throw new Error(
+          `Could not create ${ep.remoteRoot} on ${ep.host}: ${(err as Error).message}. Check that the parent exists and that ${ep.user} may write to it.`,
+          { cause: err },
+        );
       }
     });
   }

@@ -112,10 +112,13 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   async add(req: AddFolderRequest): Promise<FolderEntry> {
     const info = await this.inspectLocalPath(req.localPath);
     if (info.kind === 'missing') throw new Error(`${info.path} does not exist. Drop or choose an existing folder.`);
-    if (info.kind === 'file') throw new Error(`${info.path} is a file. Ferry syncs folders: drop the folder that contains it.`);
+    if (info.kind === 'file')
+      throw new Error(`${info.path} is a file. Ferry syncs folders: drop the folder that contains it.`);
     if (info.alreadySyncedBy) {
       const other = this.folders.get(info.alreadySyncedBy);
-      throw new Error(`${info.path} already syncs to ${other?.sync?.status().remote ?? other?.saved.host ?? 'a server'}. Remove that folder first to sync it somewhere else.`);
+      throw new Error(
+        `${info.path} already syncs to ${other?.sync?.status().remote ?? other?.saved.host ?? 'a server'}. Remove that folder first to sync it somewhere else.`,
+      );
     }
     const draft: StoredFolder = {
       id: '',
@@ -138,8 +141,10 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     // The id comes from the resolved endpoint, and the remote path as the server spells it.
     const saved: StoredFolder = { ...draft, id: config.id, remotePath: config.endpoint.remoteRoot };
     let kept = true;
-    if (req.auth.kind === 'password') kept = await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
-    if (req.auth.kind === 'key' && req.auth.passphrase) kept = await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
+    if (req.auth.kind === 'password')
+      kept = await this.opts.secrets.set(secretKey(saved.id, 'password'), req.auth.password);
+    if (req.auth.kind === 'key' && req.auth.passphrase)
+      kept = await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), req.auth.passphrase);
     await this.saveFolders([...this.settings.folders, saved]);
     await this.run(saved, config);
     if (!kept) this.mustGet(saved.id).secretSessionOnly = true;
@@ -156,7 +161,11 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     const r = this.mustGet(id);
     const what = r.needsSecret;
     if (!what) throw new Error(`${r.saved.localPath} is not waiting for a password or passphrase.`);
-    if (what === 'passphrase' && r.saved.keyPath && (await checkKeyPassphrase(r.saved.keyPath, secret)) === 'wrong-passphrase') {
+    if (
+      what === 'passphrase' &&
+      r.saved.keyPath &&
+      (await checkKeyPassphrase(r.saved.keyPath, secret)) === 'wrong-passphrase'
+    ) {
       throw new Error(`That passphrase does not decrypt the key ${r.saved.keyPath}. Check it and try again.`);
     }
     const config = await this.configFor(r.saved, { [what]: secret });
@@ -248,7 +257,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   private runningSync(id: string): FolderSync {
     const r = this.mustGet(id);
-    if (!r.sync) throw new Error(`${r.saved.localPath} is not running: ${r.failure?.lastError ?? 'it could not be started'}`);
+    if (!r.sync)
+      throw new Error(`${r.saved.localPath} is not running: ${r.failure?.lastError ?? 'it could not be started'}`);
     return r.sync;
   }
 
@@ -272,7 +282,10 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     };
   }
 
-  private async configFor(saved: StoredFolder, secrets: { password?: string; passphrase?: string }): Promise<FolderConfig> {
+  private async configFor(
+    saved: StoredFolder,
+    secrets: { password?: string; passphrase?: string },
+  ): Promise<FolderConfig> {
     const config = await folderConfigFrom({
       local: saved.localPath,
       target: targetSpecOf(saved),
@@ -293,23 +306,37 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   }
 
   private async startSaved(saved: StoredFolder): Promise<void> {
-    const password = saved.authKind === 'password' ? await this.opts.secrets.get(secretKey(saved.id, 'password')) : undefined;
-    const passphrase = saved.authKind === 'key' ? await this.opts.secrets.get(secretKey(saved.id, 'passphrase')) : undefined;
+    const password =
+      saved.authKind === 'password' ? await this.opts.secrets.get(secretKey(saved.id, 'password')) : undefined;
+    const passphrase =
+      saved.authKind === 'key' ? await this.opts.secrets.get(secretKey(saved.id, 'passphrase')) : undefined;
     const who = `${saved.user ?? ''}${saved.user ? '@' : ''}${saved.host}`;
     const missing =
       saved.authKind === 'password' && password === undefined
         ? 'password'
-        : saved.authKind === 'key' && saved.keyPath && passphrase === undefined && (await checkKeyPassphrase(saved.keyPath)) === 'needs-passphrase'
+        : saved.authKind === 'key' &&
+            saved.keyPath &&
+            passphrase === undefined &&
+            (await checkKeyPassphrase(saved.keyPath)) === 'needs-passphrase'
           ? 'passphrase'
           : undefined;
     if (missing) {
-      const secret = missing === 'password' ? `the password for ${who}` : `the passphrase of the key ${saved.keyPath ?? ''}`;
+      const secret =
+        missing === 'password' ? `the password for ${who}` : `the passphrase of the key ${saved.keyPath ?? ''}`;
       const message = `Ferry needs ${secret} to start this folder: no system keyring was available to keep it across restarts. Enter it to start syncing.`;
-      this.folders.set(saved.id, { saved, stateDir: '', failure: { ...failedStatus(saved, message), lastErrorKind: 'needs-secret' }, needsSecret: missing });
+      this.folders.set(saved.id, {
+        saved,
+        stateDir: '',
+        failure: { ...failedStatus(saved, message), lastErrorKind: 'needs-secret' },
+        needsSecret: missing,
+      });
       return;
     }
     try {
-      const config = await this.configFor(saved, { ...(password !== undefined ? { password } : {}), ...(passphrase !== undefined ? { passphrase } : {}) });
+      const config = await this.configFor(saved, {
+        ...(password !== undefined ? { password } : {}),
+        ...(passphrase !== undefined ? { passphrase } : {}),
+      });
       await this.run(saved, config);
     } catch (err) {
       this.folders.set(saved.id, { saved, stateDir: '', failure: failedStatus(saved, (err as Error).message) });

@@ -21,7 +21,8 @@ import type { FolderStatus } from '../engine/status.ts';
 import { fill, shellStrings, type ShellLanguage } from './shell-strings.ts';
 import { folderLabel } from './tray-menu.ts';
 
-export type NoticeKind = 'conflict' | 'halted' | 'host-key-changed' | 'needs-secret' | 'error-persists' | 'file-failing';
+export type NoticeKind =
+  'conflict' | 'halted' | 'host-key-changed' | 'needs-secret' | 'error-persists' | 'file-failing';
 
 export interface Notice {
   key: string;
@@ -48,14 +49,17 @@ interface FolderMemo {
   last?: FolderStatus;
 }
 
-
 export class NotificationRules {
   private readonly opts: Required<NotificationRuleOptions>;
   private readonly memo = new Map<string, FolderMemo>();
   private readonly seenConflicts = new Set<string>();
 
   constructor(opts: NotificationRuleOptions = {}) {
-    this.opts = { language: opts.language ?? 'en', errorGraceMs: opts.errorGraceMs ?? 10 * 60_000, failedAttempts: opts.failedAttempts ?? 5 };
+    this.opts = {
+      language: opts.language ?? 'en',
+      errorGraceMs: opts.errorGraceMs ?? 10 * 60_000,
+      failedAttempts: opts.failedAttempts ?? 5,
+    };
   }
 
   setLanguage(language: ShellLanguage): void {
@@ -80,7 +84,15 @@ export class NotificationRules {
     if (this.seenConflicts.has(key)) return [];
     this.seenConflicts.add(key);
     const name = folderLabel(folder);
-    return [{ key, kind: 'conflict', folderId, title: fill(this.t().conflictTitle, { folder: name }), body: fill(this.t().conflictBody, { path: record.path }) }];
+    return [
+      {
+        key,
+        kind: 'conflict',
+        folderId,
+        title: fill(this.t().conflictTitle, { folder: name }),
+        body: fill(this.t().conflictBody, { path: record.path }),
+      },
+    ];
   }
 
   onStatus(s: FolderStatus, now: number): Notice[] {
@@ -92,7 +104,13 @@ export class NotificationRules {
     if (s.state === 'halted' && s.halt) {
       if (m.haltReason !== s.halt.reason) {
         m.haltReason = s.halt.reason;
-        out.push({ key: `halted:${s.id}:${s.halt.reason}`, kind: 'halted', folderId: s.id, title: fill(this.t().haltedTitle, { folder: name }), body: s.halt.message });
+        out.push({
+          key: `halted:${s.id}:${s.halt.reason}`,
+          kind: 'halted',
+          folderId: s.id,
+          title: fill(this.t().haltedTitle, { folder: name }),
+          body: s.halt.message,
+        });
       }
     } else if (s.state === 'syncing' || s.state === 'idle' || s.state === 'paused') {
       // Not 'scanning': a halted folder re-checks through 'scanning' every poll interval.
@@ -103,12 +121,24 @@ export class NotificationRules {
       m.errorSince ??= now;
       if (!m.actNowNotified && (s.lastErrorKind === 'host-key-changed' || s.lastErrorKind === 'host-key-revoked')) {
         m.actNowNotified = true;
-        out.push({ key: `host-key:${s.id}`, kind: 'host-key-changed', folderId: s.id, title: fill(this.t().hostKeyTitle, { folder: name }), body: this.t().hostKeyBody });
+        out.push({
+          key: `host-key:${s.id}`,
+          kind: 'host-key-changed',
+          folderId: s.id,
+          title: fill(this.t().hostKeyTitle, { folder: name }),
+          body: this.t().hostKeyBody,
+        });
       }
       if (!m.actNowNotified && s.lastErrorKind === 'needs-secret') {
         // One "act now" notice per error episode (host key or secret), and no later "error persists".
         m.actNowNotified = true;
-        out.push({ key: `needs-secret:${s.id}`, kind: 'needs-secret', folderId: s.id, title: fill(this.t().needsSecretTitle, { folder: name }), body: s.lastError ?? '' });
+        out.push({
+          key: `needs-secret:${s.id}`,
+          kind: 'needs-secret',
+          folderId: s.id,
+          title: fill(this.t().needsSecretTitle, { folder: name }),
+          body: s.lastError ?? '',
+        });
       }
     } else if (s.state === 'syncing' || s.state === 'idle' || s.state === 'paused') {
       delete m.errorSince;
@@ -150,12 +180,14 @@ export class NotificationRules {
     if (now - m.errorSince < this.opts.errorGraceMs) return [];
     m.errorNotified = true;
     const s = m.last;
-    return [{
-      key: `error:${id}:${m.errorSince}`,
-      kind: 'error-persists',
-      folderId: id,
-      title: fill(this.t().errorTitle, { folder: s ? folderLabel(s) : id }),
-      body: s?.lastError ?? '',
-    }];
+    return [
+      {
+        key: `error:${id}:${m.errorSince}`,
+        kind: 'error-persists',
+        folderId: id,
+        title: fill(this.t().errorTitle, { folder: s ? folderLabel(s) : id }),
+        body: s?.lastError ?? '',
+      },
+    ];
   }
 }

@@ -105,11 +105,15 @@ export function migrateSettings(raw: unknown, source = 'the settings file'): Mig
     return { settings: defaultSettings(), migratedFrom: 0 };
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new Error(`${source} does not hold a settings object. Move it aside and restart Ferry to start with default settings.`);
+    throw new Error(
+      `${source} does not hold a settings object. Move it aside and restart Ferry to start with default settings.`,
+    );
   }
   const version = (raw as { version?: unknown }).version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
-    throw new Error(`${source} has no valid "version" field (found ${JSON.stringify(version)}). Move it aside and restart Ferry to start with default settings.`);
+    throw new Error(
+      `${source} has no valid "version" field (found ${JSON.stringify(version)}). Move it aside and restart Ferry to start with default settings.`,
+    );
   }
   if (version > CURRENT_SETTINGS_VERSION) {
     throw new Error(
@@ -123,13 +127,17 @@ export function migrateSettings(raw: unknown, source = 'the settings file'): Mig
     try {
       current = step(current);
     } catch (err) {
-      throw new Error(`${source} (settings version ${v}) could not be upgraded: ${(err as Error).message}`, { cause: err });
+      throw new Error(`${source} (settings version ${v}) could not be upgraded: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   const parsed = settingsSchema.safeParse(current);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${source} is not valid: ${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : 'unknown problem'}. Move it aside and restart Ferry to start with default settings.`);
+    throw new Error(
+      `${source} is not valid: ${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : 'unknown problem'}. Move it aside and restart Ferry to start with default settings.`,
+    );
   }
   return { settings: parsed.data, ...(version < CURRENT_SETTINGS_VERSION ? { migratedFrom: version } : {}) };
 }

@@ -44,7 +44,10 @@ export class JsonFileSettingsStore implements SettingsStore {
     try {
       return JSON.parse(text) as unknown;
     } catch (err) {
-      throw new Error(`The settings file ${this.location} is not valid JSON (${(err as Error).message}). Move it aside and restart Ferry to start with default settings.`, { cause: err });
+      throw new Error(
+        `The settings file ${this.location} is not valid JSON (${(err as Error).message}). Move it aside and restart Ferry to start with default settings.`,
+        { cause: err },
+      );
     }
   }
 

@@ -5,8 +5,21 @@
 export type ShellLanguage = 'en' | 'zh-CN';
 
 const en = {
-  overall: { 'error': 'Ferry: needs attention', 'conflict': 'Ferry: conflicts to review', 'syncing': 'Ferry: syncing…', 'paused': 'Ferry: paused', 'in-sync': 'Ferry: everything in sync' },
-  folder: { 'in-sync': 'in sync', 'syncing': 'syncing', 'paused': 'paused', 'error': 'error', 'halted': 'halted', 'starting': 'connecting' },
+  overall: {
+    error: 'Ferry: needs attention',
+    conflict: 'Ferry: conflicts to review',
+    syncing: 'Ferry: syncing…',
+    paused: 'Ferry: paused',
+    'in-sync': 'Ferry: everything in sync',
+  },
+  folder: {
+    'in-sync': 'in sync',
+    syncing: 'syncing',
+    paused: 'paused',
+    error: 'error',
+    halted: 'halted',
+    starting: 'connecting',
+  },
   noFolders: 'No folders yet',
   pauseAll: 'Pause all',
   resumeAll: 'Resume all',
@@ -28,8 +41,21 @@ const en = {
 type Strings = typeof en;
 
 const zh: Strings = {
-  overall: { 'error': 'Ferry：需要处理', 'conflict': 'Ferry：有冲突待查看', 'syncing': 'Ferry：正在同步…', 'paused': 'Ferry：已暂停', 'in-sync': 'Ferry：全部已同步' },
-  folder: { 'in-sync': '已同步', 'syncing': '正在同步', 'paused': '已暂停', 'error': '出错', 'halted': '已停止', 'starting': '正在连接' },
+  overall: {
+    error: 'Ferry：需要处理',
+    conflict: 'Ferry：有冲突待查看',
+    syncing: 'Ferry：正在同步…',
+    paused: 'Ferry：已暂停',
+    'in-sync': 'Ferry：全部已同步',
+  },
+  folder: {
+    'in-sync': '已同步',
+    syncing: '正在同步',
+    paused: '已暂停',
+    error: '出错',
+    halted: '已停止',
+    starting: '正在连接',
+  },
   noFolders: '还没有文件夹',
   pauseAll: '全部暂停',
   resumeAll: '全部继续',

@@ -26,7 +26,9 @@ export const OVERALL_PRIORITY: readonly OverallState[] = ['error', 'conflict', '
  * A folder's state in words. 'starting' while a previous error is still unresolved (a
  * reconnect attempt) stays 'error', so the icon does not flicker on every retry.
  */
-export function folderDisplayState(s: Pick<FolderStatus, 'state' | 'inSync' | 'failedItems' | 'lastError'>): FolderDisplayState {
+export function folderDisplayState(
+  s: Pick<FolderStatus, 'state' | 'inSync' | 'failedItems' | 'lastError'>,
+): FolderDisplayState {
   switch (s.state) {
     case 'error':
       return 'error';

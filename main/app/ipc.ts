@@ -4,7 +4,14 @@
  * go to that window only.
  */
 import { ipcMain, type IpcMainInvokeEvent } from 'electron';
-import { COMMAND_NAMES, commandChannel, eventChannel, type CommandHandlers, type EventName, type Events } from '../ipc/contract.ts';
+import {
+  COMMAND_NAMES,
+  commandChannel,
+  eventChannel,
+  type CommandHandlers,
+  type EventName,
+  type Events,
+} from '../ipc/contract.ts';
 import { dispatchCommand } from '../ipc/handlers.ts';
 import { isAppUrl } from './security.ts';
 import { mainWindow } from './window.ts';
@@ -19,7 +26,8 @@ function trustedSender(event: IpcMainInvokeEvent): boolean {
 export function setupIpc(handlers: CommandHandlers): void {
   for (const name of COMMAND_NAMES) {
     ipcMain.handle(commandChannel(name), (event, ...args: unknown[]) => {
-      if (!trustedSender(event)) return { ok: false, error: 'Refused: this request did not come from the Ferry window.' };
+      if (!trustedSender(event))
+        return { ok: false, error: 'Refused: this request did not come from the Ferry window.' };
       return dispatchCommand(handlers, name, args);
     });
   }

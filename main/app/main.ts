@@ -54,7 +54,9 @@ async function setupApp(): Promise<void> {
     return;
   }
   if (!(await secrets.canPersist())) {
-    console.warn('Ferry: no system keyring (safeStorage backend basic_text); passwords are kept for this session only and asked for again at the next start.');
+    console.warn(
+      'Ferry: no system keyring (safeStorage backend basic_text); passwords are kept for this session only and asked for again at the next start.',
+    );
   }
   const language = () => shellLanguageFor(manager.getSettings().language, app.getLocale());
   const rules = new NotificationRules({ language: language() });
@@ -75,7 +77,8 @@ async function setupApp(): Promise<void> {
   setupIpc(handlers);
 
   const run = (action: MenuAction): void => {
-    const done = (p: Promise<unknown> | void) => void Promise.resolve(p).catch((err: Error) => console.error(err.message));
+    const done = (p: Promise<unknown> | void) =>
+      void Promise.resolve(p).catch((err: Error) => console.error(err.message));
     switch (action.type) {
       case 'pauseAll':
         return done(manager.pauseAll());
@@ -95,7 +98,9 @@ async function setupApp(): Promise<void> {
   };
   const tray: TrayController = setupTray(
     () => ({
-      folders: manager.statuses().map((status) => ({ status, conflictsNeedingAttention: attention.get(status.id) ?? 0 })),
+      folders: manager
+        .statuses()
+        .map((status) => ({ status, conflictsNeedingAttention: attention.get(status.id) ?? 0 })),
       openAtLogin: manager.getSettings().openAtLogin,
       language: language(),
     }),

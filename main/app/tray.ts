@@ -43,7 +43,11 @@ export interface TrayController {
   destroy(): void;
 }
 
-export function setupTray(input: () => TrayMenuInput, run: (action: MenuAction) => void, onClick: () => void): TrayController {
+export function setupTray(
+  input: () => TrayMenuInput,
+  run: (action: MenuAction) => void,
+  onClick: () => void,
+): TrayController {
   let state: OverallState = 'in-sync';
   const tray = new Tray(iconFor(state));
   tray.on('click', onClick);

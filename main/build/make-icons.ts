@@ -15,10 +15,10 @@ type Rgb = [number, number, number];
 
 const COLORS: Record<State, Rgb> = {
   'in-sync': [30, 127, 67],
-  'syncing': [37, 99, 201],
-  'paused': [107, 114, 128],
-  'error': [180, 35, 24],
-  'conflict': [196, 120, 0],
+  syncing: [37, 99, 201],
+  paused: [107, 114, 128],
+  error: [180, 35, 24],
+  conflict: [196, 120, 0],
 };
 
 function segDist(px: number, py: number, ax: number, ay: number, bx: number, by: number): number {
@@ -46,7 +46,9 @@ function glyph(state: State, u: number, v: number): boolean {
     case 'error':
       return (Math.abs(u) < 0.12 && v > -0.5 && v < 0.15) || Math.hypot(u, v - 0.38) < 0.13;
     case 'conflict':
-      return (Math.abs(v + 0.17) < 0.09 || Math.abs(v - 0.17) < 0.09) ? Math.abs(u) < 0.45 : segDist(u, v, 0.28, -0.5, -0.28, 0.5) < 0.09;
+      return Math.abs(v + 0.17) < 0.09 || Math.abs(v - 0.17) < 0.09
+        ? Math.abs(u) < 0.45
+        : segDist(u, v, 0.28, -0.5, -0.28, 0.5) < 0.09;
   }
 }
 
@@ -73,7 +75,9 @@ function draw(size: number, state: State, template: boolean): Buffer {
       const glyphShare = disc ? mark / disc : 0;
       if (template) {
         // macOS template: shape in black, glyph cut out (transparent).
-        px[i] = 0; px[i + 1] = 0; px[i + 2] = 0;
+        px[i] = 0;
+        px[i + 1] = 0;
+        px[i + 2] = 0;
         px[i + 3] = Math.round(255 * cover * (1 - glyphShare));
       } else {
         px[i] = Math.round(r + (255 - r) * glyphShare);
@@ -103,7 +107,12 @@ export function encodePng(size: number, rgba: Buffer): Buffer {
   ihdr[9] = 6; // RGBA
   const rows = Buffer.alloc(size * (size * 4 + 1));
   for (let y = 0; y < size; y++) rgba.copy(rows, y * (size * 4 + 1) + 1, y * size * 4, (y + 1) * size * 4);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** An .ico holding PNG images (Windows Vista and later read these). */
@@ -141,7 +150,13 @@ export function makeIcons(assetsDir: string): string[] {
     out(`tray/${state}@2x.png`, png32);
     out(`tray/${state}Template.png`, encodePng(16, draw(16, state, true)));
     out(`tray/${state}Template@2x.png`, encodePng(32, draw(32, state, true)));
-    out(`tray/${state}.ico`, encodeIco([{ size: 16, png: png16 }, { size: 32, png: png32 }]));
+    out(
+      `tray/${state}.ico`,
+      encodeIco([
+        { size: 16, png: png16 },
+        { size: 32, png: png32 },
+      ]),
+    );
   }
   out('icon.png', encodePng(512, draw(512, 'syncing', false)));
   return written;

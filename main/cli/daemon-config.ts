@@ -33,7 +33,10 @@ export const daemonConfigSchema = z
 export type DaemonConfig = z.infer<typeof daemonConfigSchema>;
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '') || '(top level)';
+  return (
+    path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '') ||
+    '(top level)'
+  );
 }
 
 /** Validates parsed JSON; throws one Error listing every problem by key. */
@@ -59,20 +62,20 @@ export async function loadDaemonConfig(file: string): Promise<{ config: DaemonCo
   }
   const config = parseDaemonConfig(json, file);
   const base = dirname(resolve(file));
-  const folders = config.folders.map(
-    (f): FolderOptions => ({
-      local: resolve(base, f.local),
-      target: f.target,
-      ...(f.mode ? { mode: f.mode } : {}),
-      ...(f.identity ? { identity: (Array.isArray(f.identity) ? f.identity : [f.identity]).map((p) => resolve(base, p)) } : {}),
-      ...(f.knownHosts ? { knownHosts: resolve(base, f.knownHosts) } : {}),
-      ...(f.hostKeyPolicy ? { hostKeyPolicy: f.hostKeyPolicy } : {}),
-      ...(f.transport ? { transport: f.transport } : {}),
-      ...(f.ignore ? { ignore: f.ignore } : {}),
-      ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
-      ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
-      ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
-    }),
-  );
+  const folders = config.folders.map((f): FolderOptions => ({
+    local: resolve(base, f.local),
+    target: f.target,
+    ...(f.mode ? { mode: f.mode } : {}),
+    ...(f.identity
+      ? { identity: (Array.isArray(f.identity) ? f.identity : [f.identity]).map((p) => resolve(base, p)) }
+      : {}),
+    ...(f.knownHosts ? { knownHosts: resolve(base, f.knownHosts) } : {}),
+    ...(f.hostKeyPolicy ? { hostKeyPolicy: f.hostKeyPolicy } : {}),
+    ...(f.transport ? { transport: f.transport } : {}),
+    ...(f.ignore ? { ignore: f.ignore } : {}),
+    ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
+    ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
+    ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
+  }));
   return { config, folders };
 }

@@ -10,7 +10,8 @@ try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
   const e = err as { code?: string; exitCode?: number };
-  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exitCode = 0;
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+    process.exitCode = 0;
   else process.exitCode = e.exitCode && e.exitCode !== 1 ? e.exitCode : EXIT.usage;
 }
 

@@ -77,7 +77,8 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
   const localRoot = resolve(o.local);
   const st = await stat(localRoot).catch(() => undefined);
   if (!st) throw new UsageError(`The local folder ${localRoot} does not exist. Create it or check the path.`);
-  if (!st.isDirectory()) throw new UsageError(`${localRoot} is not a folder. Ferry syncs folders; give the folder that contains it.`);
+  if (!st.isDirectory())
+    throw new UsageError(`${localRoot} is not a folder. Ferry syncs folders; give the folder that contains it.`);
   const endpoint = resolveEndpoint(o.target, {
     ...(o.identity?.length ? { identityFiles: o.identity } : {}),
     ...(o.knownHosts ? { knownHostsPath: o.knownHosts } : {}),

@@ -88,7 +88,12 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
   }
 }
 
-async function daemonCommand(flags: { config: string; json?: boolean; verbose?: boolean; once?: boolean }): Promise<number> {
+async function daemonCommand(flags: {
+  config: string;
+  json?: boolean;
+  verbose?: boolean;
+  once?: boolean;
+}): Promise<number> {
   const reporter = reporterFor(flags);
   try {
     const { folders } = await loadDaemonConfig(flags.config);
@@ -117,20 +122,52 @@ export function buildProgram(): Command {
     .argument('<local-dir>', 'local folder to sync')
     .argument('<target>', '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config')
     .option('--once', 'reconcile once, then exit: 0 when in sync, non-zero with a summary when not')
-    .addOption(new Option('--mode <mode>', 'push keeps server changes as conflict copies; mirror overwrites them').choices(['push', 'mirror']).default('push'))
+    .addOption(
+      new Option('--mode <mode>', 'push keeps server changes as conflict copies; mirror overwrites them')
+        .choices(['push', 'mirror'])
+        .default('push'),
+    )
     .option('-i, --identity <file>', 'private key file (repeatable)', collect)
     .option('--known-hosts <file>', 'known_hosts file to check and pin host keys in (default ~/.ssh/known_hosts)')
-    .addOption(new Option('--host-key-policy <policy>', 'strict: only known keys; accept-new: pin a new host on first use').choices(['strict', 'accept-new']).default('strict'))
-    .addOption(new Option('--transport <t>', 'auto: SFTP, with rsync for large modified files and servers without SFTP').choices(['auto', 'sftp', 'rsync']).default('auto'))
+    .addOption(
+      new Option('--host-key-policy <policy>', 'strict: only known keys; accept-new: pin a new host on first use')
+        .choices(['strict', 'accept-new'])
+        .default('strict'),
+    )
+    .addOption(
+      new Option('--transport <t>', 'auto: SFTP, with rsync for large modified files and servers without SFTP')
+        .choices(['auto', 'sftp', 'rsync'])
+        .default('auto'),
+    )
     .option('--ignore <pattern>', 'gitignore-style pattern to leave out (repeatable)', collect)
     .option('--state-dir <dir>', 'where Ferry keeps its index and conflict log (default ~/.local/state/ferry)')
     .option('--allow-mass-delete', 'do not halt when a sync would delete more than half of the server files')
     .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
-    .option('--delta-threshold <bytes>', 'files at least this large go through rsync: its delta transfer when modified, a whole copy when new (default 48 MiB)', positiveInt)
-    .option('--bulk-threshold <files>', 'passes with at least this many uploads send them through one rsync run (default 1000)', positiveInt)
-    .option('--bulk-bytes <bytes>', 'so do passes whose uploads add up to this many bytes, over at least 16 files (default 128 MiB)', positiveInt)
-    .option('--poll-interval <seconds>', 'full rescan interval when file watching fails, and re-check interval of a halted folder (default 30)', positiveInt)
-    .option('--rescan-interval <seconds>', 'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)', nonNegativeInt)
+    .option(
+      '--delta-threshold <bytes>',
+      'files at least this large go through rsync: its delta transfer when modified, a whole copy when new (default 48 MiB)',
+      positiveInt,
+    )
+    .option(
+      '--bulk-threshold <files>',
+      'passes with at least this many uploads send them through one rsync run (default 1000)',
+      positiveInt,
+    )
+    .option(
+      '--bulk-bytes <bytes>',
+      'so do passes whose uploads add up to this many bytes, over at least 16 files (default 128 MiB)',
+      positiveInt,
+    )
+    .option(
+      '--poll-interval <seconds>',
+      'full rescan interval when file watching fails, and re-check interval of a halted folder (default 30)',
+      positiveInt,
+    )
+    .option(
+      '--rescan-interval <seconds>',
+      'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)',
+      nonNegativeInt,
+    )
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')
@@ -151,4 +188,3 @@ export function buildProgram(): Command {
     });
   return program;
 }
-

@@ -56,7 +56,7 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
 function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  while (n >= 1024 && i < units.length - 1) ((n /= 1024), i++);
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
@@ -77,7 +77,9 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, verbose 
       if (s.state === 'syncing' && tty) {
         clear();
         const rate = s.throughputBps ? `, ${formatBytes(s.throughputBps)}/s` : '';
-        out.write(`Syncing ${s.localRoot}: ${s.filesDone}/${s.filesTotal} items, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}${rate}`);
+        out.write(
+          `Syncing ${s.localRoot}: ${s.filesDone}/${s.filesTotal} items, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}${rate}`,
+        );
         progressShown = true;
       }
       const key = `${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.watcherMessage ?? ''}`;

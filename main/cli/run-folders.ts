@@ -39,7 +39,10 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
     return EXIT.ok;
   }
   const failed = status.failedItems.map((f) => `  ${f.path}: ${f.error}`).join('\n');
-  reporter.error(`Not in sync (${did}): ${status.failedItems.length} item(s) failed and will be retried on the next run:\n${failed}`, config.id);
+  reporter.error(
+    `Not in sync (${did}): ${status.failedItems.length} item(s) failed and will be retried on the next run:\n${failed}`,
+    config.id,
+  );
   return EXIT.notInSync;
 }
 

@@ -8,7 +8,13 @@ import { conflictCopyName } from './conflict-log.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
 import { comparePaths, isWithin, parentOf, type Entry, type Snapshot } from './tree.ts';
-import type { ItemResult, RemoteTransport, TransferErrorCode, UploadItem, UploadResult } from '../transport/transport.ts';
+import type {
+  ItemResult,
+  RemoteTransport,
+  TransferErrorCode,
+  UploadItem,
+  UploadResult,
+} from '../transport/transport.ts';
 
 export interface FileOutcome {
   path: string;
@@ -97,11 +103,13 @@ function record(ancestor: Map<string, Entry>, path: string, entry: Entry): void 
 export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry][] {
   const replaced: string[] = [];
   for (const o of plan.ops) {
-    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy)) replaced.push(o.path);
+    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy))
+      replaced.push(o.path);
   }
   const candidates = new Map<string, Entry>();
   for (const o of plan.ops) {
-    if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && !ancestor.has(o.path)) candidates.set(o.path, o.entry);
+    if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && !ancestor.has(o.path))
+      candidates.set(o.path, o.entry);
     if (o.op === 'rename' && !ancestor.has(o.to)) {
       for (const [p, e] of ancestor) if (isWithin(p, o.from)) candidates.set(o.to + p.slice(o.from.length), e);
     }
@@ -133,7 +141,8 @@ export function plannedRenames(plan: Plan): [string, string][] {
 export function plannedReplacements(plan: Plan, ancestor: Snapshot): [string, Entry][] {
   const out: [string, Entry][] = [];
   for (const o of plan.ops) {
-    if ((o.op === 'upload' && !o.keepRemoteCopy && ancestor.has(o.path)) || o.op === 'setAttributes') out.push([o.path, o.entry]);
+    if ((o.op === 'upload' && !o.keepRemoteCopy && ancestor.has(o.path)) || o.op === 'setAttributes')
+      out.push([o.path, o.entry]);
   }
   return out;
 }
@@ -150,7 +159,14 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     ctx.onOutcome?.(o);
   };
   const fail = (op: FileOutcome['op'], r: ItemResult, from?: string) =>
-    emit({ path: r.path, ...(from !== undefined ? { from } : {}), op, ok: false, error: r.error ?? 'unknown error', ...(r.errorCode ? { errorCode: r.errorCode } : {}) });
+    emit({
+      path: r.path,
+      ...(from !== undefined ? { from } : {}),
+      op,
+      ok: false,
+      error: r.error ?? 'unknown error',
+      ...(r.errorCode ? { errorCode: r.errorCode } : {}),
+    });
 
   // Conflicts without a server action (skipped local deletes) are final as planned.
   for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
@@ -179,11 +195,23 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     return undefined;
   };
   /** Ops below a directory the server refused to create fail as `op`; the others are returned. */
-  const creatable = <O extends PlanOp>(ops: O[], op: FileOutcome['op'], pathOf: (o: O) => string, fromOf?: (o: O) => string): O[] =>
+  const creatable = <O extends PlanOp>(
+    ops: O[],
+    op: FileOutcome['op'],
+    pathOf: (o: O) => string,
+    fromOf?: (o: O) => string,
+  ): O[] =>
     ops.filter((o) => {
       const above = notCreatedAbove(pathOf(o));
       if (above === undefined) return true;
-      fail(op, { path: pathOf(o), error: `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it` }, fromOf?.(o));
+      fail(
+        op,
+        {
+          path: pathOf(o),
+          error: `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it`,
+        },
+        fromOf?.(o),
+      );
       return false;
     });
   for (const phase of phases) {
@@ -234,7 +262,11 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const mkdirs = creatable(of('mkdir').filter((o) => !isBlocked(o.path)), 'mkdir', (o) => o.path);
+    const mkdirs = creatable(
+      of('mkdir').filter((o) => !isBlocked(o.path)),
+      'mkdir',
+      (o) => o.path,
+    );
     if (mkdirs.length) {
       const res = await transport.mkdir(mkdirs.map((o) => ({ path: o.path, mode: o.entry.mode })));
       res.forEach((r, i) => {
@@ -267,10 +299,18 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       });
     }
 
-    const uploads = creatable(of('upload').filter((o) => !isBlocked(parentOf(o.path))), 'upload', (o) => o.path);
+    const uploads = creatable(
+      of('upload').filter((o) => !isBlocked(parentOf(o.path))),
+      'upload',
+      (o) => o.path,
+    );
     if (uploads.length) await runUploads(uploads, copyPaths);
 
-    const links = creatable(of('symlink').filter((o) => !isBlocked(o.path)), 'symlink', (o) => o.path);
+    const links = creatable(
+      of('symlink').filter((o) => !isBlocked(o.path)),
+      'symlink',
+      (o) => o.path,
+    );
     if (links.length) {
       const res = await transport.symlink(links.map((o) => ({ path: o.path, target: o.entry.target })));
       res.forEach((r, i) => {
@@ -283,13 +323,18 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
 
     const attrs = of('setAttributes').filter((o) => !isBlocked(o.path));
     if (attrs.length) {
-      const res = await transport.setAttributes(attrs.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })));
+      const res = await transport.setAttributes(
+        attrs.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })),
+      );
       res.forEach((r, i) => {
         const o = attrs[i] as Extract<PlanOp, { op: 'setAttributes' }>;
         if (r.error) return fail('setAttributes', r);
         // Keep the content hash we knew: only attributes changed.
         const before = ancestor.get(o.path);
-        const entry = o.entry.kind === 'file' && before?.kind === 'file' && before.hash ? { ...o.entry, hash: before.hash } : o.entry;
+        const entry =
+          o.entry.kind === 'file' && before?.kind === 'file' && before.hash
+            ? { ...o.entry, hash: before.hash }
+            : o.entry;
         record(ancestor, o.path, entry);
         emit({ path: o.path, op: 'setAttributes', ok: true });
       });
@@ -351,7 +396,8 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
         if (settled.has(i)) return;
         settled.add(i);
         const o = ops[i] as Extract<PlanOp, { op: 'upload' }>;
-        if (o.keepRemoteCopy) noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
+        if (o.keepRemoteCopy)
+          noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
         if (r.localVanished) {
           // Deleted or moved since the scan: rescan it rather than count a failure.
           changedDuringUpload.push(o.path);

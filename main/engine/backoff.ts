@@ -55,7 +55,13 @@ export class RetryBook {
   /** Records another failure of `path` and schedules its next attempt. */
   recordFailure(path: string, error: string, errorCode: TransferErrorCode, now: number): RetryState {
     const attempts = (this.#states.get(path)?.attempts ?? 0) + 1;
-    const state: RetryState = { path, error, errorCode, attempts, nextAttemptAt: now + nextDelayMs(attempts, this.#options) };
+    const state: RetryState = {
+      path,
+      error,
+      errorCode,
+      attempts,
+      nextAttemptAt: now + nextDelayMs(attempts, this.#options),
+    };
     this.#states.set(path, state);
     return state;
   }
@@ -77,7 +83,8 @@ export class RetryBook {
    * no longer needs an operation would stay due forever and wake the loop on every turn.
    */
   settle(scopes: readonly string[], keep: ReadonlySet<string>): void {
-    for (const p of [...this.#states.keys()]) if (!keep.has(p) && scopes.some((s) => isWithin(p, s))) this.#states.delete(p);
+    for (const p of [...this.#states.keys()])
+      if (!keep.has(p) && scopes.some((s) => isWithin(p, s))) this.#states.delete(p);
   }
 
   /**

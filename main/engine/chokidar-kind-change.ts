@@ -37,7 +37,11 @@ function chokidarKey(path: string): string {
 
 function hasTreeInternals(tree: unknown): tree is TreeInternals {
   const t = tree as Partial<TreeInternals> | undefined;
-  return typeof t?.observesNative === 'function' && t.observed instanceof Map && typeof t.replacedSinceObserved === 'function';
+  return (
+    typeof t?.observesNative === 'function' &&
+    t.observed instanceof Map &&
+    typeof t.replacedSinceObserved === 'function'
+  );
 }
 
 /**

@@ -193,10 +193,13 @@ export class DirtyPathCoalescer {
     if (this.#paused || this.#disposed) return;
     this.#cancelTimer();
     const due = Math.min(now + this.#quietMs, this.#firstMarkAt + this.#maxDelayMs);
-    this.#timer = this.#timers.setTimeout(() => {
-      this.#timer = undefined;
-      this.#flush();
-    }, Math.max(0, due - now));
+    this.#timer = this.#timers.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#flush();
+      },
+      Math.max(0, due - now),
+    );
   }
 
   #cancelTimer(): void {

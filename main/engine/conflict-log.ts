@@ -23,7 +23,8 @@ export const CONFLICT_ACTIONS = ['kept-remote-copy', 'skipped-local-delete', 'ke
 export type ConflictAction = (typeof CONFLICT_ACTIONS)[number];
 
 /** One side of a conflict: a file by size and time, or a directory or symlink (the kinds can clash). */
-export type ConflictSide = { size: number; mtimeMs: number; hash?: string } | { kind: 'dir' } | { kind: 'symlink'; target: string };
+export type ConflictSide =
+  { size: number; mtimeMs: number; hash?: string } | { kind: 'dir' } | { kind: 'symlink'; target: string };
 
 export interface ConflictRecord {
   /** ISO 8601 time the conflict was resolved. */
@@ -62,7 +63,9 @@ const recordSchema = z.object({
 export async function appendConflict(file: string, record: ConflictRecord): Promise<void> {
   const parsed = recordSchema.safeParse(record);
   if (!parsed.success) {
-    throw new Error(`Refusing to write an invalid conflict record for ${JSON.stringify(record.path)} to ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    throw new Error(
+      `Refusing to write an invalid conflict record for ${JSON.stringify(record.path)} to ${file}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   }
   try {
     await mkdir(dirname(file), { recursive: true });

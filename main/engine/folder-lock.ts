@@ -32,7 +32,9 @@ export async function lockFolderState(stateDir: string, what: string): Promise<F
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner))
-        throw new Error(`Another Ferry process (pid ${owner}) is already syncing ${what}. Stop it first, or give this one its own --state-dir.`);
+        throw new Error(
+          `Another Ferry process (pid ${owner}) is already syncing ${what}. Stop it first, or give this one its own --state-dir.`,
+        );
       await rm(file, { force: true }); // stale: its owner is gone
     }
   }

@@ -14,7 +14,10 @@ export function defaultStateRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function folderId(localRoot: string, remoteDisplay: string): string {
-  return createHash('sha256').update(`${resolve(localRoot)}\0${remoteDisplay}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${resolve(localRoot)}\0${remoteDisplay}`)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function folderStateDir(stateRoot: string, id: string): string {

@@ -15,7 +15,14 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyPlan, moveSubtree, plannedCreations, plannedRenames, plannedReplacements, type FileOutcome } from './apply-plan.ts';
+import {
+  applyPlan,
+  moveSubtree,
+  plannedCreations,
+  plannedRenames,
+  plannedReplacements,
+  type FileOutcome,
+} from './apply-plan.ts';
 import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
@@ -169,7 +176,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       for (let i = 0; i < 3 && this.dirty.length && !summary.halted; i++) {
         const scopes = this.takeDirty();
         const next = await this.pass(scopes);
-        summary = { ...next, uploaded: summary.uploaded + next.uploaded, removed: summary.removed + next.removed, conflicts: summary.conflicts + next.conflicts };
+        summary = {
+          ...next,
+          uploaded: summary.uploaded + next.uploaded,
+          removed: summary.removed + next.removed,
+          conflicts: summary.conflicts + next.conflicts,
+        };
       }
       return summary;
     } finally {
@@ -272,13 +284,20 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       const [path, second, kind] = Array.isArray(item) ? (item as [unknown, unknown, unknown]) : [];
       if (kind === 'rename') {
         // [from, to, 'rename']: accepted by the first pass only if the server shows it done.
-        if (typeof path === 'string' && path !== '' && typeof second === 'string' && second !== '') this.maybeMoved.push([path, second]);
+        if (typeof path === 'string' && path !== '' && typeof second === 'string' && second !== '')
+          this.maybeMoved.push([path, second]);
         continue;
       }
       const entry = typeof second === 'object' && second !== null ? (second as Entry) : undefined;
       if (kind === 'replace') {
         // Accepted by the first pass only if the server shows exactly this (see matchJournaled).
-        if (typeof path === 'string' && path !== '' && entry && (entry.kind === 'file' || entry.kind === 'dir' || entry.kind === 'symlink')) this.maybeLanded.set(path, entry);
+        if (
+          typeof path === 'string' &&
+          path !== '' &&
+          entry &&
+          (entry.kind === 'file' || entry.kind === 'dir' || entry.kind === 'symlink')
+        )
+          this.maybeLanded.set(path, entry);
         continue;
       }
       if (typeof path !== 'string' || path === '' || this.ancestor.has(path)) continue;
@@ -287,7 +306,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       this.ancestor.set(path, entry);
       added++;
     }
-    if (added) await saveIndex(this.indexFile, this.ancestor, { localRoot: this.config.localRoot, remote: this.st.remote });
+    if (added)
+      await saveIndex(this.indexFile, this.ancestor, { localRoot: this.config.localRoot, remote: this.st.remote });
     await rm(this.journalFile, { force: true });
   }
 
@@ -309,7 +329,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       if (!scopes.some((s) => isWithin(from, s)) || !scopes.some((s) => isWithin(to, s))) return true;
       const a = this.ancestor.get(from);
       const r = remote.get(to);
-      if (a && r && a.kind === r.kind && !remote.has(from) && !this.ancestor.has(to)) moveSubtree(this.ancestor, from, to);
+      if (a && r && a.kind === r.kind && !remote.has(from) && !this.ancestor.has(to))
+        moveSubtree(this.ancestor, from, to);
       return false;
     });
     for (const [p, cand] of this.maybeLanded) {
@@ -320,7 +341,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       if (!r || !a || !sameContent(cand, r)) continue;
       if (cand.kind !== 'symlink' && r.kind !== 'symlink' && cand.mode !== r.mode) continue;
       // A mode change keeps the content hash the ancestor had.
-      this.ancestor.set(p, cand.kind === 'file' && cand.hash === undefined && a.kind === 'file' && a.hash && sameContent(a, cand) ? { ...cand, hash: a.hash } : cand);
+      this.ancestor.set(
+        p,
+        cand.kind === 'file' && cand.hash === undefined && a.kind === 'file' && a.hash && sameContent(a, cand)
+          ? { ...cand, hash: a.hash }
+          : cand,
+      );
     }
   }
 
@@ -385,7 +411,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         const permanent = this.st.lastErrorKind === 'host-key-changed' || this.st.lastErrorKind === 'host-key-revoked';
         this.waitingToReconnect = true;
         try {
-          await this.sleep(permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }));
+          await this.sleep(
+            permanent ? 10 * 60_000 : nextDelayMs(this.connectAttempts++, { baseMs: 1000, maxMs: 60_000 }),
+          );
         } finally {
           this.waitingToReconnect = false;
         }
@@ -436,7 +464,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.connecting = connecting;
     let t: OpenTransports;
     try {
-      t = await openTransports(this.config.endpoint, this.config.localRoot, this.config.transport, { signal: connecting.signal });
+      t = await openTransports(this.config.endpoint, this.config.localRoot, this.config.transport, {
+        signal: connecting.signal,
+      });
     } finally {
       this.connecting = undefined;
     }
@@ -480,7 +510,10 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       remoteScan = await t.main.scan(scopes);
       const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
       if (!blocked.length) break;
-      if (attempt === 3) throw new Error(`The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`);
+      if (attempt === 3)
+        throw new Error(
+          `The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`,
+        );
       scopes = collapse([...scopes, ...blocked]);
     }
     const local = localScan.entries;
@@ -488,7 +521,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
     // The scanners refuse to go through symlinks; this is the second lock on that door.
     for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
-    if (remoteScan.tempFiles.length) await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
+    if (remoteScan.tempFiles.length)
+      await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
     for (const [p, e] of [...this.ancestor]) if (isIgnoredPath(p, e, ig)) this.ancestor.delete(p);
     if (this.maybeLanded.size || this.maybeMoved.length) this.matchJournaled(remote, scopes);
 
@@ -514,7 +548,13 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const halt =
       local.get('')?.kind !== 'dir'
         ? ({ kind: 'root-missing' } as const)
-        : checkSafety({ ancestor: this.ancestor, local, plan, fullScan: full, allowMassDelete: this.config.allowMassDelete || this.confirmDeletes || this.keepCopies });
+        : checkSafety({
+            ancestor: this.ancestor,
+            local,
+            plan,
+            fullScan: full,
+            allowMassDelete: this.config.allowMassDelete || this.confirmDeletes || this.keepCopies,
+          });
     if (halt) {
       this.st.halt = { reason: halt.kind, message: describeHalt(halt, this.config.localRoot) };
       this.setState('halted');
@@ -548,7 +588,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       nextRetryAt: new Date(f.nextAttemptAt).toISOString(),
     }));
     const { wrote: _wrote, ...counts } = summary;
-    return { ...counts, failed: this.st.failedItems.length, inSync: this.st.failedItems.length === 0 && this.dirty.length === 0 };
+    return {
+      ...counts,
+      failed: this.st.failedItems.length,
+      inSync: this.st.failedItems.length === 0 && this.dirty.length === 0,
+    };
   }
 
   private lastRetrySoon = 0;
@@ -575,13 +619,27 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const journaled = creations.length > 0 || replacements.length > 0 || renames.length > 0;
     if (journaled) {
       // No fsync: this is for a killed process (the page cache survives it), not a power cut.
-      await writeFile(this.journalFile, JSON.stringify([...creations, ...replacements.map(([p, e]) => [p, e, 'replace']), ...renames.map(([from, to]) => [from, to, 'rename'])]));
+      await writeFile(
+        this.journalFile,
+        JSON.stringify([
+          ...creations,
+          ...replacements.map(([p, e]) => [p, e, 'replace']),
+          ...renames.map(([from, to]) => [from, to, 'rename']),
+        ]),
+      );
       for (const [p, e] of creations) this.ancestor.set(p, e);
     }
     const result = await applyPlan({
       plan,
       transport: t.main,
-      ...(t.delta ? { deltaTransport: t.delta, deltaThreshold: this.config.deltaThreshold, bulkThreshold: this.config.bulkThreshold, bulkBytes: this.config.bulkBytes } : {}),
+      ...(t.delta
+        ? {
+            deltaTransport: t.delta,
+            deltaThreshold: this.config.deltaThreshold,
+            bulkThreshold: this.config.bulkThreshold,
+            bulkBytes: this.config.bulkBytes,
+          }
+        : {}),
       localRoot: this.config.localRoot,
       ancestor: this.ancestor,
       remote,
@@ -641,10 +699,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     }
     this.dirty.push(...result.changedDuringUpload);
     // An empty plan changed nothing: leave the index file (and the disk) alone.
-    if (plan.ops.length > 0) await saveIndex(this.indexFile, this.ancestor, {
-      localRoot: this.config.localRoot,
-      remote: this.st.remote,
-    });
+    if (plan.ops.length > 0)
+      await saveIndex(this.indexFile, this.ancestor, {
+        localRoot: this.config.localRoot,
+        remote: this.st.remote,
+      });
     if (journaled) await rm(this.journalFile, { force: true });
     return { uploaded, removed, conflicts: result.conflicts.length, wrote };
   }
@@ -691,7 +750,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
 
 /** Classify a connect failure (HostKeyError and SshConnectError carry a `kind`). */
 function errorKindOf(err: unknown): NonNullable<FolderStatus['lastErrorKind']> {
-  if (err instanceof HostKeyError) return err.kind === 'changed' ? 'host-key-changed' : err.kind === 'revoked' ? 'host-key-revoked' : 'host-key-unknown';
+  if (err instanceof HostKeyError)
+    return err.kind === 'changed'
+      ? 'host-key-changed'
+      : err.kind === 'revoked'
+        ? 'host-key-revoked'
+        : 'host-key-unknown';
   if (err instanceof SshConnectError) return err.kind === 'auth' ? 'auth' : 'connection';
   return 'other';
 }

@@ -78,9 +78,18 @@ function quickEntry(raw: unknown): Entry | undefined {
   const r = raw as Record<string, unknown>;
   if (r.kind === 'file') {
     const { size, mtimeMs, mode, hash } = r;
-    if (!Number.isSafeInteger(size) || (size as number) < 0 || typeof mtimeMs !== 'number' || !Number.isFinite(mtimeMs) || !isMode(mode)) return undefined;
+    if (
+      !Number.isSafeInteger(size) ||
+      (size as number) < 0 ||
+      typeof mtimeMs !== 'number' ||
+      !Number.isFinite(mtimeMs) ||
+      !isMode(mode)
+    )
+      return undefined;
     if (hash === undefined) return { kind: 'file', size: size as number, mtimeMs, mode };
-    return typeof hash === 'string' && HASH.test(hash) ? { kind: 'file', size: size as number, mtimeMs, mode, hash } : undefined;
+    return typeof hash === 'string' && HASH.test(hash)
+      ? { kind: 'file', size: size as number, mtimeMs, mode, hash }
+      : undefined;
   }
   if (r.kind === 'dir') return isMode(r.mode) ? { kind: 'dir', mode: r.mode } : undefined;
   if (r.kind === 'symlink') return typeof r.target === 'string' ? { kind: 'symlink', target: r.target } : undefined;
@@ -107,7 +116,8 @@ function validateEntries(pairs: Iterable<readonly [string, unknown]>): Map<strin
     if (parent === '') continue;
     const p = out.get(parent);
     if (p === undefined) return `entry ${JSON.stringify(path)}: its parent ${JSON.stringify(parent)} is missing`;
-    if (p.kind !== 'dir') return `entry ${JSON.stringify(path)}: its parent ${JSON.stringify(parent)} is a ${p.kind}, not a dir`;
+    if (p.kind !== 'dir')
+      return `entry ${JSON.stringify(path)}: its parent ${JSON.stringify(parent)} is a ${p.kind}, not a dir`;
   }
   return out;
 }
@@ -169,7 +179,9 @@ export async function loadIndex(file: string): Promise<Map<string, Entry> | unde
 export async function saveIndex(file: string, snapshot: Snapshot, meta: IndexMeta): Promise<void> {
   const entries = validateEntries(snapshot);
   if (typeof entries === 'string') {
-    throw new Error(`Refusing to save the sync index ${file}: ${entries}. This is a bug in Ferry; the previous index is kept.`);
+    throw new Error(
+      `Refusing to save the sync index ${file}: ${entries}. This is a bug in Ferry; the previous index is kept.`,
+    );
   }
   const head = JSON.stringify({
     version: INDEX_VERSION,

@@ -13,7 +13,8 @@ import { ancestorsOf, joinRel, parentOf, type Entry } from './tree.ts';
 
 export type IgnoreTest = (relPath: string, isDir: boolean) => boolean;
 
-const NOT_UTF8 = 'the name is not valid UTF-8 (shown here with \uFFFD for the bytes that are not); Ferry syncs UTF-8 names only, so this entry is skipped: rename it to sync it';
+const NOT_UTF8 =
+  'the name is not valid UTF-8 (shown here with \uFFFD for the bytes that are not); Ferry syncs UTF-8 names only, so this entry is skipped: rename it to sync it';
 
 export interface LocalScan {
   entries: Map<string, Entry>;
@@ -36,7 +37,8 @@ async function entryFor(abs: string): Promise<Entry | undefined | 'other'> {
   try {
     st = await lstat(abs, { bigint: false });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return undefined;
     throw err;
   }
   if (st.isDirectory()) return { kind: 'dir', mode: st.mode & 0o7777 };
@@ -55,7 +57,8 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
   const problems: LocalScan['problems'] = [];
   const blocked: string[] = [];
   const rootEntry = await entryFor(root);
-  if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir') return { entries, problems, blocked };
+  if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir')
+    return { entries, problems, blocked };
   entries.set('', rootEntry);
 
   const visit = async (rel: string): Promise<void> => {
@@ -135,7 +138,7 @@ export async function hashFile(abs: string): Promise<string> {
   const buf = spareBuffers.pop() ?? Buffer.allocUnsafe(1 << 20);
   try {
     if (!(await handle.stat()).isFile()) throw new Error(`${abs} is no longer a regular file`);
-    for (let position = 0; ; ) {
+    for (let position = 0; ;) {
       const { bytesRead } = await handle.read(buf, 0, buf.length, position);
       hash.update(buf.subarray(0, bytesRead));
       position += bytesRead;

@@ -47,7 +47,8 @@ export async function openTransports(
 ): Promise<OpenTransports> {
   const client = await connectSsh(endpoint, opts.signal ? { signal: opts.signal } : {});
   const closed = whenClosed(client);
-  const rsyncUsable = endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
+  const rsyncUsable =
+    endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
   if (choice === 'rsync') {
     client.end();
     const main = await rsyncTransport(endpoint, localRoot);
@@ -65,7 +66,13 @@ export async function openTransports(
     if (lost || (err as { code?: unknown }).code === 'ETIMEDOUT') {
       client.end();
       const kind = lost ? 'closed' : 'timeout';
-      throw new SshConnectError(kind, endpoint.host, endpoint.port, `Lost the connection to ${endpoint.displayName} while starting SFTP: ${(err as Error).message}`, { cause: err });
+      throw new SshConnectError(
+        kind,
+        endpoint.host,
+        endpoint.port,
+        `Lost the connection to ${endpoint.displayName} while starting SFTP: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     if (choice === 'sftp') {
       client.end();
@@ -81,7 +88,8 @@ export async function openTransports(
   const main = new SftpTransport(new SftpSession(sftp), endpoint.remoteRoot, async () => {
     client.end();
   });
-  const delta = choice === 'auto' && rsyncUsable ? await rsyncTransport(endpoint, localRoot).catch(() => undefined) : undefined;
+  const delta =
+    choice === 'auto' && rsyncUsable ? await rsyncTransport(endpoint, localRoot).catch(() => undefined) : undefined;
   return {
     main,
     ...(delta ? { delta } : {}),

@@ -101,7 +101,9 @@ export function renameCandidates(input: Omit<ReconcileInput, 'mode'>): string[] 
  */
 function findDirectoryRenames(input: ReconcileInput, paths: string[]): { from: string; to: string }[] {
   const { ancestor, local, remote } = input;
-  const vanished = paths.filter((p) => p !== '' && ancestor.get(p)?.kind === 'dir' && !local.has(p) && remote.get(p)?.kind === 'dir');
+  const vanished = paths.filter(
+    (p) => p !== '' && ancestor.get(p)?.kind === 'dir' && !local.has(p) && remote.get(p)?.kind === 'dir',
+  );
   const appeared = paths.filter((p) => p !== '' && local.get(p)?.kind === 'dir' && !ancestor.has(p) && !remote.has(p));
   if (vanished.length === 0 || appeared.length === 0) return [];
   const renames: { from: string; to: string }[] = [];
@@ -217,7 +219,13 @@ export function reconcile(input: ReconcileInput): Plan {
       if (l) ops.push(...attributesOp(path, l, a));
     }
   }
-  for (const { from, to } of detect ? findFileRenames(input, paths.filter((p) => !isHandled(p)), handled) : []) {
+  for (const { from, to } of detect
+    ? findFileRenames(
+        input,
+        paths.filter((p) => !isHandled(p)),
+        handled,
+      )
+    : []) {
     ops.push({ op: 'rename', from, to, kind: 'file' });
     handled.add(from);
     handled.add(to);
@@ -241,7 +249,8 @@ export function reconcile(input: ReconcileInput): Plan {
     if (p === '') {
       // The root itself: created when missing, never removed or replaced here.
       if (l?.kind === 'dir' && r === undefined) ops.push({ op: 'mkdir', path: '', entry: l, keepRemoteCopy: false });
-      else if (l?.kind === 'dir' && r?.kind === 'dir' && !localUnchanged(a, l)) ops.push({ op: 'adopt', path: '', entry: l });
+      else if (l?.kind === 'dir' && r?.kind === 'dir' && !localUnchanged(a, l))
+        ops.push({ op: 'adopt', path: '', entry: l });
       continue;
     }
 
@@ -250,7 +259,11 @@ export function reconcile(input: ReconcileInput): Plan {
       if (l === undefined) {
         if (r !== undefined) removeRemote(p, r);
         else if (a !== undefined) ops.push({ op: 'forget', path: p, subtree: true });
-      } else if (r !== undefined && sameContent(l, r) && (l.kind === 'dir' || localUnchanged(a, l) || contentUnchangedLocally(a, l) || !sameContent(a, r))) {
+      } else if (
+        r !== undefined &&
+        sameContent(l, r) &&
+        (l.kind === 'dir' || localUnchanged(a, l) || contentUnchangedLocally(a, l) || !sameContent(a, r))
+      ) {
         // Equal by size and mtime, and not merely because the server still holds the
         // ancestor while the local file changed within the same second. A directory is a
         // directory: a new mode is a setAttributes, never a clear and re-create of the tree.
@@ -280,8 +293,19 @@ export function reconcile(input: ReconcileInput): Plan {
       // on the server any more (it is wherever a link points), so nothing there is touched.
       // Once something below changes locally, that is a conflict like any other: the server's
       // version is kept as a conflict copy and the local directory pushed again.
-      if (r !== undefined && r.kind !== 'dir' && l?.kind === 'dir' && a?.kind === 'dir' && changedBelow(ancestor, local, p)) {
-        conflicts.push({ path: p, kind: 'both-modified', resolution: 'kept-remote-copy', ...defined({ ancestor: a, local: l, remote: r }) });
+      if (
+        r !== undefined &&
+        r.kind !== 'dir' &&
+        l?.kind === 'dir' &&
+        a?.kind === 'dir' &&
+        changedBelow(ancestor, local, p)
+      ) {
+        conflicts.push({
+          path: p,
+          kind: 'both-modified',
+          resolution: 'kept-remote-copy',
+          ...defined({ ancestor: a, local: l, remote: r }),
+        });
         ops.push(createOp(p, l, true));
         continue;
       }
@@ -300,7 +324,12 @@ export function reconcile(input: ReconcileInput): Plan {
         // itself stays (it may end up empty) and leaves the ancestor once its children have.
         ops.push({ op: 'forget', path: p, subtree: false });
       } else {
-        conflicts.push({ path: p, kind: 'local-delete-remote-modified', resolution: 'skipped-local-delete', ...defined({ ancestor: a, local: l, remote: r }) });
+        conflicts.push({
+          path: p,
+          kind: 'local-delete-remote-modified',
+          resolution: 'skipped-local-delete',
+          ...defined({ ancestor: a, local: l, remote: r }),
+        });
         ops.push({ op: 'forget', path: p, subtree: true });
         handleTree(p);
       }
@@ -327,7 +356,12 @@ export function reconcile(input: ReconcileInput): Plan {
         if (r.kind === 'dir') handleTree(p);
       } else {
         // A directory replaced by a file locally while files below changed on the server.
-        conflicts.push({ path: p, kind: 'both-modified', resolution: 'kept-remote-copy', ...defined({ ancestor: a, local: l, remote: r }) });
+        conflicts.push({
+          path: p,
+          kind: 'both-modified',
+          resolution: 'kept-remote-copy',
+          ...defined({ ancestor: a, local: l, remote: r }),
+        });
         ops.push(createOp(p, l, true));
         handleTree(p);
       }
@@ -375,7 +409,9 @@ function withoutOpsBelowServerNonDirs(ops: PlanOp[], remote: Snapshot): PlanOp[]
     }
     return false;
   };
-  return ops.filter((o) => (o.op === 'adopt' || o.op === 'forget' ? true : !blockedAt(opPath(o)) && (o.op !== 'rename' || !blockedAt(o.from))));
+  return ops.filter((o) =>
+    o.op === 'adopt' || o.op === 'forget' ? true : !blockedAt(opPath(o)) && (o.op !== 'rename' || !blockedAt(o.from)),
+  );
 }
 
 /**
@@ -397,13 +433,14 @@ function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
 
 /** Drop removals (and forgets) nested inside a removed tree; the tree removal covers them. */
 function dedupeRemovals(ops: PlanOp[]): PlanOp[] {
-  const trees = ops.filter((o) => (o.op === 'remove' || o.op === 'clear') && o.kind === 'dir').map((o) => (o as { path: string }).path);
+  const trees = ops
+    .filter((o) => (o.op === 'remove' || o.op === 'clear') && o.kind === 'dir')
+    .map((o) => (o as { path: string }).path);
   return ops.filter((o) => {
     if (o.op !== 'remove' && o.op !== 'forget') return true;
     return !trees.some((t) => t !== o.path && isWithin(o.path, t));
   });
 }
-
 
 function opPath(o: PlanOp): string {
   return o.op === 'rename' ? o.to : o.path;

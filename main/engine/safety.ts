@@ -37,7 +37,8 @@ export function checkSafety(args: {
   const limits = args.limits ?? DEFAULT_SAFETY_LIMITS;
   const ancestorFiles = countAncestorFiles(args.ancestor);
   if (args.local.get('')?.kind !== 'dir') return { kind: 'root-missing' };
-  if (!args.allowMassDelete && args.fullScan && ancestorFiles > 0 && args.local.size === 1) return { kind: 'root-emptied', ancestorFiles };
+  if (!args.allowMassDelete && args.fullScan && ancestorFiles > 0 && args.local.size === 1)
+    return { kind: 'root-emptied', ancestorFiles };
   const deletes = args.plan.deletedFiles;
   if (!args.allowMassDelete && deletes > limits.maxDeleteCount && deletes > ancestorFiles * limits.maxDeleteShare)
     return { kind: 'mass-delete', deletes, ancestorFiles };

@@ -41,7 +41,8 @@ export interface FolderStatus {
    * What kind of failure `lastError` is, for decisions (notifications, buttons) that must
    * not parse message text. 'host-key-changed' and 'host-key-revoked' never clear by retrying.
    */
-  lastErrorKind?: 'host-key-changed' | 'host-key-revoked' | 'host-key-unknown' | 'auth' | 'connection' | 'needs-secret' | 'other';
+  lastErrorKind?:
+    'host-key-changed' | 'host-key-revoked' | 'host-key-unknown' | 'auth' | 'connection' | 'needs-secret' | 'other';
   failedItems: FailedItem[];
   conflictCount: number;
   /** Paths changed on the server only (push mode leaves them; a later local edit makes a conflict). */

@@ -125,7 +125,7 @@ export function sameAttributes(a: Entry, b: Entry): boolean {
 export function pathsBelowNonDirectories(snapshot: Snapshot): string[] {
   const below = new Set<string>();
   for (const p of [...snapshot.keys()].sort(comparePaths)) {
-    for (let a = p; a !== ''; ) {
+    for (let a = p; a !== '';) {
       a = parentOf(a);
       const e = snapshot.get(a);
       if (e === undefined) continue;

@@ -34,7 +34,6 @@ export function routeUploads<U extends Upload>(uploads: U[], o: UploadRouteOptio
   const small = uploads.filter((u) => !large(u) && !u.keepRemoteCopy);
   const smallBytes = small.reduce((n, u) => n + u.entry.size, 0);
   const bulk = uploads.length >= o.bulkThreshold || (small.length >= BULK_MIN_FILES && smallBytes >= o.bulkBytes);
-  const viaDelta = (u: U) =>
-    !u.keepRemoteCopy && (large(u) ? (o.remote.get(u.path)?.kind ?? 'file') === 'file' : bulk);
+  const viaDelta = (u: U) => !u.keepRemoteCopy && (large(u) ? (o.remote.get(u.path)?.kind ?? 'file') === 'file' : bulk);
   return { main: uploads.filter((u) => !viaDelta(u)), delta: uploads.filter(viaDelta) };
 }

@@ -141,7 +141,10 @@ function entryKinds(): (abs: string) => EntryKind {
  * Never throws; an ancestor that cannot be looked at counts as not a link, and the walk goes
  * on upwards.
  */
-export function belowSymlinkCheck(absRoot: string, kindOf: (abs: string) => EntryKind = entryKinds()): (path: string) => boolean {
+export function belowSymlinkCheck(
+  absRoot: string,
+  kindOf: (abs: string) => EntryKind = entryKinds(),
+): (path: string) => boolean {
   return (path) => {
     for (let d = dirname(resolve(absRoot, path)); d !== absRoot && d.length > absRoot.length; d = dirname(d)) {
       if (kindOf(d) === 'link') return true;
@@ -160,7 +163,11 @@ export function belowSymlinkCheck(absRoot: string, kindOf: (abs: string) => Entr
  * directories that exists is taken (`a\b` where `a` is missing). The last name and whatever
  * no reading finds are kept as given.
  */
-export function unmangledPath(absRoot: string, path: string, kindOf: (abs: string) => EntryKind = entryKinds()): string {
+export function unmangledPath(
+  absRoot: string,
+  path: string,
+  kindOf: (abs: string) => EntryKind = entryKinds(),
+): string {
   const abs = resolve(absRoot, path);
   if (kindOf(dirname(abs)) === 'dir' || !abs.startsWith(`${absRoot}${sep}`)) return abs;
   const names = abs.slice(absRoot.length + 1).split(sep);
@@ -239,7 +246,10 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
       // Without the repair, a directory that replaced a file goes unwatched and changes below
       // it are missed until a full rescan: safe only when Ferry polls.
       if (!watchDirectoriesThatReplacedFiles(w))
-        options.onError({ kind: 'other', message: `The file watcher for ${absRoot} (chokidar) is not the version Ferry was built for, and could miss changes in a directory that replaced a file. ${FALLBACK}` });
+        options.onError({
+          kind: 'other',
+          message: `The file watcher for ${absRoot} (chokidar) is not the version Ferry was built for, and could miss changes in a directory that replaced a file. ${FALLBACK}`,
+        });
       w.on('add', (p) => report(p, false));
       w.on('change', (p) => report(p, false));
       w.on('unlink', (p) => report(p, false));

@@ -21,9 +21,7 @@ export type Language = 'en' | 'zh-CN' | 'system';
 
 /** How a folder authenticates. Passwords and passphrases travel only in requests, never back. */
 export type AuthChoice =
-  | { kind: 'agent' }
-  | { kind: 'key'; keyPath: string; passphrase?: string }
-  | { kind: 'password'; password: string };
+  { kind: 'agent' } | { kind: 'key'; keyPath: string; passphrase?: string } | { kind: 'password'; password: string };
 
 /** Where to connect: a host name or an ssh config alias, plus optional overrides. */
 export interface ConnectionRequest {
@@ -196,7 +194,12 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
 };
 export const COMMAND_NAMES = Object.keys(COMMAND_TABLE) as CommandName[];
 
-const EVENT_TABLE: { [K in EventName]: true } = { folderStatus: true, fileActivity: true, conflict: true, foldersChanged: true };
+const EVENT_TABLE: { [K in EventName]: true } = {
+  folderStatus: true,
+  fileActivity: true,
+  conflict: true,
+  foldersChanged: true,
+};
 export const EVENT_NAMES = Object.keys(EVENT_TABLE) as EventName[];
 
 export type CommandChannel<K extends CommandName = CommandName> = `ferry:cmd:${K}`;

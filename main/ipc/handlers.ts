@@ -23,7 +23,11 @@ export interface DesktopDeps {
   listSshAliases(): string[];
 }
 
-export function createHandlers(manager: FolderManager, connections: ConnectionService, desktop: DesktopDeps): CommandHandlers {
+export function createHandlers(
+  manager: FolderManager,
+  connections: ConnectionService,
+  desktop: DesktopDeps,
+): CommandHandlers {
   return {
     listFolders: async () => manager.list(),
     inspectLocalPath: (path) => manager.inspectLocalPath(path),
@@ -52,7 +56,11 @@ export function createHandlers(manager: FolderManager, connections: ConnectionSe
 }
 
 /** Validates `args` (untrusted) for `name` and runs the handler. */
-export async function dispatchCommand(handlers: CommandHandlers, name: unknown, args: unknown): Promise<IpcResult<unknown>> {
+export async function dispatchCommand(
+  handlers: CommandHandlers,
+  name: unknown,
+  args: unknown,
+): Promise<IpcResult<unknown>> {
   if (!isCommandName(name)) return { ok: false, error: `Ferry has no command ${JSON.stringify(name)}.` };
   try {
     return { ok: true, value: await run(handlers, name, args) };

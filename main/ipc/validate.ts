@@ -18,17 +18,34 @@ const text = (what: string, max = 4096) =>
 
 const folderId = text('the folder id', 64);
 const localPath = text('the local path');
-const remotePath = text('the remote path').refine((s) => s.startsWith('/'), { error: 'the remote path must be absolute (start with "/")' });
-const port = z.number({ error: 'the port must be a number' }).int({ error: 'the port must be a whole number' }).min(1, { error: 'the port must be from 1 to 65535' }).max(65535, { error: 'the port must be from 1 to 65535' });
-const host = text('the host', 255).refine((s) => !/\s/.test(s) && !s.startsWith('-'), { error: 'the host must not contain spaces or start with "-"' });
-const user = text('the user name', 255).refine((s) => !/[\s:/]/.test(s) && !s.startsWith('-'), { error: 'the user name must not contain spaces, ":" or "/" or start with "-"' });
+const remotePath = text('the remote path').refine((s) => s.startsWith('/'), {
+  error: 'the remote path must be absolute (start with "/")',
+});
+const port = z
+  .number({ error: 'the port must be a number' })
+  .int({ error: 'the port must be a whole number' })
+  .min(1, { error: 'the port must be from 1 to 65535' })
+  .max(65535, { error: 'the port must be from 1 to 65535' });
+const host = text('the host', 255).refine((s) => !/\s/.test(s) && !s.startsWith('-'), {
+  error: 'the host must not contain spaces or start with "-"',
+});
+const user = text('the user name', 255).refine((s) => !/[\s:/]/.test(s) && !s.startsWith('-'), {
+  error: 'the user name must not contain spaces, ":" or "/" or start with "-"',
+});
 
 const auth = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('agent') }),
-    z.strictObject({ kind: z.literal('key'), keyPath: text('the key file path'), passphrase: z.string().max(1024).optional() }),
-    z.strictObject({ kind: z.literal('password'), password: z.string({ error: 'the password must be text' }).max(1024) }),
+    z.strictObject({
+      kind: z.literal('key'),
+      keyPath: text('the key file path'),
+      passphrase: z.string().max(1024).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('password'),
+      password: z.string({ error: 'the password must be text' }).max(1024),
+    }),
   ],
   { error: 'auth must be one of: agent, key (with keyPath), password (with password)' },
 );
@@ -47,7 +64,9 @@ const addFolder = z.strictObject({
   mode: z.enum(['push', 'mirror'], { error: 'the mode must be "push" or "mirror"' }),
   ignore: z.array(text('an ignore pattern', 1024)).max(1000),
 });
-const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: 'the fingerprint must look like SHA256:<43 base64 characters>' });
+const fingerprint = z
+  .string()
+  .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: 'the fingerprint must look like SHA256:<43 base64 characters>' });
 const isoTime = z.iso.datetime({ offset: true, error: 'the time must be an ISO 8601 date-time' });
 const settingsPatch = z.strictObject({
   language: z.enum(['en', 'zh-CN', 'system'], { error: 'the language must be "en", "zh-CN" or "system"' }).optional(),
@@ -98,17 +117,22 @@ export class IpcValidationError extends Error {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const [index, ...rest] = issue.path;
-  const where = typeof index === 'number' ? `argument ${index + 1}${rest.length ? ` (${rest.join('.')})` : ''}` : 'the arguments';
+  const where =
+    typeof index === 'number' ? `argument ${index + 1}${rest.length ? ` (${rest.join('.')})` : ''}` : 'the arguments';
   return `${where}: ${issue.message}`;
 }
 
 /** Parses `args` for `command`; throws IpcValidationError listing every problem. */
 export function validateArgs<K extends CommandName>(command: K, args: unknown): CommandArgs<K> {
   const schema = typedSchemas[command];
-  if (!Array.isArray(args)) throw new IpcValidationError(command, `Ferry refused the request "${command}": its arguments must be a list.`);
+  if (!Array.isArray(args))
+    throw new IpcValidationError(command, `Ferry refused the request "${command}": its arguments must be a list.`);
   const expected = (argumentSchemas[command] as z.ZodTuple).def.items.length;
   if (args.length !== expected) {
-    throw new IpcValidationError(command, `Ferry refused the request "${command}": it takes ${expected} argument(s), got ${args.length}.`);
+    throw new IpcValidationError(
+      command,
+      `Ferry refused the request "${command}": it takes ${expected} argument(s), got ${args.length}.`,
+    );
   }
   const parsed = schema.safeParse(args);
   if (parsed.success) return parsed.data;

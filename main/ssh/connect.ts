@@ -39,7 +39,8 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-export type SshConnectErrorKind = 'refused' | 'dns' | 'timeout' | 'unreachable' | 'auth' | 'closed' | 'aborted' | 'other';
+export type SshConnectErrorKind =
+  'refused' | 'dns' | 'timeout' | 'unreachable' | 'auth' | 'closed' | 'aborted' | 'other';
 
 /** A failed connection attempt. `kind` lets callers tell retryable network trouble from auth trouble. */
 export class SshConnectError extends Error {
@@ -112,7 +113,8 @@ async function planHop(ep: SshEndpoint): Promise<HopPlan> {
 
   const agent = ep.agentSocket === null ? undefined : (ep.agentSocket ?? process.env.SSH_AUTH_SOCK);
   if (agent) {
-    if (existsSync(agent)) plan.methods.push({ label: 'agent', wire: 'publickey', method: { type: 'agent', username, agent } });
+    if (existsSync(agent))
+      plan.methods.push({ label: 'agent', wire: 'publickey', method: { type: 'agent', username, agent } });
     else plan.notes.push(`the ssh-agent socket ${agent} does not exist`);
   }
 
@@ -144,7 +146,11 @@ async function planHop(ep: SshEndpoint): Promise<HopPlan> {
   }
 
   if (ep.password !== undefined) {
-    plan.methods.push({ label: 'password', wire: 'password', method: { type: 'password', username, password: ep.password } });
+    plan.methods.push({
+      label: 'password',
+      wire: 'password',
+      method: { type: 'password', username, password: ep.password },
+    });
   }
 
   let knownHosts = '';
@@ -190,13 +196,19 @@ function algorithmsFor(plan: HopPlan): Algorithms {
   if (plan.knownHostKeyAlgorithms.length > 0) {
     // Like OpenSSH: ask for the key type known_hosts already has, so a server holding several
     // host keys is not mistaken for one whose key changed.
-    algorithms.serverHostKey = { remove: plan.knownHostKeyAlgorithms, prepend: plan.knownHostKeyAlgorithms, append: [] };
+    algorithms.serverHostKey = {
+      remove: plan.knownHostKeyAlgorithms,
+      prepend: plan.knownHostKeyAlgorithms,
+      append: [],
+    };
   }
   return algorithms;
 }
 
 function abortError(signal: AbortSignal, ep: SshEndpoint): SshConnectError {
-  return new SshConnectError('aborted', ep.host, ep.port, `Connecting to ${where(ep)} was cancelled.`, { cause: signal.reason });
+  return new SshConnectError('aborted', ep.host, ep.port, `Connecting to ${where(ep)} was cancelled.`, {
+    cause: signal.reason,
+  });
 }
 
 function describeFailure(
@@ -206,7 +218,8 @@ function describeFailure(
 ): SshConnectError {
   const via = ctx.via ? ` (via jump host ${ctx.via})` : '';
   const target = where(ep);
-  const make = (kind: SshConnectErrorKind, message: string) => new SshConnectError(kind, ep.host, ep.port, message, { cause: err });
+  const make = (kind: SshConnectErrorKind, message: string) =>
+    new SshConnectError(kind, ep.host, ep.port, message, { cause: err });
   if (err.level === 'client-authentication') {
     const tried = ctx.tried.length > 0 ? ctx.tried.join(', ') : 'nothing';
     const extra = [
@@ -222,21 +235,36 @@ function describeFailure(
   }
   switch (err.code) {
     case 'ECONNREFUSED':
-      return make('refused', `Could not connect to ${target}${via}: connection refused. Is sshd running there and is the port right?`);
+      return make(
+        'refused',
+        `Could not connect to ${target}${via}: connection refused. Is sshd running there and is the port right?`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NODATA':
     case 'EAI_NONAME':
-      return make('dns', `Could not connect to ${target}${via}: the host name "${ep.host}" could not be resolved. Check its spelling, your ~/.ssh/config and your network.`);
+      return make(
+        'dns',
+        `Could not connect to ${target}${via}: the host name "${ep.host}" could not be resolved. Check its spelling, your ~/.ssh/config and your network.`,
+      );
     case 'ETIMEDOUT':
-      return make('timeout', `Could not connect to ${target}${via}: the connection timed out. Is the host up and reachable, and is the port right?`);
+      return make(
+        'timeout',
+        `Could not connect to ${target}${via}: the connection timed out. Is the host up and reachable, and is the port right?`,
+      );
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'EHOSTDOWN':
-      return make('unreachable', `Could not connect to ${target}${via}: the host is unreachable (${String(err.code)}). Check your network connection.`);
+      return make(
+        'unreachable',
+        `Could not connect to ${target}${via}: the host is unreachable (${String(err.code)}). Check your network connection.`,
+      );
     case 'ECONNRESET':
     case 'EPIPE':
-      return make('closed', `The connection to ${target}${via} was reset by the server before it was ready. Is it an SSH server, and does it accept connections from this machine?`);
+      return make(
+        'closed',
+        `The connection to ${target}${via} was reset by the server before it was ready. Is it an SSH server, and does it accept connections from this machine?`,
+      );
   }
   if (err.level === 'client-timeout') {
     return make(
@@ -245,7 +273,10 @@ function describeFailure(
     );
   }
   if (/connection lost before handshake/i.test(err.message)) {
-    return make('closed', `The connection to ${target}${via} was closed before the SSH handshake. Is an SSH server listening on that port, and does it accept this machine?`);
+    return make(
+      'closed',
+      `The connection to ${target}${via} was closed before the SSH handshake. Is an SSH server listening on that port, and does it accept this machine?`,
+    );
   }
   return make('other', `SSH connection to ${who(ep)}${via} failed: ${err.message}`);
 }
@@ -295,12 +326,26 @@ function handshake(
     });
     client.on('close', () => {
       if (hostKeyFailure) return fail(hostKeyFailure);
-      fail(new SshConnectError('closed', ep.host, ep.port, `The connection to ${where(ep)}${via ? ` (via jump host ${via})` : ''} closed before the SSH session was ready.`));
+      fail(
+        new SshConnectError(
+          'closed',
+          ep.host,
+          ep.port,
+          `The connection to ${where(ep)}${via ? ` (via jump host ${via})` : ''} closed before the SSH session was ready.`,
+        ),
+      );
     });
     client.on('ready', () => {
       if (settled) return;
       if (!hostKeyApproved) {
-        return fail(new SshConnectError('other', ep.host, ep.port, `The SSH session with ${where(ep)} became ready without its host key being verified; refusing to use it.`));
+        return fail(
+          new SshConnectError(
+            'other',
+            ep.host,
+            ep.port,
+            `The SSH session with ${where(ep)} became ready without its host key being verified; refusing to use it.`,
+          ),
+        );
       }
       finish();
       resolve(client);
@@ -326,7 +371,13 @@ function handshake(
             fail(hostKeyFailure ?? (err instanceof Error ? err : new Error(String(err))));
           }
         };
-        verifyHostKey({ knownHostsPath: ep.knownHostsPath, host: ep.host, port: ep.port, policy: ep.hostKeyPolicy, presentedKey: key }).then(
+        verifyHostKey({
+          knownHostsPath: ep.knownHostsPath,
+          host: ep.host,
+          port: ep.port,
+          policy: ep.hostKeyPolicy,
+          presentedKey: key,
+        }).then(
           (result) => {
             if (result.ok) {
               hostKeyApproved = true;
@@ -362,7 +413,15 @@ function handshake(
     try {
       client.connect(config);
     } catch (err) {
-      fail(new SshConnectError('other', ep.host, ep.port, `SSH connection to ${who(ep)} could not start: ${(err as Error).message}`, { cause: err }));
+      fail(
+        new SshConnectError(
+          'other',
+          ep.host,
+          ep.port,
+          `SSH connection to ${who(ep)} could not start: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
     }
   });
 }
@@ -459,14 +518,21 @@ export async function connectSsh(endpoint: SshEndpoint, opts: ConnectOptions = {
 export function openSftp(client: ClientType, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      const err = new Error(`The server did not start SFTP within ${Math.round(timeoutMs / 1000)} s: it accepted the SSH login but answers nothing more. Check its load and its sshd logs.`);
+      const err = new Error(
+        `The server did not start SFTP within ${Math.round(timeoutMs / 1000)} s: it accepted the SSH login but answers nothing more. Check its load and its sshd logs.`,
+      );
       reject(Object.assign(err, { code: 'ETIMEDOUT' }));
       client.end();
     }, timeoutMs);
     client.sftp((err, sftp) => {
       clearTimeout(timer);
       if (err) {
-        reject(new Error(`The server refused to start SFTP: ${err.message}. Is the SFTP subsystem enabled in its sshd_config?`, { cause: err }));
+        reject(
+          new Error(
+            `The server refused to start SFTP: ${err.message}. Is the SFTP subsystem enabled in its sshd_config?`,
+            { cause: err },
+          ),
+        );
       } else {
         resolve(sftp);
       }

@@ -18,7 +18,8 @@ export function fingerprintSha256(keyBlob: Buffer): string {
 export function keyTypeOfBlob(keyBlob: Buffer): string {
   if (keyBlob.length < 4) throw new Error('The server sent a malformed host key (too short).');
   const len = keyBlob.readUInt32BE(0);
-  if (len === 0 || len > 64 || 4 + len > keyBlob.length) throw new Error('The server sent a malformed host key (bad type field).');
+  if (len === 0 || len > 64 || 4 + len > keyBlob.length)
+    throw new Error('The server sent a malformed host key (bad type field).');
   return keyBlob.subarray(4, 4 + len).toString('latin1');
 }
 
@@ -145,7 +146,10 @@ export async function verifyHostKey(input: VerifyHostKeyInput): Promise<VerifyHo
     const again = lookupHostKeys(await readKnownHosts(knownHostsPath), host, port);
     if (again.keys.some(sameKey)) return { ok: true, pinned: false };
     if (again.keys.length === 0 && !again.revoked.some(sameKey)) {
-      await appendKnownHost(knownHostsPath, formatKnownHostsLine(host, port, presentedType, presentedKey.toString('base64')));
+      await appendKnownHost(
+        knownHostsPath,
+        formatKnownHostsLine(host, port, presentedType, presentedKey.toString('base64')),
+      );
       return { ok: true, pinned: true };
     }
     return verifyHostKey(input);

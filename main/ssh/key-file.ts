@@ -9,7 +9,10 @@ const { utils } = ssh2;
  * given, whether it decrypts it. An unreadable or unparsable file answers 'unreadable': the
  * connection attempt reports that with the file's name.
  */
-export async function checkKeyPassphrase(path: string, passphrase?: string): Promise<'not-encrypted' | 'needs-passphrase' | 'wrong-passphrase' | 'ok' | 'unreadable'> {
+export async function checkKeyPassphrase(
+  path: string,
+  passphrase?: string,
+): Promise<'not-encrypted' | 'needs-passphrase' | 'wrong-passphrase' | 'ok' | 'unreadable'> {
   let data: Buffer;
   try {
     data = await readFile(path);

@@ -104,7 +104,9 @@ export function lookupHostKeys(text: string, host: string, port: number): HostKe
 /** One known_hosts line (no newline) pinning `keyBase64` for `host`:`port`, unhashed. */
 export function formatKnownHostsLine(host: string, port: number, keyType: string, keyBase64: string): string {
   if (/[\s,]/.test(host) || /\s/.test(keyType) || /\s/.test(keyBase64)) {
-    throw new Error(`Cannot write a known_hosts line for host "${host}": the host or key contains whitespace or a comma.`);
+    throw new Error(
+      `Cannot write a known_hosts line for host "${host}": the host or key contains whitespace or a comma.`,
+    );
   }
   return `${knownHostsName(host.toLowerCase(), port)} ${keyType} ${keyBase64}`;
 }

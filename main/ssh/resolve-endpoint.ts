@@ -87,7 +87,9 @@ function baseEndpoint(
 ): SshEndpoint {
   const { options } = ctx;
   if (fields.host === '' || fields.host.startsWith('-') || /\s/.test(fields.host)) {
-    throw new Error(`The ssh config gives ${displayName} the HostName "${fields.host}", which is not a usable host name.`);
+    throw new Error(
+      `The ssh config gives ${displayName} the HostName "${fields.host}", which is not a usable host name.`,
+    );
   }
   if (fields.user === '' || fields.user.startsWith('-') || /\s/.test(fields.user)) {
     throw new Error(`The user name "${fields.user}" for ${displayName} is not usable; give one with user@host.`);
@@ -96,11 +98,12 @@ function baseEndpoint(
     ...fields,
     displayName,
     identityFiles: identityFilesFor(ctx, config),
-    knownHostsPath: options.knownHostsPath !== undefined
-      ? localPath(ctx, options.knownHostsPath)
-      : config.userKnownHostsFile !== undefined
-        ? localPath(ctx, config.userKnownHostsFile)
-        : join(ctx.homeDir, '.ssh', 'known_hosts'),
+    knownHostsPath:
+      options.knownHostsPath !== undefined
+        ? localPath(ctx, options.knownHostsPath)
+        : config.userKnownHostsFile !== undefined
+          ? localPath(ctx, config.userKnownHostsFile)
+          : join(ctx.homeDir, '.ssh', 'known_hosts'),
     hostKeyPolicy: options.hostKeyPolicy ?? 'strict',
   };
   if (options.passphrase !== undefined) endpoint.passphrase = options.passphrase;
@@ -113,7 +116,10 @@ function resolveJumps(ctx: Context, value: string, depth: number): SshEndpoint[]
   if (depth > MAX_JUMP_DEPTH) {
     throw new Error(`ProxyJump chain is longer than ${MAX_JUMP_DEPTH} hops (does the ssh config make it loop?).`);
   }
-  const specs = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const specs = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const hops: SshEndpoint[] = [];
   specs.forEach((spec, index) => {
     const parsed = parseJumpHost(spec);

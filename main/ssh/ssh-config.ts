@@ -90,7 +90,8 @@ function includeWords(value: string): string[] {
  * swallow the lines that follow the Include — as OpenSSH restores its matching state.
  */
 function inlineIncludes(text: string, sshDir: string, homeDir: string, depth: number): string {
-  if (depth > MAX_INCLUDE_DEPTH) throw new Error(`ssh config Include is nested more than ${MAX_INCLUDE_DEPTH} levels deep (a loop?).`);
+  if (depth > MAX_INCLUDE_DEPTH)
+    throw new Error(`ssh config Include is nested more than ${MAX_INCLUDE_DEPTH} levels deep (a loop?).`);
   const out: string[] = [];
   let header: string | undefined;
   for (const line of text.split(/\r?\n/)) {
@@ -156,7 +157,10 @@ export function computeHostConfig(
     const expanded = inlineIncludes(text, join(homeDir, '.ssh'), homeDir, 0);
     config = SSHConfig.parse(expanded);
   } catch (err) {
-    throw new Error(`Could not parse ssh config ${sourcePath}: ${(err as Error).message}. Fix the file or point Ferry at another one.`, { cause: err });
+    throw new Error(
+      `Could not parse ssh config ${sourcePath}: ${(err as Error).message}. Fix the file or point Ferry at another one.`,
+      { cause: err },
+    );
   }
   neutralise(config);
   const computed = config.compute(
@@ -174,7 +178,9 @@ export function computeHostConfig(
   if (portText !== undefined) {
     const port = Number(portText);
     if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
-      throw new Error(`ssh config ${sourcePath} sets Port "${portText}" for ${host}; it must be a number from 1 to 65535.`);
+      throw new Error(
+        `ssh config ${sourcePath} sets Port "${portText}" for ${host}; it must be a number from 1 to 65535.`,
+      );
     }
     result.port = port;
   }

@@ -176,7 +176,10 @@ export function parseTarget(spec: string): ParsedTarget {
   if (spec.includes('\0')) throw targetError(spec.replaceAll('\0', '\\0'), 'it contains a NUL byte');
   if (/^ssh:\/\//i.test(spec)) return parseSshUri(spec);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(spec)) {
-    throw targetError(spec, `it looks like a URL, and only the ssh:// scheme is supported (for host:path, write a single "/" after the colon)`);
+    throw targetError(
+      spec,
+      `it looks like a URL, and only the ssh:// scheme is supported (for host:path, write a single "/" after the colon)`,
+    );
   }
   return parseScpLike(spec);
 }
@@ -189,9 +192,11 @@ export function parseJumpHost(spec: string): ParsedHop {
   let text = spec;
   if (/^ssh:\/\//i.test(text)) {
     text = text.slice('ssh://'.length).replace(/\/$/, '');
-    if (text.includes('/')) throw new Error(`Jump host "${spec}" is not valid: a jump host has no path; expected [user@]host[:port].`);
+    if (text.includes('/'))
+      throw new Error(`Jump host "${spec}" is not valid: a jump host has no path; expected [user@]host[:port].`);
   }
   const auth = parseAuthority(text);
-  if (typeof auth === 'string') throw new Error(`Jump host "${spec}" is not valid: ${auth}; expected [user@]host[:port].`);
+  if (typeof auth === 'string')
+    throw new Error(`Jump host "${spec}" is not valid: ${auth}; expected [user@]host[:port].`);
   return auth;
 }

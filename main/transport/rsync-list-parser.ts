@@ -41,7 +41,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export function parseRecord(line: string): RsyncRecord | undefined {
   const m = RECORD.exec(line);
   if (!m) return undefined;
-  const [, itemize, len, year, month, day, hour, minute, second, perms, rest] = m as unknown as string[] & { length: 11 };
+  const [, itemize, len, year, month, day, hour, minute, second, perms, rest] = m as unknown as string[] & {
+    length: 11;
+  };
   const length = Number(len);
   let nameBytes = unescapeRsync(rest as string);
   // "*deleting" has no file type; otherwise the second itemize character is the type.
@@ -61,7 +63,14 @@ export function parseRecord(line: string): RsyncRecord | undefined {
   const record: RsyncRecord = { itemize: itemize as string, path, length };
   const mode = parsePerms(perms as string);
   if (type === 'f') {
-    const mtimeMs = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second));
+    const mtimeMs = Date.UTC(
+      Number(year),
+      Number(month) - 1,
+      Number(day),
+      Number(hour),
+      Number(minute),
+      Number(second),
+    );
     record.entry = { kind: 'file', size: length, mtimeMs, mode };
   } else if (type === 'd') {
     record.entry = { kind: 'dir', mode };
@@ -144,7 +153,8 @@ export function itemOfMessage(line: string, paths: readonly string[]): number {
 }
 
 function mentions(line: string, p: string): boolean {
-  if (line.includes(`"${p}"`) || line.includes(`/${p}"`) || line.endsWith(` ${p}`) || line.endsWith(`/${p}`)) return true;
+  if (line.includes(`"${p}"`) || line.includes(`/${p}"`) || line.endsWith(` ${p}`) || line.endsWith(`/${p}`))
+    return true;
   // Receiver temp file: "<dir>/.<name-prefix>.XXXXXX"
   const slash = p.lastIndexOf('/');
   const dirPart = slash < 0 ? '' : p.slice(0, slash + 1);

@@ -55,7 +55,8 @@ import {
  * 2.7-4.2 s vs 3.9-6.4 s, interleaved). The rest keeps every other modern cipher OpenSSH has
  * offered since 6.5, so a server that allows only those still connects.
  */
-const SSH_CIPHERS = 'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
+const SSH_CIPHERS =
+  'aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr';
 
 /** rsync exit codes after which the run's items are judged one by one (partial transfer, file I/O, file selection). */
 const PER_ITEM_EXIT_CODES = new Set([0, 3, 11, 23, 24]);
@@ -110,11 +111,24 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
   };
 
   /** Runs rsync with `files` on stdin; throws only when rsync could not run at all. */
-  const run = async (args: string[], files: readonly string[], onRecord?: (r: RsyncRecord) => void): Promise<RunOutput> => {
+  const run = async (
+    args: string[],
+    files: readonly string[],
+    onRecord?: (r: RsyncRecord) => void,
+  ): Promise<RunOutput> => {
     assertOpen();
     const rshString = await rsh();
     assertOpen(); // close() may have run while the ssh config was being written
-    const fullArgs = ['-s', '--no-implied-dirs', '--files-from=-', '--from0', `--rsh=${rshString}`, `--out-format=${OUT_FORMAT}`, '--timeout=300', ...args];
+    const fullArgs = [
+      '-s',
+      '--no-implied-dirs',
+      '--files-from=-',
+      '--from0',
+      `--rsh=${rshString}`,
+      `--out-format=${OUT_FORMAT}`,
+      '--timeout=300',
+      ...args,
+    ];
     const child = spawn('rsync', fullArgs, {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true, // own process group, so close() stops rsync and its ssh together
@@ -146,7 +160,9 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
     }).catch((err: NodeJS.ErrnoException) => {
       children.delete(child);
       throw new Error(
-        err.code === 'ENOENT' ? 'rsync is not installed on this computer (or not on the PATH). Install rsync, or use the SFTP transport.' : `Could not start rsync for ${where}: ${err.message}`,
+        err.code === 'ENOENT'
+          ? 'rsync is not installed on this computer (or not on the PATH). Install rsync, or use the SFTP transport.'
+          : `Could not start rsync for ${where}: ${err.message}`,
         { cause: err },
       );
     });
@@ -155,7 +171,10 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const record = parseRecord(partial);
       if (record && onRecord) onRecord(record);
     }
-    const lines = stderr.split('\n').filter((l) => l.trim() !== '').map(readableLine);
+    const lines = stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map(readableLine);
     if (closed) throw new Error(`The rsync transport to ${where} was closed while rsync was running.`);
     if (code === null) throw transportError(`rsync was killed by ${signal ?? 'a signal'}`, lines);
     return { code, lines };
@@ -174,7 +193,11 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       msg = `${where}${endpoint.jump?.length ? ' or one of its jump hosts' : ''} refused the SSH key${endpoint.identityFiles.length ? `s (${endpoint.identityFiles.join(', ')})` : 's from the agent'}. Check that the key is authorized for ${endpoint.user} on the server, and that a passphrase-protected key is loaded into ssh-agent.`;
     else if (/(rsync|rsync-path).*(command not found|not found)|No such file or directory.*rsync/i.test(text))
       msg = `rsync is not installed on ${where} (or not on the PATH of non-interactive logins). Install rsync there, or use the SFTP transport.`;
-    else if (/Could not resolve hostname|Connection refused|Connection timed out|No route to host|Network is unreachable|connect to host/i.test(text))
+    else if (
+      /Could not resolve hostname|Connection refused|Connection timed out|No route to host|Network is unreachable|connect to host/i.test(
+        text,
+      )
+    )
       msg = `Could not connect to ${where}. Check that the server is up and reachable.`;
     else msg = `The rsync connection to ${where} failed (${what}).`;
     return new Error(`${msg}${said}`, { cause: new Error(`${what}\n${text}`) });
@@ -207,7 +230,9 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const rootMissing = out.lines.find((l) => /change_dir "/.test(l) && ABSENT.test(l));
       if (rootMissing !== undefined && out.code !== 0) {
         if (/Not a directory/.test(rootMissing))
-          throw new Error(`The remote folder ${endpoint.remoteRoot} on ${where} is not a directory. Choose another remote folder.`);
+          throw new Error(
+            `The remote folder ${endpoint.remoteRoot} on ${where} is not a directory. Choose another remote folder.`,
+          );
         return null;
       }
       if (out.code === 0 || out.code === 24) return found;
@@ -215,18 +240,32 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         // A missing path is fine; so is the broken pipe rsync's local receiver reports when
         // an errored run has nothing to receive (seen with rsync 3.5 on dry runs).
         const problems = out.lines.filter(
-          (l) => /^rsync:/.test(l) && !(/link_stat "/.test(l) && ABSENT.test(l)) && !/^rsync: \[Receiver\] write error: Broken pipe/.test(l),
+          (l) =>
+            /^rsync:/.test(l) &&
+            !(/link_stat "/.test(l) && ABSENT.test(l)) &&
+            !/^rsync: \[Receiver\] write error: Broken pipe/.test(l),
         );
         if (problems.length === 0) return found;
-        throw new Error(`Could not list ${endpoint.remoteRoot} on ${where} completely: ${problems.join(' ')} Fix the permissions on the server so the whole folder is readable.`);
+        throw new Error(
+          `Could not list ${endpoint.remoteRoot} on ${where} completely: ${problems.join(' ')} Fix the permissions on the server so the whole folder is readable.`,
+        );
       }
       throw transportError(`rsync exited with code ${out.code} while listing`, out.lines);
     });
   };
 
   /** One push run from `source` (a local directory) to the remote root; throws when the transport is dead. */
-  const push = async (source: string, paths: readonly string[], args: string[], onRecord?: (r: RsyncRecord) => void): Promise<PushOutcome> => {
-    const out = await run([...args, `${source.replace(/\/+$/, '')}/`, remoteSpec], paths.map((p) => (p === '' ? '.' : p)), onRecord);
+  const push = async (
+    source: string,
+    paths: readonly string[],
+    args: string[],
+    onRecord?: (r: RsyncRecord) => void,
+  ): Promise<PushOutcome> => {
+    const out = await run(
+      [...args, `${source.replace(/\/+$/, '')}/`, remoteSpec],
+      paths.map((p) => (p === '' ? '.' : p)),
+      onRecord,
+    );
     if (!PER_ITEM_EXIT_CODES.has(out.code)) throw transportError(`rsync exited with code ${out.code}`, out.lines);
     const errors = new Map<number, { message: string; local: boolean }>();
     const general: string[] = [];
@@ -235,9 +274,14 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       if (/^rsync (error|warning):/.test(line) || /^default_perms_for_dir:/.test(line)) continue;
       const i = itemOfMessage(line, paths);
       if (i < 0) general.push(line);
-      else if (!errors.has(i)) errors.set(i, { message: line, local: line.includes('[sender]') || line.includes(localPrefix) || /^file has vanished/.test(line) });
+      else if (!errors.has(i))
+        errors.set(i, {
+          message: line,
+          local: line.includes('[sender]') || line.includes(localPrefix) || /^file has vanished/.test(line),
+        });
     }
-    if (out.code !== 0 && general.length === 0) general.push(out.lines.find((l) => /^rsync (error|warning):/.test(l)) ?? `rsync exited with code ${out.code}`);
+    if (out.code !== 0 && general.length === 0)
+      general.push(out.lines.find((l) => /^rsync (error|warning):/.test(l)) ?? `rsync exited with code ${out.code}`);
     return { code: out.code, errors, general };
   };
 
@@ -266,10 +310,18 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       else if (out.code !== 0) verify.push(j);
     });
     if (verify.length === 0) return;
-    const seen = (await list(verify.map((j) => paths[j] as string), false)) ?? new Map<string, Entry>();
+    const seen =
+      (await list(
+        verify.map((j) => paths[j] as string),
+        false,
+      )) ?? new Map<string, Entry>();
     for (const j of verify) {
       const p = paths[j] as string;
-      if (!isDone(seen.get(p), j)) results[indexOf[j] as number] = { path: p, ...failure(`rsync did not confirm this change: ${out.general.join(' ')}`) };
+      if (!isDone(seen.get(p), j))
+        results[indexOf[j] as number] = {
+          path: p,
+          ...failure(`rsync did not confirm this change: ${out.general.join(' ')}`),
+        };
     }
   };
 
@@ -279,7 +331,8 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
 
     async scan(scopes) {
       const wanted = [...new Set(scopes)].sort(comparePaths);
-      for (const s of wanted) if (!isSafeRelPath(s)) throw new Error(`Refusing to scan the unsafe path ${JSON.stringify(s)}.`);
+      for (const s of wanted)
+        if (!isSafeRelPath(s)) throw new Error(`Refusing to scan the unsafe path ${JSON.stringify(s)}.`);
       let outer = wanted.filter((s) => !wanted.some((o) => o !== s && isWithin(s, o)));
       const result: RemoteScan = { entries: new Map(), tempFiles: [] };
       // rsync (as the sender) resolves a symlink among the directories leading to a path and
@@ -321,11 +374,19 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const candidates: number[] = [];
       for (const [i, it] of items.entries()) {
         if (!isSafeRelPath(it.path) || it.path === '') {
-          results[i] = { path: it.path, error: `Refusing to upload to the unsafe path ${JSON.stringify(it.path)}.`, errorCode: 'other' };
+          results[i] = {
+            path: it.path,
+            error: `Refusing to upload to the unsafe path ${JSON.stringify(it.path)}.`,
+            errorCode: 'other',
+          };
           continue;
         }
         if (!it.localPath.endsWith(`/${it.path}`)) {
-          results[i] = { path: it.path, error: `The local path ${it.localPath} does not end with ${it.path}; rsync sends files by their relative path.`, errorCode: 'other' };
+          results[i] = {
+            path: it.path,
+            error: `The local path ${it.localPath} does not end with ${it.path}; rsync sends files by their relative path.`,
+            errorCode: 'other',
+          };
           continue;
         }
         candidates.push(i);
@@ -341,16 +402,29 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         const st = stats.get(i) as Stats | Error;
         if (st instanceof Error) {
           const vanished = (st as NodeJS.ErrnoException).code === 'ENOENT';
-          results[i] = { path: it.path, error: classifyError(st).message, errorCode: 'local-read-failed', ...(vanished ? { localVanished: true } : {}) };
+          results[i] = {
+            path: it.path,
+            error: classifyError(st).message,
+            errorCode: 'local-read-failed',
+            ...(vanished ? { localVanished: true } : {}),
+          };
           continue;
         }
         if (!st.isFile()) {
-          results[i] = { path: it.path, error: `${it.localPath} is no longer a regular file.`, errorCode: 'local-read-failed' };
+          results[i] = {
+            path: it.path,
+            error: `${it.localPath} is no longer a regular file.`,
+            errorCode: 'local-read-failed',
+          };
           continue;
         }
         before.set(i, st);
-        const source = it.localPath === join(localRoot, it.path) ? localRoot : it.localPath.slice(0, -(it.path.length + 1)) || '/';
-        const suffix = it.conflictCopyPath === undefined ? undefined : `.ferry-conflict-${CONFLICT_STAMP.exec(it.conflictCopyPath)?.[1] ?? stampNow()}`;
+        const source =
+          it.localPath === join(localRoot, it.path) ? localRoot : it.localPath.slice(0, -(it.path.length + 1)) || '/';
+        const suffix =
+          it.conflictCopyPath === undefined
+            ? undefined
+            : `.ferry-conflict-${CONFLICT_STAMP.exec(it.conflictCopyPath)?.[1] ?? stampNow()}`;
         const key = `${source}\0${suffix ?? ''}`;
         const group = groups.get(key) ?? { source, suffix, idx: [] };
         group.idx.push(i);
@@ -374,7 +448,12 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
         for (const group of groups.values()) {
           const paths = group.idx.map((i) => (items[i] as UploadItem).path);
           const indexByPath = new Map(paths.map((p, j) => [p, group.idx[j] as number]));
-          const args = ['--perms', '--times', '--ignore-times', ...(group.suffix ? ['--backup', `--suffix=${group.suffix}`] : [])];
+          const args = [
+            '--perms',
+            '--times',
+            '--ignore-times',
+            ...(group.suffix ? ['--backup', `--suffix=${group.suffix}`] : []),
+          ];
           const out = await push(group.source, paths, args, (r) => {
             const i = indexByPath.get(r.path);
             if (i === undefined || !r.itemize.startsWith('<f')) return;
@@ -387,11 +466,19 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
             const i = group.idx[j] as number;
             const err = out.errors.get(j);
             if (err) {
-              const vanished = err.local && (/^file has vanished/.test(err.message) || /No such file or directory \(2\)/.test(err.message));
-              results[i] = { path: p, ...failure(err.message, err.local ? 'local-read-failed' : undefined), ...(vanished ? { localVanished: true } : {}) };
-            }
-            else if (out.code !== 0 || !sent.has(i))
-              unconfirmed.set(i, `rsync did not confirm this upload: ${out.code !== 0 ? out.general.join(' ') : 'it never reported sending the file.'}`);
+              const vanished =
+                err.local &&
+                (/^file has vanished/.test(err.message) || /No such file or directory \(2\)/.test(err.message));
+              results[i] = {
+                path: p,
+                ...failure(err.message, err.local ? 'local-read-failed' : undefined),
+                ...(vanished ? { localVanished: true } : {}),
+              };
+            } else if (out.code !== 0 || !sent.has(i))
+              unconfirmed.set(
+                i,
+                `rsync did not confirm this upload: ${out.code !== 0 ? out.general.join(' ') : 'it never reported sending the file.'}`,
+              );
           });
         }
       } catch (err) {
@@ -404,7 +491,8 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const ok = (i: number) => before.has(i) && results[i]?.error === undefined;
       const conflicted = [...before.keys()].filter((i) => items[i]?.conflictCopyPath !== undefined);
       const suffixOf = new Map<number, string>();
-      for (const g of groups.values()) for (const i of g.idx) if (g.suffix) suffixOf.set(i, `${(items[i] as UploadItem).path}${g.suffix}`);
+      for (const g of groups.values())
+        for (const i of g.idx) if (g.suffix) suffixOf.set(i, `${(items[i] as UploadItem).path}${g.suffix}`);
       const toCheck = [...unconfirmed.keys()].map((i) => (items[i] as UploadItem).path);
       const backups = conflicted.filter(ok).map((i) => suffixOf.get(i) as string);
       if (toCheck.length || backups.length) {
@@ -413,10 +501,16 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
           const st = before.get(i) as Stats;
           const remote = seen.get((items[i] as UploadItem).path);
           const matches =
-            sent.has(i) && remote?.kind === 'file' && remote.size === st.size && sameSecond(remote.mtimeMs, st.mtimeMs) && remote.mode === (st.mode & 0o7777);
+            sent.has(i) &&
+            remote?.kind === 'file' &&
+            remote.size === st.size &&
+            sameSecond(remote.mtimeMs, st.mtimeMs) &&
+            remote.mode === (st.mode & 0o7777);
           if (!matches) results[i] = { path: (items[i] as UploadItem).path, ...failure(reason) };
         }
-        for (const i of conflicted) if (ok(i) && seen.has(suffixOf.get(i) as string)) (results[i] as UploadResult).conflictCopyPath = suffixOf.get(i);
+        for (const i of conflicted)
+          if (ok(i) && seen.has(suffixOf.get(i) as string))
+            (results[i] as UploadResult).conflictCopyPath = suffixOf.get(i);
       }
 
       await forEachLimited([...before.keys()].filter(ok), 8, async (i) => {
@@ -427,10 +521,17 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
           if (hash === undefined) throw new Error('not hashed');
           const after = await lstat(it.localPath);
           // Whole milliseconds, as the local scan records them: the ancestor must compare equal next time.
-          const uploaded: FileEntry = { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o7777, hash };
+          const uploaded: FileEntry = {
+            kind: 'file',
+            size: st.size,
+            mtimeMs: Math.floor(st.mtimeMs),
+            mode: st.mode & 0o7777,
+            hash,
+          };
           const r = results[i] as UploadResult;
           r.uploaded = uploaded;
-          if (changed(st, after) || st.size !== it.expected.size || Math.floor(st.mtimeMs) !== it.expected.mtimeMs) r.changedDuringUpload = true;
+          if (changed(st, after) || st.size !== it.expected.size || Math.floor(st.mtimeMs) !== it.expected.mtimeMs)
+            r.changedDuringUpload = true;
         } catch {
           // The file was sent, but is gone or unreadable now: report what was sent, and let the engine rescan.
           const r = results[i] as UploadResult;
@@ -453,7 +554,14 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       await withStage(async (stage) => {
         for (const p of [...paths].sort(comparePaths)) await mkdir(join(stage, p), { recursive: true });
         for (const p of [...paths].sort(comparePaths).reverse()) await chmod(join(stage, p), wanted.get(p) as Mode);
-        await pushStaged(paths, stage, ['--dirs', '--perms'], results, indexOf, (e, j) => e?.kind === 'dir' && e.mode === wanted.get(paths[j] as string));
+        await pushStaged(
+          paths,
+          stage,
+          ['--dirs', '--perms'],
+          results,
+          indexOf,
+          (e, j) => e?.kind === 'dir' && e.mode === wanted.get(paths[j] as string),
+        );
       });
       return copyDuplicates(items, results);
     },
@@ -468,7 +576,14 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
           await mkdir(join(stage, parentOf(p)), { recursive: true });
           await symlink(targets[j] as string, join(stage, p));
         }
-        await pushStaged(paths, stage, ['--links'], results, indexOf, (e, j) => e?.kind === 'symlink' && e.target === targets[j]);
+        await pushStaged(
+          paths,
+          stage,
+          ['--links'],
+          results,
+          indexOf,
+          (e, j) => e?.kind === 'symlink' && e.target === targets[j],
+        );
       });
       return copyDuplicates(items, results);
     },
@@ -483,7 +598,15 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const indexOf = allIndex.filter((_, j) => keep[j]);
       await withStage(async (stage) => {
         for (const p of paths) await mkdir(join(stage, parentOf(p)), { recursive: true });
-        await pushStaged(paths, stage, ['--delete-missing-args', '--force'], results, indexOf, (e) => e === undefined, true);
+        await pushStaged(
+          paths,
+          stage,
+          ['--delete-missing-args', '--force'],
+          results,
+          indexOf,
+          (e) => e === undefined,
+          true,
+        );
       });
       all.forEach((p, j) => {
         if (keep[j]) return;
@@ -496,14 +619,19 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
 
     async rename(items) {
       assertOpen();
-      return items.map((it) => ({ path: it.from, error: 'Rename is not available over rsync; the engine re-uploads instead.', errorCode: 'other' as const }));
+      return items.map((it) => ({
+        path: it.from,
+        error: 'Rename is not available over rsync; the engine re-uploads instead.',
+        errorCode: 'other' as const,
+      }));
     },
 
     async setAttributes(items) {
       assertOpen();
       return items.map((it) => ({
         path: it.path,
-        error: 'Changing attributes in place is not supported over rsync; upload the file again (or mkdir the directory) to apply its mode and mtime.',
+        error:
+          'Changing attributes in place is not supported over rsync; upload the file again (or mkdir the directory) to apply its mode and mtime.',
         errorCode: 'other' as const,
       }));
     },
@@ -532,13 +660,22 @@ export function globEscapedRoot(root: string): string {
 }
 
 /** Safe, de-duplicated paths of a batch (errors for unsafe ones go straight into `results`). */
-function uniqueSafe(items: readonly { path: string }[], results: ItemResult[], verb: string, allowRoot = true): { paths: string[]; indexOf: number[] } {
+function uniqueSafe(
+  items: readonly { path: string }[],
+  results: ItemResult[],
+  verb: string,
+  allowRoot = true,
+): { paths: string[]; indexOf: number[] } {
   const paths: string[] = [];
   const indexOf: number[] = [];
   const seen = new Set<string>();
   items.forEach((it, i) => {
     if (!isSafeRelPath(it.path) || (!allowRoot && it.path === '')) {
-      results[i] = { path: it.path, error: `Refusing to ${verb} the unsafe path ${JSON.stringify(it.path)}.`, errorCode: 'other' };
+      results[i] = {
+        path: it.path,
+        error: `Refusing to ${verb} the unsafe path ${JSON.stringify(it.path)}.`,
+        errorCode: 'other',
+      };
     } else if (!seen.has(it.path)) {
       seen.add(it.path);
       paths.push(it.path);
@@ -563,7 +700,6 @@ function copyDuplicates(items: readonly { path: string }[], results: ItemResult[
 function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino || a.mode !== b.mode;
 }
-
 
 async function forEachLimited<T>(list: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -593,7 +729,8 @@ async function removeStage(dir: string): Promise<void> {
     const { readdir } = await import('node:fs/promises');
     const open = async (d: string): Promise<void> => {
       await chmod(d, 0o700).catch(() => undefined);
-      for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await open(join(d, e.name));
+      for (const e of await readdir(d, { withFileTypes: true }).catch(() => []))
+        if (e.isDirectory()) await open(join(d, e.name));
     };
     await open(dir);
     await rm(dir, { recursive: true, force: true });

@@ -18,7 +18,12 @@ export class SftpError extends Error {
   }
 }
 
-function call<T>(session: SftpSession, op: string, path: string, fn: (cb: (err: Error | null | undefined, v?: T) => void) => void): Promise<T> {
+function call<T>(
+  session: SftpSession,
+  op: string,
+  path: string,
+  fn: (cb: (err: Error | null | undefined, v?: T) => void) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     // ssh2 never answers a request sent on a closed channel: fail it here instead of hanging.
     if (session.dead) return reject(new SftpError(op, path, session.dead));
@@ -111,11 +116,15 @@ export class SftpSession {
 
   /** Server supports atomic rename-over (OpenSSH's posix-rename extension). */
   get hasPosixRename(): boolean {
-    return Boolean((this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['posix-rename@openssh.com']);
+    return Boolean(
+      (this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['posix-rename@openssh.com'],
+    );
   }
 
   get hasStatvfs(): boolean {
-    return Boolean((this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['statvfs@openssh.com']);
+    return Boolean(
+      (this.sftp as unknown as { _extensions: Record<string, string> })._extensions?.['statvfs@openssh.com'],
+    );
   }
 
   /** Largest data length of one WRITE request the server accepts. */

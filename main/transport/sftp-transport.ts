@@ -76,7 +76,8 @@ export class SftpTransport implements RemoteTransport {
   private entryOf(attrs: Stats | { mode: number; size: number; mtime: number }): Entry | undefined {
     const type = attrs.mode & S_IFMT;
     if (type === S_IFDIR) return { kind: 'dir', mode: attrs.mode & 0o7777 };
-    if (type === S_IFREG) return { kind: 'file', size: attrs.size, mtimeMs: attrs.mtime * 1000, mode: attrs.mode & 0o7777 };
+    if (type === S_IFREG)
+      return { kind: 'file', size: attrs.size, mtimeMs: attrs.mtime * 1000, mode: attrs.mode & 0o7777 };
     if (type === S_IFLNK) return { kind: 'symlink', target: '' };
     return undefined;
   }
@@ -198,7 +199,12 @@ export class SftpTransport implements RemoteTransport {
         local = await openLocal(item.localPath, 'r');
       } catch (err) {
         const vanished = (err as NodeJS.ErrnoException).code === 'ENOENT';
-        return { path: item.path, error: `cannot read local file: ${(err as Error).message}`, errorCode: 'local-read-failed', ...(vanished ? { localVanished: true } : {}) };
+        return {
+          path: item.path,
+          error: `cannot read local file: ${(err as Error).message}`,
+          errorCode: 'local-read-failed',
+          ...(vanished ? { localVanished: true } : {}),
+        };
       }
       // Mode and mtime as scanned; one fstat after sending tells whether the file moved on meanwhile.
       const { mode, mtimeMs } = item.expected;
@@ -215,7 +221,10 @@ export class SftpTransport implements RemoteTransport {
       await Promise.all([setAttrs, closing]);
       const after = await local.stat();
       const changedDuringUpload =
-        after.size !== item.expected.size || Math.floor(after.mtimeMs) !== mtimeMs || size !== item.expected.size || (after.mode & 0o7777) !== mode;
+        after.size !== item.expected.size ||
+        Math.floor(after.mtimeMs) !== mtimeMs ||
+        size !== item.expected.size ||
+        (after.mode & 0o7777) !== mode;
       let conflictCopyPath: string | undefined;
       if (item.conflictCopyPath) {
         await this.session.rename(target, this.abs(item.conflictCopyPath));
@@ -231,7 +240,11 @@ export class SftpTransport implements RemoteTransport {
       if (tempCreated) await this.session.unlink(temp).catch(() => undefined);
       // Name the user's file, not the temp name it was being written under.
       const failure = await this.describeFailure(err, target);
-      return { path: item.path, ...failure, ...(failure.error ? { error: failure.error.split(temp).join(target) } : {}) };
+      return {
+        path: item.path,
+        ...failure,
+        ...(failure.error ? { error: failure.error.split(temp).join(target) } : {}),
+      };
     } finally {
       await local?.close().catch(() => undefined);
     }
@@ -312,7 +325,10 @@ export class SftpTransport implements RemoteTransport {
     if ((err as { code?: unknown })?.code === SFTP_STATUS.FAILURE && c.code === 'other') {
       const free = await this.session.freeBytes(posix.dirname(target)).catch(() => undefined);
       if (free !== undefined && free < 64 * 1024)
-        return { error: `no space left on the server's disk at ${posix.dirname(target)} (${free} bytes free)`, errorCode: 'no-space' };
+        return {
+          error: `no space left on the server's disk at ${posix.dirname(target)} (${free} bytes free)`,
+          errorCode: 'no-space',
+        };
     }
     return { error: c.message, errorCode: c.code };
   }
@@ -385,41 +401,47 @@ export class SftpTransport implements RemoteTransport {
   }
 
   async symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]> {
-    return this.checked(mapLimit(items, 32, async ({ path: rel, target }) => {
-      const path = this.abs(rel);
-      const temp = posix.join(posix.dirname(path), tempName());
-      try {
-        await this.session.symlink(target, temp);
-        await this.renameOver(temp, path);
-        return { path: rel };
-      } catch (err) {
-        await this.session.unlink(temp).catch(() => undefined);
-        return { path: rel, ...(await this.describeFailure(err, path)) };
-      }
-    }));
+    return this.checked(
+      mapLimit(items, 32, async ({ path: rel, target }) => {
+        const path = this.abs(rel);
+        const temp = posix.join(posix.dirname(path), tempName());
+        try {
+          await this.session.symlink(target, temp);
+          await this.renameOver(temp, path);
+          return { path: rel };
+        } catch (err) {
+          await this.session.unlink(temp).catch(() => undefined);
+          return { path: rel, ...(await this.describeFailure(err, path)) };
+        }
+      }),
+    );
   }
 
   async rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]> {
-    return this.checked(mapLimit(items, 32, async ({ from, to }) => {
-      try {
-        await this.session.rename(this.abs(from), this.abs(to));
-        return { path: to };
-      } catch (err) {
-        return { path: to, ...(await this.describeFailure(err, this.abs(to))) };
-      }
-    }));
+    return this.checked(
+      mapLimit(items, 32, async ({ from, to }) => {
+        try {
+          await this.session.rename(this.abs(from), this.abs(to));
+          return { path: to };
+        } catch (err) {
+          return { path: to, ...(await this.describeFailure(err, this.abs(to))) };
+        }
+      }),
+    );
   }
 
   async remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]> {
-    return this.checked(mapLimit(items, 16, async ({ path: rel }) => {
-      if (rel === '') return { path: rel, error: 'refusing to remove the remote root', errorCode: 'other' };
-      try {
-        await this.removeTree(this.abs(rel));
-        return { path: rel };
-      } catch (err) {
-        return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
-      }
-    }));
+    return this.checked(
+      mapLimit(items, 16, async ({ path: rel }) => {
+        if (rel === '') return { path: rel, error: 'refusing to remove the remote root', errorCode: 'other' };
+        try {
+          await this.removeTree(this.abs(rel));
+          return { path: rel };
+        } catch (err) {
+          return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
+        }
+      }),
+    );
   }
 
   /** Removes whatever is at `path` (a directory with its content). Missing is fine. */
@@ -453,17 +475,19 @@ export class SftpTransport implements RemoteTransport {
   }
 
   async setAttributes(items: readonly { path: string; mode?: number; mtimeMs?: number }[]): Promise<ItemResult[]> {
-    return this.checked(mapLimit(items, 32, async ({ path: rel, mode, mtimeMs }) => {
-      try {
-        const attrs: { mode?: number; mtime?: number; atime?: number } = {};
-        if (mode !== undefined) attrs.mode = mode;
-        if (mtimeMs !== undefined) attrs.mtime = attrs.atime = Math.floor(mtimeMs / 1000);
-        await this.session.setstat(this.abs(rel), attrs);
-        return { path: rel };
-      } catch (err) {
-        return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
-      }
-    }));
+    return this.checked(
+      mapLimit(items, 32, async ({ path: rel, mode, mtimeMs }) => {
+        try {
+          const attrs: { mode?: number; mtime?: number; atime?: number } = {};
+          if (mode !== undefined) attrs.mode = mode;
+          if (mtimeMs !== undefined) attrs.mtime = attrs.atime = Math.floor(mtimeMs / 1000);
+          await this.session.setstat(this.abs(rel), attrs);
+          return { path: rel };
+        } catch (err) {
+          return { path: rel, ...(await this.describeFailure(err, this.abs(rel))) };
+        }
+      }),
+    );
   }
 
   /** Batch results are only trusted while the channel lives; a dead channel is the transport's failure. */

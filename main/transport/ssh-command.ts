@@ -45,7 +45,9 @@ export function sshArgsFor(endpoint: SshEndpoint, jumpConfigPath?: string): stri
   const args: string[] = [];
   if (hops.length > 0) {
     if (jumpConfigPath === undefined)
-      throw new Error(`Connecting to ${endpoint.displayName} goes through jump hosts, which need a generated ssh config file; none was given.`);
+      throw new Error(
+        `Connecting to ${endpoint.displayName} goes through jump hosts, which need a generated ssh config file; none was given.`,
+      );
     if (!SHELL_SAFE_PATH.test(jumpConfigPath))
       throw new Error(
         `The temporary ssh config path ${jumpConfigPath} contains characters that are unsafe in ssh's ProxyJump command. Set TMPDIR to a plain path such as /tmp.`,
@@ -97,7 +99,8 @@ function commonOptions(ep: SshEndpoint): string[] {
   for (const file of ep.identityFiles) lines.push(`IdentityFile ${configValue(file, 'identity file path')}`);
   if (ep.identityFiles.length > 0) lines.push('IdentitiesOnly yes');
   if (ep.agentSocket === null) lines.push('IdentityAgent none');
-  else if (typeof ep.agentSocket === 'string') lines.push(`IdentityAgent ${configValue(ep.agentSocket, 'agent socket path')}`);
+  else if (typeof ep.agentSocket === 'string')
+    lines.push(`IdentityAgent ${configValue(ep.agentSocket, 'agent socket path')}`);
   lines.push(
     `UserKnownHostsFile ${configValue(ep.knownHostsPath, 'known_hosts path')}`,
     'GlobalKnownHostsFile /dev/null',
@@ -120,7 +123,9 @@ function commonOptions(ep: SshEndpoint): string[] {
  */
 function configValue(value: string, what: string): string {
   if (value.includes('${') || /[\n\r\0]/.test(value))
-    throw new Error(`The ${what} ${JSON.stringify(value)} contains "\${" or a line break, which ssh cannot take literally. Move or rename it.`);
+    throw new Error(
+      `The ${what} ${JSON.stringify(value)} contains "\${" or a line break, which ssh cannot take literally. Move or rename it.`,
+    );
   const escaped = value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('%', '%%');
   return `"${escaped}"`;
 }

@@ -60,13 +60,7 @@ export interface UploadResult extends ItemResult {
 }
 
 export type TransferErrorCode =
-  | 'permission-denied'
-  | 'no-space'
-  | 'name-too-long'
-  | 'not-found'
-  | 'local-read-failed'
-  | 'exists'
-  | 'other';
+  'permission-denied' | 'no-space' | 'name-too-long' | 'not-found' | 'local-read-failed' | 'exists' | 'other';
 
 export interface TransferProgress {
   /** Bytes of file content sent so far in this batch. */
@@ -110,7 +104,8 @@ export function classifyError(err: unknown): { code: TransferErrorCode; message:
   const code = e?.code;
   if (code === 'EACCES' || code === 'EPERM' || code === 3 || /permission denied/i.test(message))
     return { code: 'permission-denied', message };
-  if (code === 'ENOSPC' || code === 'EDQUOT' || /no space|disk full|quota/i.test(message)) return { code: 'no-space', message };
+  if (code === 'ENOSPC' || code === 'EDQUOT' || /no space|disk full|quota/i.test(message))
+    return { code: 'no-space', message };
   if (code === 'ENAMETOOLONG' || /name too long/i.test(message)) return { code: 'name-too-long', message };
   if (code === 'ENOENT' || code === 2 || /no such file/i.test(message)) return { code: 'not-found', message };
   if (code === 'EEXIST' || /exists/i.test(message)) return { code: 'exists', message };

@@ -11,7 +11,8 @@ const { utils } = ssh2;
 export function ed25519KeyPair(): { private: string; public: string } {
   for (let i = 0; i < 50; i++) {
     const pair = utils.generateKeyPairSync('ed25519');
-    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error))
+      return pair;
   }
   throw new Error('ssh2 generated 50 ed25519 key pairs in a row that its own parser rejects.');
 }

@@ -289,7 +289,8 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
   let authorizedKey: ParsedKey | undefined;
   if (options.authorizedPublicKey !== undefined) {
     const parsed = utils.parseKey(options.authorizedPublicKey);
-    if (parsed instanceof Error) throw new Error(`authorizedPublicKey is not a public key: ${parsed.message}`, { cause: parsed });
+    if (parsed instanceof Error)
+      throw new Error(`authorizedPublicKey is not a public key: ${parsed.message}`, { cause: parsed });
     authorizedKey = parsed;
   }
 
@@ -481,7 +482,8 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     });
 
     on('MKDIR', async (id, path: string, attrs: InAttrs) => {
-      if (faults.failMkdirMatching && path.search(faults.failMkdirMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
+      if (faults.failMkdirMatching && path.search(faults.failMkdirMatching) !== -1)
+        throw new SftpStatus(STATUS.FAILURE);
       await fsp.mkdir(local(path), attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o777);
       ok(id);
     });
@@ -496,11 +498,15 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       ok(id);
     });
     on('RENAME', async (id, oldPath: string, newPath: string) => {
-      if (faults.failRenameMatching && oldPath.search(faults.failRenameMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
+      if (faults.failRenameMatching && oldPath.search(faults.failRenameMatching) !== -1)
+        throw new SftpStatus(STATUS.FAILURE);
       const from = local(oldPath);
       const to = local(newPath);
       // SSH_FXP_RENAME never replaces: OpenSSH answers FAILURE when the target exists.
-      const exists = await fsp.lstat(to).then(() => true, () => false);
+      const exists = await fsp.lstat(to).then(
+        () => true,
+        () => false,
+      );
       if (exists) throw new SftpStatus(STATUS.FAILURE);
       await fsp.rename(from, to);
       ok(id);
@@ -519,7 +525,8 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
       count(name);
       if (name !== POSIX_RENAME || faults.noPosixRename) throw new SftpStatus(STATUS.OP_UNSUPPORTED);
       const [from, to] = readTwoStrings(data);
-      if (faults.failRenameMatching && from.search(faults.failRenameMatching) !== -1) throw new SftpStatus(STATUS.FAILURE);
+      if (faults.failRenameMatching && from.search(faults.failRenameMatching) !== -1)
+        throw new SftpStatus(STATUS.FAILURE);
       await fsp.rename(local(from), local(to));
       ok(id);
     });
@@ -609,7 +616,11 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
  * `clients` before it connects so that a test's cleanup ends it even when connecting fails.
  * `extra` overrides any connect option (a wrong password, another key, a refusing verifier).
  */
-export async function connectClient(srv: FaultSftpServer, clients: SshClient[], extra: Partial<ConnectConfig> = {}): Promise<SshClient> {
+export async function connectClient(
+  srv: FaultSftpServer,
+  clients: SshClient[],
+  extra: Partial<ConnectConfig> = {},
+): Promise<SshClient> {
   const client = new Client();
   clients.push(client);
   client.on('error', () => {}); // later errors (a reset on close) must not crash the run

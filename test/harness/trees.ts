@@ -5,7 +5,16 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, readlinkSync, mkdirSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import {
+  lstatSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  mkdtempSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +51,9 @@ export function readTree(root: string, opts: { skip?: (name: string) => boolean 
           mode: st.mode & 0o7777,
           size: st.size,
           mtimeSec: Math.floor(st.mtimeMs / 1000),
-          sha256: createHash('sha256').update(readFileSync(join(root, r))).digest('hex'),
+          sha256: createHash('sha256')
+            .update(readFileSync(join(root, r)))
+            .digest('hex'),
         });
       }
     }
@@ -57,7 +68,8 @@ export function diffTrees(a: Map<string, TreeEntry>, b: Map<string, TreeEntry>):
   for (const [p, e] of a) {
     const f = b.get(p);
     if (!f) out.push(`only local: ${JSON.stringify(p)}`);
-    else if (JSON.stringify(e) !== JSON.stringify(f)) out.push(`differs: ${JSON.stringify(p)} local=${JSON.stringify(e)} remote=${JSON.stringify(f)}`);
+    else if (JSON.stringify(e) !== JSON.stringify(f))
+      out.push(`differs: ${JSON.stringify(p)} local=${JSON.stringify(e)} remote=${JSON.stringify(f)}`);
   }
   for (const p of b.keys()) if (!a.has(p)) out.push(`only remote: ${JSON.stringify(p)}`);
   return out;
@@ -85,7 +97,16 @@ export function targetOf(sshd: TestSshd, remoteDir: string): string {
 
 /** The flags every test run needs: the harness key and known_hosts, and a private state dir. */
 export function sshFlags(sshd: TestSshd, stateDir: string): string[] {
-  return ['-i', sshd.clientKeyPath, '--known-hosts', sshd.knownHostsPath, '--state-dir', stateDir, '--ssh-config', '/dev/null'];
+  return [
+    '-i',
+    sshd.clientKeyPath,
+    '--known-hosts',
+    sshd.knownHostsPath,
+    '--state-dir',
+    stateDir,
+    '--ssh-config',
+    '/dev/null',
+  ];
 }
 
 export interface FerryRun {
@@ -105,7 +126,10 @@ export function parseEvents(stdout: string): Record<string, unknown>[] {
 }
 
 /** Run `ferry <args>` to completion. */
-export function runFerry(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<FerryRun> {
+export function runFerry(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<FerryRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [FERRY_BIN, ...args], {
       env: { ...process.env, SSH_AUTH_SOCK: '', ...opts.env },
@@ -139,7 +163,11 @@ export interface FerryProcess {
   events: Record<string, unknown>[];
   stderr(): string;
   /** Resolves once an event matching `pred` has arrived (checks past events too). */
-  waitFor(pred: (e: Record<string, unknown>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, unknown>>;
+  waitFor(
+    pred: (e: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+    what?: string,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -150,7 +178,8 @@ export function startFerry(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
   });
   const events: Record<string, unknown>[] = [];
   let err = '';
-  const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] = [];
+  const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }[] =
+    [];
   onLines(child.stdout, (line) => {
     const e = JSON.parse(line) as Record<string, unknown>;
     events.push(e);
@@ -169,7 +198,13 @@ export function startFerry(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
       const past = events.find(pred);
       if (past) return Promise.resolve(past);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; stderr: ${err}; events: ${JSON.stringify(events.slice(-5))}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`timed out waiting for ${what}; stderr: ${err}; events: ${JSON.stringify(events.slice(-5))}`),
+            ),
+          timeoutMs,
+        );
         waiters.push({
           pred,
           resolve: (e) => {
@@ -183,7 +218,11 @@ export function startFerry(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
 }
 
 /** Poll `check` until it returns true (or throw after `timeoutMs` with `describe()`). */
-export async function eventually(check: () => boolean, timeoutMs = 20_000, describe: () => string = () => ''): Promise<void> {
+export async function eventually(
+  check: () => boolean,
+  timeoutMs = 20_000,
+  describe: () => string = () => '',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`condition not met in time. ${describe()}`);
@@ -220,7 +259,11 @@ export function ferryTempFiles(root: string): string[] {
  * left out on the local side only), polling; throws with the last difference when it does not
  * happen within `timeoutMs`. A tree changing under the read counts as "not yet".
  */
-export async function waitForSameTree(local: string, remote: string, opts: { skip?: (name: string) => boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function waitForSameTree(
+  local: string,
+  remote: string,
+  opts: { skip?: (name: string) => boolean; timeoutMs?: number } = {},
+): Promise<void> {
   let last: string[] = [];
   await eventually(
     () => {

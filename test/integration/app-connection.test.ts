@@ -21,7 +21,8 @@ let knownHosts: string;
 let service: ConnectionService;
 let req: ConnectionRequest;
 
-const hostFingerprint = () => fingerprintSha256(Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'));
+const hostFingerprint = () =>
+  fingerprintSha256(Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'));
 
 before(async () => {
   sshd = await startSshd();
@@ -31,7 +32,13 @@ before(async () => {
   mkdirSync(join(sshd.remoteRoot, 'b-dir'));
   mkdirSync(join(sshd.remoteRoot, 'a-dir'));
   writeFileSync(join(sshd.remoteRoot, 'file.txt'), 'x');
-  req = { host: '127.0.0.1', port: sshd.port, user: sshd.user, auth: { kind: 'key', keyPath: sshd.clientKeyPath }, remotePath: sshd.remoteRoot };
+  req = {
+    host: '127.0.0.1',
+    port: sshd.port,
+    user: sshd.user,
+    auth: { kind: 'key', keyPath: sshd.clientKeyPath },
+    remotePath: sshd.remoteRoot,
+  };
 });
 
 after(async () => {
@@ -43,7 +50,13 @@ test('a first connection asks to confirm the fingerprint and pins only the key s
   const first = await service.testConnection(req);
   assert.equal(first.outcome, 'unknown-host-key');
   assert.ok(first.outcome === 'unknown-host-key');
-  assert.deepEqual(first.hostKey, { host: '127.0.0.1', port: sshd.port, keyType: 'ssh-ed25519', fingerprint: hostFingerprint(), knownHostsPath: knownHosts });
+  assert.deepEqual(first.hostKey, {
+    host: '127.0.0.1',
+    port: sshd.port,
+    keyType: 'ssh-ed25519',
+    fingerprint: hostFingerprint(),
+    knownHostsPath: knownHosts,
+  });
   assert.equal(existsSync(knownHosts), false);
 
   await assert.rejects(
@@ -61,7 +74,10 @@ test('the remote browser lists directories only, sorted, and can create one', as
   assert.deepEqual(await service.browseRemote(req), { path: sshd.remoteRoot, dirs: ['a-dir', 'b-dir'] });
   await service.makeRemoteDir({ ...req, remotePath: `${sshd.remoteRoot}/new-dir` });
   assert.ok(existsSync(join(sshd.remoteRoot, 'new-dir')));
-  await assert.rejects(service.makeRemoteDir({ ...req, remotePath: `${sshd.remoteRoot}/no/such/parent` }), /Could not create .*no\/such\/parent on 127\.0\.0\.1.*parent exists/);
+  await assert.rejects(
+    service.makeRemoteDir({ ...req, remotePath: `${sshd.remoteRoot}/no/such/parent` }),
+    /Could not create .*no\/such\/parent on 127\.0\.0\.1.*parent exists/,
+  );
 });
 
 test('a wrong key file fails with the authentication explanation', async () => {
@@ -83,16 +99,25 @@ test('the folder manager refuses a file, a missing path and a folder that alread
   });
   try {
     const add = { ...req, remotePath: `${sshd.remoteRoot}/target`, mode: 'push' as const, ignore: [] };
-    await assert.rejects(manager.add({ ...add, localPath: join(tmp, 'plain.txt') }), /plain\.txt is a file\. Ferry syncs folders/);
+    await assert.rejects(
+      manager.add({ ...add, localPath: join(tmp, 'plain.txt') }),
+      /plain\.txt is a file\. Ferry syncs folders/,
+    );
     await assert.rejects(manager.add({ ...add, localPath: join(tmp, 'nope') }), /nope does not exist/);
     const entry = await manager.add({ ...add, localPath: local });
     assert.equal(entry.localPath, local);
     assert.deepEqual(await manager.inspectLocalPath(local), { path: local, kind: 'dir', alreadySyncedBy: entry.id });
-    await assert.rejects(manager.add({ ...add, localPath: local, remotePath: `${sshd.remoteRoot}/other` }), /already syncs to .*Remove that folder first/);
+    await assert.rejects(
+      manager.add({ ...add, localPath: local, remotePath: `${sshd.remoteRoot}/other` }),
+      /already syncs to .*Remove that folder first/,
+    );
     assert.throws(() => manager.localPathOf(entry.id, '../outside.txt'), /is not inside the folder/);
     await manager.remove(entry.id);
     assert.deepEqual(manager.list(), []);
-    assert.deepEqual((JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as { folders: unknown[] }).folders, []);
+    assert.deepEqual(
+      (JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as { folders: unknown[] }).folders,
+      [],
+    );
   } finally {
     await manager.stopAll();
   }
@@ -108,6 +133,9 @@ test('a changed host key is a blocking result with both fingerprints, and cannot
   assert.equal(r.hostKey.fingerprint, hostFingerprint());
   assert.notEqual(before, hostFingerprint());
   assert.match(r.message, /has changed/);
-  await assert.rejects(service.trustHostKey({ host: '127.0.0.1', port: sshd.port, fingerprint: hostFingerprint() }), /has changed/);
+  await assert.rejects(
+    service.trustHostKey({ host: '127.0.0.1', port: sshd.port, fingerprint: hostFingerprint() }),
+    /has changed/,
+  );
   assert.equal(readFileSync(knownHosts, 'utf8').trim().split('\n').length, 1, 'known_hosts is unchanged');
 });

@@ -70,7 +70,11 @@ test('without a keyring the passphrase is asked for at the next start, checked, 
     ignore: [],
   });
   assert.equal(added.secretSessionOnly, true);
-  await eventually(() => existsSync(join(remote, 'a.txt')), 30_000, () => JSON.stringify(first.list()[0]?.status));
+  await eventually(
+    () => existsSync(join(remote, 'a.txt')),
+    30_000,
+    () => JSON.stringify(first.list()[0]?.status),
+  );
   await first.stopAll();
   assert.ok(!readFileSync(settingsFile, 'utf8').includes(PASSPHRASE), 'the passphrase is not in the settings file');
 
@@ -82,7 +86,10 @@ test('without a keyring the passphrase is asked for at the next start, checked, 
     assert.equal(waiting?.needsSecret, 'passphrase');
     assert.equal(waiting?.status.state, 'error');
     assert.equal(waiting?.status.lastErrorKind, 'needs-secret');
-    assert.match(waiting?.status.lastError ?? '', /needs the passphrase of the key .*id_encrypted to start this folder: no system keyring/);
+    assert.match(
+      waiting?.status.lastError ?? '',
+      /needs the passphrase of the key .*id_encrypted to start this folder: no system keyring/,
+    );
     assert.equal(existsSync(join(remote, 'b.txt')), false, 'nothing synced while waiting');
     await assert.rejects(second.resume(added.id), /is not running: Ferry needs the passphrase/);
 
@@ -92,7 +99,11 @@ test('without a keyring the passphrase is asked for at the next start, checked, 
     const started = await second.provideSecret(added.id, PASSPHRASE);
     assert.equal(started.needsSecret, undefined);
     assert.equal(started.secretSessionOnly, true);
-    await eventually(() => existsSync(join(remote, 'b.txt')), 30_000, () => JSON.stringify(second.list()[0]?.status));
+    await eventually(
+      () => existsSync(join(remote, 'b.txt')),
+      30_000,
+      () => JSON.stringify(second.list()[0]?.status),
+    );
     await assert.rejects(second.provideSecret(added.id, PASSPHRASE), /is not waiting for a password or passphrase/);
   } finally {
     await second.stopAll();

@@ -8,15 +8,30 @@ import { diffTrees, readTree, runFerry, targetOf, tempDir, writeTree } from '../
 
 test('daemon config errors name the key and the problem', () => {
   assert.throws(
-    () => parseDaemonConfig({ folders: [{ local: '/a', target: 'h:/x' }, { local: '/b', mode: 'sideways' }] }, 'ferry.json'),
+    () =>
+      parseDaemonConfig(
+        {
+          folders: [
+            { local: '/a', target: 'h:/x' },
+            { local: '/b', mode: 'sideways' },
+          ],
+        },
+        'ferry.json',
+      ),
     (err: Error) =>
       /ferry\.json is not a valid Ferry config/.test(err.message) &&
       /folders\[1\]\.target/.test(err.message) &&
       /folders\[1\]\.mode/.test(err.message),
   );
   assert.throws(() => parseDaemonConfig({ folders: [] }, 'f.json'), /folders: must list at least one folder/);
-  assert.throws(() => parseDaemonConfig({ folders: [{ local: '/a', target: 'h:/x', colour: 'red' }] }, 'f.json'), /folders\[0\].*colour/);
-  assert.equal(parseDaemonConfig({ folders: [{ local: '/a', target: 'h:/x', ignore: ['*.log'] }] }, 'f.json').folders.length, 1);
+  assert.throws(
+    () => parseDaemonConfig({ folders: [{ local: '/a', target: 'h:/x', colour: 'red' }] }, 'f.json'),
+    /folders\[0\].*colour/,
+  );
+  assert.equal(
+    parseDaemonConfig({ folders: [{ local: '/a', target: 'h:/x', ignore: ['*.log'] }] }, 'f.json').folders.length,
+    1,
+  );
 });
 
 let sshd: TestSshd;
@@ -48,7 +63,10 @@ test('ferry daemon --once syncs every folder of the config file', async () => {
   );
   const r = await runFerry(['daemon', '--once', '--json', '--config', config]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.deepEqual(diffTrees(readTree(a, { skip: (n) => n === 'skip.log' }), readTree(join(sshd.remoteRoot, 'daemon-a'))), []);
+  assert.deepEqual(
+    diffTrees(readTree(a, { skip: (n) => n === 'skip.log' }), readTree(join(sshd.remoteRoot, 'daemon-a'))),
+    [],
+  );
   assert.deepEqual(diffTrees(readTree(b), readTree(join(sshd.remoteRoot, 'daemon-b'))), []);
   assert.equal(new Set(r.events.filter((e) => e.inSync === true).map((e) => e.folder)).size, 2);
 

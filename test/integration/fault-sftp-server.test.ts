@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, statSync, lstatSync, readlinkSync, mkdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  rmSync,
+  readFileSync,
+  writeFileSync,
+  existsSync,
+  statSync,
+  lstatSync,
+  readlinkSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -72,7 +82,10 @@ test('accepts the authorized public key', async () => {
     const sftp = await sftpOf(client);
     assert.equal(await call<string>((cb) => sftp.realpath('.', cb)), keyRoot);
     client.end();
-    await assert.rejects(connectTo(srv, { password: undefined, privateKey: other.private }), /authentication methods failed/);
+    await assert.rejects(
+      connectTo(srv, { password: undefined, privateKey: other.private }),
+      /authentication methods failed/,
+    );
   } finally {
     await srv.close();
     rmSync(keyRoot, { recursive: true, force: true });

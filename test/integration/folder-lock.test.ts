@@ -20,7 +20,10 @@ test('a second ferry on the same folder and state is refused; a stale lock is ta
   const idle = await first.waitFor((e) => e.event === 'state' && e.state === 'idle', 30_000, 'first idle');
   const second = await runFerry(['sync', '--once', '--json', ...args.slice(2)]);
   assert.equal(second.code, 4);
-  assert.match(String(second.events.find((e) => e.event === 'error')?.message), /Another Ferry process \(pid \d+\) is already syncing/);
+  assert.match(
+    String(second.events.find((e) => e.event === 'error')?.message),
+    /Another Ferry process \(pid \d+\) is already syncing/,
+  );
   first.child.kill('SIGTERM');
   assert.equal((await first.exited).code, 0);
   const lockFile = join(state, 'folders', String(idle.folder), 'lock');

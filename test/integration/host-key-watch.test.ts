@@ -16,12 +16,21 @@ test('a host key that changes while watching stops the folder with lastErrorKind
   const local = tempDir('hkw-local');
   const state = tempDir('hkw-state');
   writeFileSync(join(local, 'a.txt'), 'a');
-  const ferry = startFerry(['sync', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, join(sshd.remoteRoot, 'hkw'))]);
+  const ferry = startFerry([
+    'sync',
+    '--json',
+    ...sshFlags(sshd, state),
+    local,
+    targetOf(sshd, join(sshd.remoteRoot, 'hkw')),
+  ]);
   try {
     await ferry.waitFor((e) => e.event === 'state' && e.inSync === true, 30_000, 'first sync');
     await sshd.rotateHostKey();
     const err = (await ferry.waitFor(
-      (e) => e.event === 'state' && e.state === 'error' && (e.status as { lastErrorKind?: string }).lastErrorKind === 'host-key-changed',
+      (e) =>
+        e.event === 'state' &&
+        e.state === 'error' &&
+        (e.status as { lastErrorKind?: string }).lastErrorKind === 'host-key-changed',
       30_000,
       'host-key-changed error',
     )) as { status: { lastError: string } };

@@ -27,12 +27,25 @@ function fixture(name: string, transport: string) {
   const outside = scope.dir(`${name}-outside`);
   const remote = join(harness.sshd.remoteRoot, `${name}-${transport}`);
   const once = (...extra: string[]) =>
-    runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), '--transport', transport, ...extra, local, targetOf(harness.sshd, remote)]);
+    runFerry([
+      'sync',
+      '--once',
+      '--json',
+      ...sshFlags(harness.sshd, state),
+      '--transport',
+      transport,
+      ...extra,
+      local,
+      targetOf(harness.sshd, remote),
+    ]);
   return { local, remote, outside, once };
 }
 
 /** Names in `dir` as raw bytes (hex), so names that are not UTF-8 show as they are. */
-const rawNames = (dir: string) => readdirSync(dir, { encoding: 'buffer' }).map((b) => b.toString('hex')).sort();
+const rawNames = (dir: string) =>
+  readdirSync(dir, { encoding: 'buffer' })
+    .map((b) => b.toString('hex'))
+    .sort();
 const hex = (s: string) => Buffer.from(s).toString('hex');
 
 for (const transport of ['sftp', 'rsync']) {
@@ -60,7 +73,10 @@ for (const transport of ['sftp', 'rsync']) {
       const parts: string[] = [];
       for (let i = 0; i < 60; i++) parts.push(`level-${String(i).padStart(2, '0')}-${'d'.repeat(40)}`);
       const deep = parts.join('/');
-      assert.ok(Buffer.byteLength(deep) > 2900 && Buffer.byteLength(deep) + 300 < 4096, 'below PATH_MAX with the roots added');
+      assert.ok(
+        Buffer.byteLength(deep) > 2900 && Buffer.byteLength(deep) + 300 < 4096,
+        'below PATH_MAX with the roots added',
+      );
       mkdirSync(join(f.local, deep), { recursive: true });
       writeFileSync(join(f.local, deep, 'x'.repeat(255)), 'at the bottom');
       writeFileSync(join(f.local, deep, `${'é'.repeat(127)}x`), '255 bytes of UTF-8');
@@ -72,7 +88,10 @@ for (const transport of ['sftp', 'rsync']) {
       assert.equal(existsSync(join(f.remote, parts.slice(0, 30).join('/'), 'pwned-deep')), false);
       const again = await f.once();
       assert.equal(again.code, 0);
-      assert.deepEqual(again.events.filter((e) => e.event === 'file'), []);
+      assert.deepEqual(
+        again.events.filter((e) => e.event === 'file'),
+        [],
+      );
     });
 
     test('a symlink on the server pointing outside the target is never followed: nothing written or deleted through it', async () => {
@@ -83,18 +102,26 @@ for (const transport of ['sftp', 'rsync']) {
       // Put there on the server by someone else: a link out of the target, and one in the way of a local directory.
       symlinkSync(f.outside, join(f.remote, 'escape'));
       symlinkSync(join(f.outside, 'sub'), join(f.remote, 'sub'));
-      writeTree(f.local, { 'escape/precious.txt': 'would overwrite the outside file if followed', 'sub/new.txt': 'new', 'plain.txt': 'p' });
+      writeTree(f.local, {
+        'escape/precious.txt': 'would overwrite the outside file if followed',
+        'sub/new.txt': 'new',
+        'plain.txt': 'p',
+      });
 
       const r = await f.once();
       assert.deepEqual(diffTrees(before, readTree(f.outside)), [], 'the directory outside the target is untouched');
       if (transport === 'sftp') {
         assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.ok(lstatSync(join(f.remote, 'escape')).isDirectory(), 'the local directory replaced the link on the server');
+        assert.ok(
+          lstatSync(join(f.remote, 'escape')).isDirectory(),
+          'the local directory replaced the link on the server',
+        );
         assert.equal(readTree(f.remote).get('escape/precious.txt')?.kind, 'file');
         // The server's links were kept as logged conflict copies (push mode keeps server-side data).
         const copies = readdirSync(f.remote).filter((n) => n.includes('.ferry-conflict-'));
         assert.equal(copies.length, 2, readdirSync(f.remote).join(', '));
-        for (const c of copies) assert.ok(lstatSync(join(f.remote, c)).isSymbolicLink(), `${c} is the server's link, kept as it was`);
+        for (const c of copies)
+          assert.ok(lstatSync(join(f.remote, c)).isSymbolicLink(), `${c} is the server's link, kept as it was`);
         for (const c of copies) assert.ok(readlinkSync(join(f.remote, c)).startsWith(f.outside));
       } else {
         // rsync cannot move the server's links aside (no rename): those items fail, and nothing
@@ -108,8 +135,15 @@ for (const transport of ['sftp', 'rsync']) {
       // Mirror mode removes the server's extra links, never what they point to.
       const m = await f.once('--mode', 'mirror');
       assert.equal(m.code, 0, m.stdout + m.stderr);
-      assert.deepEqual(readdirSync(f.remote).filter((n) => n.includes('.ferry-conflict-')), []);
-      assert.deepEqual(diffTrees(before, readTree(f.outside)), [], 'still untouched after the mirror removed the links');
+      assert.deepEqual(
+        readdirSync(f.remote).filter((n) => n.includes('.ferry-conflict-')),
+        [],
+      );
+      assert.deepEqual(
+        diffTrees(before, readTree(f.outside)),
+        [],
+        'still untouched after the mirror removed the links',
+      );
       assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
     });
 
@@ -126,7 +160,10 @@ for (const transport of ['sftp', 'rsync']) {
       assert.equal(readlinkSync(join(f.remote, 'to-outside')), f.outside);
       assert.equal(readlinkSync(join(f.remote, 'dotdot-etc')), '../../../../../../../../../../etc');
       const sent = r.events.filter((e) => e.event === 'file').map((e) => String(e.path));
-      assert.deepEqual(sent.filter((p) => p.startsWith('to-outside/') || p.startsWith('dotdot-etc/')), []);
+      assert.deepEqual(
+        sent.filter((p) => p.startsWith('to-outside/') || p.startsWith('dotdot-etc/')),
+        [],
+      );
     });
   });
 }

@@ -21,13 +21,23 @@ test('a watching Ferry runs a full pass every rescan interval and repairs what n
   const state = scope.dir('rescan-state');
   const remote = join(harness.sshd.remoteRoot, 'rescan');
   writeTree(local, { 'a.txt': 'alpha', 'd/b.txt': 'beta' });
-  const ferry = scope.watch(['--rescan-interval', '2', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
+  const ferry = scope.watch([
+    '--rescan-interval',
+    '2',
+    ...sshFlags(harness.sshd, state),
+    local,
+    targetOf(harness.sshd, remote),
+  ]);
   await ferry.waitFor(idleInSync, 30_000, 'the first in-sync state');
   assert.equal(readFileSync(join(remote, 'd', 'b.txt'), 'utf8'), 'beta');
 
   // Someone removes a file on the server: no local event will ever name it.
   rmSync(join(remote, 'd', 'b.txt'));
-  await eventually(() => existsSync(join(remote, 'd', 'b.txt')), 20_000, () => `d/b.txt was not put back; events: ${JSON.stringify(ferry.events.slice(-5))}`);
+  await eventually(
+    () => existsSync(join(remote, 'd', 'b.txt')),
+    20_000,
+    () => `d/b.txt was not put back; events: ${JSON.stringify(ferry.events.slice(-5))}`,
+  );
   assert.equal(readFileSync(join(remote, 'd', 'b.txt'), 'utf8'), 'beta');
   assert.equal(statSync(join(remote, 'a.txt')).size, 5);
   await scope.stop(ferry);
@@ -36,7 +46,13 @@ test('a watching Ferry runs a full pass every rescan interval and repairs what n
 test('--rescan-interval refuses a value that is not a whole number of seconds', async () => {
   const local = scope.dir('rescan-bad');
   const state = scope.dir('rescan-bad-state');
-  const ferry = scope.watch(['--rescan-interval', '-1', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, join(harness.sshd.remoteRoot, 'never'))]);
+  const ferry = scope.watch([
+    '--rescan-interval',
+    '-1',
+    ...sshFlags(harness.sshd, state),
+    local,
+    targetOf(harness.sshd, join(harness.sshd.remoteRoot, 'never')),
+  ]);
   const { code } = await ferry.exited;
   assert.equal(code, 2);
   assert.match(ferry.stderr(), /--rescan-interval.*whole number/);

@@ -18,15 +18,23 @@ test('a watched folder that disappears halts without touching the server, and re
   const state = tempDir('rootgone-state');
   const remote = join(sshd.remoteRoot, 'rootgone');
   writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });
-  const ferry = startFerry(['sync', '--json', '--poll-interval', '1', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const ferry = startFerry([
+    'sync',
+    '--json',
+    '--poll-interval',
+    '1',
+    ...sshFlags(sshd, state),
+    local,
+    targetOf(sshd, remote),
+  ]);
   try {
     await ferry.waitFor((e) => e.event === 'state' && e.inSync === true, 30_000, 'first sync');
     renameSync(local, `${local}.moved-away`);
-    const halted = await ferry.waitFor(
+    const halted = (await ferry.waitFor(
       (e) => e.event === 'state' && e.state === 'halted',
       30_000,
       'halted state',
-    ) as { status: { halt: { reason: string; message: string } } };
+    )) as { status: { halt: { reason: string; message: string } } };
     assert.equal(halted.status.halt.reason, 'root-missing');
     assert.match(halted.status.halt.message, /missing or not a directory/);
     assert.ok(existsSync(join(remote, 'a.txt')) && existsSync(join(remote, 'd/b.txt')), 'the server keeps everything');

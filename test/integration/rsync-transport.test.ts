@@ -79,7 +79,10 @@ after(async () => {
 });
 
 test('the test server really has no SFTP subsystem', () => {
-  const r = spawnSync('ssh', [...sshArgsFor(endpointFor(sshd)), '-s', sshd.host, 'sftp'], { input: '', encoding: 'utf8' });
+  const r = spawnSync('ssh', [...sshArgsFor(endpointFor(sshd)), '-s', sshd.host, 'sftp'], {
+    input: '',
+    encoding: 'utf8',
+  });
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /subsystem request failed/);
 });
@@ -114,8 +117,14 @@ test('uploads files with their modes and mtimes, and reports what was sent', asy
   assert.equal(lstatSync(remote('tree/bin/run.sh')).mode & 0o7777, 0o755);
   assert.equal(lstatSync(remote('tree/secret.txt')).mode & 0o7777, 0o600);
   assert.equal(lstatSync(remote('tree/bin')).mode & 0o7777, 0o750);
-  assert.equal(Math.floor(lstatSync(remote('tree/bin/run.sh')).mtimeMs / 1000), Date.parse('2001-02-03T04:05:06Z') / 1000);
-  assert.equal(Math.floor(lstatSync(remote('tree/secret.txt')).mtimeMs / 1000), Date.parse('2010-06-07T08:09:10Z') / 1000);
+  assert.equal(
+    Math.floor(lstatSync(remote('tree/bin/run.sh')).mtimeMs / 1000),
+    Date.parse('2001-02-03T04:05:06Z') / 1000,
+  );
+  assert.equal(
+    Math.floor(lstatSync(remote('tree/secret.txt')).mtimeMs / 1000),
+    Date.parse('2010-06-07T08:09:10Z') / 1000,
+  );
   assert.equal(readFileSync(remote('tree/secret.txt'), 'utf8'), 'top secret');
 
   // Sending an unchanged file again is still a confirmed upload (rsync's quick check is off).
@@ -163,11 +172,20 @@ test('hostile names are uploaded and scanned back exactly, and never reach a she
     names.map(() => undefined),
   );
   const linkTarget = 'target -> with "arrow" $(touch x)';
-  assert.deepEqual(await rsync.symlink([{ path: 'hostile/link -> x', target: linkTarget }]), [{ path: 'hostile/link -> x' }]);
+  assert.deepEqual(await rsync.symlink([{ path: 'hostile/link -> x', target: linkTarget }]), [
+    { path: 'hostile/link -> x' },
+  ]);
 
   const scan = await rsync.scan(['hostile']);
   const expected = new Map<string, unknown>([['hostile', { kind: 'dir', mode: 0o755 }]]);
-  names.forEach((n, i) => expected.set(`hostile/${n}`, { kind: 'file', size: `content ${i}`.length, mtimeMs: Math.floor(items[i]!.expected.mtimeMs / 1000) * 1000, mode: 0o644 }));
+  names.forEach((n, i) =>
+    expected.set(`hostile/${n}`, {
+      kind: 'file',
+      size: `content ${i}`.length,
+      mtimeMs: Math.floor(items[i]!.expected.mtimeMs / 1000) * 1000,
+      mode: 0o644,
+    }),
+  );
   expected.set('hostile/link -> x', { kind: 'symlink', target: linkTarget });
   assert.deepEqual(new Map([...scan.entries].sort()), new Map([...expected].sort()));
   names.forEach((n, i) => assert.equal(readFileSync(remote(`hostile/${n}`), 'utf8'), `content ${i}`));
@@ -199,7 +217,10 @@ test('a symlink pointing outside the root stays a link and is never followed', a
   assert.deepEqual([...scan.entries.keys()].sort(), ['links', 'links/etc', 'links/up']);
   assert.deepEqual(scan.entries.get('links/etc'), { kind: 'symlink', target: '/etc' });
   // A scope that is a symlink lists the link itself, not what it points to.
-  assert.deepEqual([...(await rsync.scan(['links/etc'])).entries], [['links/etc', { kind: 'symlink', target: '/etc' }]]);
+  assert.deepEqual(
+    [...(await rsync.scan(['links/etc'])).entries],
+    [['links/etc', { kind: 'symlink', target: '/etc' }]],
+  );
 });
 
 test('remove deletes files, symlinks and whole trees; a missing path is success', async () => {
@@ -252,8 +273,14 @@ test('Ferry temp files are reported apart from entries', async () => {
 test('a conflict copy keeps the server version under the requested stamp', async () => {
   mkdirSync(remote('conflict'));
   writeFileSync(remote('conflict/doc.txt'), 'server version');
-  const item = { ...localFile('conflict/doc.txt', 'local version!'), conflictCopyPath: 'conflict/doc.ferry-conflict-20260102-030405.txt' };
-  const fresh = { ...localFile('conflict/new.txt', 'new'), conflictCopyPath: 'conflict/new.ferry-conflict-20260102-030405.txt' };
+  const item = {
+    ...localFile('conflict/doc.txt', 'local version!'),
+    conflictCopyPath: 'conflict/doc.ferry-conflict-20260102-030405.txt',
+  };
+  const fresh = {
+    ...localFile('conflict/new.txt', 'new'),
+    conflictCopyPath: 'conflict/new.ferry-conflict-20260102-030405.txt',
+  };
   const plain = localFile('conflict/plain.txt', 'plain');
   const [r, n, p] = await rsync.upload([item, fresh, plain]);
   assert.equal(r?.error, undefined);
@@ -263,7 +290,12 @@ test('a conflict copy keeps the server version under the requested stamp', async
   assert.equal(n?.error, undefined);
   assert.equal(n?.conflictCopyPath, undefined, 'nothing was on the server, so no copy exists');
   assert.equal(p?.error, undefined);
-  assert.deepEqual(readdirSync(remote('conflict')).sort(), ['doc.txt', 'doc.txt.ferry-conflict-20260102-030405', 'new.txt', 'plain.txt']);
+  assert.deepEqual(readdirSync(remote('conflict')).sort(), [
+    'doc.txt',
+    'doc.txt.ferry-conflict-20260102-030405',
+    'new.txt',
+    'plain.txt',
+  ]);
 });
 
 test('one failing item gets its own error while the rest of the batch succeeds', async (t) => {
@@ -285,7 +317,9 @@ test('one failing item gets its own error while the rest of the batch succeeds',
   assert.ok(m?.error, 'mkdir below a file fails');
 
   if (isRoot) {
-    t.diagnostic('running as root, which ignores permissions: the read-only directory case (permission-denied) cannot be provoked here');
+    t.diagnostic(
+      'running as root, which ignores permissions: the read-only directory case (permission-denied) cannot be provoked here',
+    );
     return;
   }
   mkdirSync(remote('fault/ro'));
@@ -325,7 +359,7 @@ test('a remote root with spaces and glob characters is used literally', async ()
 });
 
 test('key and known_hosts paths with spaces and quotes work', async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ferry k'ey \"dir\" "));
+  const dir = mkdtempSync(join(tmpdir(), 'ferry k\'ey "dir" '));
   try {
     const key = join(dir, 'id 1');
     const knownHosts = join(dir, 'known hosts');
@@ -356,7 +390,10 @@ test('a jump host is reached with its own key and known_hosts', async () => {
       await via.close();
     }
     // The hop's own identity really is used: with the target's key, the jump host refuses.
-    const wrongKey = createRsyncTransport(endpointFor(sshd, { jump: [{ ...hop, identityFiles: [sshd.clientKeyPath] }] }), local);
+    const wrongKey = createRsyncTransport(
+      endpointFor(sshd, { jump: [{ ...hop, identityFiles: [sshd.clientKeyPath] }] }),
+      local,
+    );
     try {
       await assert.rejects(wrongKey.scan(['']), /or one of its jump hosts refused the SSH key/);
     } finally {

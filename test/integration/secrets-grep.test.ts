@@ -11,7 +11,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { FolderManager } from '../../main/app-core/folder-manager.ts';
 import { JsonFileSettingsStore, MemorySecretStore } from '../../main/app-core/settings-store.ts';
@@ -49,7 +58,8 @@ after(async () => {
 /** Every way a secret could be written down: as is, JSON-escaped, and as UTF-8 bytes in a file. */
 function assertNoSecret(where: string, text: string): void {
   for (const s of SECRETS) {
-    for (const form of [s, JSON.stringify(s).slice(1, -1)]) assert.equal(text.includes(form), false, `${where} contains a secret (${JSON.stringify(s)})`);
+    for (const form of [s, JSON.stringify(s).slice(1, -1)])
+      assert.equal(text.includes(form), false, `${where} contains a secret (${JSON.stringify(s)})`);
   }
 }
 
@@ -81,7 +91,23 @@ test('ferry with --password-env: no output, error, conflict log or state file ho
   const knownHosts = join(state, 'known_hosts');
   writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
   writeTree(local, { 'a.txt': 'a', 'shared.txt': 'first' });
-  const args = (...extra: string[]) => ['sync', '--once', ...extra, '--password-env', 'FERRY_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`];
+  const args = (...extra: string[]) => [
+    'sync',
+    '--once',
+    ...extra,
+    '--password-env',
+    'FERRY_PW',
+    '--known-hosts',
+    knownHosts,
+    '--state-dir',
+    state,
+    '--ssh-config',
+    '/dev/null',
+    '--transport',
+    'sftp',
+    local,
+    `ssh://${server.user}@127.0.0.1:${server.port}${remote}`,
+  ];
   const env = (pw: string) => ({ env: { FERRY_PW: pw, HOME: state } });
 
   const first = await runFerry(args('--json'), env(PASSWORD));
@@ -102,22 +128,46 @@ test('ferry with --password-env: no output, error, conflict log or state file ho
   // Watch mode too, stopped with SIGTERM.
   writeFileSync(join(local, 'b.txt'), 'b');
   const watch = startFerry(['sync', '--json', ...args().slice(2)], env(PASSWORD));
-  await watch.waitFor((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true, 30_000, 'idle and in sync');
+  await watch.waitFor(
+    (e) => e.event === 'state' && e.state === 'idle' && e.inSync === true,
+    30_000,
+    'idle and in sync',
+  );
   watch.child.kill('SIGTERM');
   assert.deepEqual(await watch.exited, { code: 0, signal: null }, watch.stderr());
 
-  for (const [name, r] of Object.entries({ first, second, wrong, wrongHuman })) assertNoSecret(`output of the ${name} run`, outputOf(r));
+  for (const [name, r] of Object.entries({ first, second, wrong, wrongHuman }))
+    assertNoSecret(`output of the ${name} run`, outputOf(r));
   assertNoSecret('output of the watch run', `${JSON.stringify(watch.events)}\n${watch.stderr()}`);
   const files = assertNoSecretInFiles(state);
   assert.ok(files >= 3, `the state dir holds the index, the conflict log and known_hosts (${files} files)`);
-  assert.ok(readdirSync(remote).some((n) => n.includes('.ferry-conflict-')), 'the conflict happened');
+  assert.ok(
+    readdirSync(remote).some((n) => n.includes('.ferry-conflict-')),
+    'the conflict happened',
+  );
 });
 
 test('ferry with --passphrase-env: no output, error or state file holds the passphrase, right or wrong', async () => {
   const local = join(tmp, 'pp-local');
   const state = join(tmp, 'pp-state');
   writeTree(local, { 'a.txt': 'a' });
-  const args = (...extra: string[]) => ['sync', '--once', ...extra, '-i', encryptedKey, '--passphrase-env', 'FERRY_PP', '--known-hosts', sshd.knownHostsPath, '--state-dir', state, '--ssh-config', '/dev/null', local, `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(sshd.remoteRoot, 'pp')}`];
+  const args = (...extra: string[]) => [
+    'sync',
+    '--once',
+    ...extra,
+    '-i',
+    encryptedKey,
+    '--passphrase-env',
+    'FERRY_PP',
+    '--known-hosts',
+    sshd.knownHostsPath,
+    '--state-dir',
+    state,
+    '--ssh-config',
+    '/dev/null',
+    local,
+    `ssh://${sshd.user}@127.0.0.1:${sshd.port}${join(sshd.remoteRoot, 'pp')}`,
+  ];
   const env = (pp: string) => ({ env: { FERRY_PP: pp, HOME: state } });
   const ok = await runFerry(args('--json'), env(PASSPHRASE));
   assert.equal(ok.code, 0, outputOf(ok));
@@ -126,7 +176,8 @@ test('ferry with --passphrase-env: no output, error or state file holds the pass
   assert.match(outputOf(wrong), /passphrase/i, 'the error says what is wrong');
   const wrongHuman = await runFerry(args(), env(WRONG_PASSPHRASE));
   assert.notEqual(wrongHuman.code, 0);
-  for (const [name, r] of Object.entries({ ok, wrong, wrongHuman })) assertNoSecret(`output of the ${name} run`, outputOf(r));
+  for (const [name, r] of Object.entries({ ok, wrong, wrongHuman }))
+    assertNoSecret(`output of the ${name} run`, outputOf(r));
   assertNoSecretInFiles(state);
 });
 
@@ -153,20 +204,44 @@ test('the app: settings file, state files, folder list, statuses and error messa
     writeTree(ppLocal, { 'b.txt': 'b' });
     const common = { host: '127.0.0.1', mode: 'push' as const, ignore: [] };
     // Wrong secrets first: refused, and the refusal does not repeat them.
-    const wrongPw = await manager.add({ ...common, localPath: pwLocal, port: server.port, user: server.user, auth: { kind: 'password', password: WRONG_PASSWORD }, remotePath: join(server.root, 'app-pw') }).then(
-      (entry) => entry,
-      (err: Error) => (messages.push(err.message), undefined),
-    );
+    const wrongPw = await manager
+      .add({
+        ...common,
+        localPath: pwLocal,
+        port: server.port,
+        user: server.user,
+        auth: { kind: 'password', password: WRONG_PASSWORD },
+        remotePath: join(server.root, 'app-pw'),
+      })
+      .then(
+        (entry) => entry,
+        (err: Error) => (messages.push(err.message), undefined),
+      );
     if (wrongPw) {
-      await eventually(() => manager.list().find((f) => f.id === wrongPw.id)?.status.lastErrorKind === 'auth', 30_000, () => JSON.stringify(manager.list()));
+      await eventually(
+        () => manager.list().find((f) => f.id === wrongPw.id)?.status.lastErrorKind === 'auth',
+        30_000,
+        () => JSON.stringify(manager.list()),
+      );
       messages.push(String(manager.list().find((f) => f.id === wrongPw.id)?.status.lastError));
       await manager.remove(wrongPw.id);
     }
     await manager
-      .add({ ...common, localPath: ppLocal, port: sshd.port, user: sshd.user, auth: { kind: 'key', keyPath: encryptedKey, passphrase: WRONG_PASSPHRASE }, remotePath: join(sshd.remoteRoot, 'app-pp') })
+      .add({
+        ...common,
+        localPath: ppLocal,
+        port: sshd.port,
+        user: sshd.user,
+        auth: { kind: 'key', keyPath: encryptedKey, passphrase: WRONG_PASSPHRASE },
+        remotePath: join(sshd.remoteRoot, 'app-pp'),
+      })
       .then(
         async (entry) => {
-          await eventually(() => typeof manager.list().find((f) => f.id === entry.id)?.status.lastError === 'string', 30_000, () => JSON.stringify(manager.list()));
+          await eventually(
+            () => typeof manager.list().find((f) => f.id === entry.id)?.status.lastError === 'string',
+            30_000,
+            () => JSON.stringify(manager.list()),
+          );
           messages.push(String(manager.list().find((f) => f.id === entry.id)?.status.lastError));
           await manager.remove(entry.id);
         },
@@ -175,9 +250,27 @@ test('the app: settings file, state files, folder list, statuses and error messa
     assert.ok(messages.length >= 2, `both wrong secrets were refused: ${JSON.stringify(messages)}`);
 
     // The right ones: both folders sync.
-    await manager.add({ ...common, localPath: pwLocal, port: server.port, user: server.user, auth: { kind: 'password', password: PASSWORD }, remotePath: join(server.root, 'app-pw') });
-    await manager.add({ ...common, localPath: ppLocal, port: sshd.port, user: sshd.user, auth: { kind: 'key', keyPath: encryptedKey, passphrase: PASSPHRASE }, remotePath: join(sshd.remoteRoot, 'app-pp') });
-    await eventually(() => manager.list().length === 2 && manager.list().every((f) => f.status.state === 'idle' && f.status.inSync), 30_000, () => JSON.stringify(manager.list()));
+    await manager.add({
+      ...common,
+      localPath: pwLocal,
+      port: server.port,
+      user: server.user,
+      auth: { kind: 'password', password: PASSWORD },
+      remotePath: join(server.root, 'app-pw'),
+    });
+    await manager.add({
+      ...common,
+      localPath: ppLocal,
+      port: sshd.port,
+      user: sshd.user,
+      auth: { kind: 'key', keyPath: encryptedKey, passphrase: PASSPHRASE },
+      remotePath: join(sshd.remoteRoot, 'app-pp'),
+    });
+    await eventually(
+      () => manager.list().length === 2 && manager.list().every((f) => f.status.state === 'idle' && f.status.inSync),
+      30_000,
+      () => JSON.stringify(manager.list()),
+    );
 
     assertNoSecret('error messages', messages.join('\n'));
     assertNoSecret('the folder list', JSON.stringify(manager.list()));

@@ -53,7 +53,10 @@ test('readdir of a directory whose channel dies mid-listing rejects instead of h
   const outcome = await outcomeOf(session.readdir(join(fx.root, 'tree', 'doomed')));
   assert.match(outcome, /^rejected: readdir .*doomed failed on the server/);
   assert.ok(session.dead, 'the session knows its channel is gone');
-  assert.match(await outcomeOf(session.lstat(join(fx.root, 'tree'))), /^rejected: lstat .* the SFTP channel was closed/);
+  assert.match(
+    await outcomeOf(session.lstat(join(fx.root, 'tree'))),
+    /^rejected: lstat .* the SFTP channel was closed/,
+  );
 });
 
 test('a remote scan whose channel dies mid-walk fails (the engine reconnects) instead of hanging', async () => {
@@ -66,14 +69,27 @@ test('a remote scan whose channel dies mid-walk fails (the engine reconnects) in
   fx.server.faults = {};
   const again = new SftpTransport(await openSession(), join(fx.root, 'tree'), async () => undefined);
   const scan = await again.scan(['']);
-  assert.deepEqual([...scan.entries.keys()].sort(), ['', 'a', 'a/f.txt', 'b', 'b/f.txt', 'c', 'c/d', 'c/d/f.txt', 'doomed', 'doomed/f.txt']);
+  assert.deepEqual([...scan.entries.keys()].sort(), [
+    '',
+    'a',
+    'a/f.txt',
+    'b',
+    'b/f.txt',
+    'c',
+    'c/d',
+    'c/d/f.txt',
+    'doomed',
+    'doomed/f.txt',
+  ]);
 });
 
 test('requests to a server that stops answering fail once none was answered for the request timeout', async () => {
   const session = await openSession({ requestTimeoutMs: 500 });
   assert.equal((await session.lstat(join(fx.root, 'tree'))).isDirectory(), true);
   fx.server.faults.hangAfterAuth = true; // live sessions' requests are never answered from now on
-  const outcome = await outcomeOf(Promise.all([session.lstat(join(fx.root, 'tree')), session.readdir(join(fx.root, 'tree', 'a'))]));
+  const outcome = await outcomeOf(
+    Promise.all([session.lstat(join(fx.root, 'tree')), session.readdir(join(fx.root, 'tree', 'a'))]),
+  );
   assert.match(outcome, /^rejected: .* failed on the server: the server answered no SFTP request for 1 s$/);
   assert.match(await outcomeOf(session.lstat(join(fx.root, 'tree'))), /^rejected: .*answered no SFTP request/);
 });
@@ -100,7 +116,11 @@ test('--transport auto: a server gone silent while SFTP starts is a connection f
       await t.close();
       return `opened ${t.main.kind}`;
     },
-    (err: Error) => (err instanceof SshConnectError ? `SshConnectError ${err.kind}: ${err.message}` : `other error: ${err.message}`),
+    (err: Error) =>
+      err instanceof SshConnectError ? `SshConnectError ${err.kind}: ${err.message}` : `other error: ${err.message}`,
   );
-  assert.match(outcome, /^SshConnectError timeout: Lost the connection to .* while starting SFTP: The server did not start SFTP within 1 s/);
+  assert.match(
+    outcome,
+    /^SshConnectError timeout: Lost the connection to .* while starting SFTP: The server did not start SFTP within 1 s/,
+  );
 });

@@ -39,7 +39,13 @@ test('mkdir leaves a group-writable mode that the umask would trim, on the remot
   try {
     assert.deepEqual(await t.main.mkdir([{ path: '', mode: 0o775 }]), [{ path: '' }]);
     assert.equal(modeOf(remote), '775');
-    assert.deepEqual(await t.main.mkdir([{ path: 'plain', mode: 0o775 }, { path: 'plain/deeper', mode: 0o770 }]), [{ path: 'plain' }, { path: 'plain/deeper' }]);
+    assert.deepEqual(
+      await t.main.mkdir([
+        { path: 'plain', mode: 0o775 },
+        { path: 'plain/deeper', mode: 0o770 },
+      ]),
+      [{ path: 'plain' }, { path: 'plain/deeper' }],
+    );
     assert.equal(modeOf(join(remote, 'plain')), '775');
     assert.equal(modeOf(join(remote, 'plain/deeper')), '770');
   } finally {

@@ -15,8 +15,15 @@ before(async () => {
   sshd = await startSshd();
   sock = join(sshd.dir, 'agent.sock');
   agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-  await eventually(() => existsSync(sock), 10_000, () => 'ssh-agent did not create its socket');
-  execFileSync('ssh-add', ['-q', sshd.clientKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+  await eventually(
+    () => existsSync(sock),
+    10_000,
+    () => 'ssh-agent did not create its socket',
+  );
+  execFileSync('ssh-add', ['-q', sshd.clientKeyPath], {
+    env: { ...process.env, SSH_AUTH_SOCK: sock },
+    stdio: 'ignore',
+  });
 });
 after(async () => {
   agent?.kill();
@@ -29,12 +36,28 @@ test('ferry authenticates through SSH_AUTH_SOCK when no key file is given', asyn
   const home = tempDir('agent-home'); // no ~/.ssh/id_* to fall back on
   writeTree(local, { 'a.txt': 'via the agent' });
   const remote = join(sshd.remoteRoot, 'agent');
-  const args = ['sync', '--once', '--json', '--known-hosts', sshd.knownHostsPath, '--state-dir', state, '--ssh-config', '/dev/null', local, targetOf(sshd, remote)];
+  const args = [
+    'sync',
+    '--once',
+    '--json',
+    '--known-hosts',
+    sshd.knownHostsPath,
+    '--state-dir',
+    state,
+    '--ssh-config',
+    '/dev/null',
+    local,
+    targetOf(sshd, remote),
+  ];
   const withAgent = await runFerry(args, { env: { SSH_AUTH_SOCK: sock, HOME: home } });
   assert.equal(withAgent.code, 0, withAgent.stdout + withAgent.stderr);
   assert.equal(readFileSync(join(remote, 'a.txt'), 'utf8'), 'via the agent');
   const withoutAgent = await runFerry(args, { env: { SSH_AUTH_SOCK: '', HOME: home } });
   assert.equal(withoutAgent.code, 4, 'no agent and no key: a clear failure, not a hang');
-  assert.match(String(withoutAgent.events.find((e) => e.event === 'error')?.message), /no usable credentials|Authentication|agent|key/i, withoutAgent.stdout);
+  assert.match(
+    String(withoutAgent.events.find((e) => e.event === 'error')?.message),
+    /no usable credentials|Authentication|agent|key/i,
+    withoutAgent.stdout,
+  );
   for (const d of [local, state, home]) rmSync(d, { recursive: true, force: true });
 });

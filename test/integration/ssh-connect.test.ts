@@ -113,7 +113,10 @@ describe('connectSsh against OpenSSH', () => {
     const err = await rejection(connectSsh(endpoint({ identityFiles: [wrong] })));
     assert.ok(err instanceof SshConnectError, `got ${err.message}`);
     assert.equal(err.kind, 'auth');
-    assert.match(err.message, new RegExp(`^Authentication as ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} failed; tried: key ${wrong}\\.`));
+    assert.match(
+      err.message,
+      new RegExp(`^Authentication as ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} failed; tried: key ${wrong}\\.`),
+    );
     assert.match(err.message, /authorized_keys/);
   });
 
@@ -153,7 +156,10 @@ describe('connectSsh against OpenSSH', () => {
       const err = await rejection(connectSsh(endpoint({ port }), { readyTimeoutMs: 300 }));
       assert.ok(err instanceof SshConnectError, `got ${err.message}`);
       assert.equal(err.kind, 'timeout');
-      assert.match(err.message, new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: no SSH session was ready within 300 ms\\.`));
+      assert.match(
+        err.message,
+        new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: no SSH session was ready within 300 ms\\.`),
+      );
     } finally {
       await new Promise((resolve) => silent.close(resolve));
     }
@@ -176,7 +182,9 @@ describe('connectSsh against OpenSSH', () => {
     }
     const kh = join(scratch, 'jump_empty_known_hosts');
     writeFileSync(kh, '');
-    const err = await rejection(connectSsh(endpoint({ knownHostsPath: kh, jump: [endpoint({ displayName: 'jump' })] })));
+    const err = await rejection(
+      connectSsh(endpoint({ knownHostsPath: kh, jump: [endpoint({ displayName: 'jump' })] })),
+    );
     assert.ok(err instanceof HostKeyError, `the target's key is checked too; got ${err.message}`);
     assert.equal(err.kind, 'unknown');
   });

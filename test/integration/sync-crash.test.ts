@@ -9,7 +9,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, ferryTempFiles, readTree, runFerry, sshFlags, startFerry, targetOf, tempDir, type FerryProcess } from '../harness/trees.ts';
+import {
+  diffTrees,
+  ferryTempFiles,
+  readTree,
+  runFerry,
+  sshFlags,
+  startFerry,
+  targetOf,
+  tempDir,
+  type FerryProcess,
+} from '../harness/trees.ts';
 
 const MiB = 1024 * 1024;
 const SMALL = 500;
@@ -89,15 +99,28 @@ function serverFilesDifferingFromLocal(remote: string): string[] {
 test('kill -9 mid-burst leaves no partial file under a final name; --once then completes and cleans up', async () => {
   const remote = join(sshd.remoteRoot, 'crash');
   writeFileSync(join(local, 'seed.txt'), 'synced before the burst');
-  ferry = startFerry(['sync', '--json', '--transport', 'sftp', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
-  await ferry.waitFor((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true, 30_000, 'the first idle/in-sync state');
+  ferry = startFerry([
+    'sync',
+    '--json',
+    '--transport',
+    'sftp',
+    ...sshFlags(sshd, state),
+    local,
+    targetOf(sshd, remote),
+  ]);
+  await ferry.waitFor(
+    (e) => e.event === 'state' && e.state === 'idle' && e.inSync === true,
+    30_000,
+    'the first idle/in-sync state',
+  );
 
   // Build the burst outside the folder, then move each piece in whole: Ferry only ever sees
   // finished local files, so any server file that differs from its local twin is Ferry's doing.
   for (let i = 0; i < BIG; i++) writeFileSync(join(staging, `big${i}.bin`), randomBytes(BIG_SIZE));
   for (let d = 0; d < 10; d++) {
     mkdirSync(join(staging, 'many', `d${d}`), { recursive: true });
-    for (let i = d; i < SMALL; i += 10) writeFileSync(join(staging, 'many', `d${d}`, `f${i}.txt`), `small file ${i}\n`.repeat(1 + (i % 50)));
+    for (let i = d; i < SMALL; i += 10)
+      writeFileSync(join(staging, 'many', `d${d}`, `f${i}.txt`), `small file ${i}\n`.repeat(1 + (i % 50)));
   }
   renameSync(join(staging, 'many'), join(local, 'many'));
   for (let i = 0; i < BIG; i++) renameSync(join(staging, `big${i}.bin`), join(local, `big${i}.bin`));
@@ -120,13 +143,33 @@ test('kill -9 mid-burst leaves no partial file under a final name; --once then c
   const exit = await ferry.exited;
   assert.equal(exit.signal, 'SIGKILL');
 
-  assert.deepEqual(serverFilesDifferingFromLocal(remote), [], 'every file under a final name on the server is complete');
+  assert.deepEqual(
+    serverFilesDifferingFromLocal(remote),
+    [],
+    'every file under a final name on the server is complete',
+  );
 
-  const r = await runFerry(['sync', '--once', '--json', '--transport', 'sftp', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
+  const r = await runFerry([
+    'sync',
+    '--once',
+    '--json',
+    '--transport',
+    'sftp',
+    ...sshFlags(sshd, state),
+    local,
+    targetOf(sshd, remote),
+  ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   assert.deepEqual(ferryTempFiles(remote), []);
-  assert.deepEqual(r.events.filter((e) => e.event === 'conflict'), [], 'files the killed run already placed are adopted, not treated as conflicts');
+  assert.deepEqual(
+    r.events.filter((e) => e.event === 'conflict'),
+    [],
+    'files the killed run already placed are adopted, not treated as conflicts',
+  );
   const uploads = r.events.filter((e) => e.event === 'file' && e.op === 'upload').map((e) => String(e.path));
-  assert.ok(uploads.some((p) => p.startsWith('big')), `the run after the kill finished the interrupted big upload (${partial} was in flight)`);
+  assert.ok(
+    uploads.some((p) => p.startsWith('big')),
+    `the run after the kill finished the interrupted big upload (${partial} was in flight)`,
+  );
 });

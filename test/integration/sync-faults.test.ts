@@ -66,7 +66,20 @@ describe('ferry sync against a real sshd, with the network breaking', () => {
     writeTree(local, { 'small.txt': 'already there before the big files' });
 
     const target = `ssh://${sshd.user}@127.0.0.1:${proxy.port}${remote}`;
-    const ferry = watch(['-i', sshd.clientKeyPath, '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, target]);
+    const ferry = watch([
+      '-i',
+      sshd.clientKeyPath,
+      '--known-hosts',
+      knownHosts,
+      '--state-dir',
+      state,
+      '--ssh-config',
+      '/dev/null',
+      '--transport',
+      'sftp',
+      local,
+      target,
+    ]);
     await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
     assert.ok(proxy.connections >= 1, 'ferry talks through the proxy');
 
@@ -77,12 +90,23 @@ describe('ferry sync against a real sshd, with the network breaking', () => {
     const seenBefore = ferry.events.length;
     for (let i = 0; i < 4; i++) writeFileSync(join(local, `big${i}.bin`), randomBytes(8 * MiB));
 
-    await eventually(() => proxy.cuts > cutsBefore, 20_000, () => `no cut; ${proxy.bytesUp - upBefore} bytes went up`);
+    await eventually(
+      () => proxy.cuts > cutsBefore,
+      20_000,
+      () => `no cut; ${proxy.bytesUp - upBefore} bytes went up`,
+    );
     await waitForSameTree(local, remote, { timeoutMs: 45_000 });
     const after = ferry.events.slice(seenBefore);
-    assert.ok(after.some(reportsTrouble), `the lost connection is reported: ${JSON.stringify(after.filter((e) => e.event !== 'file').slice(0, 8))}`);
+    assert.ok(
+      after.some(reportsTrouble),
+      `the lost connection is reported: ${JSON.stringify(after.filter((e) => e.event !== 'file').slice(0, 8))}`,
+    );
     assert.ok(proxy.bytesUp - upBefore > 32 * MiB, 'the cut transfers were sent again');
-    await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seenBefore, 20_000, 'idle/in-sync after the reconnect');
+    await ferry.waitFor(
+      (e) => idleInSync(e) && ferry.events.indexOf(e) >= seenBefore,
+      20_000,
+      'idle/in-sync after the reconnect',
+    );
     assert.deepEqual(ferryTempFiles(remote), []);
     await stop(ferry);
   });
@@ -92,19 +116,40 @@ describe('ferry sync against a real sshd, with the network breaking', () => {
     const state = dir('down-state');
     const remote = join(sshd.remoteRoot, 'down');
     writeTree(local, { 'a.txt': 'a', 'd/b.txt': 'b' });
-    const ferry = watch(['-i', sshd.clientKeyPath, '--known-hosts', sshd.knownHostsPath, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, targetOf(sshd, remote)]);
+    const ferry = watch([
+      '-i',
+      sshd.clientKeyPath,
+      '--known-hosts',
+      sshd.knownHostsPath,
+      '--state-dir',
+      state,
+      '--ssh-config',
+      '/dev/null',
+      '--transport',
+      'sftp',
+      local,
+      targetOf(sshd, remote),
+    ]);
     await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
 
     const seenBefore = ferry.events.length;
     await sshd.stop();
     try {
-      const err = await ferry.waitFor((e) => e.event === 'state' && e.state === 'error' && ferry.events.indexOf(e) >= seenBefore, 20_000, 'an error state');
+      const err = await ferry.waitFor(
+        (e) => e.event === 'state' && e.state === 'error' && ferry.events.indexOf(e) >= seenBefore,
+        20_000,
+        'an error state',
+      );
       assert.match(String((err.status as { lastError?: string }).lastError), /127\.0\.0\.1|connect|refused|lost/i);
       writeFileSync(join(local, 'a.txt'), 'changed while the server was down');
       writeFileSync(join(local, 'd', 'c.txt'), 'created while the server was down');
       rmSync(join(local, 'd', 'b.txt'));
       // Give the watcher time to see the changes while nothing can be sent.
-      await eventually(() => ferry.events.filter((e) => e.event === 'state' && e.state === 'error').length >= 2, 20_000, () => 'a second failed reconnect');
+      await eventually(
+        () => ferry.events.filter((e) => e.event === 'state' && e.state === 'error').length >= 2,
+        20_000,
+        () => 'a second failed reconnect',
+      );
     } finally {
       await sshd.start();
     }
@@ -126,7 +171,23 @@ describe('ferry sync --once against a faulty SFTP server', () => {
     writeFileSync(knownHosts, `${server.knownHostsLine}\n`);
     const once = () =>
       runFerry(
-        ['sync', '--once', '--json', '--password-env', 'FERRY_TEST_PW', '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp', local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`],
+        [
+          'sync',
+          '--once',
+          '--json',
+          '--password-env',
+          'FERRY_TEST_PW',
+          '--known-hosts',
+          knownHosts,
+          '--state-dir',
+          state,
+          '--ssh-config',
+          '/dev/null',
+          '--transport',
+          'sftp',
+          local,
+          `ssh://${server.user}@127.0.0.1:${server.port}${remote}`,
+        ],
         { env: { FERRY_TEST_PW: server.password, HOME: state } },
       );
     return { server, local, remote, once };
@@ -134,7 +195,12 @@ describe('ferry sync --once against a faulty SFTP server', () => {
 
   test('a file whose writes fail is reported (exit 1) while every other file arrives', async () => {
     const f = await faultServer('failwrite');
-    writeTree(f.local, { 'ok1.txt': 'one', 'd/ok2.txt': 'two', 'refusing/bad.bin': 'refused by the server', 'big.bin': randomBytes(600 * 1024) });
+    writeTree(f.local, {
+      'ok1.txt': 'one',
+      'd/ok2.txt': 'two',
+      'refusing/bad.bin': 'refused by the server',
+      'big.bin': randomBytes(600 * 1024),
+    });
     // Ferry writes to a temp name next to the target, so the fault matches the directory.
     f.server.faults = { failWritesMatching: /\/refusing\// };
     const r = await f.once();
@@ -163,7 +229,8 @@ describe('ferry sync --once against a faulty SFTP server', () => {
     assert.ok(failed.length >= 1, r.stdout);
     for (const e of failed) assert.match(e.error, /space/i, `${e.path}: ${e.error}`);
     assert.deepEqual(ferryTempFiles(f.remote), [], 'partial uploads are cleaned up');
-    for (const e of failed) assert.equal(readTree(f.remote).has(e.path), false, `no partial ${e.path} under its final name`);
+    for (const e of failed)
+      assert.equal(readTree(f.remote).has(e.path), false, `no partial ${e.path} under its final name`);
 
     f.server.faults = {};
     const again = await f.once();

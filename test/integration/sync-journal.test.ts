@@ -23,7 +23,8 @@ async function crashedAfterCreating(name: string, journal: boolean) {
   const local = scope.dir(`${name}-local`);
   const state = scope.dir(`${name}-state`);
   const remote = join(harness.sshd.remoteRoot, name);
-  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
+  const once = () =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept' });
   const first = await once();
   assert.equal(first.code, 0, first.stdout + first.stderr);
@@ -40,7 +41,15 @@ async function crashedAfterCreating(name: string, journal: boolean) {
       pending,
       JSON.stringify([
         ['ghost', { kind: 'dir', mode: statSync(join(remote, 'ghost')).mode & 0o7777 }],
-        ['ghost/x.txt', { kind: 'file', size: 24, mtimeMs: mtime.getTime(), mode: statSync(join(remote, 'ghost', 'x.txt')).mode & 0o7777 }],
+        [
+          'ghost/x.txt',
+          {
+            kind: 'file',
+            size: 24,
+            mtimeMs: mtime.getTime(),
+            mode: statSync(join(remote, 'ghost', 'x.txt')).mode & 0o7777,
+          },
+        ],
       ]),
     );
   }
@@ -68,7 +77,8 @@ async function crashedAfterRewriting(name: string, serverHolds: 'the rewrite' | 
   const local = scope.dir(`${name}-local`);
   const state = scope.dir(`${name}-state`);
   const remote = join(harness.sshd.remoteRoot, name);
-  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
+  const once = () =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept', 'a.txt': 'version 1' });
   const first = await once();
   assert.equal(first.code, 0, first.stdout + first.stderr);
@@ -81,19 +91,33 @@ async function crashedAfterRewriting(name: string, serverHolds: 'the rewrite' | 
   const [folderId] = readdirSync(join(state, 'folders'));
   writeFileSync(
     join(state, 'folders', String(folderId), 'pending.json'),
-    JSON.stringify([['a.txt', { kind: 'file', size: v2.length, mtimeMs: mtime.getTime(), mode: statSync(join(remote, 'a.txt')).mode & 0o7777 }, 'replace']]),
+    JSON.stringify([
+      [
+        'a.txt',
+        {
+          kind: 'file',
+          size: v2.length,
+          mtimeMs: mtime.getTime(),
+          mode: statSync(join(remote, 'a.txt')).mode & 0o7777,
+        },
+        'replace',
+      ],
+    ]),
   );
   // The user deleted the file locally before Ferry ran again.
   rmSync(join(local, 'a.txt'));
   return { local, remote, once };
 }
 
-test('after a crash, a rewrite the server shows exactly is Ferry\'s own: deleted locally, it is removed (no conflict)', async () => {
+test("after a crash, a rewrite the server shows exactly is Ferry's own: deleted locally, it is removed (no conflict)", async () => {
   const f = await crashedAfterRewriting('journal-rewrite', 'the rewrite');
   const r = await f.once();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(existsSync(join(f.remote, 'a.txt')), false);
-  assert.deepEqual(r.events.filter((e) => e.event === 'conflict'), []);
+  assert.deepEqual(
+    r.events.filter((e) => e.event === 'conflict'),
+    [],
+  );
 });
 
 test('after a crash, a journaled rewrite that the server does not show stays a server change (kept, conflict logged)', async () => {
@@ -103,7 +127,7 @@ test('after a crash, a journaled rewrite that the server does not show stays a s
   assert.equal(r.events.filter((e) => e.event === 'conflict').length, 1, r.stdout);
 });
 
-test('after a crash, a rename the server shows is Ferry\'s own: the moved tree, deleted locally, is removed from the server', async () => {
+test("after a crash, a rename the server shows is Ferry's own: the moved tree, deleted locally, is removed from the server", async () => {
   // The interrupted pass renamed dir a to b on the server (journaled) and was killed before it
   // saved the index; then the user deleted b locally. Without the journal item the next run
   // knew only a (gone on both sides) and took b for the server's own: it stayed there for
@@ -111,7 +135,8 @@ test('after a crash, a rename the server shows is Ferry\'s own: the moved tree, 
   const local = scope.dir('journal-rename-local');
   const state = scope.dir('journal-rename-state');
   const remote = join(harness.sshd.remoteRoot, 'journal-rename');
-  const once = () => runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
+  const once = () =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(harness.sshd, state), local, targetOf(harness.sshd, remote)]);
   writeTree(local, { 'keep.txt': 'kept', 'a/sub/f.txt': 'moved with its directory' });
   const first = await once();
   assert.equal(first.code, 0, first.stdout + first.stderr);
@@ -124,5 +149,8 @@ test('after a crash, a rename the server shows is Ferry\'s own: the moved tree, 
   const r = await once();
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
-  assert.deepEqual(r.events.filter((e) => e.event === 'conflict'), []);
+  assert.deepEqual(
+    r.events.filter((e) => e.event === 'conflict'),
+    [],
+  );
 });

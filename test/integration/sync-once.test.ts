@@ -4,7 +4,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
@@ -23,7 +34,8 @@ function fixture(name: string) {
   const local = tempDir(`${name}-local`);
   const state = tempDir(`${name}-state`);
   const remote = join(sshd.remoteRoot, name);
-  const once = (...extra: string[]) => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), ...extra, local, targetOf(sshd, remote)]);
+  const once = (...extra: string[]) =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), ...extra, local, targetOf(sshd, remote)]);
   const cleanup = () => {
     rmSync(local, { recursive: true, force: true });
     rmSync(state, { recursive: true, force: true });
@@ -64,8 +76,15 @@ describe('ferry sync --once (SFTP)', () => {
     assert.equal(existsSync(join(f.remote, '.notes.txt.swp')), false);
     assert.equal(existsSync(join(f.remote, '4913')), false);
     const link = readTree(f.remote).get('outside-link');
-    assert.deepEqual(link, { kind: 'symlink', target: '/etc/passwd' }, 'a symlink pointing out of the root stays a link');
-    assert.ok(r.events.some((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true), 'an idle/in-sync event is printed');
+    assert.deepEqual(
+      link,
+      { kind: 'symlink', target: '/etc/passwd' },
+      'a symlink pointing out of the root stays a link',
+    );
+    assert.ok(
+      r.events.some((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true),
+      'an idle/in-sync event is printed',
+    );
     // A second run has nothing to do.
     const again = await f.once();
     assert.equal(again.code, 0);
@@ -103,7 +122,14 @@ describe('ferry sync --once (SFTP)', () => {
 
   test('edits, deletes and renames converge; a local move becomes a server rename', async () => {
     const f = fixture('edits');
-    writeTree(f.local, { 'keep.txt': 'k', 'edit.txt': 'v1', 'gone.txt': 'x', 'olddir/a.txt': 'A', 'olddir/sub/b.txt': 'B', 'mv.bin': Buffer.alloc(5000, 3) });
+    writeTree(f.local, {
+      'keep.txt': 'k',
+      'edit.txt': 'v1',
+      'gone.txt': 'x',
+      'olddir/a.txt': 'A',
+      'olddir/sub/b.txt': 'B',
+      'mv.bin': Buffer.alloc(5000, 3),
+    });
     assert.equal((await f.once()).code, 0);
     writeFileSync(join(f.local, 'edit.txt'), 'version 2 is longer');
     rmSync(join(f.local, 'gone.txt'));
@@ -112,9 +138,16 @@ describe('ferry sync --once (SFTP)', () => {
     const r = await f.once();
     assert.equal(r.code, 0, r.stderr);
     assertSame(f.local, f.remote);
-    const renames = r.events.filter((e) => e.event === 'file' && e.op === 'rename').map((e) => `${e.from} -> ${e.path}`).sort();
+    const renames = r.events
+      .filter((e) => e.event === 'file' && e.op === 'rename')
+      .map((e) => `${e.from} -> ${e.path}`)
+      .sort();
     assert.deepEqual(renames, ['mv.bin -> moved.bin', 'olddir -> newdir']);
-    assert.equal(r.events.filter((e) => e.event === 'file' && e.op === 'upload').length, 1, 'only the edited file is uploaded');
+    assert.equal(
+      r.events.filter((e) => e.event === 'file' && e.op === 'upload').length,
+      1,
+      'only the edited file is uploaded',
+    );
     f.cleanup();
   });
 
@@ -132,10 +165,20 @@ describe('ferry sync --once (SFTP)', () => {
     const copies = readdirSync(f.remote).filter((n) => /^report\.ferry-conflict-\d{8}-\d{6}\.txt$/.test(n));
     assert.equal(copies.length, 1, readdirSync(f.remote).join(', '));
     assert.equal(readFileSync(join(f.remote, copies[0] as string), 'utf8'), 'edited on the server');
-    assert.equal(readFileSync(join(f.remote, 'del.txt'), 'utf8'), 'server edit of a file deleted locally', 'a local delete never deletes a server change');
+    assert.equal(
+      readFileSync(join(f.remote, 'del.txt'), 'utf8'),
+      'server edit of a file deleted locally',
+      'a local delete never deletes a server change',
+    );
     const conflicts = r.events.filter((e) => e.event === 'conflict');
-    assert.deepEqual(conflicts.map((c) => `${c.path}:${c.action}`).sort(), ['del.txt:skipped-local-delete', 'report.txt:kept-remote-copy']);
-    const log = readFileSync(join(f.state, 'folders', String(r.events[0]?.folder), 'conflicts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(conflicts.map((c) => `${c.path}:${c.action}`).sort(), [
+      'del.txt:skipped-local-delete',
+      'report.txt:kept-remote-copy',
+    ]);
+    const log = readFileSync(join(f.state, 'folders', String(r.events[0]?.folder), 'conflicts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(log.length, 2);
     assert.equal(log.find((c: { path: string }) => c.path === 'report.txt').conflictCopyPath, copies[0]);
     f.cleanup();
@@ -165,7 +208,8 @@ describe('ferry sync --once (SFTP)', () => {
     const r = await f.once();
     assert.equal(r.code, 3, r.stdout);
     assert.ok(existsSync(join(f.remote, 'a.txt')) && existsSync(join(f.remote, 'd/b.txt')));
-    const halted = r.events.find((e) => e.event === 'state' && e.state === 'halted') as { status: { halt: { reason: string; message: string } } } | undefined;
+    const halted = r.events.find((e) => e.event === 'state' && e.state === 'halted') as
+      { status: { halt: { reason: string; message: string } } } | undefined;
     assert.equal(halted?.status.halt.reason, 'root-emptied');
     // The user really emptied it: allowing the deletes empties the server copy too.
     const allowed = await f.once('--allow-mass-delete');
@@ -202,13 +246,43 @@ describe('ferry sync --once (SFTP)', () => {
     writeTree(f.local, { 'a.txt': 'a' });
     const emptyKnown = join(f.state, 'empty_known_hosts');
     writeFileSync(emptyKnown, '');
-    const unknown = await runFerry(['sync', '--once', '--json', '-i', sshd.clientKeyPath, '--known-hosts', emptyKnown, '--state-dir', f.state, '--ssh-config', '/dev/null', f.local, targetOf(sshd, f.remote)]);
+    const unknown = await runFerry([
+      'sync',
+      '--once',
+      '--json',
+      '-i',
+      sshd.clientKeyPath,
+      '--known-hosts',
+      emptyKnown,
+      '--state-dir',
+      f.state,
+      '--ssh-config',
+      '/dev/null',
+      f.local,
+      targetOf(sshd, f.remote),
+    ]);
     assert.equal(unknown.code, 4);
     assert.equal(existsSync(f.remote), false, 'nothing was written to an unverified server');
     assert.equal(readFileSync(emptyKnown, 'utf8'), '', 'strict never pins');
 
     const pinnedFile = join(f.state, 'pinned_known_hosts');
-    const pinned = await runFerry(['sync', '--once', '--json', '--host-key-policy', 'accept-new', '-i', sshd.clientKeyPath, '--known-hosts', pinnedFile, '--state-dir', f.state, '--ssh-config', '/dev/null', f.local, targetOf(sshd, f.remote)]);
+    const pinned = await runFerry([
+      'sync',
+      '--once',
+      '--json',
+      '--host-key-policy',
+      'accept-new',
+      '-i',
+      sshd.clientKeyPath,
+      '--known-hosts',
+      pinnedFile,
+      '--state-dir',
+      f.state,
+      '--ssh-config',
+      '/dev/null',
+      f.local,
+      targetOf(sshd, f.remote),
+    ]);
     assert.equal(pinned.code, 0, pinned.stdout);
     assert.match(readFileSync(pinnedFile, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
 
@@ -216,7 +290,23 @@ describe('ferry sync --once (SFTP)', () => {
     await sshd.rotateHostKey();
     try {
       const newFp = execFileSync('ssh-keygen', ['-lf', sshd.hostPublicKeyPath]).toString().split(' ')[1] as string;
-      const changed = await runFerry(['sync', '--once', '--json', '--host-key-policy', 'accept-new', '-i', sshd.clientKeyPath, '--known-hosts', pinnedFile, '--state-dir', f.state, '--ssh-config', '/dev/null', f.local, targetOf(sshd, f.remote)]);
+      const changed = await runFerry([
+        'sync',
+        '--once',
+        '--json',
+        '--host-key-policy',
+        'accept-new',
+        '-i',
+        sshd.clientKeyPath,
+        '--known-hosts',
+        pinnedFile,
+        '--state-dir',
+        f.state,
+        '--ssh-config',
+        '/dev/null',
+        f.local,
+        targetOf(sshd, f.remote),
+      ]);
       assert.equal(changed.code, 4);
       const err = changed.events.find((e) => e.event === 'error') as { message: string } | undefined;
       assert.match(err?.message ?? '', /host key .*changed/i);

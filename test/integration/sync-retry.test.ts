@@ -17,7 +17,16 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, write
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
-import { diffTrees, readTree, sshFlags, targetOf, waitForSameTree, writeTree, FerryScope, type FerryProcess } from '../harness/trees.ts';
+import {
+  diffTrees,
+  readTree,
+  sshFlags,
+  targetOf,
+  waitForSameTree,
+  writeTree,
+  FerryScope,
+  type FerryProcess,
+} from '../harness/trees.ts';
 
 type Json = Record<string, unknown>;
 const scope = new FerryScope();
@@ -48,11 +57,26 @@ function faultServerFolder(name: string, remoteName: string) {
   const state = dir(`${name}-state`);
   const remote = join(server.root, remoteName);
   writeFileSync(join(state, 'known_hosts'), `${server.knownHostsLine}\n`);
-  const args = ['--password-env', 'FERRY_TEST_PW', '--known-hosts', join(state, 'known_hosts'), '--state-dir', state, '--ssh-config', '/dev/null', '--transport', 'sftp'];
+  const args = [
+    '--password-env',
+    'FERRY_TEST_PW',
+    '--known-hosts',
+    join(state, 'known_hosts'),
+    '--state-dir',
+    state,
+    '--ssh-config',
+    '/dev/null',
+    '--transport',
+    'sftp',
+  ];
   return {
     local,
     remote,
-    watch: () => watch([...args, local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`], { FERRY_TEST_PW: server.password, HOME: state }),
+    watch: () =>
+      watch([...args, local, `ssh://${server.user}@127.0.0.1:${server.port}${remote}`], {
+        FERRY_TEST_PW: server.password,
+        HOME: state,
+      }),
   };
 }
 
@@ -70,7 +94,11 @@ test('a failed item deleted before its retry leaves the failed list, and the fol
   // The server still refuses; the file goes away locally: there is nothing left to retry.
   const seen = ferry.events.length;
   rmSync(join(local, 'refusing', 'bad.txt'));
-  const synced = await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 30_000, 'idle and in sync once the failed file is gone');
+  const synced = await ferry.waitFor(
+    (e) => idleInSync(e) && ferry.events.indexOf(e) >= seen,
+    30_000,
+    'idle and in sync once the failed file is gone',
+  );
   assert.deepEqual(failing(synced), []);
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   server.faults = {};
@@ -123,7 +151,11 @@ test('a directory the server refused to create, then created by someone else, ge
   server.faults = {};
   const seen = ferry.events.length;
   writeFileSync(join(local, 'private', 'g.txt'), 'g');
-  await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 60_000, 'idle and in sync after the edit');
+  await ferry.waitFor(
+    (e) => idleInSync(e) && ferry.events.indexOf(e) >= seen,
+    60_000,
+    'idle and in sync after the edit',
+  );
   assert.equal(statSync(join(remote, 'private')).mode & 0o777, 0o700, 'the server directory has the local mode');
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   await stop(ferry);
@@ -131,7 +163,11 @@ test('a directory the server refused to create, then created by someone else, ge
 
 test('a rename the server refused is retried for both paths: the old one does not stay on the server', async () => {
   const { local, remote, watch: start } = faultServerFolder('rename-refused', 'rename-refused');
-  writeTree(local, { 'a/old/f.txt': 'content that makes the directory recognisable as moved', 'a/x.txt': 'x', 'b/y.txt': 'y' });
+  writeTree(local, {
+    'a/old/f.txt': 'content that makes the directory recognisable as moved',
+    'a/x.txt': 'x',
+    'b/y.txt': 'y',
+  });
   const ferry = start();
   await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
 
@@ -144,7 +180,11 @@ test('a rename the server refused is retried for both paths: the old one does no
   );
   server.faults = {};
   const seen = ferry.events.length;
-  await ferry.waitFor((e) => idleInSync(e) && ferry.events.indexOf(e) >= seen, 60_000, 'idle and in sync after the retry');
+  await ferry.waitFor(
+    (e) => idleInSync(e) && ferry.events.indexOf(e) >= seen,
+    60_000,
+    'idle and in sync after the retry',
+  );
   assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   await stop(ferry);
 });

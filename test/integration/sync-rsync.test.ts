@@ -4,19 +4,44 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
 
-const hostile = ['space name.txt', "quote'single", 'new\nline', '$(touch pwned-rsync)', '-leading-dash', 'ünï.txt', 'x'.repeat(255)];
+const hostile = [
+  'space name.txt',
+  "quote'single",
+  'new\nline',
+  '$(touch pwned-rsync)',
+  '-leading-dash',
+  'ünï.txt',
+  'x'.repeat(255),
+];
 
 function setup(sshd: TestSshd, name: string) {
   const local = tempDir(`${name}-local`);
   const state = tempDir(`${name}-state`);
   const remote = join(sshd.remoteRoot, name);
-  const once = (...extra: string[]) => runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), ...extra, local, targetOf(sshd, remote)]);
-  return { local, state, remote, once, cleanup: () => [local, state].forEach((d) => rmSync(d, { recursive: true, force: true })) };
+  const once = (...extra: string[]) =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), ...extra, local, targetOf(sshd, remote)]);
+  return {
+    local,
+    state,
+    remote,
+    once,
+    cleanup: () => [local, state].forEach((d) => rmSync(d, { recursive: true, force: true })),
+  };
 }
 
 describe('rsync transport', () => {
@@ -35,14 +60,23 @@ describe('rsync transport', () => {
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
     const noop = await f.once('--transport', 'rsync');
     assert.equal(noop.code, 0);
-    assert.deepEqual(noop.events.filter((e) => e.event === 'file'), [], 'nothing changed, nothing is sent again');
+    assert.deepEqual(
+      noop.events.filter((e) => e.event === 'file'),
+      [],
+      'nothing changed, nothing is sent again',
+    );
     writeFileSync(join(f.local, 'd/a.txt'), 'edited, longer');
     rmSync(join(f.local, 'gone.txt'));
     renameSync(join(f.local, 'space name.txt'), join(f.local, 'renamed name.txt'));
     const second = await f.once('--transport', 'rsync');
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
-    assert.equal(existsSync(join(f.remote, 'pwned-rsync')) || existsSync('pwned-rsync') || existsSync(join(sshd.dir, 'home', 'pwned-rsync')), false);
+    assert.equal(
+      existsSync(join(f.remote, 'pwned-rsync')) ||
+        existsSync('pwned-rsync') ||
+        existsSync(join(sshd.dir, 'home', 'pwned-rsync')),
+      false,
+    );
     f.cleanup();
   });
 
@@ -75,8 +109,16 @@ describe('rsync transport', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
     const noop = await f.once('--delta-threshold', String(1024 * 1024));
-    assert.deepEqual(noop.events.filter((e) => e.event === 'file'), [], 'an rsync-sent file is not sent again');
-    assert.deepEqual(readdirSync(f.remote).filter((n) => n.startsWith('.')), [], 'no temp files left');
+    assert.deepEqual(
+      noop.events.filter((e) => e.event === 'file'),
+      [],
+      'an rsync-sent file is not sent again',
+    );
+    assert.deepEqual(
+      readdirSync(f.remote).filter((n) => n.startsWith('.')),
+      [],
+      'no temp files left',
+    );
     f.cleanup();
   });
 });
@@ -93,11 +135,15 @@ describe('server without the SFTP subsystem', () => {
     writeTree(f.local, { 'a.txt': 'a', 'd/b.txt': 'b' });
     const sftpOnly = await f.once('--transport', 'sftp');
     assert.equal(sftpOnly.code, 4);
-    assert.match(String(sftpOnly.events.find((e) => e.event === 'error')?.message), /does not offer SFTP.*--transport rsync/);
+    assert.match(
+      String(sftpOnly.events.find((e) => e.event === 'error')?.message),
+      /does not offer SFTP.*--transport rsync/,
+    );
     const auto = await f.once();
     assert.equal(auto.code, 0, auto.stdout + auto.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
-    const status = auto.events.find((e) => e.event === 'state' && e.inSync === true) as { status: { transport: string } } | undefined;
+    const status = auto.events.find((e) => e.event === 'state' && e.inSync === true) as
+      { status: { transport: string } } | undefined;
     assert.equal(status?.status.transport, 'rsync');
     f.cleanup();
   });

@@ -59,21 +59,36 @@ after(async () => {
 describe('ferry sync (watch mode)', () => {
   test('the initial sync ends in an idle, in-sync state with the server equal to the folder', async () => {
     ferry = startFerry(['sync', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
-    await ferry.waitFor((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true, 30_000, 'the first idle/in-sync state');
+    await ferry.waitFor(
+      (e) => e.event === 'state' && e.state === 'idle' && e.inSync === true,
+      30_000,
+      'the first idle/in-sync state',
+    );
     assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
   });
 
   test('a created file appears on the server, then an edit replaces it', async () => {
     writeFileSync(join(local, 'new.txt'), 'first version');
-    await eventually(() => existsSync(join(remote, 'new.txt')) && remoteText('new.txt') === 'first version', 20_000, () => 'new.txt did not reach the server');
+    await eventually(
+      () => existsSync(join(remote, 'new.txt')) && remoteText('new.txt') === 'first version',
+      20_000,
+      () => 'new.txt did not reach the server',
+    );
     writeFileSync(join(local, 'new.txt'), 'second, longer version of the file');
-    await eventually(() => remoteText('new.txt') === 'second, longer version of the file', 20_000, () => `server has ${JSON.stringify(remoteText('new.txt'))}`);
+    await eventually(
+      () => remoteText('new.txt') === 'second, longer version of the file',
+      20_000,
+      () => `server has ${JSON.stringify(remoteText('new.txt'))}`,
+    );
     await waitForSameTree(local, remote);
   });
 
   test('a burst of 200 files in nested dirs, deletes and a directory rename converge', async () => {
     for (let i = 0; i < 200; i++) {
-      writeFileSync(join(mkdirp(join(local, 'burst', `d${i % 10}`, `sub${i % 3}`)), `f${i}.txt`), `burst file ${i}\n`.repeat(1 + (i % 7)));
+      writeFileSync(
+        join(mkdirp(join(local, 'burst', `d${i % 10}`, `sub${i % 3}`)), `f${i}.txt`),
+        `burst file ${i}\n`.repeat(1 + (i % 7)),
+      );
     }
     for (let i = 0; i < 200; i += 9) rmSync(join(local, 'burst', `d${i % 10}`, `sub${i % 3}`, `f${i}.txt`));
     rmSync(join(local, 'seed', 'a.txt'));
@@ -96,8 +111,12 @@ describe('ferry sync (watch mode)', () => {
     // A real file next to the junk: once it is on the server, a pass has seen the junk.
     writeFileSync(join(local, 'editdir', 'draft.md'), 'draft');
     writeFileSync(join(local, 'marker1.txt'), 'm1');
-    await eventually(() => existsSync(join(remote, 'marker1.txt')) && existsSync(join(remote, 'editdir', 'draft.md')), 20_000);
-    for (const n of ['.x.swp', '4913', 'foo~', '.#lock', 'editdir/.y.swp', 'editdir/draft.md~']) assert.equal(existsSync(join(remote, n)), false, `${n} reached the server`);
+    await eventually(
+      () => existsSync(join(remote, 'marker1.txt')) && existsSync(join(remote, 'editdir', 'draft.md')),
+      20_000,
+    );
+    for (const n of ['.x.swp', '4913', 'foo~', '.#lock', 'editdir/.y.swp', 'editdir/draft.md~'])
+      assert.equal(existsSync(join(remote, n)), false, `${n} reached the server`);
     for (const n of ['.x.swp', '4913', 'foo~', '.#lock', 'editdir/.y.swp', 'editdir/draft.md~']) rmSync(join(local, n));
     writeFileSync(join(local, 'marker2.txt'), 'm2');
     await eventually(() => existsSync(join(remote, 'marker2.txt')), 20_000);
@@ -115,10 +134,17 @@ describe('ferry sync (watch mode)', () => {
       renameSync(join(local, 'f.tmp'), join(local, 'f'));
       rmSync(join(local, '.f.swp'));
     }
-    await eventually(() => remoteText('f') === 'saved content, round 3', 20_000, () => `server has ${JSON.stringify(remoteText('f'))}`);
+    await eventually(
+      () => remoteText('f') === 'saved content, round 3',
+      20_000,
+      () => `server has ${JSON.stringify(remoteText('f'))}`,
+    );
     await waitForSameTree(local, remote);
     assert.equal(existsSync(join(remote, 'f.tmp')), false);
-    assert.deepEqual(fileEvents().filter((e) => e.path === '.f.swp'), []);
+    assert.deepEqual(
+      fileEvents().filter((e) => e.path === '.f.swp'),
+      [],
+    );
   });
 
   test('SIGTERM stops the process with exit code 0 and the index saved', async () => {
@@ -132,7 +158,10 @@ describe('ferry sync (watch mode)', () => {
     assert.ok(existsSync(indexFile), `${indexFile} exists`);
     const index = JSON.parse(readFileSync(indexFile, 'utf8')) as { entries: [string, { kind: string }][] };
     const paths = new Set(index.entries.map(([p]) => p));
-    assert.ok(paths.has('f') && paths.has('newdir/sub/y.txt') && paths.has('burst/d3-renamed'), 'the index records what was synced');
+    assert.ok(
+      paths.has('f') && paths.has('newdir/sub/y.txt') && paths.has('burst/d3-renamed'),
+      'the index records what was synced',
+    );
     assert.equal(paths.has('olddir'), false);
   });
 
@@ -143,8 +172,15 @@ describe('ferry sync (watch mode)', () => {
     const r = await runFerry(['sync', '--once', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.deepEqual(diffTrees(readTree(local, { skip: junk }), readTree(remote)), []);
-    const ops = r.events.filter((e) => e.event === 'file').map((e) => `${e.op} ${e.path}`).sort();
-    assert.deepEqual(ops, ['remove keep.txt', 'upload f', 'upload offline-new.txt'], 'only what changed is sent: the index from the watch run was used');
+    const ops = r.events
+      .filter((e) => e.event === 'file')
+      .map((e) => `${e.op} ${e.path}`)
+      .sort();
+    assert.deepEqual(
+      ops,
+      ['remove keep.txt', 'upload f', 'upload offline-new.txt'],
+      'only what changed is sent: the index from the watch run was used',
+    );
   });
 });
 

@@ -77,7 +77,8 @@ export class Chaos {
     this.o = o;
     if (!o.mounts) this.unavailable.set('readonly', 'read-only mounts are not possible on this machine');
     if (!o.disk) this.unavailable.set('disk-full', 'no small server file system could be made');
-    for (const k of FAULT_KINDS) if (o.kinds && !o.kinds.includes(k)) this.unavailable.set(k, 'not selected for this run');
+    for (const k of FAULT_KINDS)
+      if (o.kinds && !o.kinds.includes(k)) this.unavailable.set(k, 'not selected for this run');
   }
 
   get total(): number {

@@ -87,7 +87,9 @@ export class FerryWatch {
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         if (this.child === child) this.child = undefined;
-        this.log(`--- exit ${code ?? signal} at ${new Date().toISOString()}${this.expectingExit ? '' : ' (unexpected)'}`);
+        this.log(
+          `--- exit ${code ?? signal} at ${new Date().toISOString()}${this.expectingExit ? '' : ' (unexpected)'}`,
+        );
         if (!this.expectingExit && !this.stopped) {
           this.unexpectedExits.push({ at: new Date().toISOString(), code, signal, stderrTail: this.stderrTail });
           setTimeout(() => this.start(), 1000);
@@ -111,7 +113,9 @@ export class FerryWatch {
     const c = this.child;
     if (!c) return undefined;
     this.expectingExit = true;
-    const result = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => c.once('close', (code, signal) => resolve({ code, signal })));
+    const result = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      c.once('close', (code, signal) => resolve({ code, signal })),
+    );
     c.kill('SIGTERM');
     const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);
     const r = await result;
@@ -174,6 +178,7 @@ function stateError(e: Json): string {
   const parts: string[] = [];
   if (status?.watcher !== undefined && status.watcher !== 'live') parts.push(` watcher ${String(status.watcher)}`);
   if (typeof status?.lastError === 'string') parts.push(` (${status.lastError})`);
-  if (Array.isArray(status?.failedItems) && status.failedItems.length) parts.push(` [${status.failedItems.length} failing]`);
+  if (Array.isArray(status?.failedItems) && status.failedItems.length)
+    parts.push(` [${status.failedItems.length} failing]`);
   return parts.join('');
 }

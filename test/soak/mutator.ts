@@ -8,7 +8,19 @@
  * operation sees the tree as the previous one left it. It reads the tree afresh from disk
  * for each choice instead of keeping a model that could drift from it.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, truncateSync, appendFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  appendFileSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { NameMaker } from './names.ts';
 import type { Rng } from './rng.ts';
@@ -90,9 +102,18 @@ export class Mutator {
   /** Runs one random operation, chosen with the budgets in mind. */
   step(): Operation {
     const l = this.list();
-    const full = l.files.length + l.dirs.length + l.links.length >= this.opts.maxEntries || l.bytes >= this.opts.maxBytes;
+    const full =
+      l.files.length + l.dirs.length + l.links.length >= this.opts.maxEntries || l.bytes >= this.opts.maxBytes;
     const op: Operation = full
-      ? this.rng.weighted<Operation>({ delete: 6, 'delete-dir': 2, truncate: 2, rename: 1, move: 1, chmod: 1, touch: 1 } as Record<Operation, number>)
+      ? this.rng.weighted<Operation>({
+          delete: 6,
+          'delete-dir': 2,
+          truncate: 2,
+          rename: 1,
+          move: 1,
+          chmod: 1,
+          touch: 1,
+        } as Record<Operation, number>)
       : this.rng.weighted<Operation>({
           create: 20,
           edit: 12,
@@ -220,7 +241,9 @@ export class Mutator {
         if (l.dirs.length < 2) return this.apply('mkdir', l);
         // Only directories whose subtree is short enough to move deeper without nearing PATH_MAX.
         const all = [...l.files.map((f) => f.rel), ...l.dirs, ...l.links];
-        const movable = l.dirs.filter((d) => all.every((p) => !p.startsWith(`${d}/`) || Buffer.byteLength(p) - Buffer.byteLength(d) < 1200));
+        const movable = l.dirs.filter((d) =>
+          all.every((p) => !p.startsWith(`${d}/`) || Buffer.byteLength(p) - Buffer.byteLength(d) < 1200),
+        );
         if (!movable.length) return this.apply('rename-dir', l);
         const d = r.pick(movable);
         const candidates = ['', ...roomy].filter((t) => t !== d && !t.startsWith(`${d}/`) && t !== parent(d));
@@ -231,7 +254,9 @@ export class Mutator {
       case 'delete-dir': {
         if (!l.dirs.length) return this.apply('delete', l);
         // Leaves first: deleting a big top-level directory would empty the folder too often.
-        const deepest = [...l.dirs].sort((a, b) => b.split('/').length - a.split('/').length).slice(0, Math.max(1, Math.ceil(l.dirs.length / 2)));
+        const deepest = [...l.dirs]
+          .sort((a, b) => b.split('/').length - a.split('/').length)
+          .slice(0, Math.max(1, Math.ceil(l.dirs.length / 2)));
         rmSync(abs(r.pick(deepest)), { recursive: true });
         return op;
       }
@@ -263,7 +288,17 @@ export class Mutator {
       case 'touch': {
         const f = file();
         if (!f) return this.apply('create', l);
-        const when = new Date(Date.UTC(r.int(1995, 2030), r.int(0, 11), r.int(1, 28), r.int(0, 23), r.int(0, 59), r.int(0, 59), r.int(0, 999)));
+        const when = new Date(
+          Date.UTC(
+            r.int(1995, 2030),
+            r.int(0, 11),
+            r.int(1, 28),
+            r.int(0, 23),
+            r.int(0, 59),
+            r.int(0, 59),
+            r.int(0, 999),
+          ),
+        );
         utimesSync(abs(f.rel), when, when);
         return op;
       }
@@ -290,7 +325,13 @@ export class Mutator {
 
   private content(): Buffer {
     const r = this.rng;
-    const size = r.chance(0.05) ? 0 : r.chance(0.8) ? r.int(1, 16 * 1024) : r.chance(0.85) ? r.int(16 * 1024, 256 * 1024) : r.int(256 * 1024, 1536 * 1024);
+    const size = r.chance(0.05)
+      ? 0
+      : r.chance(0.8)
+        ? r.int(1, 16 * 1024)
+        : r.chance(0.85)
+          ? r.int(16 * 1024, 256 * 1024)
+          : r.int(256 * 1024, 1536 * 1024);
     return r.bytes(size);
   }
 

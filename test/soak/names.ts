@@ -111,7 +111,15 @@ export class NameMaker {
 
   private plain(n: number, isDir: boolean): string {
     if (isDir) return this.rng.pick([`dir${n}`, `Folder ${n}`, `sub_${n}`, `d${n}`]);
-    return this.rng.pick([`f${n}.txt`, `data-${n}.bin`, `Notes ${n}.md`, `img_${n}.jpg`, `${n}`, `README-${n}`, `.env${n}`]);
+    return this.rng.pick([
+      `f${n}.txt`,
+      `data-${n}.bin`,
+      `Notes ${n}.md`,
+      `img_${n}.jpg`,
+      `${n}`,
+      `README-${n}`,
+      `.env${n}`,
+    ]);
   }
 
   private hostile(n: number, isDir: boolean): string {
@@ -122,7 +130,7 @@ export class NameMaker {
       case 'injection':
         return `${r.pick(injections(this.token, n))}${ext}`;
       case 'long': {
-        const unit = r.pick(['x', 'é', '日', 'ab cd ', '🚀', "q'\"\\"]);
+        const unit = r.pick(['x', 'é', '日', 'ab cd ', '🚀', 'q\'"\\']);
         const target = r.int(180, NAME_MAX);
         const head = `${n}-`;
         return cutToBytes(head + unit.repeat(Math.ceil(target / byteLength(unit))), target - byteLength(ext)) + ext;

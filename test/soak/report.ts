@@ -20,7 +20,12 @@ export function formatReport(r: SoakReport): string {
   lines.push('', 'Operations by kind:');
   table(Object.entries(r.operations).map(([k, v]) => [k, v ?? 0]));
   lines.push('', 'Faults by kind:');
-  table(Object.entries(r.faults).map(([k, v]) => [k, `${v ?? 0}${r.faultsUnavailable[k as keyof typeof r.faultsUnavailable] ? ` (unavailable: ${r.faultsUnavailable[k as keyof typeof r.faultsUnavailable]})` : ''}`]));
+  table(
+    Object.entries(r.faults).map(([k, v]) => [
+      k,
+      `${v ?? 0}${r.faultsUnavailable[k as keyof typeof r.faultsUnavailable] ? ` (unavailable: ${r.faultsUnavailable[k as keyof typeof r.faultsUnavailable]})` : ''}`,
+    ]),
+  );
   lines.push(`  disk full via: ${r.diskFullVia}`, `  read-only via: ${r.readOnlyVia}`);
   lines.push('', 'Folders:');
   for (const f of r.folders) {
@@ -34,7 +39,12 @@ export function formatReport(r: SoakReport): string {
     if (f.differences.length > 30) lines.push(`    ... and ${f.differences.length - 30} more`);
     if (f.tail.length) lines.push('    last Ferry output:', ...f.tail.map((t) => `      ${t}`));
   }
-  if (r.driverFailures.length) lines.push('', `Driver operations that failed (${r.driverFailures.length}):`, ...r.driverFailures.slice(0, 20).map((d) => `  ${d}`));
+  if (r.driverFailures.length)
+    lines.push(
+      '',
+      `Driver operations that failed (${r.driverFailures.length}):`,
+      ...r.driverFailures.slice(0, 20).map((d) => `  ${d}`),
+    );
   if (r.problems.length) lines.push('', 'Problems:', ...r.problems.map((p) => `  ${p}`));
   if (r.workDir) lines.push('', `Work directory kept: ${r.workDir}`);
   return `${lines.join('\n')}\n`;

@@ -12,7 +12,9 @@ import { formatReport } from './report.ts';
 import { runSoak } from './soak.ts';
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--short] [--json] [--keep]\n`);
+  process.stderr.write(
+    `${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--short] [--json] [--keep]\n`,
+  );
   process.exit(2);
 }
 
@@ -35,12 +37,14 @@ try {
 const minutes = Number(values.minutes);
 const folders = Number(values.folders);
 if (!(minutes > 0)) usage(`--minutes must be a positive number, got ${values.minutes}`);
-if (!Number.isInteger(folders) || folders < 2) usage(`--folders must be a whole number of at least 2, got ${values.folders}`);
+if (!Number.isInteger(folders) || folders < 2)
+  usage(`--folders must be a whole number of at least 2, got ${values.folders}`);
 const seed = values.seed === undefined ? undefined : Number(values.seed);
 if (seed !== undefined && !Number.isInteger(seed)) usage(`--seed must be a whole number, got ${values.seed}`);
 
 const faults = values.faults === undefined ? undefined : (values.faults.split(',').map((k) => k.trim()) as FaultKind[]);
-for (const k of faults ?? []) if (!FAULT_KINDS.includes(k)) usage(`--faults: unknown kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
+for (const k of faults ?? [])
+  if (!FAULT_KINDS.includes(k)) usage(`--faults: unknown kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 const report = await runSoak({

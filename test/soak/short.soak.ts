@@ -18,7 +18,13 @@ const log: string[] = [];
 before(
   async () => {
     // Outside CI a failed run keeps its work directory (the Ferry logs, both trees) to look into.
-    report = await runSoak({ minutes: 2, folders: 3, short: true, keepOnFailure: !process.env.CI, log: (line) => log.push(line) });
+    report = await runSoak({
+      minutes: 2,
+      folders: 3,
+      short: true,
+      keepOnFailure: !process.env.CI,
+      log: (line) => log.push(line),
+    });
   },
   { timeout: 8 * 60_000 },
 );
@@ -39,17 +45,24 @@ describe('soak (short)', () => {
   test('no Ferry process crashed, each stopped cleanly on SIGTERM, and no shell ever ran a file name', () => {
     for (const f of report.folders) assert.deepEqual(f.unexpectedExits, [], details());
     assert.deepEqual(report.canaries, [], details());
-    assert.deepEqual(report.problems.filter((p) => /SIGTERM|unexpectedly|canaries/.test(p)), [], details());
+    assert.deepEqual(
+      report.problems.filter((p) => /SIGTERM|unexpectedly|canaries/.test(p)),
+      [],
+      details(),
+    );
   });
 
   test('every folder converged by itself: the server holds exactly the local tree, no temp file, every conflict copy logged', () => {
-    for (const f of report.folders) assert.equal(f.convergence, 'converged', `${f.name} did not converge without help\n${details()}`);
-    for (const f of report.folders) assert.deepEqual(f.differences, [], `${f.name} differs from its server copy\n${details()}`);
+    for (const f of report.folders)
+      assert.equal(f.convergence, 'converged', `${f.name} did not converge without help\n${details()}`);
+    for (const f of report.folders)
+      assert.deepEqual(f.differences, [], `${f.name} differs from its server copy\n${details()}`);
     assert.equal(report.differences, 0, details());
   });
 
   test('a final ferry sync --once per folder finds nothing left to do', () => {
-    for (const f of report.folders) assert.deepEqual(f.finalOnce, { code: 0, fileEvents: 0 }, `${f.name}\n${details()}`);
+    for (const f of report.folders)
+      assert.deepEqual(f.finalOnce, { code: 0, fileEvents: 0 }, `${f.name}\n${details()}`);
   });
 
   test('the run found no problem at all', (t) => {

@@ -147,7 +147,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const fp = faultProxy;
       cleanups.push(() => fp.close());
       proxies.push(fp);
-      writeFileSync(join(work, 'fault_known_hosts'), `${server.knownHostsLine.replace(`:${server.port} `, `:${fp.port} `)}\n`);
+      writeFileSync(
+        join(work, 'fault_known_hosts'),
+        `${server.knownHostsLine.replace(`:${server.port} `, `:${fp.port} `)}\n`,
+      );
       smallRemote = join(root, 'folder');
       disk = {
         how: 'the fault SFTP server answers every WRITE "No space left on device"',
@@ -162,15 +165,41 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       mkdirSync(local);
       const viaFault = small && fault !== undefined && faultProxy !== undefined;
       const remoteDir = small ? smallRemote : join(sshd.remoteRoot, `folder-${i}`);
-      const target = viaFault ? `ssh://u@127.0.0.1:${faultProxy?.port}${remoteDir}` : `ssh://${sshd.user}@127.0.0.1:${proxy.port}${remoteDir}`;
+      const target = viaFault
+        ? `ssh://u@127.0.0.1:${faultProxy?.port}${remoteDir}`
+        : `ssh://${sshd.user}@127.0.0.1:${proxy.port}${remoteDir}`;
       // --allow-mass-delete: the driver is a random user who now and then deletes most of a
       // folder (its budget makes it delete a lot when full); the rail that halts such a pass
       // until confirmed is correct and has its own tests (sync-once.test.ts), but a halted
       // folder waits for a person, which a soak has none of (the first 30-minute run halted so).
       const safety = ['--allow-mass-delete'];
       const args = viaFault
-        ? [...safety, '--password-env', 'FERRY_SOAK_PW', '--known-hosts', join(work, 'fault_known_hosts'), '--state-dir', state, '--ssh-config', '/dev/null', local, target]
-        : [...safety, '-i', sshd.clientKeyPath, '--known-hosts', knownHosts, '--state-dir', state, '--ssh-config', '/dev/null', local, target];
+        ? [
+            ...safety,
+            '--password-env',
+            'FERRY_SOAK_PW',
+            '--known-hosts',
+            join(work, 'fault_known_hosts'),
+            '--state-dir',
+            state,
+            '--ssh-config',
+            '/dev/null',
+            local,
+            target,
+          ]
+        : [
+            ...safety,
+            '-i',
+            sshd.clientKeyPath,
+            '--known-hosts',
+            knownHosts,
+            '--state-dir',
+            state,
+            '--ssh-config',
+            '/dev/null',
+            local,
+            target,
+          ];
       const env: NodeJS.ProcessEnv = viaFault ? { FERRY_SOAK_PW: fault?.password, HOME: work } : { HOME: work };
       const name = `folder-${i}${small ? ' (small disk)' : ''}`;
       const mutator = new Mutator({
@@ -183,14 +212,31 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       });
       mutator.seed(short ? 15 : 30);
       const ferry = new FerryWatch(name, args, env, join(work, 'logs', `folder-${i}.log`));
-      folders.push({ name, local, target, args, env, ferry, mutator, remoteDir, proxy: viaFault && faultProxy ? faultProxy : proxy, viaSshd: !viaFault, convergence: 'timeout' });
+      folders.push({
+        name,
+        local,
+        target,
+        args,
+        env,
+        ferry,
+        mutator,
+        remoteDir,
+        proxy: viaFault && faultProxy ? faultProxy : proxy,
+        viaSshd: !viaFault,
+        convergence: 'timeout',
+      });
     }
     cleanups.push(async () => {
       for (const f of folders) await f.ferry.dispose();
     });
 
     for (const f of folders) f.ferry.start();
-    for (const f of folders) await until(() => f.ferry.inSync, 120_000, `${f.name} never reported its first idle/in-sync state:\n${f.ferry.tail.join('\n')}`);
+    for (const f of folders)
+      await until(
+        () => f.ferry.inSync,
+        120_000,
+        `${f.name} never reported its first idle/in-sync state:\n${f.ferry.tail.join('\n')}`,
+      );
     log('soak: initial sync done; driver and chaos start');
 
     const chaos = new Chaos({
@@ -227,10 +273,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       chaosMinutes = (Date.now() - started) / 60_000;
       log(`soak: chaos stopped after ${chaosMinutes.toFixed(1)} min; ${calmMs / 1000} s more of edits without faults`);
     }, deadline - Date.now());
-    const progress = setInterval(() => {
-      const ops = folders.reduce((n, f) => n + f.mutator.total, 0);
-      log(`soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`);
-    }, short ? 20_000 : 60_000);
+    const progress = setInterval(
+      () => {
+        const ops = folders.reduce((n, f) => n + f.mutator.total, 0);
+        log(
+          `soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`,
+        );
+      },
+      short ? 20_000 : 60_000,
+    );
     try {
       await Promise.all(drivers);
     } finally {
@@ -241,7 +292,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       clearInterval(progress);
     }
     const calmSeconds = (Date.now() - started) / 1000 - chaosMinutes * 60;
-    log(`soak: edits stopped after ${calmSeconds.toFixed(0)} s without faults; waiting for every folder to be idle and in sync`);
+    log(
+      `soak: edits stopped after ${calmSeconds.toFixed(0)} s without faults; waiting for every folder to be idle and in sync`,
+    );
 
     // Converge: every folder idle and in sync with the server equal to it, by itself. The
     // long run's window is above Ferry's longest retry delay (5 min for a failed item; a
@@ -249,8 +302,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     // at most 60 s); the short run's faults are too brief to build up more than seconds.
     const settleStart = Date.now();
     const windowMs = short ? 90_000 : 360_000;
-    const logFile = (f: Folder) => (f.ferry.folderId ? join(state, 'folders', f.ferry.folderId, 'conflicts.jsonl') : undefined);
-    const converged = (f: Folder) => f.ferry.inSync && safeVerify(f.local, f.remoteDir, logFile(f)).differences.length === 0;
+    const logFile = (f: Folder) =>
+      f.ferry.folderId ? join(state, 'folders', f.ferry.folderId, 'conflicts.jsonl') : undefined;
+    const converged = (f: Folder) =>
+      f.ferry.inSync && safeVerify(f.local, f.remoteDir, logFile(f)).differences.length === 0;
     const problems: string[] = [];
     await Promise.all(
       folders.map(async (f) => {
@@ -261,7 +316,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
             ? 'reported idle and in sync while the server differed'
             : `did not converge within ${windowMs / 1000} s (last state: ${String(f.ferry.lastState?.state ?? 'none')})`;
         const diff = safeVerify(f.local, f.remoteDir, logFile(f)).differences;
-        problems.push(`${f.name} ${what}; ${diff.length} difference(s) then: ${diff.slice(0, 5).join('; ')}. Last lines:\n    ${f.ferry.tail.slice(-12).join('\n    ')}`);
+        problems.push(
+          `${f.name} ${what}; ${diff.length} difference(s) then: ${diff.slice(0, 5).join('; ')}. Last lines:\n    ${f.ferry.tail.slice(-12).join('\n    ')}`,
+        );
         log(`soak: ${f.name} ${what}`);
       }),
     );
@@ -270,14 +327,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const reports: FolderReport[] = [];
     for (const f of folders) {
       const exit = await f.ferry.terminate();
-      if (exit && (exit.code !== 0 || exit.signal !== null)) problems.push(`${f.name}: SIGTERM ended Ferry with ${JSON.stringify(exit)} instead of exit code 0`);
+      if (exit && (exit.code !== 0 || exit.signal !== null))
+        problems.push(`${f.name}: SIGTERM ended Ferry with ${JSON.stringify(exit)} instead of exit code 0`);
       const once = await runFerry(['sync', '--once', '--json', ...f.args], { env: f.env, timeoutMs: 180_000 });
       const onceFiles = once.events.filter((e) => e.event === 'file');
       if (once.code !== 0 || onceFiles.length) {
-        problems.push(`${f.name}: the final --once run exited ${once.code} with ${onceFiles.length} file operation(s): ${JSON.stringify(onceFiles.slice(0, 5))} ${once.stderr.slice(0, 500)}`);
+        problems.push(
+          `${f.name}: the final --once run exited ${once.code} with ${onceFiles.length} file operation(s): ${JSON.stringify(onceFiles.slice(0, 5))} ${once.stderr.slice(0, 500)}`,
+        );
       }
       const verdict = verifyFolder(f.local, f.remoteDir, logFile(f));
-      for (const x of f.ferry.unexpectedExits) problems.push(`${f.name}: Ferry exited unexpectedly (${x.code ?? x.signal}) at ${x.at}: ${x.stderrTail.slice(-800)}`);
+      for (const x of f.ferry.unexpectedExits)
+        problems.push(
+          `${f.name}: Ferry exited unexpectedly (${x.code ?? x.signal}) at ${x.at}: ${x.stderrTail.slice(-800)}`,
+        );
       reports.push({
         name: f.name,
         target: f.target,
@@ -331,7 +394,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       faultsTotal: chaos.total,
       faultsUnavailable: Object.fromEntries(chaos.unavailable),
       diskFullVia: disk?.how ?? 'none',
-      readOnlyVia: probe.readOnlyBind ? 'a read-only bind mount over the remote directory (EROFS, refused to root too)' : `none (${probe.why ?? 'not available'})`,
+      readOnlyVia: probe.readOnlyBind
+        ? 'a read-only bind mount over the remote directory (EROFS, refused to root too)'
+        : `none (${probe.why ?? 'not available'})`,
       canaries: pwned,
       folders: reports,
       differences,
@@ -410,7 +475,11 @@ async function until(check: () => boolean, timeoutMs: number, message: string): 
  * `check` still fails ('claims-in-sync': waiting longer would not help), or `timeoutMs`
  * ('timeout').
  */
-async function settle(f: Folder, check: () => boolean, timeoutMs: number): Promise<'converged' | 'claims-in-sync' | 'timeout'> {
+async function settle(
+  f: Folder,
+  check: () => boolean,
+  timeoutMs: number,
+): Promise<'converged' | 'claims-in-sync' | 'timeout'> {
   const deadline = Date.now() + timeoutMs;
   let streak = 0;
   let claimSince: number | undefined;

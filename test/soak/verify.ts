@@ -50,7 +50,12 @@ function dropSubtree(tree: Map<string, TreeEntry>, root: string): void {
 
 export function verifyFolder(local: string, remote: string, conflictLog: string | undefined): FolderVerdict {
   const differences: string[] = [];
-  if (!existsSync(remote)) return { differences: [`the remote directory ${remote} does not exist`], loggedConflictCopies: [], conflictRecords: 0 };
+  if (!existsSync(remote))
+    return {
+      differences: [`the remote directory ${remote} does not exist`],
+      loggedConflictCopies: [],
+      conflictRecords: 0,
+    };
   const { copies, records } = conflictLog ? loggedCopies(conflictLog) : { copies: new Set<string>(), records: 0 };
   const localTree = readTree(local);
   const remoteTree = readTree(remote);

@@ -10,7 +10,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
@@ -44,7 +53,16 @@ interface PageGlobals {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'test-output', 'screenshots');
-const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SYNC_TIMEOUT = 30_000;
 
 let sshd: TestSshd;
@@ -59,7 +77,12 @@ let page: Page;
 const opened: string[] = [];
 
 function serve(dir: string): Promise<{ server: Server; url: string }> {
-  const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
+  const types: Record<string, string> = {
+    '.html': 'text/html; charset=utf-8',
+    '.js': 'text/javascript',
+    '.css': 'text/css',
+    '.map': 'application/json',
+  };
   const srv = createServer(async (req, res) => {
     const path = normalize(join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     const file = path === dir + sep || path === dir ? join(dir, 'index.html') : path;
@@ -71,10 +94,12 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
       res.writeHead(404).end();
     }
   });
-  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => {
-    const addr = srv.address();
-    resolve({ server: srv, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
-  }));
+  return new Promise((resolve) =>
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      resolve({ server: srv, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/` });
+    }),
+  );
 }
 
 async function shot(name: string): Promise<void> {
@@ -82,17 +107,23 @@ async function shot(name: string): Promise<void> {
 }
 
 const card = () => page.locator('.card').first();
-const waitForState = (state: string, timeout = SYNC_TIMEOUT) => page.locator(`.card[data-state="${state}"]`).waitFor({ timeout });
+const waitForState = (state: string, timeout = SYNC_TIMEOUT) =>
+  page.locator(`.card[data-state="${state}"]`).waitFor({ timeout });
 
 async function drop(name: string, path: string): Promise<void> {
-  await page.evaluate(({ name, path }) => {
-    const w = globalThis as unknown as PageGlobals;
-    w.__ferryDropPaths[name] = path;
-    const dt = new w.DataTransfer();
-    dt.items.add(new w.File(['x'], name));
-    w.document.body.dispatchEvent(new w.DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    w.document.body.dispatchEvent(new w.DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-  }, { name, path });
+  await page.evaluate(
+    ({ name, path }) => {
+      const w = globalThis as unknown as PageGlobals;
+      w.__ferryDropPaths[name] = path;
+      const dt = new w.DataTransfer();
+      dt.items.add(new w.File(['x'], name));
+      w.document.body.dispatchEvent(
+        new w.DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }),
+      );
+      w.document.body.dispatchEvent(new w.DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    },
+    { name, path },
+  );
 }
 
 async function eventually(check: () => boolean, what: string, timeoutMs = SYNC_TIMEOUT): Promise<void> {
@@ -106,7 +137,14 @@ async function eventually(check: () => boolean, what: string, timeoutMs = SYNC_T
 before(async () => {
   mkdirSync(shots, { recursive: true });
   const rendererDir = await buildRenderer(join(root, 'out', 'renderer'));
-  const bridge = await build({ entryPoints: [join(root, 'test', 'ui', 'bridge.ts')], bundle: true, format: 'iife', platform: 'browser', write: false, logLevel: 'warning' });
+  const bridge = await build({
+    entryPoints: [join(root, 'test', 'ui', 'bridge.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    logLevel: 'warning',
+  });
   sshd = await startSshd();
   tmp = mkdtempSync(join(tmpdir(), 'ferry-ui-'));
   local = join(tmp, 'Projects');
@@ -125,22 +163,30 @@ before(async () => {
     sshConfigPath: noSshConfig,
     pollIntervalMs: 5_000,
   });
-  const handlers = createHandlers(manager, new ConnectionService({ knownHostsPath: knownHosts, sshConfigPath: noSshConfig }), {
-    chooseFolder: async () => null,
-    openPath: async (p) => void opened.push(p),
-    listSshAliases: () => ['build-box', 'nas'],
-  });
+  const handlers = createHandlers(
+    manager,
+    new ConnectionService({ knownHostsPath: knownHosts, sshConfigPath: noSshConfig }),
+    {
+      chooseFolder: async () => null,
+      openPath: async (p) => void opened.push(p),
+      listSshAliases: () => ['build-box', 'nas'],
+    },
+  );
   const served = await serve(rendererDir);
   server = served.server;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
   page = await context.newPage();
   page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.exposeBinding('__ferryInvoke', (_source, name: unknown, args: unknown) => dispatchCommand(handlers, name, args));
+  await page.exposeBinding('__ferryInvoke', (_source, name: unknown, args: unknown) =>
+    dispatchCommand(handlers, name, args),
+  );
   await page.addInitScript({ content: bridge.outputFiles[0]?.text ?? '' });
   for (const name of EVENT_NAMES) {
     manager.on(name as 'folderStatus', (payload: unknown) => {
-      void page.evaluate(([n, p]) => (globalThis as unknown as PageGlobals).__ferryEmit(n, p), [name, payload] as const).catch(() => undefined);
+      void page
+        .evaluate(([n, p]) => (globalThis as unknown as PageGlobals).__ferryEmit(n, p), [name, payload] as const)
+        .catch(() => undefined);
     });
   }
   await page.goto(served.url);
@@ -159,11 +205,24 @@ describe('Ferry window in Chromium', () => {
   test('the page has no Node or Electron globals and shows the empty state', async () => {
     const globals = await page.evaluate(() => {
       const w = globalThis as unknown as PageGlobals;
-      return { require: typeof w.require, process: typeof w.process, ipcRenderer: typeof w.ipcRenderer, ferry: typeof w.ferry };
+      return {
+        require: typeof w.require,
+        process: typeof w.process,
+        ipcRenderer: typeof w.ipcRenderer,
+        ferry: typeof w.ferry,
+      };
     });
-    assert.deepEqual(globals, { require: 'undefined', process: 'undefined', ipcRenderer: 'undefined', ferry: 'object' });
+    assert.deepEqual(globals, {
+      require: 'undefined',
+      process: 'undefined',
+      ipcRenderer: 'undefined',
+      ferry: 'object',
+    });
     const api = await page.evaluate(() => Object.keys((globalThis as unknown as PageGlobals).ferry).sort());
-    assert.ok(api.includes('addFolder') && api.includes('on') && api.includes('getPathForFile') && !api.includes('invoke'), api.join(','));
+    assert.ok(
+      api.includes('addFolder') && api.includes('on') && api.includes('getPathForFile') && !api.includes('invoke'),
+      api.join(','),
+    );
     await page.getByRole('heading', { name: 'No folders yet' }).waitFor();
     await shot('01-empty');
   });
@@ -201,7 +260,10 @@ describe('Ferry window in Chromium', () => {
       })()`);
       const { violations, ...ran } = probe as { violations: string[] } & Record<string, unknown>;
       assert.deepEqual(ran, { inline: false, remote: false, outcome: 'blocked', handler: false });
-      assert.ok(violations.includes('script-src-elem') && violations.includes('script-src-attr'), `the page saw the violations: ${JSON.stringify(violations)}`);
+      assert.ok(
+        violations.includes('script-src-elem') && violations.includes('script-src-attr'),
+        `the page saw the violations: ${JSON.stringify(violations)}`,
+      );
       assert.equal(requests, 0, 'the script from the other origin was never even requested');
     } finally {
       other.close();
@@ -221,7 +283,12 @@ describe('Ferry window in Chromium', () => {
     const dialog = page.locator('dialog.add-dialog');
     await dialog.waitFor();
     assert.equal(await dialog.getByLabel('Local folder').inputValue(), local);
-    assert.deepEqual(await dialog.locator('datalist option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)), ['build-box', 'nas']);
+    assert.deepEqual(
+      await dialog
+        .locator('datalist option')
+        .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),
+      ['build-box', 'nas'],
+    );
     await dialog.getByLabel('Server (host or ssh alias)').fill('127.0.0.1');
     await dialog.getByLabel('User', { exact: true }).fill(sshd.user);
     await dialog.getByLabel('Port').fill(String(sshd.port));
@@ -233,15 +300,23 @@ describe('Ferry window in Chromium', () => {
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     const confirm = dialog.locator('.hostkey-confirm');
     await confirm.waitFor({ timeout: SYNC_TIMEOUT });
-    const expected = fingerprintSha256(Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'));
-    assert.match(await confirm.locator('.fingerprint').innerText(), new RegExp(`ssh-ed25519 ${expected.replace(/[+/]/g, '\\$&')}$`));
+    const expected = fingerprintSha256(
+      Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'),
+    );
+    assert.match(
+      await confirm.locator('.fingerprint').innerText(),
+      new RegExp(`ssh-ed25519 ${expected.replace(/[+/]/g, '\\$&')}$`),
+    );
     assert.equal(existsSync(knownHosts), false, 'nothing is pinned before the user confirms');
     assert.ok(await dialog.locator('.add-button').isDisabled());
     await shot('02-add-confirm-host-key');
 
     await confirm.getByRole('button', { name: /trust this server/ }).click();
     await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
-    assert.match(await dialog.locator('.ok-text').innerText(), new RegExp(`Host key ${expected.replace(/[+/]/g, '\\$&')} is known`));
+    assert.match(
+      await dialog.locator('.ok-text').innerText(),
+      new RegExp(`Host key ${expected.replace(/[+/]/g, '\\$&')} is known`),
+    );
     assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd.port} ssh-ed25519 `));
     await shot('03-add-connected');
   });
@@ -251,11 +326,21 @@ describe('Ferry window in Chromium', () => {
     await page.locator('dialog.add-dialog').waitFor({ state: 'detached' });
     await waitForState('in-sync');
     assert.equal(await card().locator('.state-text').innerText(), 'In sync');
-    assert.match(await card().locator('.paths').innerText(), new RegExp(`${local.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.match(
+      await card().locator('.paths').innerText(),
+      new RegExp(`${local.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+    );
     assert.match(await card().locator('.last-synced').innerText(), /^Last synced/);
     assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
-    const [saved] = (JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as { folders: { localPath: string; authKind: string; ignore: string[] }[] }).folders;
-    assert.deepEqual({ localPath: saved?.localPath, authKind: saved?.authKind, ignore: saved?.ignore }, { localPath: local, authKind: 'key', ignore: ['*.tmp'] });
+    const [saved] = (
+      JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as {
+        folders: { localPath: string; authKind: string; ignore: string[] }[];
+      }
+    ).folders;
+    assert.deepEqual(
+      { localPath: saved?.localPath, authKind: saved?.authKind, ignore: saved?.ignore },
+      { localPath: local, authKind: 'key', ignore: ['*.tmp'] },
+    );
     await page.getByText('Everything in sync').waitFor();
     await shot('04-in-sync');
   });
@@ -335,7 +420,10 @@ describe('Ferry window in Chromium', () => {
     // The activity chart counted those uploads (shorter than a second or not).
     await page.locator('.chart-label', { hasText: /peak [1-9][\d.]* (B|KiB)\/s/ }).waitFor({ timeout: 5_000 });
     const area = (await page.locator('.chart polygon').getAttribute('points')) ?? '';
-    assert.ok(area.split(' ').some((p) => Number(p.split(',')[1]) < 30), `the chart shows the burst: ${area}`);
+    assert.ok(
+      area.split(' ').some((p) => Number(p.split(',')[1]) < 30),
+      `the chart shows the burst: ${area}`,
+    );
     for (let i = 0; i < 120; i++) rmSync(join(local, 'many', `f${i}.txt`));
     await waitForState('halted');
     const problem = card().locator('.problem');
@@ -347,17 +435,23 @@ describe('Ferry window in Chromium', () => {
     assert.equal(readdirSync(join(remote, 'many')).length, 150, 'the server keeps the files');
     // The folder keeps syncing, and the kept files are not deleted by a later pass.
     writeFileSync(join(local, 'many', 'f149.txt'), 'edited after the cancel\n');
-    await eventually(() => readFileSync(join(remote, 'many', 'f149.txt'), 'utf8') === 'edited after the cancel\n', 'the edit after the cancel');
+    await eventually(
+      () => readFileSync(join(remote, 'many', 'f149.txt'), 'utf8') === 'edited after the cancel\n',
+      'the edit after the cancel',
+    );
     await waitForState('in-sync');
     assert.equal(readdirSync(join(remote, 'many')).length, 150);
   });
 
   test('keyboard only: Tab reaches the card, Enter pauses and resumes, Escape closes the conflict log', async () => {
     await page.locator('body').click({ position: { x: 5, y: 5 } });
-    const focused = () => page.evaluate(() => {
-      const el = (globalThis as unknown as { document: { activeElement: { className: string; textContent: string } | null } }).document.activeElement;
-      return el ? `${el.className}|${el.textContent}` : '';
-    });
+    const focused = () =>
+      page.evaluate(() => {
+        const el = (
+          globalThis as unknown as { document: { activeElement: { className: string; textContent: string } | null } }
+        ).document.activeElement;
+        return el ? `${el.className}|${el.textContent}` : '';
+      });
     let presses = 0;
     while (!(await focused()).startsWith('pause-button') && presses++ < 30) await page.keyboard.press('Tab');
     assert.match(await focused(), /^pause-button\|Pause$/, 'Tab reaches the Pause button');
@@ -379,7 +473,10 @@ describe('Ferry window in Chromium', () => {
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('button', { name: '添加文件夹' }).waitFor();
     assert.equal(await card().locator('.state-text').innerText(), '已同步');
-    assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang), 'zh-CN');
+    assert.equal(
+      await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang),
+      'zh-CN',
+    );
     await shot('10-zh-CN');
     assert.deepEqual(manager.getSettings().language, 'zh-CN');
   });

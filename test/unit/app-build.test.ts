@@ -12,10 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMain, buildPreload } from '../../main/build/build.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  dependencies: Record<string, string>;
+};
 
 /** The package name of a module specifier: 'a/b' -> 'a', '@s/a/b' -> '@s/a', 'node:fs' -> 'node:fs'. */
-const packageOf = (spec: string) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0] ?? spec);
+const packageOf = (spec: string) =>
+  spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec);
 
 test('the preload bundle requires only electron (sandboxed preloads can require nothing else)', async () => {
   const out = mkdtempSync(join(tmpdir(), 'ferry-build-'));
@@ -41,7 +44,12 @@ test('the main bundle loads only builtins, electron and production dependencies'
       ...code.matchAll(/\brequire\((["'])([^"']+)\1\)/g),
     ].map((m) => m[2] as string);
     assert.ok(specs.includes('electron'), 'the shell imports electron');
-    const allowed = new Set([...builtinModules, ...builtinModules.map((b) => `node:${b}`), 'electron', ...Object.keys(pkg.dependencies)]);
+    const allowed = new Set([
+      ...builtinModules,
+      ...builtinModules.map((b) => `node:${b}`),
+      'electron',
+      ...Object.keys(pkg.dependencies),
+    ]);
     const stray = [...new Set(specs.map(packageOf))].filter((p) => !allowed.has(p));
     assert.deepEqual(stray, [], `main imports packages that are not production dependencies: ${stray.join(', ')}`);
   } finally {

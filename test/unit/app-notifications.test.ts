@@ -5,7 +5,11 @@ import { NotificationRules } from '../../main/app-core/notifications.ts';
 import { status } from './folder-status-fixture.ts';
 
 const kinds = (n: { kind: string }[]) => n.map((x) => x.kind);
-const halted = (reason: 'root-missing' | 'mass-delete'): Partial<FolderStatus> => ({ state: 'halted', inSync: false, halt: { reason, message: `halted: ${reason}` } });
+const halted = (reason: 'root-missing' | 'mass-delete'): Partial<FolderStatus> => ({
+  state: 'halted',
+  inSync: false,
+  halt: { reason, message: `halted: ${reason}` },
+});
 
 test('a new conflict notifies once per record', () => {
   const rules = new NotificationRules();
@@ -25,17 +29,33 @@ test('a halt notifies once per episode, not on every periodic re-check', () => {
   assert.deepEqual(kinds(n), ['halted']);
   assert.equal(n[0]?.body, 'halted: root-missing');
   assert.deepEqual(rules.onStatus(status('a', { state: 'scanning', inSync: false }), 2), []);
-  assert.deepEqual(rules.onStatus(status('a', halted('root-missing')), 3), [], 're-check through scanning is the same episode');
-  assert.deepEqual(kinds(rules.onStatus(status('a', halted('mass-delete')), 4)), ['halted'], 'a different reason is news');
+  assert.deepEqual(
+    rules.onStatus(status('a', halted('root-missing')), 3),
+    [],
+    're-check through scanning is the same episode',
+  );
+  assert.deepEqual(
+    kinds(rules.onStatus(status('a', halted('mass-delete')), 4)),
+    ['halted'],
+    'a different reason is news',
+  );
   rules.onStatus(status('a'), 5);
-  assert.deepEqual(kinds(rules.onStatus(status('a', halted('mass-delete')), 6)), ['halted'], 'after it synced, a new halt notifies again');
+  assert.deepEqual(
+    kinds(rules.onStatus(status('a', halted('mass-delete')), 6)),
+    ['halted'],
+    'after it synced, a new halt notifies again',
+  );
 });
 
 test('an error notifies only after it outlasts the grace time, once per episode', () => {
   const rules = new NotificationRules({ errorGraceMs: 1000 });
   const err = status('a', { state: 'error', inSync: false, lastError: 'connection refused' });
   assert.deepEqual(rules.onStatus(err, 0), []);
-  assert.deepEqual(rules.onStatus(status('a', { state: 'starting', inSync: false }), 400), [], 'a reconnect attempt does not end the episode');
+  assert.deepEqual(
+    rules.onStatus(status('a', { state: 'starting', inSync: false }), 400),
+    [],
+    'a reconnect attempt does not end the episode',
+  );
   assert.deepEqual(rules.onStatus(err, 500), []);
   assert.deepEqual(rules.tick(999), []);
   const n = rules.tick(1000);
@@ -50,7 +70,12 @@ test('an error notifies only after it outlasts the grace time, once per episode'
 
 test('a changed host key notifies at once, and not again as a lasting error', () => {
   const rules = new NotificationRules({ errorGraceMs: 10 });
-  const err = status('a', { state: 'error', inSync: false, lastError: 'WARNING: the host key for [h]:22 has changed. ...', lastErrorKind: 'host-key-changed' });
+  const err = status('a', {
+    state: 'error',
+    inSync: false,
+    lastError: 'WARNING: the host key for [h]:22 has changed. ...',
+    lastErrorKind: 'host-key-changed',
+  });
   assert.deepEqual(kinds(rules.onStatus(err, 0)), ['host-key-changed']);
   assert.deepEqual(rules.onStatus(err, 100), []);
   assert.deepEqual(rules.tick(1000), []);
@@ -58,7 +83,12 @@ test('a changed host key notifies at once, and not again as a lasting error', ()
 
 test('a folder waiting for its password notifies at once with the sentence that says so, once', () => {
   const rules = new NotificationRules({ errorGraceMs: 10 });
-  const waiting = status('a', { state: 'error', inSync: false, lastError: 'Ferry needs the password for u@h to start this folder: ...', lastErrorKind: 'needs-secret' });
+  const waiting = status('a', {
+    state: 'error',
+    inSync: false,
+    lastError: 'Ferry needs the password for u@h to start this folder: ...',
+    lastErrorKind: 'needs-secret',
+  });
   const [notice, ...more] = rules.onStatus(waiting, 0);
   assert.deepEqual(more, []);
   assert.equal(notice?.kind, 'needs-secret');
@@ -70,7 +100,12 @@ test('a folder waiting for its password notifies at once with the sentence that 
 
 test('a file that keeps failing notifies once when it reaches the attempt threshold', () => {
   const rules = new NotificationRules({ failedAttempts: 3 });
-  const item = (attempts: number) => ({ path: 'big.iso', error: 'disk full', attempts, nextRetryAt: '2024-01-01T00:00:00.000Z' });
+  const item = (attempts: number) => ({
+    path: 'big.iso',
+    error: 'disk full',
+    attempts,
+    nextRetryAt: '2024-01-01T00:00:00.000Z',
+  });
   assert.deepEqual(rules.onStatus(status('a', { failedItems: [item(2)], inSync: false }), 0), []);
   const n = rules.onStatus(status('a', { failedItems: [item(3)], inSync: false }), 1);
   assert.deepEqual(kinds(n), ['file-failing']);

@@ -17,7 +17,14 @@ test('version 1 (target as one string) becomes version 2 with host, user, port a
     version: 1,
     locale: 'zh-CN',
     folders: [
-      { id: 'a1', local: '/home/u/docs', target: 'deploy@example.org:/srv/docs/', mode: 'mirror', ignore: ['*.log'], paused: true },
+      {
+        id: 'a1',
+        local: '/home/u/docs',
+        target: 'deploy@example.org:/srv/docs/',
+        mode: 'mirror',
+        ignore: ['*.log'],
+        paused: true,
+      },
       { id: 'b2', local: '/home/u/pics', target: 'ssh://example.net:2222/data/pics' },
     ],
   };
@@ -28,8 +35,28 @@ test('version 1 (target as one string) becomes version 2 with host, user, port a
     language: 'zh-CN',
     openAtLogin: false,
     folders: [
-      { id: 'a1', localPath: '/home/u/docs', host: 'example.org', user: 'deploy', authKind: 'agent', remotePath: '/srv/docs', mode: 'mirror', ignore: ['*.log'], paused: true },
-      { id: 'b2', localPath: '/home/u/pics', host: 'example.net', port: 2222, authKind: 'agent', remotePath: '/data/pics', mode: 'push', ignore: [], paused: false },
+      {
+        id: 'a1',
+        localPath: '/home/u/docs',
+        host: 'example.org',
+        user: 'deploy',
+        authKind: 'agent',
+        remotePath: '/srv/docs',
+        mode: 'mirror',
+        ignore: ['*.log'],
+        paused: true,
+      },
+      {
+        id: 'b2',
+        localPath: '/home/u/pics',
+        host: 'example.net',
+        port: 2222,
+        authKind: 'agent',
+        remotePath: '/data/pics',
+        mode: 'push',
+        ignore: [],
+        paused: false,
+      },
     ],
   });
 });
@@ -40,10 +67,16 @@ test('current settings pass through unchanged, without migratedFrom', () => {
 });
 
 test('settings from a newer Ferry, without a version, or broken are refused with what to do', () => {
-  assert.throws(() => migrateSettings({ version: 9, folders: [] }, 'settings.json'), /settings\.json was written by a newer Ferry \(settings version 9; this Ferry knows up to 2\)\. Update Ferry/);
+  assert.throws(
+    () => migrateSettings({ version: 9, folders: [] }, 'settings.json'),
+    /settings\.json was written by a newer Ferry \(settings version 9; this Ferry knows up to 2\)\. Update Ferry/,
+  );
   assert.throws(() => migrateSettings({ folders: [] }), /no valid "version" field.*Move it aside/);
   assert.throws(() => migrateSettings([1, 2]), /does not hold a settings object/);
-  assert.throws(() => migrateSettings({ version: 1, folders: [{ id: 'x', local: '/a', target: 'not a target' }] }), /settings version 1\) could not be upgraded: Remote target "not a target" is not valid/);
+  assert.throws(
+    () => migrateSettings({ version: 1, folders: [{ id: 'x', local: '/a', target: 'not a target' }] }),
+    /settings version 1\) could not be upgraded: Remote target "not a target" is not valid/,
+  );
   assert.throws(() => migrateSettings({ ...defaultSettings(), language: 'klingon' }), /is not valid: language/);
 });
 

@@ -10,7 +10,15 @@ test('aliases are the plain names on Host lines, patterns left out, includes fol
   try {
     mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true });
     writeFileSync(join(home, '.ssh', 'conf.d', 'work.conf'), 'Host build-box\n  HostName 10.0.0.5\n');
-    const config = ['Host web db  # two', '  User deploy', 'Host *.internal !bastion', 'Host=nas', 'Include conf.d/*.conf', 'Host *', '  ServerAliveInterval 30'].join('\n');
+    const config = [
+      'Host web db  # two',
+      '  User deploy',
+      'Host *.internal !bastion',
+      'Host=nas',
+      'Include conf.d/*.conf',
+      'Host *',
+      '  ServerAliveInterval 30',
+    ].join('\n');
     assert.deepEqual(aliasesInConfig(config, home), ['web', 'db', 'nas', 'build-box']);
     writeFileSync(join(home, '.ssh', 'config'), config);
     assert.deepEqual(listSshAliases(undefined, home), ['web', 'db', 'nas', 'build-box']);

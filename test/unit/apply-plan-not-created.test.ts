@@ -21,7 +21,8 @@ const file: FileEntry = { kind: 'file', size: 1, mtimeMs: 1_000, mode: 0o644 };
 /** Refuses to create the paths in `refuse`; everything else succeeds. Records every path asked for. */
 function scriptedTransport(refuse: Set<string>): RemoteTransport & { asked: string[] } {
   const asked: string[] = [];
-  const answer = (path: string): ItemResult => (refuse.has(path) ? { path, error: 'Failure (read-only file system)', errorCode: 'other' } : { path });
+  const answer = (path: string): ItemResult =>
+    refuse.has(path) ? { path, error: 'Failure (read-only file system)', errorCode: 'other' } : { path };
   return {
     kind: 'rsync',
     canRename: true,
@@ -29,7 +30,12 @@ function scriptedTransport(refuse: Set<string>): RemoteTransport & { asked: stri
     scan: () => Promise.reject(new Error('not used')),
     upload: (items) => {
       asked.push(...items.map((i) => `upload ${i.path}`));
-      return Promise.resolve(items.map((i): UploadResult => ({ ...answer(i.path), ...(refuse.has(i.path) ? {} : { uploaded: i.expected }) })));
+      return Promise.resolve(
+        items.map((i): UploadResult => ({
+          ...answer(i.path),
+          ...(refuse.has(i.path) ? {} : { uploaded: i.expected }),
+        })),
+      );
     },
     mkdir: (items) => {
       asked.push(...items.map((i) => `mkdir ${i.path}`));
@@ -77,7 +83,9 @@ test('nothing is created below a directory whose mkdir or rename the server refu
   });
 
   assert.deepEqual(transport.asked, ['mkdir new', 'mkdir elsewhere', 'rename old -> moved', 'upload elsewhere/h.txt']);
-  const failed = outcomes.filter((o) => !o.ok).map((o) => `${o.op} ${o.path}${o.from ? ` <- ${o.from}` : ''}: ${o.error ?? ''}`);
+  const failed = outcomes
+    .filter((o) => !o.ok)
+    .map((o) => `${o.op} ${o.path}${o.from ? ` <- ${o.from}` : ''}: ${o.error ?? ''}`);
   assert.deepEqual(failed, [
     'mkdir new: Failure (read-only file system)',
     'rename new/a.txt <- a.txt: not created: the server refused to create "new" first; it is tried again with it',

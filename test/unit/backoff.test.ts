@@ -45,9 +45,21 @@ describe('RetryBook', () => {
   it('records failures with growing delays and tracks the latest error', () => {
     const book = new RetryBook({ baseMs: 100, random: fixed(0.5) });
     const s1 = book.recordFailure('a.txt', 'Permission denied', 'permission-denied', 1000);
-    assert.deepEqual(s1, { path: 'a.txt', error: 'Permission denied', errorCode: 'permission-denied', attempts: 1, nextAttemptAt: 1050 });
+    assert.deepEqual(s1, {
+      path: 'a.txt',
+      error: 'Permission denied',
+      errorCode: 'permission-denied',
+      attempts: 1,
+      nextAttemptAt: 1050,
+    });
     const s2 = book.recordFailure('a.txt', 'No space left', 'no-space', 2000);
-    assert.deepEqual(s2, { path: 'a.txt', error: 'No space left', errorCode: 'no-space', attempts: 2, nextAttemptAt: 2100 });
+    assert.deepEqual(s2, {
+      path: 'a.txt',
+      error: 'No space left',
+      errorCode: 'no-space',
+      attempts: 2,
+      nextAttemptAt: 2100,
+    });
     assert.equal(book.recordFailure('a.txt', 'x', 'other', 3000).nextAttemptAt, 3200);
   });
 
@@ -108,7 +120,10 @@ describe('RetryBook', () => {
     const book = new RetryBook({ random: fixed(0.5) });
     for (const p of ['gone.txt', 'd/failed-again', 'd/synced', 'elsewhere/x']) book.recordFailure(p, 'e', 'other', 0);
     book.settle(['gone.txt', 'd'], new Set(['d/failed-again']));
-    assert.deepEqual(book.list().map((s) => s.path), ['d/failed-again', 'elsewhere/x']);
+    assert.deepEqual(
+      book.list().map((s) => s.path),
+      ['d/failed-again', 'elsewhere/x'],
+    );
     book.settle([''], new Set());
     assert.deepEqual(book.list(), []);
   });

@@ -73,7 +73,11 @@ describe('collapseDirtyPaths', () => {
       input: ['a/x', 'b/x', 'c/x', 'd/x', 'e/x', 'f/y'],
       expected: [''],
     },
-    { name: 'exactly maxTotal stays', input: ['a/x', 'b/x', 'c/x', 'd/x', 'e/x'], expected: ['a/x', 'b/x', 'c/x', 'd/x', 'e/x'] },
+    {
+      name: 'exactly maxTotal stays',
+      input: ['a/x', 'b/x', 'c/x', 'd/x', 'e/x'],
+      expected: ['a/x', 'b/x', 'c/x', 'd/x', 'e/x'],
+    },
     {
       name: 'sorted parents-first',
       input: ['b', 'a/z', 'a/b/c', 'A'],
@@ -91,7 +95,11 @@ describe('collapseDirtyPaths', () => {
     const out = collapseDirtyPaths(input, { maxPerDir: 3, maxTotal: 100 });
     for (const p of out)
       for (const q of out) if (p !== q) assert.ok(!(q === '' || p.startsWith(`${q}/`)), `${p} inside ${q}`);
-    for (const p of input) assert.ok(out.some((q) => q === '' || p === q || p.startsWith(`${q}/`)), `${p} not covered`);
+    for (const p of input)
+      assert.ok(
+        out.some((q) => q === '' || p === q || p.startsWith(`${q}/`)),
+        `${p} not covered`,
+      );
     assert.deepEqual(out, ['a/b', 'q/r/s', 'x', 'y']);
   });
 });

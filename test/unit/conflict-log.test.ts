@@ -104,12 +104,18 @@ describe('conflictCopyName', () => {
   }
 
   it('uses UTC whatever the date object was built from', () => {
-    assert.equal(conflictCopyName('x', new Date('2026-01-02T03:04:05+09:00'), none), 'x.ferry-conflict-20260101-180405');
+    assert.equal(
+      conflictCopyName('x', new Date('2026-01-02T03:04:05+09:00'), none),
+      'x.ferry-conflict-20260101-180405',
+    );
   });
 
   it('counts up while names are taken', () => {
     const taken = new Set([`report${STAMP}.txt`, `report${STAMP}-2.txt`]);
-    assert.equal(conflictCopyName('report.txt', when, (p) => taken.has(p)), `report${STAMP}-3.txt`);
+    assert.equal(
+      conflictCopyName('report.txt', when, (p) => taken.has(p)),
+      `report${STAMP}-3.txt`,
+    );
   });
 
   it('gives up with an error when every candidate is taken', () => {

@@ -14,7 +14,9 @@ const { getConfig, validateConfiguration } = require('app-builder-lib/out/util/c
   getConfig(projectDir: string, configPath: string | null, fromOptions: unknown): Promise<Record<string, unknown>>;
   validateConfiguration(config: unknown, logger: unknown): Promise<void>;
 };
-const { DebugLogger } = require('builder-util/out/DebugLogger.js') as { DebugLogger: new (enabled: boolean) => unknown };
+const { DebugLogger } = require('builder-util/out/DebugLogger.js') as {
+  DebugLogger: new (enabled: boolean) => unknown;
+};
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -22,14 +24,17 @@ async function load(): Promise<Record<string, any>> {
   return (await getConfig(root, join(root, 'electron-builder.yml'), null)) as Record<string, any>;
 }
 
-test('electron-builder.yml passes electron-builder\'s own schema validation', async () => {
+test("electron-builder.yml passes electron-builder's own schema validation", async () => {
   await validateConfiguration(await load(), new DebugLogger(false));
 });
 
 test('the validation really rejects a wrong key (the check can fail)', async () => {
   const config = await load();
   config.linux = { ...config.linux, targett: ['AppImage'] };
-  await assert.rejects(() => validateConfiguration(config, new DebugLogger(false)), /does not match the API schema[\s\S]*configuration\.linux/);
+  await assert.rejects(
+    () => validateConfiguration(config, new DebugLogger(false)),
+    /does not match the API schema[\s\S]*configuration\.linux/,
+  );
 });
 
 test('packaging settings the issue requires are set', async () => {
@@ -39,7 +44,8 @@ test('packaging settings the issue requires are set', async () => {
   assert.equal(c.electronFuses?.enableNodeCliInspectArguments, false);
   assert.equal(c.electronFuses?.onlyLoadAppFromAsar, true);
   assert.equal(c.mac?.extendInfo?.LSUIElement, true, 'no dock icon on macOS');
-  const targets = (x: any) => (Array.isArray(x?.target) ? x.target : [x?.target]).map((t: any) => (typeof t === 'string' ? t : t?.target));
+  const targets = (x: any) =>
+    (Array.isArray(x?.target) ? x.target : [x?.target]).map((t: any) => (typeof t === 'string' ? t : t?.target));
   assert.deepEqual(targets(c.linux).sort(), ['AppImage', 'deb']);
   assert.ok(targets(c.mac).includes('dmg'));
   assert.ok(targets(c.win).includes('nsis'));

@@ -22,7 +22,12 @@ function assertConfigError(err: unknown): void {
   assert.ok(err.message.startsWith(`${FILE} is not a valid Ferry config:\n`), err.message);
   const lines = err.message.split('\n').slice(1);
   assert.ok(lines.length >= 1, err.message);
-  for (const line of lines) assert.match(line, /^ {2}(\(top level\)|[A-Za-z_$][\w$]*(\[\d+\])?(\.[\w$]+(\[\d+\])?)*): \S/, `problem line without a key: ${JSON.stringify(line)}`);
+  for (const line of lines)
+    assert.match(
+      line,
+      /^ {2}(\(top level\)|[A-Za-z_$][\w$]*(\[\d+\])?(\.[\w$]+(\[\d+\])?)*): \S/,
+      `problem line without a key: ${JSON.stringify(line)}`,
+    );
   assert.doesNotMatch(err.message, /\n\s+at /, 'no stack trace in the message');
 }
 
@@ -46,7 +51,14 @@ const validConfig = fc.record(
 );
 
 /** A value of a type none of the config's keys accepts together with the right one. */
-const wrongTyped = fc.oneof(fc.integer(), fc.double(), fc.constant(null), fc.object({ maxDepth: 1 }), fc.array(fc.integer(), { minLength: 1 }), fc.boolean());
+const wrongTyped = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constant(null),
+  fc.object({ maxDepth: 1 }),
+  fc.array(fc.integer(), { minLength: 1 }),
+  fc.boolean(),
+);
 
 test('any JSON value either parses into a config or is refused with a clear, keyed error', () => {
   fc.assert(
@@ -59,7 +71,10 @@ test('any JSON value either parses into a config or is refused with a clear, key
         return;
       }
       assert.ok(Array.isArray(parsed.folders) && parsed.folders.length >= 1);
-      for (const f of parsed.folders) assert.ok(typeof f.local === 'string' && f.local.length > 0 && typeof f.target === 'string' && f.target.length > 0);
+      for (const f of parsed.folders)
+        assert.ok(
+          typeof f.local === 'string' && f.local.length > 0 && typeof f.target === 'string' && f.target.length > 0,
+        );
     }),
     RUNS,
   );
@@ -75,26 +90,42 @@ test('valid configs are accepted as they are', () => {
 });
 
 test('one bad key in a valid config is refused, and the error names exactly that key', () => {
-  const keys = ['local', 'target', 'mode', 'identity', 'knownHosts', 'hostKeyPolicy', 'transport', 'ignore', 'allowMassDelete'] as const;
+  const keys = [
+    'local',
+    'target',
+    'mode',
+    'identity',
+    'knownHosts',
+    'hostKeyPolicy',
+    'transport',
+    'ignore',
+    'allowMassDelete',
+  ] as const;
   fc.assert(
-    fc.property(validConfig, fc.nat(), fc.constantFrom(...keys, 'unknownKey'), wrongTyped, (config, which, key, wrong) => {
-      let bad: unknown = wrong;
-      const folders = config.folders as Record<string, unknown>[];
-      const i = which % folders.length;
-      const folder = folders[i] as Record<string, unknown>;
-      if (key === 'identity' && Array.isArray(bad)) bad = 42; // an array of strings is allowed there
-      if (key === 'allowMassDelete' && typeof bad === 'boolean') bad = 'yes';
-      folder[key] = bad;
-      assert.throws(
-        () => parseDaemonConfig(config, FILE),
-        (err: Error) => {
-          assertConfigError(err);
-          assert.ok(err.message.includes(`folders[${i}]`), `names folders[${i}]: ${err.message}`);
-          assert.ok(err.message.includes(key), `names ${key}: ${err.message}`);
-          return true;
-        },
-      );
-    }),
+    fc.property(
+      validConfig,
+      fc.nat(),
+      fc.constantFrom(...keys, 'unknownKey'),
+      wrongTyped,
+      (config, which, key, wrong) => {
+        let bad: unknown = wrong;
+        const folders = config.folders as Record<string, unknown>[];
+        const i = which % folders.length;
+        const folder = folders[i] as Record<string, unknown>;
+        if (key === 'identity' && Array.isArray(bad)) bad = 42; // an array of strings is allowed there
+        if (key === 'allowMassDelete' && typeof bad === 'boolean') bad = 'yes';
+        folder[key] = bad;
+        assert.throws(
+          () => parseDaemonConfig(config, FILE),
+          (err: Error) => {
+            assertConfigError(err);
+            assert.ok(err.message.includes(`folders[${i}]`), `names folders[${i}]: ${err.message}`);
+            assert.ok(err.message.includes(key), `names ${key}: ${err.message}`);
+            return true;
+          },
+        );
+      },
+    ),
     RUNS,
   );
 });
@@ -107,7 +138,15 @@ test('random file text (not JSON, truncated JSON, JSON of the wrong shape) gives
       fc.string({ unit: 'binary' }),
       fc.json(),
       validConfig.map((c) => JSON.stringify(c)).chain((s) => fc.nat(s.length).map((n) => s.slice(0, n))),
-      fc.constantFrom('', '\uFEFF{"folders": []}', '{"folders": [{"local": "/a", "target": "h:/x"}]}garbage', 'null', '[]', '{"__proto__": {"folders": 1}}', '{"folders": [{"local": "/a", "target": "h:/x", "constructor": {}}]}'),
+      fc.constantFrom(
+        '',
+        '\uFEFF{"folders": []}',
+        '{"folders": [{"local": "/a", "target": "h:/x"}]}garbage',
+        'null',
+        '[]',
+        '{"__proto__": {"folders": 1}}',
+        '{"folders": [{"local": "/a", "target": "h:/x", "constructor": {}}]}',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(text, async (t) => {
@@ -115,7 +154,8 @@ test('random file text (not JSON, truncated JSON, JSON of the wrong shape) gives
         try {
           const { folders } = await loadDaemonConfig(file);
           assert.ok(folders.length >= 1);
-          for (const f of folders) assert.ok(f.local.startsWith('/'), 'local paths are resolved against the config file');
+          for (const f of folders)
+            assert.ok(f.local.startsWith('/'), 'local paths are resolved against the config file');
         } catch (err) {
           assert.ok(err instanceof Error, `threw a non-Error: ${String(err)}`);
           assert.ok(err.message.includes(file), `the message names the file: ${err.message}`);
@@ -133,7 +173,30 @@ test('random file text (not JSON, truncated JSON, JSON of the wrong shape) gives
 test('a parsed target never has a ".." segment, a relative path, a NUL, or a host or user starting with "-"', () => {
   const piece = fc.oneof(
     fc.string({ unit: 'binary', maxLength: 12 }),
-    fc.constantFrom('..', '.', '/', '//', '-', '-oProxyCommand=x', '@', ':', '[', ']', '::1', 'ssh://', '%2e%2e', '\0', ' ', '\n', 'host', 'user@', ':22', '/srv', '/../', '$(x)'),
+    fc.constantFrom(
+      '..',
+      '.',
+      '/',
+      '//',
+      '-',
+      '-oProxyCommand=x',
+      '@',
+      ':',
+      '[',
+      ']',
+      '::1',
+      'ssh://',
+      '%2e%2e',
+      '\0',
+      ' ',
+      '\n',
+      'host',
+      'user@',
+      ':22',
+      '/srv',
+      '/../',
+      '$(x)',
+    ),
   );
   fc.assert(
     fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
@@ -166,7 +229,10 @@ test('targets with ".." anywhere in the path are refused, whatever the form', ()
       fc.array(fc.constantFrom('a', 'b', '.', ''), { maxLength: 4 }),
       (prefix, before, after) => {
         const path = `/${[...before, '..', ...after].join('/')}`;
-        assert.throws(() => parseTarget(`${prefix}${path}`), /is not valid: .*(contains a "\.\." segment|looks like a URL)/);
+        assert.throws(
+          () => parseTarget(`${prefix}${path}`),
+          /is not valid: .*(contains a "\.\." segment|looks like a URL)/,
+        );
       },
     ),
     RUNS,

@@ -39,11 +39,15 @@ before(async () => {
     sshConfigPath: join(tmp, 'no-ssh-config'),
     pollIntervalMs: 5_000,
   });
-  handlers = createHandlers(manager, new ConnectionService({ knownHostsPath, sshConfigPath: null, connectTimeoutMs: 5_000 }), {
-    chooseFolder: async () => null,
-    openPath: async (p) => void opened.push(p),
-    listSshAliases: () => ['alias-one'],
-  });
+  handlers = createHandlers(
+    manager,
+    new ConnectionService({ knownHostsPath, sshConfigPath: null, connectTimeoutMs: 5_000 }),
+    {
+      chooseFolder: async () => null,
+      openPath: async (p) => void opened.push(p),
+      listSshAliases: () => ['alias-one'],
+    },
+  );
 });
 
 after(async () => {
@@ -55,7 +59,10 @@ after(async () => {
 async function call(name: unknown, args: unknown, ms = 20_000): Promise<IpcResult<unknown>> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${String(name)} did not answer within ${ms} ms (args ${safeJson(args)})`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`${String(name)} did not answer within ${ms} ms (args ${safeJson(args)})`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([dispatchCommand(handlers, name, args), hang]);
@@ -87,7 +94,12 @@ function assertSentence(message: string): void {
 
 /** A valid argument tuple for each command, with values that do nothing harmful when run. */
 function templates(): Record<CommandName, unknown[]> {
-  const conn = { host: '127.0.0.1', port: closedPort, auth: { kind: 'password', password: 'not-a-real-password' }, remotePath: '/srv/fuzz' };
+  const conn = {
+    host: '127.0.0.1',
+    port: closedPort,
+    auth: { kind: 'password', password: 'not-a-real-password' },
+    remotePath: '/srv/fuzz',
+  };
   return {
     listFolders: [],
     inspectLocalPath: [join(tmp, 'missing')],
@@ -115,7 +127,14 @@ function templates(): Record<CommandName, unknown[]> {
   };
 }
 
-const notString = fc.oneof(fc.integer(), fc.double(), fc.constant(null), fc.boolean(), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+const notString = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.constant(null),
+  fc.boolean(),
+  fc.array(fc.string(), { maxLength: 2 }),
+  fc.object({ maxDepth: 1 }),
+);
 const badText = (max: number) =>
   fc.oneof(
     notString,
@@ -128,19 +147,49 @@ const badText = (max: number) =>
 const badField: Record<string, fc.Arbitrary<unknown>> = {
   host: fc.oneof(badText(255), fc.constantFrom('-oProxyCommand=touch x', 'has space', 'tab\there')),
   user: fc.oneof(badText(255), fc.constantFrom('-l', 'a b', 'a:b', 'a/b')),
-  port: fc.oneof(fc.string(), fc.constant(null), fc.boolean(), fc.constantFrom(0, -1, 65536, 1.5, Number.NaN, Number.POSITIVE_INFINITY)),
+  port: fc.oneof(
+    fc.string(),
+    fc.constant(null),
+    fc.boolean(),
+    fc.constantFrom(0, -1, 65536, 1.5, Number.NaN, Number.POSITIVE_INFINITY),
+  ),
   remotePath: fc.oneof(badText(4096), fc.constantFrom('relative/path', '~/x', '..')),
   localPath: badText(4096),
-  mode: fc.oneof(notString, fc.string().filter((s) => s !== 'push' && s !== 'mirror')),
-  ignore: fc.oneof(fc.string(), fc.constant(null), fc.array(fc.oneof(fc.integer(), fc.constant(''), fc.constant('a\0b')), { minLength: 1, maxLength: 3 }), fc.constant(Array.from({ length: 1001 }, () => 'x'))),
+  mode: fc.oneof(
+    notString,
+    fc.string().filter((s) => s !== 'push' && s !== 'mirror'),
+  ),
+  ignore: fc.oneof(
+    fc.string(),
+    fc.constant(null),
+    fc.array(fc.oneof(fc.integer(), fc.constant(''), fc.constant('a\0b')), { minLength: 1, maxLength: 3 }),
+    fc.constant(Array.from({ length: 1001 }, () => 'x')),
+  ),
   auth: fc.oneof(
     notString,
     fc.string(),
-    fc.string().filter((k) => !['agent', 'key', 'password'].includes(k)).map((kind) => ({ kind })),
-    fc.constantFrom({ kind: 'key' }, { kind: 'password' }, { kind: 'agent', extra: 1 }, { kind: 'password', password: 5 }, { kind: 'key', keyPath: '' }, { kind: 'password', password: 'x'.repeat(1025) }),
+    fc
+      .string()
+      .filter((k) => !['agent', 'key', 'password'].includes(k))
+      .map((kind) => ({ kind })),
+    fc.constantFrom(
+      { kind: 'key' },
+      { kind: 'password' },
+      { kind: 'agent', extra: 1 },
+      { kind: 'password', password: 5 },
+      { kind: 'key', keyPath: '' },
+      { kind: 'password', password: 'x'.repeat(1025) },
+    ),
   ),
-  fingerprint: fc.oneof(notString, fc.string().filter((s) => !/^SHA256:[A-Za-z0-9+/]{43}$/.test(s)), fc.constant(`MD5:${'a'.repeat(43)}`)),
-  language: fc.oneof(notString, fc.string().filter((s) => !['en', 'zh-CN', 'system'].includes(s))),
+  fingerprint: fc.oneof(
+    notString,
+    fc.string().filter((s) => !/^SHA256:[A-Za-z0-9+/]{43}$/.test(s)),
+    fc.constant(`MD5:${'a'.repeat(43)}`),
+  ),
+  language: fc.oneof(
+    notString,
+    fc.string().filter((s) => !['en', 'zh-CN', 'system'].includes(s)),
+  ),
   openAtLogin: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
 };
 
@@ -156,7 +205,8 @@ const REQUIRED: Record<string, string[]> = {
 
 /** Values a string argument (folder id, time, path) must refuse. */
 function badStringArg(name: CommandName, index: number): fc.Arbitrary<unknown> {
-  if (name === 'markConflictResolved' && index === 1) return fc.oneof(notString, fc.constantFrom('', 'yesterday', '2024-13-01T00:00:00Z', '2024-05-06'));
+  if (name === 'markConflictResolved' && index === 1)
+    return fc.oneof(notString, fc.constantFrom('', 'yesterday', '2024-13-01T00:00:00Z', '2024-05-06'));
   if (name === 'provideSecret' && index === 1) return badText(1024);
   const isId = index === 0 && name !== 'inspectLocalPath';
   return badText(isId ? 64 : 4096);
@@ -178,13 +228,19 @@ function malformed(name: CommandName): fc.Arbitrary<unknown> {
     }
     const obj = arg as Record<string, unknown>;
     options.push(notString.filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map(withArg));
-    options.push(fc.string({ minLength: 1 }).filter((k) => !(k in obj) && k !== '__proto__').map((k) => withArg({ ...obj, [k]: 1 })));
+    options.push(
+      fc
+        .string({ minLength: 1 })
+        .filter((k) => !(k in obj) && k !== '__proto__')
+        .map((k) => withArg({ ...obj, [k]: 1 })),
+    );
     for (const key of REQUIRED[name] ?? []) {
       const { [key]: _dropped, ...rest } = obj;
       options.push(fc.constant(withArg(rest)));
     }
     const fields = Object.keys(obj).filter((k) => badField[k]);
-    for (const key of fields) options.push((badField[key] as fc.Arbitrary<unknown>).map((v) => withArg({ ...obj, [key]: v })));
+    for (const key of fields)
+      options.push((badField[key] as fc.Arbitrary<unknown>).map((v) => withArg({ ...obj, [key]: v })));
   });
   return fc.oneof(...options);
 }
@@ -213,11 +269,15 @@ describe('IPC fuzzing through dispatchCommand', () => {
 
   test('random values as the argument list of every command: an IpcResult, never a throw or a hang', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...COMMAND_NAMES), fc.oneof(fc.anything(), fc.array(fc.anything(), { maxLength: 4 }), fc.jsonValue()), async (name, args) => {
-        const r = await call(name, args);
-        assert.equal(typeof r.ok, 'boolean');
-        if (!r.ok) assertSentence(r.error);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...COMMAND_NAMES),
+        fc.oneof(fc.anything(), fc.array(fc.anything(), { maxLength: 4 }), fc.jsonValue()),
+        async (name, args) => {
+          const r = await call(name, args);
+          assert.equal(typeof r.ok, 'boolean');
+          if (!r.ok) assertSentence(r.error);
+        },
+      ),
       { numRuns: 600 },
     );
   });
@@ -225,7 +285,20 @@ describe('IPC fuzzing through dispatchCommand', () => {
   test('unknown command names, including prototype keys, are refused', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.anything(), fc.string(), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'listFolders ', 'ListFolders', '')),
+        fc.oneof(
+          fc.anything(),
+          fc.string(),
+          fc.constantFrom(
+            '__proto__',
+            'constructor',
+            'toString',
+            'hasOwnProperty',
+            'valueOf',
+            'listFolders ',
+            'ListFolders',
+            '',
+          ),
+        ),
         async (name) => {
           fc.pre(!(COMMAND_NAMES as unknown[]).includes(name));
           const r = await call(name, []);
@@ -238,15 +311,33 @@ describe('IPC fuzzing through dispatchCommand', () => {
   });
 
   test('well-formed calls about folders that do not exist answer "no folder", whatever the id', async () => {
-    const byId = ['removeFolder', 'pauseFolder', 'resumeFolder', 'retryFailed', 'confirmMassDelete', 'cancelMassDelete', 'getConflicts'] as const;
+    const byId = [
+      'removeFolder',
+      'pauseFolder',
+      'resumeFolder',
+      'retryFailed',
+      'confirmMassDelete',
+      'cancelMassDelete',
+      'getConflicts',
+    ] as const;
     const id = fc.string({ minLength: 1, maxLength: 64 }).filter((s) => !s.includes('\0'));
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...byId, 'markConflictResolved', 'openLocalFile'), id, fc.string({ minLength: 1, maxLength: 200 }).filter((s) => !s.includes('\0')), async (name, folderId, path) => {
-        const args = name === 'markConflictResolved' ? [folderId, '2024-05-06T07:08:09Z', path] : name === 'openLocalFile' ? [folderId, path] : [folderId];
-        const r = await call(name, args);
-        assert.equal(r.ok, false, `${name}(${safeJson(args)}) succeeded`);
-        if (!r.ok) assert.match(r.error, /^No folder with id /);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...byId, 'markConflictResolved', 'openLocalFile'),
+        id,
+        fc.string({ minLength: 1, maxLength: 200 }).filter((s) => !s.includes('\0')),
+        async (name, folderId, path) => {
+          const args =
+            name === 'markConflictResolved'
+              ? [folderId, '2024-05-06T07:08:09Z', path]
+              : name === 'openLocalFile'
+                ? [folderId, path]
+                : [folderId];
+          const r = await call(name, args);
+          assert.equal(r.ok, false, `${name}(${safeJson(args)}) succeeded`);
+          if (!r.ok) assert.match(r.error, /^No folder with id /);
+        },
+      ),
       { numRuns: 300 },
     );
     assert.deepEqual(opened, [], 'no file was opened');
@@ -260,7 +351,11 @@ describe('IPC fuzzing through dispatchCommand', () => {
       auth: fc.oneof(
         fc.constant({ kind: 'agent' as const }),
         fc.record({ kind: fc.constant('password' as const), password: fc.string({ maxLength: 50 }) }),
-        fc.record({ kind: fc.constant('key' as const), keyPath: fc.constantFrom(join(tmp, 'missing-key'), join(tmp, 'a-file')), passphrase: fc.string({ maxLength: 20 }) }),
+        fc.record({
+          kind: fc.constant('key' as const),
+          keyPath: fc.constantFrom(join(tmp, 'missing-key'), join(tmp, 'a-file')),
+          passphrase: fc.string({ maxLength: 20 }),
+        }),
       ),
       remotePath: fc.array(fc.stringMatching(/^[^/\0]{1,12}$/), { maxLength: 3 }).map((segs) => `/${segs.join('/')}`),
     });

@@ -22,7 +22,8 @@ function makeKey(name: string, args: string[]): Key {
   execFileSync('ssh-keygen', ['-q', ...args, '-N', '', '-C', '', '-f', path]);
   const [type, b64] = readFileSync(`${path}.pub`, 'utf8').trim().split(/\s+/) as [string, string];
   // `ssh-keygen -lf` prints "<bits> SHA256:... <comment> (<TYPE>)".
-  const keygenFingerprint = execFileSync('ssh-keygen', ['-lf', `${path}.pub`], { encoding: 'utf8' }).split(/\s+/)[1] ?? '';
+  const keygenFingerprint =
+    execFileSync('ssh-keygen', ['-lf', `${path}.pub`], { encoding: 'utf8' }).split(/\s+/)[1] ?? '';
   return { type, b64, blob: Buffer.from(b64, 'base64'), keygenFingerprint };
 }
 
@@ -56,7 +57,13 @@ function khFile(name: string, text?: string): string {
 
 test('strict + unknown host is refused with instructions, and nothing is written', async () => {
   const path = khFile('kh-unknown');
-  const result = await verifyHostKey({ knownHostsPath: path, host: 'srv.example', port: 2222, policy: 'strict', presentedKey: ed.blob });
+  const result = await verifyHostKey({
+    knownHostsPath: path,
+    host: 'srv.example',
+    port: 2222,
+    policy: 'strict',
+    presentedKey: ed.blob,
+  });
   assert.equal(result.ok, false);
   assert.ok(!result.ok);
   assert.ok(result.error instanceof HostKeyError);
@@ -73,17 +80,35 @@ test('strict + unknown host is refused with instructions, and nothing is written
 test('a known matching key is accepted without writing', async () => {
   const text = `srv.example ${ed.type} ${ed.b64}\n`;
   const path = khFile('kh-known', text);
-  const result = await verifyHostKey({ knownHostsPath: path, host: 'srv.example', port: 22, policy: 'strict', presentedKey: ed.blob });
+  const result = await verifyHostKey({
+    knownHostsPath: path,
+    host: 'srv.example',
+    port: 22,
+    policy: 'strict',
+    presentedKey: ed.blob,
+  });
   assert.deepEqual(result, { ok: true, pinned: false });
   assert.equal(readFileSync(path, 'utf8'), text);
 });
 
 test('accept-new pins an unknown host, then strict accepts it', async () => {
   const path = join(dir, 'fresh', 'known_hosts');
-  const first = await verifyHostKey({ knownHostsPath: path, host: '127.0.0.1', port: 2222, policy: 'accept-new', presentedKey: ed.blob });
+  const first = await verifyHostKey({
+    knownHostsPath: path,
+    host: '127.0.0.1',
+    port: 2222,
+    policy: 'accept-new',
+    presentedKey: ed.blob,
+  });
   assert.deepEqual(first, { ok: true, pinned: true });
   assert.equal(readFileSync(path, 'utf8'), `[127.0.0.1]:2222 ${ed.type} ${ed.b64}\n`);
-  const second = await verifyHostKey({ knownHostsPath: path, host: '127.0.0.1', port: 2222, policy: 'strict', presentedKey: ed.blob });
+  const second = await verifyHostKey({
+    knownHostsPath: path,
+    host: '127.0.0.1',
+    port: 2222,
+    policy: 'strict',
+    presentedKey: ed.blob,
+  });
   assert.deepEqual(second, { ok: true, pinned: false });
 });
 
@@ -91,7 +116,13 @@ for (const policy of ['strict', 'accept-new'] as const) {
   test(`${policy}: a changed key is refused with both fingerprints and the ssh-keygen -R hint`, async () => {
     const text = `[srv]:2200 ${ed.type} ${ed.b64}\n`;
     const path = khFile(`kh-changed-${policy}`, text);
-    const result = await verifyHostKey({ knownHostsPath: path, host: 'srv', port: 2200, policy, presentedKey: ed2.blob });
+    const result = await verifyHostKey({
+      knownHostsPath: path,
+      host: 'srv',
+      port: 2200,
+      policy,
+      presentedKey: ed2.blob,
+    });
     assert.ok(!result.ok);
     assert.equal(result.error.kind, 'changed');
     assert.equal(result.error.host, 'srv');
@@ -108,7 +139,13 @@ for (const policy of ['strict', 'accept-new'] as const) {
 
 test('a known host presenting a key of another type is refused as changed', async () => {
   const path = khFile('kh-othertype', `srv ${rsa.type} ${rsa.b64}\n`);
-  const result = await verifyHostKey({ knownHostsPath: path, host: 'srv', port: 22, policy: 'accept-new', presentedKey: ed.blob });
+  const result = await verifyHostKey({
+    knownHostsPath: path,
+    host: 'srv',
+    port: 22,
+    policy: 'accept-new',
+    presentedKey: ed.blob,
+  });
   assert.ok(!result.ok);
   assert.equal(result.error.kind, 'changed');
   assert.ok(result.error.message.includes("ssh-keygen -R 'srv'"));
@@ -117,13 +154,25 @@ test('a known host presenting a key of another type is refused as changed', asyn
 test('a revoked key is refused even when also listed as trusted, under accept-new', async () => {
   const text = `srv ${ed.type} ${ed.b64}\n@revoked * ${ed.type} ${ed.b64}\n`;
   const path = khFile('kh-revoked', text);
-  const result = await verifyHostKey({ knownHostsPath: path, host: 'srv', port: 22, policy: 'accept-new', presentedKey: ed.blob });
+  const result = await verifyHostKey({
+    knownHostsPath: path,
+    host: 'srv',
+    port: 22,
+    policy: 'accept-new',
+    presentedKey: ed.blob,
+  });
   assert.ok(!result.ok);
   assert.equal(result.error.kind, 'revoked');
   assert.match(result.error.message, /@revoked/);
   assert.equal(readFileSync(path, 'utf8'), text);
 
-  const unknownHost = await verifyHostKey({ knownHostsPath: path, host: 'new-host', port: 22, policy: 'accept-new', presentedKey: ed.blob });
+  const unknownHost = await verifyHostKey({
+    knownHostsPath: path,
+    host: 'new-host',
+    port: 22,
+    policy: 'accept-new',
+    presentedKey: ed.blob,
+  });
   assert.ok(!unknownHost.ok);
   assert.equal(unknownHost.error.kind, 'revoked');
   assert.equal(readFileSync(path, 'utf8'), text, 'a revoked key is never pinned');

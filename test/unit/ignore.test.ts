@@ -58,7 +58,8 @@ describe('default ignore pack', () => {
     // Patterns only ever test relative paths below the root (Ferry never reads a pattern as a
     // path): "../x" matches nothing, "/etc/passwd" is anchored to the folder's own etc/passwd.
     const escaping = createIgnoreMatcher({ patterns: ['../secret', '../../**', '/etc/passwd', '/..'] });
-    for (const p of ['secret', 'd/secret', 'a.txt', 'etc', 'passwd', 'd/etc/passwd']) assert.equal(escaping.ignores(p, false), false, p);
+    for (const p of ['secret', 'd/secret', 'a.txt', 'etc', 'passwd', 'd/etc/passwd'])
+      assert.equal(escaping.ignores(p, false), false, p);
     assert.equal(escaping.ignores('etc/passwd', false), true, 'the folder-relative etc/passwd');
   });
 

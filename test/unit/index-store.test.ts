@@ -71,13 +71,27 @@ describe('index store', () => {
   });
 
   const badFiles: { name: string; content: unknown; expect: RegExp }[] = [
-    { name: 'wrong version', content: { version: 0, localRoot: '', remote: '', savedAt: '', entries: [] }, expect: /version/ },
-    { name: 'newer version', content: { version: 2, localRoot: '', remote: '', savedAt: '', entries: [] }, expect: /newer version/ },
+    {
+      name: 'wrong version',
+      content: { version: 0, localRoot: '', remote: '', savedAt: '', entries: [] },
+      expect: /version/,
+    },
+    {
+      name: 'newer version',
+      content: { version: 2, localRoot: '', remote: '', savedAt: '', entries: [] },
+      expect: /newer version/,
+    },
     { name: 'missing entries', content: { version: 1, localRoot: '', remote: '', savedAt: '' }, expect: /entries/ },
     { name: 'not an object', content: [1, 2], expect: /damaged/ },
     {
       name: 'negative size',
-      content: { version: 1, localRoot: '', remote: '', savedAt: '', entries: [['a', { kind: 'file', size: -1, mtimeMs: 0, mode: 0o644 }]] },
+      content: {
+        version: 1,
+        localRoot: '',
+        remote: '',
+        savedAt: '',
+        entries: [['a', { kind: 'file', size: -1, mtimeMs: 0, mode: 0o644 }]],
+      },
       expect: /entry "a": field\.size/,
     },
     {
@@ -87,7 +101,13 @@ describe('index store', () => {
     },
     {
       name: 'unsafe path',
-      content: { version: 1, localRoot: '', remote: '', savedAt: '', entries: [['../etc', { kind: 'dir', mode: 0o755 }]] },
+      content: {
+        version: 1,
+        localRoot: '',
+        remote: '',
+        savedAt: '',
+        entries: [['../etc', { kind: 'dir', mode: 0o755 }]],
+      },
       expect: /not a safe relative path/,
     },
     {
@@ -124,14 +144,30 @@ describe('index store', () => {
 
   const badSnapshots: { name: string; entries: [string, unknown][]; expect: RegExp }[] = [
     { name: 'fractional size', entries: [['a', { kind: 'file', size: 1.5, mtimeMs: 0, mode: 0o644 }]], expect: /size/ },
-    { name: 'infinite mtime', entries: [['a', { kind: 'file', size: 1, mtimeMs: Infinity, mode: 0o644 }]], expect: /mtimeMs/ },
+    {
+      name: 'infinite mtime',
+      entries: [['a', { kind: 'file', size: 1, mtimeMs: Infinity, mode: 0o644 }]],
+      expect: /mtimeMs/,
+    },
     { name: 'NaN mtime', entries: [['a', { kind: 'file', size: 1, mtimeMs: NaN, mode: 0o644 }]], expect: /mtimeMs/ },
     { name: 'mode with type bits', entries: [['a', { kind: 'dir', mode: 0o40755 }]], expect: /mode/ },
     { name: 'negative mode', entries: [['a', { kind: 'dir', mode: -1 }]], expect: /mode/ },
-    { name: 'short hash', entries: [['a', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644, hash: 'abc' }]], expect: /hash/ },
-    { name: 'uppercase hash', entries: [['a', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644, hash: 'A'.repeat(64) }]], expect: /hash/ },
+    {
+      name: 'short hash',
+      entries: [['a', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644, hash: 'abc' }]],
+      expect: /hash/,
+    },
+    {
+      name: 'uppercase hash',
+      entries: [['a', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644, hash: 'A'.repeat(64) }]],
+      expect: /hash/,
+    },
     { name: 'symlink without target', entries: [['a', { kind: 'symlink' }]], expect: /target/ },
-    { name: 'missing parent', entries: [['a/b.txt', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644 }]], expect: /parent "a" is missing/ },
+    {
+      name: 'missing parent',
+      entries: [['a/b.txt', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644 }]],
+      expect: /parent "a" is missing/,
+    },
     {
       name: 'parent is a file',
       entries: [
@@ -142,7 +178,11 @@ describe('index store', () => {
     },
     { name: 'path with ..', entries: [['a/../b', { kind: 'dir', mode: 0o755 }]], expect: /safe relative path/ },
     { name: 'leading slash', entries: [['/a', { kind: 'dir', mode: 0o755 }]], expect: /safe relative path/ },
-    { name: 'root as a file', entries: [['', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644 }]], expect: /root must be a dir/ },
+    {
+      name: 'root as a file',
+      entries: [['', { kind: 'file', size: 1, mtimeMs: 0, mode: 0o644 }]],
+      expect: /root must be a dir/,
+    },
   ];
   for (const t of badSnapshots) {
     it(`refuses to save an invalid snapshot and keeps the old file: ${t.name}`, async () => {

@@ -21,7 +21,10 @@ function massDelete() {
 test('cancelling a mass delete turns every removal into a forget and keeps the other ops', () => {
   const s = massDelete();
   const plan = reconcile({ ...s, mode: 'push', scopes: [''] });
-  assert.ok(checkSafety({ ancestor: s.ancestor, local: s.local, plan, fullScan: true, allowMassDelete: false }), 'the plan halts first');
+  assert.ok(
+    checkSafety({ ancestor: s.ancestor, local: s.local, plan, fullScan: true, allowMassDelete: false }),
+    'the plan halts first',
+  );
   const kept = keepServerCopies(plan);
   assert.equal(kept.ops.filter((o) => o.op === 'remove').length, 0);
   assert.equal(kept.ops.filter((o) => o.op === 'forget').length, 120);
@@ -30,7 +33,10 @@ test('cancelling a mass delete turns every removal into a forget and keeps the o
     ['edited.txt'],
   );
   assert.equal(kept.deletedFiles, 0);
-  assert.equal(checkSafety({ ancestor: s.ancestor, local: s.local, plan: kept, fullScan: true, allowMassDelete: false }), undefined);
+  assert.equal(
+    checkSafety({ ancestor: s.ancestor, local: s.local, plan: kept, fullScan: true, allowMassDelete: false }),
+    undefined,
+  );
   // Ops stay in phase order for apply-plan.
   const phases = kept.ops.map((o) => o.op);
   assert.ok(phases.lastIndexOf('forget') < phases.indexOf('upload'));
@@ -45,7 +51,10 @@ test('after the forgets are applied, the next pass leaves the server copies alon
   const remote = new Map(s.remote);
   remote.set('edited.txt', file(2));
   const next = reconcile({ ancestor, local: s.local, remote, mode: 'push', scopes: [''] });
-  assert.deepEqual(next.ops.filter((o) => o.op !== 'adopt'), []);
+  assert.deepEqual(
+    next.ops.filter((o) => o.op !== 'adopt'),
+    [],
+  );
   assert.equal(next.deletedFiles, 0);
 });
 
@@ -72,6 +81,9 @@ test('safety: an emptied root, once the user allows the deletes, no longer halts
   const ancestor = snap({ a: file(1) });
   const local = snap({});
   const plan = reconcile({ ancestor, local, remote: ancestor, mode: 'push', scopes: [''] });
-  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), { kind: 'root-emptied', ancestorFiles: 1 });
+  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), {
+    kind: 'root-emptied',
+    ancestorFiles: 1,
+  });
   assert.equal(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: true }), undefined);
 });

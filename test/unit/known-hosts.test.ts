@@ -20,7 +20,11 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-kh-'));
   const gen = (name: string) => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', join(dir, name)]);
-    return readFileSync(join(dir, `${name}.pub`), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+    return readFileSync(join(dir, `${name}.pub`), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .slice(0, 2)
+      .join(' ');
   };
   keyA = gen('a');
   keyB = gen('b');
@@ -45,24 +49,108 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'plain host, port 22', line: (a) => `server.example.com ${a}`, host: 'server.example.com', port: 22, keys: 1, revoked: 0 },
-  { name: 'plain entry does not match another port', line: (a) => `server.example.com ${a}`, host: 'server.example.com', port: 2222, keys: 0, revoked: 0 },
-  { name: '[host]:port entry', line: (a) => `[server.example.com]:2222 ${a}`, host: 'server.example.com', port: 2222, keys: 1, revoked: 0 },
-  { name: '[host]:port entry does not match port 22', line: (a) => `[server.example.com]:2222 ${a}`, host: 'server.example.com', port: 22, keys: 0, revoked: 0 },
+  {
+    name: 'plain host, port 22',
+    line: (a) => `server.example.com ${a}`,
+    host: 'server.example.com',
+    port: 22,
+    keys: 1,
+    revoked: 0,
+  },
+  {
+    name: 'plain entry does not match another port',
+    line: (a) => `server.example.com ${a}`,
+    host: 'server.example.com',
+    port: 2222,
+    keys: 0,
+    revoked: 0,
+  },
+  {
+    name: '[host]:port entry',
+    line: (a) => `[server.example.com]:2222 ${a}`,
+    host: 'server.example.com',
+    port: 2222,
+    keys: 1,
+    revoked: 0,
+  },
+  {
+    name: '[host]:port entry does not match port 22',
+    line: (a) => `[server.example.com]:2222 ${a}`,
+    host: 'server.example.com',
+    port: 22,
+    keys: 0,
+    revoked: 0,
+  },
   { name: 'comma list', line: (a) => `alpha,beta,10.0.0.5 ${a}`, host: 'beta', port: 22, keys: 1, revoked: 0 },
   { name: '* wildcard', line: (a) => `*.example.com ${a}`, host: 'db.example.com', port: 22, keys: 1, revoked: 0 },
-  { name: '* wildcard does not match other domain', line: (a) => `*.example.com ${a}`, host: 'db.example.org', port: 22, keys: 0, revoked: 0 },
+  {
+    name: '* wildcard does not match other domain',
+    line: (a) => `*.example.com ${a}`,
+    host: 'db.example.org',
+    port: 22,
+    keys: 0,
+    revoked: 0,
+  },
   { name: '? wildcard is exactly one char', line: (a) => `web? ${a}`, host: 'web1', port: 22, keys: 1, revoked: 0 },
   { name: '? wildcard needs a char', line: (a) => `web? ${a}`, host: 'web', port: 22, keys: 0, revoked: 0 },
-  { name: 'wildcard inside [host]:port', line: (a) => `[h?st]:2222 ${a}`, host: 'host', port: 2222, keys: 1, revoked: 0 },
-  { name: 'negation excludes', line: (a) => `*.example.com,!bad.example.com ${a}`, host: 'bad.example.com', port: 22, keys: 0, revoked: 0 },
-  { name: 'negation keeps others', line: (a) => `*.example.com,!bad.example.com ${a}`, host: 'good.example.com', port: 22, keys: 1, revoked: 0 },
+  {
+    name: 'wildcard inside [host]:port',
+    line: (a) => `[h?st]:2222 ${a}`,
+    host: 'host',
+    port: 2222,
+    keys: 1,
+    revoked: 0,
+  },
+  {
+    name: 'negation excludes',
+    line: (a) => `*.example.com,!bad.example.com ${a}`,
+    host: 'bad.example.com',
+    port: 22,
+    keys: 0,
+    revoked: 0,
+  },
+  {
+    name: 'negation keeps others',
+    line: (a) => `*.example.com,!bad.example.com ${a}`,
+    host: 'good.example.com',
+    port: 22,
+    keys: 1,
+    revoked: 0,
+  },
   { name: 'negation alone matches nothing', line: (a) => `!bad ${a}`, host: 'good', port: 22, keys: 0, revoked: 0 },
-  { name: 'case-insensitive', line: (a) => `Server.Example.COM ${a}`, host: 'server.example.com', port: 22, keys: 1, revoked: 0 },
+  {
+    name: 'case-insensitive',
+    line: (a) => `Server.Example.COM ${a}`,
+    host: 'server.example.com',
+    port: 22,
+    keys: 1,
+    revoked: 0,
+  },
   { name: '@revoked with wildcard', line: (a) => `@revoked * ${a}`, host: 'anything', port: 2222, keys: 0, revoked: 1 },
-  { name: '@cert-authority is ignored', line: (a) => `@cert-authority *.example.com ${a}`, host: 'x.example.com', port: 22, keys: 0, revoked: 0 },
-  { name: 'comments and blank lines', line: (a, b) => `# server ${b}\n\n   \nserver ${a} trailing comment`, host: 'server', port: 22, keys: 1, revoked: 0 },
-  { name: 'two keys for one host', line: (a, b) => `server ${a}\nother ${a}\nserver ${b}`, host: 'server', port: 22, keys: 2, revoked: 0 },
+  {
+    name: '@cert-authority is ignored',
+    line: (a) => `@cert-authority *.example.com ${a}`,
+    host: 'x.example.com',
+    port: 22,
+    keys: 0,
+    revoked: 0,
+  },
+  {
+    name: 'comments and blank lines',
+    line: (a, b) => `# server ${b}\n\n   \nserver ${a} trailing comment`,
+    host: 'server',
+    port: 22,
+    keys: 1,
+    revoked: 0,
+  },
+  {
+    name: 'two keys for one host',
+    line: (a, b) => `server ${a}\nother ${a}\nserver ${b}`,
+    host: 'server',
+    port: 22,
+    keys: 2,
+    revoked: 0,
+  },
   { name: 'IPv6 with port', line: (a) => `[::1]:2222 ${a}`, host: '::1', port: 2222, keys: 1, revoked: 0 },
 ];
 
@@ -134,5 +222,8 @@ test('appendKnownHost creates dir 0700 and file 0600, and starts on a fresh line
   await appendKnownHost(noNewline, `two ${keyA}\n`);
   assert.equal(readFileSync(noNewline, 'utf8'), `old ${keyB}\ntwo ${keyA}\n`);
 
-  await assert.rejects(appendKnownHost(join(noNewline, 'below-a-file'), 'x'), /Could not add the host key to .*below-a-file/);
+  await assert.rejects(
+    appendKnownHost(join(noNewline, 'below-a-file'), 'x'),
+    /Could not add the host key to .*below-a-file/,
+  );
 });

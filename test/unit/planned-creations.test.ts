@@ -12,13 +12,28 @@ import { reconcile } from '../../main/engine/reconcile.ts';
 import type { DirEntry, Entry, FileEntry } from '../../main/engine/tree.ts';
 
 const dir = (mode = 0o755): DirEntry => ({ kind: 'dir', mode });
-const file = (size: number, mtimeSec: number, hash?: string): FileEntry => ({ kind: 'file', size, mtimeMs: mtimeSec * 1000, mode: 0o644, ...(hash ? { hash } : {}) });
+const file = (size: number, mtimeSec: number, hash?: string): FileEntry => ({
+  kind: 'file',
+  size,
+  mtimeMs: mtimeSec * 1000,
+  mode: 0o644,
+  ...(hash ? { hash } : {}),
+});
 const snap = (o: Record<string, Entry>) => new Map<string, Entry>([['', dir()], ...Object.entries(o)]);
 const plan = (ops: PlanOp[]): Plan => ({ ops, conflicts: [], drift: [], deletedFiles: 0 });
-const serverOps = (p: Plan) => p.ops.filter((o) => o.op !== 'adopt' && o.op !== 'forget').map((o) => `${o.op} ${o.op === 'rename' ? `${o.from} -> ${o.to}` : o.path}`);
+const serverOps = (p: Plan) =>
+  p.ops
+    .filter((o) => o.op !== 'adopt' && o.op !== 'forget')
+    .map((o) => `${o.op} ${o.op === 'rename' ? `${o.from} -> ${o.to}` : o.path}`);
 
 test('plannedCreations lists new paths and renamed subtrees, parents first, and leaves out replaced paths', () => {
-  const ancestor = snap({ old: dir(), 'old/f': file(1, 1, 'h'), taken: file(2, 2, 'h2'), busy: dir(), 'busy/x': file(3, 3) });
+  const ancestor = snap({
+    old: dir(),
+    'old/f': file(1, 1, 'h'),
+    taken: file(2, 2, 'h2'),
+    busy: dir(),
+    'busy/x': file(3, 3),
+  });
   const got = plannedCreations(
     plan([
       { op: 'mkdir', path: 'n', entry: dir(), keepRemoteCopy: false },
@@ -33,20 +48,35 @@ test('plannedCreations lists new paths and renamed subtrees, parents first, and 
     ]),
     ancestor,
   );
-  assert.deepEqual(got.map(([p]) => p), ['moved', 'moved/f', 'n', 'n/a.txt']);
+  assert.deepEqual(
+    got.map(([p]) => p),
+    ['moved', 'moved/f', 'n', 'n/a.txt'],
+  );
 });
 
 test('a creation that landed but was never recorded follows a later local delete', () => {
   // Ferry made "ghost/" and "ghost/x" (recorded as planned creations), the outcome was lost,
   // then the user deleted the directory: the server copy goes too.
   const ancestor = snap({ ghost: dir(), 'ghost/x': file(10, 100) });
-  const p = reconcile({ ancestor, local: snap({}), remote: snap({ ghost: dir(), 'ghost/x': file(10, 100) }), mode: 'push', scopes: [''] });
+  const p = reconcile({
+    ancestor,
+    local: snap({}),
+    remote: snap({ ghost: dir(), 'ghost/x': file(10, 100) }),
+    mode: 'push',
+    scopes: [''],
+  });
   assert.deepEqual(serverOps(p), ['remove ghost']);
 });
 
 test('a creation that never happened is made again, or forgotten when the local side is gone too', () => {
   const ancestor = snap({ n: dir(), 'n/a.txt': file(5, 5), gone: file(6, 6) });
-  const p = reconcile({ ancestor, local: snap({ n: dir(), 'n/a.txt': file(5, 5) }), remote: snap({}), mode: 'push', scopes: [''] });
+  const p = reconcile({
+    ancestor,
+    local: snap({ n: dir(), 'n/a.txt': file(5, 5) }),
+    remote: snap({}),
+    mode: 'push',
+    scopes: [''],
+  });
   assert.deepEqual(serverOps(p), ['mkdir n', 'upload n/a.txt']);
   assert.ok(p.ops.some((o) => o.op === 'forget' && o.path === 'gone'));
 });

@@ -240,7 +240,10 @@ const table: Row[] = [
     ancestor: { a: A },
     local: { a: dir(), 'a/x': A2 },
     remote: { a: file(10, 100) },
-    expect: { push: { ops: ['clear a', 'mkdir a', 'upload a/x'] }, mirror: { ops: ['clear a', 'mkdir a', 'upload a/x'] } },
+    expect: {
+      push: { ops: ['clear a', 'mkdir a', 'upload a/x'] },
+      mirror: { ops: ['clear a', 'mkdir a', 'upload a/x'] },
+    },
   },
   {
     name: 'symlink retargeted',
@@ -306,7 +309,7 @@ test('reconcile creates the remote root when it is missing', () => {
 
 test('reconcile ignores everything outside the scopes', () => {
   const plan = reconcile({
-    ancestor: snap({ a: A, 'd': dir(), 'd/b': A }),
+    ancestor: snap({ a: A, d: dir(), 'd/b': A }),
     local: snap({ d: dir(), 'd/b': A2 }), // "a" is missing locally, but only "d" was rescanned
     remote: snap({ d: dir(), 'd/b': file(10, 100) }),
     mode: 'push',
@@ -316,7 +319,14 @@ test('reconcile ignores everything outside the scopes', () => {
 });
 
 test('renames are not detected when the transport cannot rename', () => {
-  const plan = reconcile({ ancestor: snap({ a: A }), local: snap({ b: A }), remote: snap({ a: file(10, 100) }), mode: 'push', scopes: [''], detectRenames: false });
+  const plan = reconcile({
+    ancestor: snap({ a: A }),
+    local: snap({ b: A }),
+    remote: snap({ a: file(10, 100) }),
+    mode: 'push',
+    scopes: [''],
+    detectRenames: false,
+  });
   assert.deepEqual(serverOps(plan), ['upload b', 'remove a']);
 });
 
@@ -333,21 +343,39 @@ test('renameCandidates lists only new local files sized like a vanished file', (
 test('tree removals count every file below them', () => {
   const ancestor: Record<string, Entry> = { d: dir() };
   for (let i = 0; i < 5; i++) ancestor[`d/f${i}`] = file(1, 1);
-  const plan = reconcile({ ancestor: snap(ancestor), local: snap({}), remote: snap(ancestor), mode: 'push', scopes: [''] });
+  const plan = reconcile({
+    ancestor: snap(ancestor),
+    local: snap({}),
+    remote: snap(ancestor),
+    mode: 'push',
+    scopes: [''],
+  });
   assert.equal(plan.deletedFiles, 5);
   assert.deepEqual(serverOps(plan), ['remove d']);
 });
 
 test('safety: a missing local root halts', () => {
-  const plan = reconcile({ ancestor: snap({ a: A }), local: new Map(), remote: snap({ a: A }), mode: 'push', scopes: [''] });
-  assert.deepEqual(checkSafety({ ancestor: snap({ a: A }), local: new Map(), plan, fullScan: true, allowMassDelete: false }), { kind: 'root-missing' });
+  const plan = reconcile({
+    ancestor: snap({ a: A }),
+    local: new Map(),
+    remote: snap({ a: A }),
+    mode: 'push',
+    scopes: [''],
+  });
+  assert.deepEqual(
+    checkSafety({ ancestor: snap({ a: A }), local: new Map(), plan, fullScan: true, allowMassDelete: false }),
+    { kind: 'root-missing' },
+  );
 });
 
 test('safety: an emptied root halts even with mass deletes below the threshold', () => {
   const ancestor = snap({ a: A });
   const local = snap({});
   const plan = reconcile({ ancestor, local, remote: snap({ a: file(10, 100) }), mode: 'push', scopes: [''] });
-  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), { kind: 'root-emptied', ancestorFiles: 1 });
+  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), {
+    kind: 'root-emptied',
+    ancestorFiles: 1,
+  });
 });
 
 test('safety: deleting more than half and more than 100 files halts unless allowed', () => {
@@ -359,7 +387,11 @@ test('safety: deleting more than half and more than 100 files halts unless allow
   const local = snap(kept);
   const plan = reconcile({ ancestor, local, remote: snap(files), mode: 'push', scopes: [''] });
   assert.equal(plan.deletedFiles, 200);
-  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), { kind: 'mass-delete', deletes: 200, ancestorFiles: 300 });
+  assert.deepEqual(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: false }), {
+    kind: 'mass-delete',
+    deletes: 200,
+    ancestorFiles: 300,
+  });
   assert.equal(checkSafety({ ancestor, local, plan, fullScan: true, allowMassDelete: true }), undefined);
 });
 
@@ -369,7 +401,10 @@ test('safety: 100 deletes out of 150 is below the count threshold', () => {
   const kept: Record<string, Entry> = {};
   for (let i = 0; i < 50; i++) kept[`f${i}`] = file(1, 1);
   const plan = reconcile({ ancestor: snap(files), local: snap(kept), remote: snap(files), mode: 'push', scopes: [''] });
-  assert.equal(checkSafety({ ancestor: snap(files), local: snap(kept), plan, fullScan: true, allowMassDelete: false }), undefined);
+  assert.equal(
+    checkSafety({ ancestor: snap(files), local: snap(kept), plan, fullScan: true, allowMassDelete: false }),
+    undefined,
+  );
 });
 
 test('a mode change is recorded in the ancestor only once the server has it', () => {
@@ -383,7 +418,11 @@ test('a mode change is recorded in the ancestor only once the server has it', ()
     const plan = reconcile({ ancestor, local, remote, mode, scopes: [''] });
     assert.deepEqual(serverOps(plan), ['setAttributes a', 'setAttributes d'], mode);
     const adopted = plan.ops.find((o) => o.op === 'adopt' && o.path === 'a') as { entry: Entry } | undefined;
-    assert.equal(adopted?.entry.kind === 'file' && adopted.entry.mode, 0o644, `${mode}: the ancestor keeps the server's mode until it changes`);
+    assert.equal(
+      adopted?.entry.kind === 'file' && adopted.entry.mode,
+      0o644,
+      `${mode}: the ancestor keeps the server's mode until it changes`,
+    );
     // setAttributes failed: apply the adopt only, then reconcile again. It must still be planned.
     const after = new Map(ancestor);
     for (const o of plan.ops) if (o.op === 'adopt') after.set(o.path, o.entry);
@@ -393,7 +432,16 @@ test('a mode change is recorded in the ancestor only once the server has it', ()
 });
 
 test('pathsBelowNonDirectories names what a snapshot holds below a file or symlink, and trusts absent ancestors', () => {
-  const s = snap({ l: link('/'), 'l/proc': dir(), 'l/proc/1': file(1, 1), f: file(1, 1), 'f/x': file(1, 1), d: dir(), 'd/y': file(1, 1), 'scoped/deep/z': file(1, 1) });
+  const s = snap({
+    l: link('/'),
+    'l/proc': dir(),
+    'l/proc/1': file(1, 1),
+    f: file(1, 1),
+    'f/x': file(1, 1),
+    d: dir(),
+    'd/y': file(1, 1),
+    'scoped/deep/z': file(1, 1),
+  });
   assert.deepEqual(pathsBelowNonDirectories(s).sort(), ['f/x', 'l/proc', 'l/proc/1']);
   assert.deepEqual(ancestorsOf('a/b/c'), ['a', 'a/b']);
   assert.deepEqual(ancestorsOf('a'), []);

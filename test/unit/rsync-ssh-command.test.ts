@@ -48,7 +48,10 @@ test('a password-only endpoint is refused with a sentence', () => {
     () => sshArgsFor({ ...base, identityFiles: [], agentSocket: null, password: 'pw' }),
     /rsync transport needs key or agent authentication.*only a password/,
   );
-  assert.throws(() => createRsyncTransport({ ...base, identityFiles: [], agentSocket: null, password: 'pw' }, '/tmp'), /key or agent/);
+  assert.throws(
+    () => createRsyncTransport({ ...base, identityFiles: [], agentSocket: null, password: 'pw' }, '/tmp'),
+    /key or agent/,
+  );
 });
 
 test('paths ssh would expand with no escape, and option-like hosts, are refused', () => {
@@ -57,7 +60,14 @@ test('paths ssh would expand with no escape, and option-like hosts, are refused'
 });
 
 test('jump hosts get their own identity and known_hosts through a generated config', () => {
-  const hop1: SshEndpoint = { ...base, host: 'bastion', port: 22, user: 'bob', identityFiles: ['/keys/bastion'], knownHostsPath: '/kh/bastion' };
+  const hop1: SshEndpoint = {
+    ...base,
+    host: 'bastion',
+    port: 22,
+    user: 'bob',
+    identityFiles: ['/keys/bastion'],
+    knownHostsPath: '/kh/bastion',
+  };
   const hop2: SshEndpoint = { ...hop1, host: 'inner', identityFiles: ['/keys/inner'], knownHostsPath: '/kh/inner' };
   const ep = { ...base, jump: [hop1, hop2] };
   assert.throws(() => sshArgsFor(ep), /jump hosts/);
@@ -68,9 +78,15 @@ test('jump hosts get their own identity and known_hosts through a generated conf
   const config = jumpConfigFor(ep);
   const blocks = config.split(/\n(?=Host )/);
   assert.equal(blocks.length, 2);
-  assert.match(blocks[0] as string, /Host ferry-hop-0\.invalid\n {2}HostName "bastion"[\s\S]*IdentityFile "\/keys\/bastion"[\s\S]*UserKnownHostsFile "\/kh\/bastion"/);
+  assert.match(
+    blocks[0] as string,
+    /Host ferry-hop-0\.invalid\n {2}HostName "bastion"[\s\S]*IdentityFile "\/keys\/bastion"[\s\S]*UserKnownHostsFile "\/kh\/bastion"/,
+  );
   assert.doesNotMatch(blocks[0] as string, /ProxyJump/);
-  assert.match(blocks[1] as string, /HostName "inner"[\s\S]*IdentityFile "\/keys\/inner"[\s\S]*ProxyJump ferry-hop-0\.invalid/);
+  assert.match(
+    blocks[1] as string,
+    /HostName "inner"[\s\S]*IdentityFile "\/keys\/inner"[\s\S]*ProxyJump ferry-hop-0\.invalid/,
+  );
 });
 
 test('rsync splits the -e string back into exactly the original arguments', () => {
@@ -79,10 +95,30 @@ test('rsync splits the -e string back into exactly the original arguments', () =
   try {
     const script = join(dir, "record argv's.mjs");
     const out = join(dir, 'argv.json');
-    writeFileSync(script, `import { writeFileSync } from 'node:fs'; writeFileSync(process.env.FERRY_ARGV_OUT, JSON.stringify(process.argv.slice(2))); process.exit(1);\n`);
-    const weird = ['a b', "it's", 'say "hi"', '', 'tab\there', 'new\nline', '$(touch x)', "''", '""', '-x', 'ü', '\\back', '  lead'];
+    writeFileSync(
+      script,
+      `import { writeFileSync } from 'node:fs'; writeFileSync(process.env.FERRY_ARGV_OUT, JSON.stringify(process.argv.slice(2))); process.exit(1);\n`,
+    );
+    const weird = [
+      'a b',
+      "it's",
+      'say "hi"',
+      '',
+      'tab\there',
+      'new\nline',
+      '$(touch x)',
+      "''",
+      '""',
+      '-x',
+      'ü',
+      '\\back',
+      '  lead',
+    ];
     const rsh = rsyncRshString([process.execPath, script, ...weird]);
-    spawnSync('rsync', ['-e', rsh, 'somehost:/x/', join(dir, 'dest')], { env: { ...process.env, FERRY_ARGV_OUT: out }, encoding: 'utf8' });
+    spawnSync('rsync', ['-e', rsh, 'somehost:/x/', join(dir, 'dest')], {
+      env: { ...process.env, FERRY_ARGV_OUT: out },
+      encoding: 'utf8',
+    });
     const argv = JSON.parse(readFileSync(out, 'utf8')) as string[];
     assert.deepEqual(argv.slice(0, weird.length), weird);
     assert.equal(argv[weird.length], 'somehost');

@@ -145,9 +145,15 @@ test('a bad Port or unparsable file is a clear error naming the file', () => {
   withHome((home) => {
     const configPath = join(home, '.ssh', 'config');
     writeFileSync(configPath, 'Host x\n  Port banana\n');
-    assert.throws(() => resolveHostConfig('x', { ...opts(home), configPath }), new RegExp(`${configPath}.*Port "banana"`));
+    assert.throws(
+      () => resolveHostConfig('x', { ...opts(home), configPath }),
+      new RegExp(`${configPath}.*Port "banana"`),
+    );
     writeFileSync(configPath, 'Host x\n  IdentityFile "unterminated\n');
-    assert.throws(() => resolveHostConfig('x', { ...opts(home), configPath }), new RegExp(`Could not parse ssh config ${configPath}`));
+    assert.throws(
+      () => resolveHostConfig('x', { ...opts(home), configPath }),
+      new RegExp(`Could not parse ssh config ${configPath}`),
+    );
   });
 });
 

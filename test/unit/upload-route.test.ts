@@ -24,13 +24,22 @@ const opts = (o: Partial<UploadRouteOptions> = {}): UploadRouteOptions => ({
 const counts = (r: { main: Upload[]; delta: Upload[] }) => ({ main: r.main.length, delta: r.delta.length });
 
 test('without rsync everything goes over SFTP, however large or many', () => {
-  assert.deepEqual(counts(routeUploads([...many(2000, 4096), up('big', 1024 * MiB)], opts({ deltaAvailable: false }))), { main: 2001, delta: 0 });
+  assert.deepEqual(
+    counts(routeUploads([...many(2000, 4096), up('big', 1024 * MiB)], opts({ deltaAvailable: false }))),
+    { main: 2001, delta: 0 },
+  );
 });
 
 test('files at the delta threshold go through rsync, smaller ones stay on SFTP in a small pass', () => {
   const r = routeUploads([up('big', 48 * MiB), up('just-under', 48 * MiB - 1), up('small', 10)], opts());
-  assert.deepEqual(r.delta.map((u) => u.path), ['big']);
-  assert.deepEqual(r.main.map((u) => u.path), ['just-under', 'small']);
+  assert.deepEqual(
+    r.delta.map((u) => u.path),
+    ['big'],
+  );
+  assert.deepEqual(
+    r.main.map((u) => u.path),
+    ['just-under', 'small'],
+  );
 });
 
 test('a large file over a server directory or symlink stays on SFTP', () => {
@@ -51,15 +60,25 @@ test('a pass of fewer files that add up to bulkBytes goes through rsync (999 x 1
 
 test('byte bulk needs at least BULK_MIN_FILES small files', () => {
   const size = 47 * MiB;
-  assert.deepEqual(counts(routeUploads(many(BULK_MIN_FILES - 1, size), opts())), { main: BULK_MIN_FILES - 1, delta: 0 });
+  assert.deepEqual(counts(routeUploads(many(BULK_MIN_FILES - 1, size), opts())), {
+    main: BULK_MIN_FILES - 1,
+    delta: 0,
+  });
   assert.deepEqual(counts(routeUploads(many(BULK_MIN_FILES, size), opts())), { main: 0, delta: BULK_MIN_FILES });
 });
 
 test('uploads that keep the server version as a conflict copy always stay on SFTP and do not count as bulk bytes', () => {
   const uploads = [...many(20, 4 * MiB), up('conflicted', 200 * MiB, true), up('conflicted-small', MiB, true)];
   const bulky = routeUploads(uploads, opts({ bulkBytes: 64 * MiB }));
-  assert.deepEqual(bulky.main.map((u) => u.path), ['conflicted', 'conflicted-small']);
+  assert.deepEqual(
+    bulky.main.map((u) => u.path),
+    ['conflicted', 'conflicted-small'],
+  );
   assert.equal(bulky.delta.length, 20);
   const r = routeUploads(uploads, opts({ bulkBytes: 100 * MiB }));
-  assert.equal(r.delta.length, 0, '20 x 4 MiB = 80 MiB of small uploads is under 100 MiB; the conflict copies do not count');
+  assert.equal(
+    r.delta.length,
+    0,
+    '20 x 4 MiB = 80 MiB of small uploads is under 100 MiB; the conflict copies do not count',
+  );
 });

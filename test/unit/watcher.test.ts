@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { watchDirectoriesThatReplacedFiles } from '../../main/engine/chokidar-kind-change.ts';
 import { createIgnoreMatcher } from '../../main/engine/ignore.ts';
-import { belowSymlinkCheck, classifyWatcherError, closeWithin, unmangledPath, watchFolder, type LocalWatcher, type WatcherError } from '../../main/engine/watcher.ts';
+import {
+  belowSymlinkCheck,
+  classifyWatcherError,
+  closeWithin,
+  unmangledPath,
+  watchFolder,
+  type LocalWatcher,
+  type WatcherError,
+} from '../../main/engine/watcher.ts';
 
 // chokidar 6.0's close() was once seen to leave an fs.watch open (see LocalWatcher.close):
 // that would keep this test file's process, and with it the whole test run, alive for ever.
@@ -76,7 +84,10 @@ describe('watchFolder (real file system)', () => {
     await waitFor(() => seen('d/e'), 'create d/e');
     await writeFile(join(root, 'd', 'e', 'f.txt'), 'deep');
     await waitFor(() => seen('d/e/f.txt'), 'create d/e/f.txt');
-    assert.ok(dirty.every((p) => !p.includes('\\') && !p.startsWith('/')), `non-relative path in ${dirty.join(', ')}`);
+    assert.ok(
+      dirty.every((p) => !p.includes('\\') && !p.startsWith('/')),
+      `non-relative path in ${dirty.join(', ')}`,
+    );
   });
 
   it('reports both names of a renamed file and a renamed directory', async () => {
@@ -121,7 +132,10 @@ describe('watchFolder (real file system)', () => {
     await waitFor(() => seen('p\\q/r'), 'create p\\q/r');
     await writeFile(join(root, 'p\\q', 'r', 'f.txt'), 'x');
     await waitFor(() => seen('p\\q/r/f.txt'), 'create p\\q/r/f.txt');
-    assert.deepEqual(dirty.filter((p) => p.startsWith('p/')), []);
+    assert.deepEqual(
+      dirty.filter((p) => p.startsWith('p/')),
+      [],
+    );
   });
 
   it('watches a directory that replaced a file or a symlink of the same name', async () => {
@@ -233,9 +247,18 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
       await waitFor(() => dirty.includes('sentinel.txt'), 'change sentinel.txt');
       await new Promise((r) => setTimeout(r, 500)); // let a late crawl through a link surface
       const prefix = parent ? `${parent}/` : '';
-      for (let n = 0; n < 10; n++) assert.ok(dirty.includes(`${prefix}d${n}`), `${prefix}d${n} (now a link) was reported`);
-      assert.deepEqual(dirty.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)), [], 'paths read through a link were reported');
-      assert.deepEqual(asked.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)), [], 'chokidar went through a link');
+      for (let n = 0; n < 10; n++)
+        assert.ok(dirty.includes(`${prefix}d${n}`), `${prefix}d${n} (now a link) was reported`);
+      assert.deepEqual(
+        dirty.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)),
+        [],
+        'paths read through a link were reported',
+      );
+      assert.deepEqual(
+        asked.filter((p) => /(^|\/)d\d+\/s\d+/.test(p)),
+        [],
+        'chokidar went through a link',
+      );
       assert.deepEqual(errors, []);
     });
   }
@@ -259,9 +282,15 @@ describe('unmangledPath', () => {
       await mkdir(join(root, 'a\\b', 'c\\d\\e', 'f'), { recursive: true });
       await mkdir(join(root, 'plain', 'x'), { recursive: true });
       await symlink('/', join(root, 'a\\b', 'link'));
-      assert.equal(unmangledPath(root, join(root, 'a', 'b', 'c', 'd', 'e', 'f', 'g.txt')), join(root, 'a\\b', 'c\\d\\e', 'f', 'g.txt'));
+      assert.equal(
+        unmangledPath(root, join(root, 'a', 'b', 'c', 'd', 'e', 'f', 'g.txt')),
+        join(root, 'a\\b', 'c\\d\\e', 'f', 'g.txt'),
+      );
       assert.equal(unmangledPath(root, join(root, 'a', 'b', 'new', 'name')), join(root, 'a\\b', 'new', 'name'));
-      assert.equal(unmangledPath(root, join(root, 'a', 'b', 'link', 'proc', '1')), join(root, 'a\\b', 'link', 'proc', '1'));
+      assert.equal(
+        unmangledPath(root, join(root, 'a', 'b', 'link', 'proc', '1')),
+        join(root, 'a\\b', 'link', 'proc', '1'),
+      );
       assert.equal(belowSymlinkCheck(root)(unmangledPath(root, join(root, 'a', 'b', 'link', 'proc', '1'))), true);
       assert.equal(unmangledPath(root, join(root, 'plain', 'x', 'y')), join(root, 'plain', 'x', 'y'));
       assert.equal(unmangledPath(root, join(root, 'gone', 'x', 'y')), join(root, 'gone', 'x', 'y'));
@@ -305,7 +334,10 @@ describe('classifyWatcherError', () => {
   const withCode = (code: string, message: string) => Object.assign(new Error(message), { code });
 
   it('maps ENOSPC to exhausted with an inotify fix', () => {
-    const e = classifyWatcherError(withCode('ENOSPC', 'ENOSPC: System limit for number of file watchers reached'), '/home/u/site');
+    const e = classifyWatcherError(
+      withCode('ENOSPC', 'ENOSPC: System limit for number of file watchers reached'),
+      '/home/u/site',
+    );
     assert.equal(e.kind, 'exhausted');
     assert.match(e.message, /periodic full scans/);
     assert.match(e.message, /\/home\/u\/site/);
