@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { FolderOptions } from './folder-options.ts';
+import type { FolderOptions } from '../engine/folder-options.ts';
 
 const folderSchema = z
   .object({

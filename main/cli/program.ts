@@ -3,7 +3,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadDaemonConfig } from './daemon-config.ts';
-import { folderConfigFrom, UsageError, type FolderOptions } from './folder-options.ts';
+import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runOnce, runWatching } from './run-folders.ts';
 

@@ -3,11 +3,11 @@
  * actually happened (never from the plan): an op that failed leaves the ancestor as it was
  * for its path, so the next pass plans it again.
  */
-import { OP_PHASE, type Conflict, type Plan, type PlanOp } from './plan.ts';
-import { conflictCopyName } from './conflict-log.ts';
+import { OP_PHASE, type Conflict, type Plan, type PlanOp } from '../core/plan.ts';
+import { conflictCopyName } from '../core/conflict-name.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
-import { comparePaths, isWithin, parentOf, type Entry, type Snapshot } from './tree.ts';
+import { comparePaths, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type {
   ItemResult,
   RemoteTransport,

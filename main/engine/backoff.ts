@@ -6,7 +6,7 @@
  * that failed together (say, the server's disk filled up) instead of retrying them in lock
  * step; a short delay now and then is the accepted cost.
  */
-import { comparePaths, isWithin } from './tree.ts';
+import { comparePaths, isWithin } from '../core/tree.ts';
 import type { TransferErrorCode } from '../transport/transport.ts';
 
 export interface BackoffOptions {

@@ -7,7 +7,7 @@
  * region only grows: collapsing many paths into a common ancestor (in the extreme, the
  * root "") trades precision for a bounded batch, never correctness.
  */
-import { comparePaths, isSafeRelPath, isWithin, parentOf } from './tree.ts';
+import { comparePaths, hasAncestorOrSelfIn, isSafeRelPath, isWithin, outermost, parentOf } from '../core/tree.ts';
 
 export interface CollapseLimits {
   /** More than this many dirty entries directly inside one directory collapse into that directory. */
@@ -25,7 +25,7 @@ export interface CollapseLimits {
  * within exactly one output path.
  */
 export function collapseDirtyPaths(paths: Iterable<string>, limits: CollapseLimits): string[] {
-  const folded = foldIntoAncestors(paths);
+  const folded = new Set(outermost(paths));
   for (;;) {
     const crowded = crowdedDirectories(folded, limits.maxPerDir);
     if (crowded.length === 0) break;
@@ -33,27 +33,6 @@ export function collapseDirtyPaths(paths: Iterable<string>, limits: CollapseLimi
   }
   if (folded.size > limits.maxTotal) return [''];
   return [...folded].sort(comparePaths);
-}
-
-/** Dedupes and drops every path that lies within another path of the set. */
-function foldIntoAncestors(paths: Iterable<string>): Set<string> {
-  // Parents-first order means an ancestor is always seen before its descendants.
-  const sorted = [...new Set(paths)].sort(comparePaths);
-  const kept = new Set<string>();
-  for (const p of sorted) {
-    if (!hasDirtyAncestorOrSelf(kept, p)) kept.add(p);
-  }
-  return kept;
-}
-
-function hasDirtyAncestorOrSelf(set: ReadonlySet<string>, path: string): boolean {
-  if (set.has('')) return true;
-  let i = path.indexOf('/');
-  while (i >= 0) {
-    if (set.has(path.slice(0, i))) return true;
-    i = path.indexOf('/', i + 1);
-  }
-  return set.has(path);
 }
 
 /** Directories with more than `maxPerDir` dirty direct children. */
@@ -71,7 +50,7 @@ function crowdedDirectories(set: ReadonlySet<string>, maxPerDir: number): string
 
 /** Replaces `dir`'s descendants in the set by `dir` itself (no-op when an ancestor already covers it). */
 function absorbInto(set: Set<string>, dir: string): void {
-  if (hasDirtyAncestorOrSelf(set, dir) && !set.has(dir)) return;
+  if (hasAncestorOrSelfIn(set, dir) && !set.has(dir)) return;
   for (const p of set) if (isWithin(p, dir)) set.delete(p);
   set.add(dir);
 }
@@ -154,7 +133,7 @@ export class DirtyPathCoalescer {
     const path = isSafeRelPath(relPath) ? relPath : '';
     const now = this.#timers.now();
     if (this.#pending.size === 0) this.#firstMarkAt = now;
-    if (!hasDirtyAncestorOrSelf(this.#pending, path)) {
+    if (!hasAncestorOrSelfIn(this.#pending, path)) {
       for (const p of this.#pending) if (isWithin(p, path)) this.#pending.delete(p);
       this.#pending.add(path);
       if (this.#pending.size > this.#limits.maxTotal) {

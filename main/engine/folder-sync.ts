@@ -30,13 +30,14 @@ import { createIgnoreMatcher, loadFerryignore } from './ignore.ts';
 import { keepServerCopies } from './keep-server-copies.ts';
 import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
-import { hashFile, localPathOf, scanLocal } from './local-scan.ts';
-import { openTransports, type OpenTransports, type TransportChoice } from './open-transport.ts';
-import type { HaltReason, Plan, SyncMode } from './plan.ts';
+import { hashFile } from '../core/hash-file.ts';
+import { localPathOf, scanLocal } from './local-scan.ts';
+import { openTransports, type OpenTransports, type TransportChoice } from '../transport/open-transport.ts';
+import type { HaltReason, Plan, SyncMode } from '../core/plan.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
 import { checkSafety, describeHalt } from './safety.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
-import { isWithin, parentOf, pathsBelowNonDirectories, sameContent, type Entry } from './tree.ts';
+import { isWithin, outermost, parentOf, pathsBelowNonDirectories, sameContent, type Entry } from '../core/tree.ts';
 import { watchFolder, type LocalWatcher } from './watcher.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { endpointDisplay } from '../ssh/display.ts';
@@ -384,7 +385,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const scopes = [...new Set(this.dirty)];
     this.dirty = [];
     // Rescan a path's parent as well: a deleted or renamed entry is only visible from its directory.
-    return collapse(scopes.map((p) => (p === '' ? '' : parentOf(p))).concat(scopes));
+    return outermost(scopes.map((p) => (p === '' ? '' : parentOf(p))).concat(scopes));
   }
 
   private async loop(): Promise<void> {
@@ -514,7 +515,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         throw new Error(
           `The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`,
         );
-      scopes = collapse([...scopes, ...blocked]);
+      scopes = outermost([...scopes, ...blocked]);
     }
     const local = localScan.entries;
     const remote = new Map<string, Entry>();
@@ -770,14 +771,6 @@ function summarize(e: Entry | undefined): ConflictRecord['local'] {
 
 function isIgnoredPath(path: string, entry: Entry, ignores: (rel: string, isDir: boolean) => boolean): boolean {
   return path !== '' && ignores(path, entry.kind === 'dir');
-}
-
-/** Keep only outermost scopes. */
-function collapse(scopes: string[]): string[] {
-  const sorted = [...new Set(scopes)].sort((a, b) => a.length - b.length);
-  const out: string[] = [];
-  for (const s of sorted) if (!out.some((o) => isWithin(s, o))) out.push(s);
-  return out;
 }
 
 function mergeDrift(previous: string[], found: string[], scopes: string[]): string[] {

@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore from 'ignore';
-import { TEMP_PREFIX } from '../transport/transport.ts';
+import { TEMP_PREFIX } from '../core/temp-name.ts';
 
 export const FERRYIGNORE_NAME = '.ferryignore';
 

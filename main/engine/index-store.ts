@@ -12,7 +12,7 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { comparePaths, isSafeRelPath, parentOf, type Entry, type Snapshot } from './tree.ts';
+import { comparePaths, isSafeRelPath, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 
 export const INDEX_VERSION = 1;
 

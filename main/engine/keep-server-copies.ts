@@ -9,7 +9,7 @@
  * Not for mirror mode: a mirror removes whatever the local side lacks, so forgetting would
  * only postpone the same deletes to the next pass.
  */
-import { OP_PHASE, type Plan, type PlanOp } from './plan.ts';
+import { OP_PHASE, type Plan, type PlanOp } from '../core/plan.ts';
 
 export function keepServerCopies(plan: Plan): Plan {
   const ops: PlanOp[] = plan.ops.map((o) => (o.op === 'remove' ? { op: 'forget', path: o.path, subtree: true } : o));

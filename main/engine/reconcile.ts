@@ -8,7 +8,7 @@
  * Vocabulary for one path p: a = ancestor[p] (what the server held after Ferry's last
  * successful sync), l = local[p], r = remote[p]. "Changed" always means "differs from a".
  */
-import { OP_PHASE, type Conflict, type Plan, type PlanOp, type SyncMode } from './plan.ts';
+import { OP_PHASE, type Conflict, type Plan, type PlanOp, type SyncMode } from '../core/plan.ts';
 import {
   comparePaths,
   isWithin,
@@ -19,7 +19,7 @@ import {
   type Entry,
   type FileEntry,
   type Snapshot,
-} from './tree.ts';
+} from '../core/tree.ts';
 
 export interface ReconcileInput {
   ancestor: Snapshot;

@@ -4,8 +4,8 @@
  * plan would delete a large share of the server's files, the folder halts instead of
  * propagating what is most likely an accident (an unmounted disk, a wrong path, `rm -rf`).
  */
-import type { HaltReason, Plan } from './plan.ts';
-import type { Snapshot } from './tree.ts';
+import type { HaltReason, Plan } from '../core/plan.ts';
+import type { Snapshot } from '../core/tree.ts';
 
 export interface SafetyLimits {
   /** Deletes above this share of the ancestor's files (0..1) need confirmation ... */

@@ -2,7 +2,7 @@
  * The status of one synced folder: exactly what the CLI prints and the app renders.
  * Plain JSON data (no class instances, no Maps) so it crosses IPC and `--json` unchanged.
  */
-import type { HaltReason, SyncMode } from './plan.ts';
+import type { HaltReason, SyncMode } from '../core/plan.ts';
 
 export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'paused' | 'halted' | 'error';
 

@@ -10,8 +10,8 @@
  *   least `bulkBytes` bytes among at least {@link BULK_MIN_FILES} of them.
  * Uploads that must keep the server's version as a conflict copy stay on SFTP (`main`).
  */
-import type { Snapshot } from './tree.ts';
-import type { PlanOp } from './plan.ts';
+import type { Snapshot } from '../core/tree.ts';
+import type { PlanOp } from '../core/plan.ts';
 
 type Upload = Extract<PlanOp, { op: 'upload' }>;
 

@@ -12,7 +12,7 @@
  */
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
-import type { SyncMode } from '../engine/plan.ts';
+import type { SyncMode } from '../core/plan.ts';
 import type { FolderStatus } from '../engine/status.ts';
 
 export type { ConflictRecord, FileOutcome, FolderStatus, SyncMode };

@@ -13,7 +13,7 @@
  * `--list-only` is not used: it prints local-time dates, comma-grouped sizes and the same
  * ambiguous "name -> target", with no way to choose fields.
  */
-import type { Entry, Mode } from '../engine/tree.ts';
+import type { Entry, Mode } from '../core/tree.ts';
 
 /** The `--out-format` every Ferry rsync run uses; {@link parseRecord} reads it. Needs TZ=UTC. */
 export const OUT_FORMAT = 'FERRY|%i|%l|%M|%B|%n%L';

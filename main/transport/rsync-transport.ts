@@ -28,18 +28,28 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Stats } from 'node:fs';
-import { hashFile } from '../engine/local-scan.ts';
+import { hashFile } from '../core/hash-file.ts';
+import { mapLimit } from '../core/map-limit.ts';
+import { TEMP_PREFIX } from '../core/temp-name.ts';
 import { chmod, lstat, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Entry, FileEntry, Mode } from '../engine/tree.ts';
-import { ancestorsOf, baseName, comparePaths, isSafeRelPath, isWithin, parentOf, sameSecond } from '../engine/tree.ts';
+import type { Entry, FileEntry, Mode } from '../core/tree.ts';
+import {
+  ancestorsOf,
+  baseName,
+  comparePaths,
+  isSafeRelPath,
+  isWithin,
+  outermost,
+  parentOf,
+  sameSecond,
+} from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
 import { jumpConfigFor, rsyncRshString, sshArgsFor } from './ssh-command.ts';
 import {
   classifyError,
-  TEMP_PREFIX,
   type ItemResult,
   type RemoteScan,
   type RemoteTransport,
@@ -333,7 +343,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const wanted = [...new Set(scopes)].sort(comparePaths);
       for (const s of wanted)
         if (!isSafeRelPath(s)) throw new Error(`Refusing to scan the unsafe path ${JSON.stringify(s)}.`);
-      let outer = wanted.filter((s) => !wanted.some((o) => o !== s && isWithin(s, o)));
+      let outer = outermost(wanted);
       const result: RemoteScan = { entries: new Map(), tempFiles: [] };
       // rsync (as the sender) resolves a symlink among the directories leading to a path and
       // lists what it points to. So the leading directories are listed first, each by itself
@@ -394,7 +404,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       // Stat every file before sending it (many at a time: one at a time costs a thread-pool
       // round trip per file), then group them in the caller's order.
       const stats = new Map<number, Stats | Error>();
-      await forEachLimited(candidates, 32, async (i) => {
+      await mapLimit(candidates, 32, async (i) => {
         stats.set(i, await lstat((items[i] as UploadItem).localPath).catch((err: Error) => err));
       });
       for (const i of candidates) {
@@ -436,7 +446,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       // comparison after both have finished, exactly as if it had been hashed afterwards.
       const hashes = new Map<number, string>();
       let pushFailed = false;
-      const hashing = forEachLimited([...before.keys()], 8, async (i) => {
+      const hashing = mapLimit([...before.keys()], 8, async (i) => {
         if (pushFailed || closed) return; // the batch is lost: stop reading files
         const hash = await hashFile((items[i] as UploadItem).localPath).catch(() => undefined);
         if (hash !== undefined) hashes.set(i, hash);
@@ -513,7 +523,7 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
             (results[i] as UploadResult).conflictCopyPath = suffixOf.get(i);
       }
 
-      await forEachLimited([...before.keys()].filter(ok), 8, async (i) => {
+      await mapLimit([...before.keys()].filter(ok), 8, async (i) => {
         const it = items[i] as UploadItem;
         const st = before.get(i) as Stats;
         try {
@@ -593,7 +603,8 @@ export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): 
       const results: ItemResult[] = items.map((it) => ({ path: it.path }));
       const { paths: all, indexOf: allIndex } = uniqueSafe(items, results, 'remove', false);
       // An item inside another removed item goes with it (staging its parent would keep the ancestor alive).
-      const keep = all.map((p) => !all.some((o) => o !== p && isWithin(p, o)));
+      const outer = new Set(outermost(all));
+      const keep = all.map((p) => outer.has(p));
       const paths = all.filter((_, j) => keep[j]);
       const indexOf = allIndex.filter((_, j) => keep[j]);
       await withStage(async (stage) => {
@@ -699,14 +710,6 @@ function copyDuplicates(items: readonly { path: string }[], results: ItemResult[
 
 function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino || a.mode !== b.mode;
-}
-
-async function forEachLimited<T>(list: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) await fn(list[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
 }
 
 function stampNow(): string {

@@ -13,11 +13,11 @@ import { randomBytes, createHash } from 'node:crypto';
 import { open as openLocal, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Stats } from 'ssh2';
-import { mapLimit } from '../engine/map-limit.ts';
-import { ancestorsOf, isSafeRelPath, joinRel, baseName, type Entry, type FileEntry } from '../engine/tree.ts';
+import { mapLimit } from '../core/map-limit.ts';
+import { ancestorsOf, isSafeRelPath, joinRel, baseName, type Entry, type FileEntry } from '../core/tree.ts';
 import { SftpSession, SFTP_STATUS, isNoSuchFile } from './sftp-session.ts';
+import { TEMP_PREFIX } from '../core/temp-name.ts';
 import {
-  TEMP_PREFIX,
   classifyError,
   type ItemResult,
   type RemoteScan,

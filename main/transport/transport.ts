@@ -9,10 +9,7 @@
  * the transport and reconnects. Paths are relative POSIX paths below the remote root
  * (see tree.ts `isSafeRelPath`); implementations never let a path climb out of the root.
  */
-import type { Entry, FileEntry, Mode, Snapshot } from '../engine/tree.ts';
-
-/** Prefix of every temporary name Ferry creates on a server. Always ignored and cleaned at start-up. */
-export const TEMP_PREFIX = '.ferry-tmp-';
+import type { Entry, FileEntry, Mode, Snapshot } from '../core/tree.ts';
 
 export interface RemoteScan {
   /** What is on the server below each scope (the scope itself included). */

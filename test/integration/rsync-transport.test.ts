@@ -29,7 +29,8 @@ import { dirname, join } from 'node:path';
 import type { SshEndpoint } from '../../main/ssh/endpoint.ts';
 import { createRsyncTransport } from '../../main/transport/rsync-transport.ts';
 import { sshArgsFor } from '../../main/transport/ssh-command.ts';
-import { TEMP_PREFIX, type RemoteTransport, type UploadItem } from '../../main/transport/transport.ts';
+import { TEMP_PREFIX } from '../../main/core/temp-name.ts';
+import type { RemoteTransport, UploadItem } from '../../main/transport/transport.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 
 const isRoot = process.getuid?.() === 0;

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sftpOf } from '../harness/fault-sftp-server.ts';
 import { faultServerForFile } from '../harness/fault-server-for-file.ts';
-import { openTransports } from '../../main/engine/open-transport.ts';
+import { openTransports } from '../../main/transport/open-transport.ts';
 import { openSftp, SshConnectError } from '../../main/ssh/connect.ts';
 import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
 import { SftpSession, type SftpSessionOptions } from '../../main/transport/sftp-session.ts';

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sshdForFile } from '../harness/sshd-for-file.ts';
-import { openTransports, type OpenTransports } from '../../main/engine/open-transport.ts';
+import { openTransports, type OpenTransports } from '../../main/transport/open-transport.ts';
 import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
 
 const fx = sshdForFile();

@@ -12,8 +12,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPlan, type FileOutcome } from '../../main/engine/apply-plan.ts';
-import type { Plan, PlanOp } from '../../main/engine/plan.ts';
-import type { Entry, FileEntry } from '../../main/engine/tree.ts';
+import type { Plan, PlanOp } from '../../main/core/plan.ts';
+import type { Entry, FileEntry } from '../../main/core/tree.ts';
 import type { ItemResult, RemoteTransport, UploadResult } from '../../main/transport/transport.ts';
 
 const file: FileEntry = { kind: 'file', size: 1, mtimeMs: 1_000, mode: 0o644 };

@@ -3,14 +3,9 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  appendConflict,
-  conflictCopyName,
-  MAX_NAME_BYTES,
-  readConflicts,
-  type ConflictRecord,
-} from '../../main/engine/conflict-log.ts';
-import { baseName } from '../../main/engine/tree.ts';
+import { appendConflict, readConflicts, type ConflictRecord } from '../../main/engine/conflict-log.ts';
+import { conflictCopyName, MAX_NAME_BYTES } from '../../main/core/conflict-name.ts';
+import { baseName } from '../../main/core/tree.ts';
 
 const when = new Date(Date.UTC(2026, 10, 23, 14, 25, 1, 999));
 const STAMP = '.ferry-conflict-20261123-142501';

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadIndex, saveIndex, snapshotProblem } from '../../main/engine/index-store.ts';
-import type { Entry } from '../../main/engine/tree.ts';
+import type { Entry } from '../../main/core/tree.ts';
 
 const meta = { localRoot: '/home/u/site', remote: 'deploy@web1:/srv/site' };
 const HASH = 'a'.repeat(64);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { keepServerCopies } from '../../main/engine/keep-server-copies.ts';
 import { reconcile } from '../../main/engine/reconcile.ts';
 import { checkSafety } from '../../main/engine/safety.ts';
-import type { Entry, Snapshot } from '../../main/engine/tree.ts';
+import type { Entry, Snapshot } from '../../main/core/tree.ts';
 
 const dir: Entry = { kind: 'dir', mode: 0o755 };
 const file = (size: number): Entry => ({ kind: 'file', size, mtimeMs: 1_000_000, mode: 0o644 });

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plannedCreations } from '../../main/engine/apply-plan.ts';
-import type { Plan, PlanOp } from '../../main/engine/plan.ts';
+import type { Plan, PlanOp } from '../../main/core/plan.ts';
 import { reconcile } from '../../main/engine/reconcile.ts';
-import type { DirEntry, Entry, FileEntry } from '../../main/engine/tree.ts';
+import type { DirEntry, Entry, FileEntry } from '../../main/core/tree.ts';
 
 const dir = (mode = 0o755): DirEntry => ({ kind: 'dir', mode });
 const file = (size: number, mtimeSec: number, hash?: string): FileEntry => ({

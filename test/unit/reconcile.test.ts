@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reconcile, renameCandidates } from '../../main/engine/reconcile.ts';
 import { checkSafety } from '../../main/engine/safety.ts';
-import type { Plan, PlanOp, SyncMode } from '../../main/engine/plan.ts';
-import { ancestorsOf, pathsBelowNonDirectories, type Entry } from '../../main/engine/tree.ts';
+import type { Plan, PlanOp, SyncMode } from '../../main/core/plan.ts';
+import { ancestorsOf, pathsBelowNonDirectories, type Entry } from '../../main/core/tree.ts';
 
 const dir = (mode = 0o755): Entry => ({ kind: 'dir', mode });
 const file = (size: number, mtimeSec: number, hash?: string, mode = 0o644): Entry => ({

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { routeUploads, BULK_MIN_FILES, type UploadRouteOptions } from '../../main/engine/upload-route.ts';
-import type { PlanOp } from '../../main/engine/plan.ts';
-import type { Entry } from '../../main/engine/tree.ts';
+import type { PlanOp } from '../../main/core/plan.ts';
+import type { Entry } from '../../main/core/tree.ts';
 
 const MiB = 1024 * 1024;
 type Upload = Extract<PlanOp, { op: 'upload' }>;

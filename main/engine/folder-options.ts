@@ -5,10 +5,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { FolderConfig } from '../engine/folder-sync.ts';
-import { defaultStateRoot, folderId, folderStateDir } from '../engine/folder-state-dir.ts';
-import type { TransportChoice } from '../engine/open-transport.ts';
-import type { SyncMode } from '../engine/plan.ts';
+import type { FolderConfig } from './folder-sync.ts';
+import { defaultStateRoot, folderId, folderStateDir } from './folder-state-dir.ts';
+import type { TransportChoice } from '../transport/open-transport.ts';
+import type { SyncMode } from '../core/plan.ts';
 import { endpointDisplay } from '../ssh/display.ts';
 import type { HostKeyPolicy } from '../ssh/endpoint.ts';
 import { resolveEndpoint } from '../ssh/resolve-endpoint.ts';

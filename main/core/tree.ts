@@ -67,6 +67,24 @@ export function isWithin(path: string, scope: string): boolean {
   return scope === '' || path === scope || path.startsWith(`${scope}/`);
 }
 
+/**
+ * The paths of `paths` that lie within no other path of it, deduped, in {@link comparePaths}
+ * order ("" swallows everything). One pass after a sort: an ancestor sorts before its
+ * descendants, so each path only looks up its own ancestors among those kept.
+ */
+export function outermost(paths: Iterable<string>): string[] {
+  const kept = new Set<string>();
+  for (const p of [...new Set(paths)].sort(comparePaths)) if (!hasAncestorOrSelfIn(kept, p)) kept.add(p);
+  return [...kept];
+}
+
+/** True when `set` holds `path` or one of its ancestors ("" included). */
+export function hasAncestorOrSelfIn(set: ReadonlySet<string>, path: string): boolean {
+  if (set.has('')) return true;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) if (set.has(path.slice(0, i))) return true;
+  return set.has(path);
+}
+
 /** Depth-first order: parents before children, siblings by code unit order. */
 export function comparePaths(a: string, b: string): number {
   const as = a.split('/');

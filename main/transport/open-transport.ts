@@ -10,9 +10,9 @@
 import type { Client } from 'ssh2';
 import { connectSsh, openSftp, SshConnectError } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
-import { SftpSession } from '../transport/sftp-session.ts';
-import { SftpTransport } from '../transport/sftp-transport.ts';
-import type { RemoteTransport } from '../transport/transport.ts';
+import { SftpSession } from './sftp-session.ts';
+import { SftpTransport } from './sftp-transport.ts';
+import type { RemoteTransport } from './transport.ts';
 
 export type TransportChoice = 'auto' | 'sftp' | 'rsync';
 
@@ -27,7 +27,7 @@ export interface OpenTransports {
 
 /** Loaded on demand: most folders never need rsync. */
 async function rsyncTransport(endpoint: SshEndpoint, localRoot: string): Promise<RemoteTransport> {
-  const { createRsyncTransport } = await import('../transport/rsync-transport.ts');
+  const { createRsyncTransport } = await import('./rsync-transport.ts');
   return createRsyncTransport(endpoint, localRoot);
 }
 
