@@ -7,7 +7,8 @@ import { OP_PHASE, type Conflict, type Plan, type PlanOp } from '../core/plan.ts
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
-import { comparePaths, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import { isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import { dropSubtree, moveSubtree, recordEntry } from './ancestor-edits.ts';
 import type {
   ItemResult,
   RemoteTransport,
@@ -63,88 +64,6 @@ export interface ApplyContext {
   onOutcome?: (o: FileOutcome) => void;
   /** Checked between phases; true stops before the next phase (pause or shutdown). */
   shouldStop?: () => boolean;
-}
-
-/** Forget `root` and, when it was a directory, everything below it (a file has nothing below: O(1)). */
-function dropSubtree(ancestor: Map<string, Entry>, root: string): void {
-  const was = ancestor.get(root);
-  ancestor.delete(root);
-  if (was !== undefined && was.kind !== 'dir') return;
-  for (const p of [...ancestor.keys()]) if (isWithin(p, root)) ancestor.delete(p);
-}
-
-/** Moves `from` and everything recorded below it to `to` in the ancestor. */
-export function moveSubtree(ancestor: Map<string, Entry>, from: string, to: string): void {
-  const moved: [string, Entry][] = [];
-  for (const [p, e] of ancestor) if (isWithin(p, from)) moved.push([to + p.slice(from.length), e]);
-  dropSubtree(ancestor, from);
-  for (const [p, e] of moved) ancestor.set(p, e);
-}
-
-/** Record `entry` at `path`; a non-directory replaces whatever subtree was recorded there. */
-function record(ancestor: Map<string, Entry>, path: string, entry: Entry): void {
-  if (entry.kind !== 'dir' && ancestor.get(path)?.kind === 'dir') dropSubtree(ancestor, path);
-  ancestor.set(path, entry);
-}
-
-/**
- * What the plan is about to create on the server at paths the ancestor does not know yet
- * (new directories, files and links, and where renames put known subtrees), parents first.
- *
- * The engine records these in the ancestor *before* it acts (and in a journal on disk, for a
- * crash): an operation whose outcome it never learns (the connection cut after the server
- * acted, or Ferry killed before it saved its index) must not leave something on the server
- * that Ferry then takes for someone else's and keeps for ever once the local side deletes it
- * (found by the soak). Such an entry is safe whatever happened: absent on the server, it is
- * created again if it still exists locally (or forgotten if not); present, it is Ferry's own
- * and follows the local side. Excluded: paths whose server entry is being kept as a conflict
- * copy or cleared first (there the ancestor must keep describing what the server holds).
- */
-export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry][] {
-  const replaced: string[] = [];
-  for (const o of plan.ops) {
-    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy))
-      replaced.push(o.path);
-  }
-  const candidates = new Map<string, Entry>();
-  for (const o of plan.ops) {
-    if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && !ancestor.has(o.path))
-      candidates.set(o.path, o.entry);
-    if (o.op === 'rename' && !ancestor.has(o.to)) {
-      for (const [p, e] of ancestor) if (isWithin(p, o.from)) candidates.set(o.to + p.slice(o.from.length), e);
-    }
-  }
-  const out = new Map<string, Entry>();
-  for (const [p, e] of [...candidates].sort(([a], [b]) => comparePaths(a, b))) {
-    if (p === '' || replaced.some((r) => isWithin(p, r))) continue;
-    const parent = p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '';
-    if (parent === '' || (out.get(parent) ?? ancestor.get(parent))?.kind === 'dir') out.set(p, e);
-  }
-  return [...out];
-}
-
-/**
- * What the plan is about to overwrite on the server at paths the ancestor already knows
- * (uploads over Ferry's own earlier version, mode changes), with the entry the server will
- * hold once each lands. Unlike {@link plannedCreations} these are not recorded in advance:
- * the engine journals them, and after a crash accepts one only if the server shows exactly
- * that entry. Without it, a file Ferry had rewritten just before being killed looked changed
- * on the server, and deleting it locally kept it there as a conflict (found by the soak).
- */
-/** The plan's server renames, [from, to]: journaled like creations (see folder-sync's matchJournaled). */
-export function plannedRenames(plan: Plan): [string, string][] {
-  const out: [string, string][] = [];
-  for (const o of plan.ops) if (o.op === 'rename') out.push([o.from, o.to]);
-  return out;
-}
-
-export function plannedReplacements(plan: Plan, ancestor: Snapshot): [string, Entry][] {
-  const out: [string, Entry][] = [];
-  for (const o of plan.ops) {
-    if ((o.op === 'upload' && !o.keepRemoteCopy && ancestor.has(o.path)) || o.op === 'setAttributes')
-      out.push([o.path, o.entry]);
-  }
-  return out;
 }
 
 export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
@@ -219,7 +138,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
     const of = <K extends PlanOp['op']>(k: K) => ops.filter((o): o is Extract<PlanOp, { op: K }> => o.op === k);
 
-    for (const o of of('adopt')) record(ancestor, o.path, o.entry);
+    for (const o of of('adopt')) recordEntry(ancestor, o.path, o.entry);
     for (const o of of('forget')) {
       if (o.subtree) dropSubtree(ancestor, o.path);
       else deferredForgets.push(o.path);
@@ -275,7 +194,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
           notCreated.add(o.path);
           return fail('mkdir', r);
         }
-        record(ancestor, o.path, o.entry);
+        recordEntry(ancestor, o.path, o.entry);
         emit({ path: o.path, op: 'mkdir', ok: true });
       });
     }
@@ -316,7 +235,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       res.forEach((r, i) => {
         const o = links[i] as Extract<PlanOp, { op: 'symlink' }>;
         if (r.error) return fail('symlink', r);
-        record(ancestor, o.path, o.entry);
+        recordEntry(ancestor, o.path, o.entry);
         emit({ path: o.path, op: 'symlink', ok: true });
       });
     }
@@ -335,7 +254,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
           o.entry.kind === 'file' && before?.kind === 'file' && before.hash
             ? { ...o.entry, hash: before.hash }
             : o.entry;
-        record(ancestor, o.path, entry);
+        recordEntry(ancestor, o.path, entry);
         emit({ path: o.path, op: 'setAttributes', ok: true });
       });
     }
@@ -404,7 +323,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
           return;
         }
         if (r.error || !r.uploaded) return fail('upload', r);
-        record(ancestor, o.path, r.uploaded);
+        recordEntry(ancestor, o.path, r.uploaded);
         if (r.changedDuringUpload) changedDuringUpload.push(o.path);
         emit({ path: o.path, op: 'upload', ok: true, bytes: r.uploaded.size });
       };

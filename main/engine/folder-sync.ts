@@ -15,14 +15,9 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  applyPlan,
-  moveSubtree,
-  plannedCreations,
-  plannedRenames,
-  plannedReplacements,
-  type FileOutcome,
-} from './apply-plan.ts';
+import { applyPlan, type FileOutcome } from './apply-plan.ts';
+import { moveSubtree } from './ancestor-edits.ts';
+import { plannedCreations, plannedRenames, plannedReplacements } from './journal.ts';
 import { RetryBook, nextDelayMs } from './backoff.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plannedCreations } from '../../main/engine/apply-plan.ts';
+import { plannedCreations } from '../../main/engine/journal.ts';
 import type { Plan, PlanOp } from '../../main/core/plan.ts';
 import { reconcile } from '../../main/engine/reconcile.ts';
 import type { DirEntry, Entry, FileEntry } from '../../main/core/tree.ts';
