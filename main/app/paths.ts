@@ -9,4 +9,5 @@ export const PRELOAD_FILE = join(outDir, 'preload', 'preload.cjs');
 export const ASSETS_DIR = join(outDir, '..', 'assets');
 /** The custom scheme the window loads from: app://ferry/index.html. */
 export const APP_SCHEME = 'app';
-export const APP_ORIGIN = `${APP_SCHEME}://ferry`;
+export const APP_HOST = 'ferry';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;

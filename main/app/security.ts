@@ -3,11 +3,16 @@
  * windows, webviews and every permission request are refused, for every webContents.
  */
 import { app, session, shell, type WebContents } from 'electron';
-import { APP_ORIGIN } from './paths.ts';
+import { APP_HOST, APP_SCHEME } from './paths.ts';
 
+/**
+ * Whether `url` is one of ours (app://ferry/...). Compares scheme and host, not `origin`:
+ * Node's URL gives every non-special scheme, app: included, the opaque origin 'null'.
+ */
 export function isAppUrl(url: string): boolean {
   try {
-    return new URL(url).origin === APP_ORIGIN;
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST;
   } catch {
     return false;
   }
