@@ -133,10 +133,13 @@ test('one bad key in a valid config is refused, and the error names exactly that
 test('random file text (not JSON, truncated JSON, JSON of the wrong shape) gives an Error naming the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-fuzz-config-'));
   const file = join(dir, 'ferry.json');
+  let accepted = 0;
+  let refused = 0;
   try {
     const text = fc.oneof(
       fc.string({ unit: 'binary' }),
       fc.json(),
+      validConfig.map((c) => JSON.stringify(c)),
       validConfig.map((c) => JSON.stringify(c)).chain((s) => fc.nat(s.length).map((n) => s.slice(0, n))),
       fc.constantFrom(
         '',
@@ -151,19 +154,31 @@ test('random file text (not JSON, truncated JSON, JSON of the wrong shape) gives
     await fc.assert(
       fc.asyncProperty(text, async (t) => {
         writeFileSync(file, t);
+        // Only the load is inside the try: an assertion about an accepted config must fail
+        // the property, not pass for a config error.
+        let loaded: Awaited<ReturnType<typeof loadDaemonConfig>> | undefined;
+        let thrown: unknown;
         try {
-          const { folders } = await loadDaemonConfig(file);
-          assert.ok(folders.length >= 1);
-          for (const f of folders)
-            assert.ok(f.local.startsWith('/'), 'local paths are resolved against the config file');
+          loaded = await loadDaemonConfig(file);
         } catch (err) {
-          assert.ok(err instanceof Error, `threw a non-Error: ${String(err)}`);
-          assert.ok(err.message.includes(file), `the message names the file: ${err.message}`);
-          assert.doesNotMatch(err.message, /\n\s+at /);
+          thrown = err ?? new Error('threw a nullish value');
+        }
+        if (loaded) {
+          accepted++;
+          assert.ok(loaded.folders.length >= 1);
+          for (const f of loaded.folders)
+            assert.ok(f.local.startsWith('/'), 'local paths are resolved against the config file');
+        } else {
+          refused++;
+          assert.ok(thrown instanceof Error, `threw a non-Error: ${String(thrown)}`);
+          assert.ok(thrown.message.includes(file), `the message names the file: ${thrown.message}`);
+          assert.doesNotMatch(thrown.message, /\n\s+at /);
         }
       }),
       { numRuns: 300 },
     );
+    // Both branches ran: the generators reach valid configs as well as broken text.
+    assert.ok(accepted > 0 && refused > 0, `accepted ${accepted}, refused ${refused}`);
     await assert.rejects(loadDaemonConfig(join(dir, 'missing.json')), /Cannot read the config file .*missing\.json/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

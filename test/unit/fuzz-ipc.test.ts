@@ -246,16 +246,82 @@ function malformed(name: CommandName): fc.Arbitrary<unknown> {
 }
 
 describe('IPC fuzzing through dispatchCommand', () => {
-  test('the valid templates themselves run, and refuse or fail with sentences', async () => {
-    for (const [name, args] of Object.entries(templates())) {
+  test("every valid template passes validation and gets exactly its handler's answer", async () => {
+    // What each template must get: the handler's value, or the handler's own error about the
+    // missing folder or closed port. A schema refusal ("Ferry refused the request") of a
+    // valid call fails, and so would a handler that stopped doing its job.
+    const port = String(closedPort);
+    const noFolder = /^No folder with id no-such-folder; it may have been removed\. Reload the folder list\.$/;
+    const expected: Record<CommandName, { value: unknown } | RegExp> = {
+      listFolders: { value: [] },
+      inspectLocalPath: { value: { path: join(tmp, 'missing'), kind: 'missing' } },
+      chooseLocalFolder: { value: null },
+      addFolder: new RegExp(`^${join(tmp, 'missing')} does not exist\\. Drop or choose an existing folder\\.$`),
+      removeFolder: noFolder,
+      pauseFolder: noFolder,
+      resumeFolder: noFolder,
+      pauseAll: { value: undefined },
+      resumeAll: { value: undefined },
+      retryFailed: noFolder,
+      confirmMassDelete: noFolder,
+      cancelMassDelete: noFolder,
+      provideSecret: noFolder,
+      getConflicts: noFolder,
+      markConflictResolved: noFolder,
+      openLocalFile: noFolder,
+      testConnection: {
+        value: {
+          outcome: 'failed',
+          message: `Could not reach 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}. Check the host name and port, and that sshd runs there.`,
+        },
+      },
+      trustHostKey: new RegExp(`^The host key of 127\\.0\\.0\\.1:${port} was not the one shown \\(SHA256:A{43}\\)`),
+      listSshAliases: { value: ['alias-one'] },
+      browseRemote: new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: connection refused\\.`),
+      makeRemoteDir: new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: connection refused\\.`),
+      getSettings: { value: { language: 'system', openAtLogin: false } },
+      setSettings: { value: { language: 'en', openAtLogin: false } },
+    };
+    for (const [name, args] of Object.entries(templates()) as [CommandName, unknown[]][]) {
       const r = await call(name, args);
-      if (!r.ok) assertSentence(r.error);
+      const want = expected[name];
+      if (want instanceof RegExp) {
+        assert.equal(r.ok, false, `${name}: ${safeJson(r)}`);
+        if (!r.ok) {
+          assert.doesNotMatch(r.error, /^Ferry refused the request/, `${name}: a valid call was refused`);
+          assert.match(r.error, want, name);
+          assertSentence(r.error);
+        }
+      } else assert.deepEqual(r, { ok: true, value: want.value }, name);
     }
-    const t = templates();
-    assert.deepEqual(await call('listFolders', t.listFolders), { ok: true, value: [] });
-    const missing = await call('addFolder', t.addFolder);
-    assert.equal(missing.ok, false);
-    assert.match(missing.ok ? '' : missing.error, /does not exist/);
+  });
+
+  test('valid calls with random valid arguments succeed', async () => {
+    const kinds: Record<string, string> = { 'a-folder': 'dir', 'a-file': 'file', missing: 'missing' };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          { language: fc.constantFrom('en', 'zh-CN', 'system'), openAtLogin: fc.boolean() },
+          { noNullPrototype: true },
+        ),
+        fc.constantFrom('a-folder', 'a-file', 'missing'),
+        async (settings, entry) => {
+          const set = await call('setSettings', [settings]);
+          assert.deepEqual(set, { ok: true, value: settings }, safeJson(settings));
+          assert.deepEqual(await call('getSettings', []), { ok: true, value: settings });
+          const path = join(tmp, entry);
+          assert.deepEqual(await call('inspectLocalPath', [path]), { ok: true, value: { path, kind: kinds[entry] } });
+          for (const name of ['pauseAll', 'resumeAll'] as const)
+            assert.deepEqual(await call(name, []), { ok: true, value: undefined });
+          assert.deepEqual(await call('listFolders', []), { ok: true, value: [] });
+        },
+      ),
+      { numRuns: 50 },
+    );
+    assert.deepEqual(await call('setSettings', [{ language: 'en', openAtLogin: false }]), {
+      ok: true,
+      value: { language: 'en', openAtLogin: false },
+    });
   });
 
   test('malformed arguments for every command are refused with a message naming the command', async () => {

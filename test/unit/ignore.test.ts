@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createIgnoreMatcher, DEFAULT_IGNORES, loadFerryignore } from '../../main/engine/ignore.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createIgnoreMatcher, loadFerryignore } from '../../main/engine/ignore.ts';
 
 describe('default ignore pack', () => {
   const m = createIgnoreMatcher();
@@ -67,8 +68,26 @@ describe('default ignore pack', () => {
     assert.equal(m.ignores('.ferry-tmp-1/inner.txt', false), true);
   });
 
-  it('includes the documented entries', () => {
-    for (const p of ['.*.swp', '4913', '*~', '.DS_Store', '.ferry-tmp-*']) assert.ok(DEFAULT_IGNORES.includes(p), p);
+  it('ignores what the README says it ignores by default, and syncs the dotfiles it names', async () => {
+    // The README's list, read from the README: each pattern made into a name it matches
+    // ("*" becomes "x"), which the default pack must ignore and the bare matcher must not.
+    const readme = await readFile(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md'), 'utf8');
+    const para = /Ignored by default \(editor and OS junk\): `([^`]+)`/.exec(readme)?.[1];
+    assert.ok(para, 'the README lists the default ignores');
+    const patterns = para.split(/\s+/).filter(Boolean);
+    assert.ok(patterns.length >= 10, patterns.join(' '));
+    const bare = createIgnoreMatcher({ useDefaults: false });
+    for (const pattern of patterns) {
+      const name = pattern.replaceAll('*', 'x');
+      assert.equal(m.ignores(name, false), true, `${name} (from ${pattern}) is ignored by default`);
+      assert.equal(m.ignores(`deep/dir/${name}`, false), true, `deep/dir/${name} too`);
+      assert.equal(bare.ignores(name, false), false, `${name} is ignored only by the default pack`);
+    }
+    for (const name of ['.x.swp', '4913', 'a~']) assert.equal(m.ignores(name, false), true, name);
+    for (const name of ['.env', '.htaccess']) {
+      assert.ok(readme.includes(`\`${name}\``), `the README names ${name}`);
+      assert.equal(m.ignores(name, false), false, `${name} syncs`);
+    }
   });
 });
 
