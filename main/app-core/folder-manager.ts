@@ -16,7 +16,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import { readConflicts, type ConflictRecord } from '../engine/conflict-log.ts';
-import { FolderSync, type FolderConfig } from '../engine/folder-sync.ts';
+import { FolderSync, type FolderConfig } from '../engine/folder-loop.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
 import { folderConfigFrom } from '../engine/folder-options.ts';

@@ -2,8 +2,8 @@
  * Runs folders until SIGINT/SIGTERM (watch mode) or for one pass (`--once`), wiring engine
  * events to a reporter. A second signal while stopping exits at once.
  */
-import { FolderSync, type PassSummary } from '../engine/folder-sync.ts';
-import type { FolderConfig } from '../engine/folder-sync.ts';
+import { FolderSync, type PassSummary } from '../engine/folder-loop.ts';
+import type { FolderConfig } from '../engine/folder-loop.ts';
 import type { Reporter } from './reporter.ts';
 
 export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4 } as const;

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { FolderConfig } from './folder-sync.ts';
+import type { FolderConfig } from './folder-config.ts';
 import { defaultStateRoot, folderId, folderStateDir } from './folder-state-dir.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import type { SyncMode } from '../core/plan.ts';

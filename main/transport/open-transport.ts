@@ -39,6 +39,14 @@ function whenClosed(client: Client): Promise<Error | undefined> {
   });
 }
 
+/** Opens a folder's transports; the engine takes one of these so tests can pass a fake. */
+export type TransportOpener = (
+  endpoint: SshEndpoint,
+  localRoot: string,
+  choice: TransportChoice,
+  opts?: { sftpStartTimeoutMs?: number; signal?: AbortSignal },
+) => Promise<OpenTransports>;
+
 export async function openTransports(
   endpoint: SshEndpoint,
   localRoot: string,

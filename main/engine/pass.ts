@@ -1,0 +1,291 @@
+/**
+ * One reconcile pass of one target lane over some scopes: scan both sides, reconcile, check
+ * the safety rails, journal, apply, and record what happened (ancestor index, retry book,
+ * conflict log, status). Throws only when the transport died; every per-path problem is
+ * data in the lane's retry book and status.
+ *
+ * Invariants:
+ * - Both sides of every path in scope are scanned in the same pass, and never through a
+ *   symlink: a scope below a link (or a file) on either side is widened to that entry.
+ * - The ancestor changes only from what actually happened (applyPlan), from journal records
+ *   the server confirms, and from creations recorded before acting (see journal.ts).
+ * - The ancestor on disk is saved after every pass that had something to do.
+ */
+import type { HaltReason, Plan } from '../core/plan.ts';
+import { outermost, pathsBelowNonDirectories, type Entry } from '../core/tree.ts';
+import type { OpenTransports } from '../transport/open-transport.ts';
+import { applyPlan, type FileOutcome } from './apply-plan.ts';
+import type { RetryBook } from './backoff.ts';
+import { appendConflict, type ConflictRecord } from './conflict-log.ts';
+import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
+import { saveIndex } from './index-store.ts';
+import { journalFor, matchJournaled, removeJournal, writeJournal, type PendingJournal } from './journal.ts';
+import { keepServerCopies } from './keep-server-copies.ts';
+import type { LocalSide } from './local-side.ts';
+import { reconcile, renameCandidates } from './reconcile.ts';
+import { checkSafety, describeHalt } from './safety.ts';
+import type { FolderState, FolderStatus } from './status.ts';
+import { isWithin } from '../core/tree.ts';
+
+export interface PassSummary {
+  inSync: boolean;
+  uploaded: number;
+  removed: number;
+  failed: number;
+  conflicts: number;
+  halted?: HaltReason;
+}
+
+/** What a pass reads and updates: one target lane's state. */
+export interface PassLane {
+  readonly config: FolderConfig;
+  readonly files: FolderStateFiles;
+  readonly local: Pick<LocalSide, 'scan' | 'ignores' | 'hash' | 'reloadIgnores'>;
+  readonly transports: OpenTransports;
+  /** The last synced state; edited in place. */
+  readonly ancestor: Map<string, Entry>;
+  /** Records of a crashed pass still waiting to be matched against the server. */
+  readonly journal: PendingJournal;
+  readonly retries: RetryBook;
+  /** The lane's published status; edited in place. */
+  readonly status: FolderStatus;
+  /** One-shot approvals of a halted pass's deletes; a pass that runs past the rails clears them. */
+  readonly approvals: { confirmDeletes: boolean; keepCopies: boolean; lastRetrySoon: number };
+  /** Pause or shutdown: checked between apply phases; what was not done is planned again. */
+  shouldStop(): boolean;
+  setState(state: FolderState): void;
+  /** Progress worth publishing (throttled by the receiver). */
+  progress(): void;
+  bytesSent(bytes: number): void;
+  file(outcome: FileOutcome): void;
+  conflict(record: ConflictRecord): void;
+}
+
+/** The pass's summary without `inSync`, and the paths to look at again. */
+export interface PassResult {
+  summary: Omit<PassSummary, 'inSync'>;
+  /** Local files that changed while being sent, and paths moved aside: rescan them. */
+  changedDuringUpload: string[];
+}
+
+export async function runPass(lane: PassLane, scopesIn: readonly string[]): Promise<PassResult> {
+  const { config, transports: t, ancestor, status: st } = lane;
+  let scopes = [...scopesIn];
+  const full = scopes.includes('');
+  if (full) await lane.local.reloadIgnores();
+  lane.setState('scanning');
+  const ig = lane.local.ignores;
+  // A scope below a symlink (or a file) on either side is widened to that entry and both
+  // sides scanned again: otherwise one side would list `link/x` and the other nothing, and
+  // the plan would write or delete through the link (outside the target on the server).
+  let localScan;
+  let remoteScan;
+  for (let attempt = 1; ; attempt++) {
+    localScan = await lane.local.scan(scopes);
+    remoteScan = await t.main.scan(scopes);
+    const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
+    if (!blocked.length) break;
+    if (attempt === 3)
+      throw new Error(
+        `The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`,
+      );
+    scopes = outermost([...scopes, ...blocked]);
+  }
+  const local = localScan.entries;
+  const remote = new Map<string, Entry>();
+  for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
+  // The scanners refuse to go through symlinks; this is the second lock on that door.
+  for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
+  if (remoteScan.tempFiles.length)
+    await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
+  for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
+  if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length)
+    matchJournaled(lane.journal, ancestor, remote, scopes);
+
+  for (const p of renameCandidates({ ancestor, local, remote, scopes })) {
+    const e = local.get(p);
+    if (e?.kind !== 'file') continue;
+    try {
+      local.set(p, { ...e, hash: await lane.local.hash(p) });
+    } catch {
+      // vanished since the scan; the watcher will mark it again
+    }
+  }
+  const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
+  const plan = lane.approvals.keepCopies ? keepServerCopies(planned) : planned;
+  st.drift = mergeDrift(st.drift, plan.drift, scopes);
+  const halt =
+    local.get('')?.kind !== 'dir'
+      ? ({ kind: 'root-missing' } as const)
+      : checkSafety({
+          ancestor,
+          local,
+          plan,
+          fullScan: full,
+          allowMassDelete: config.allowMassDelete || lane.approvals.confirmDeletes || lane.approvals.keepCopies,
+        });
+  if (halt) {
+    st.halt = { reason: halt.kind, message: describeHalt(halt, config.localRoot) };
+    lane.setState('halted');
+    return { summary: { uploaded: 0, removed: 0, failed: 0, conflicts: 0, halted: halt }, changedDuringUpload: [] };
+  }
+  lane.approvals.confirmDeletes = false;
+  lane.approvals.keepCopies = false;
+  delete st.halt;
+  const failedNow = new Set<string>();
+  const applied = await execute(lane, plan, remote, failedNow);
+  for (const p of localScan.problems) {
+    lane.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
+    failedNow.add(p.path);
+  }
+  // Both sides of every path in scope were just looked at: what did not fail again is done
+  // (synced, gone, or nothing to do), so it leaves the retry book instead of staying due.
+  if (!lane.shouldStop()) lane.retries.settle(scopes, failedNow);
+  // The server took a write: whatever failed earlier (full disk, read-only directory) may
+  // well work now, so retry it at once instead of waiting out its backoff. At most every
+  // few seconds, so items that keep failing are not retried after every single edit.
+  const now = Date.now();
+  if (applied.wrote && lane.retries.size > failedNow.size && now - lane.approvals.lastRetrySoon >= 5000) {
+    lane.approvals.lastRetrySoon = now;
+    lane.retries.retrySoon(now);
+  }
+  st.failedItems = lane.retries.list().map((f) => ({
+    path: f.path,
+    error: f.error,
+    attempts: f.attempts,
+    nextRetryAt: new Date(f.nextAttemptAt).toISOString(),
+  }));
+  return {
+    summary: {
+      uploaded: applied.uploaded,
+      removed: applied.removed,
+      conflicts: applied.conflicts,
+      failed: st.failedItems.length,
+    },
+    changedDuringUpload: applied.changedDuringUpload,
+  };
+}
+
+/** Journals, applies and records one plan. */
+async function execute(
+  lane: PassLane,
+  plan: Plan,
+  remote: Map<string, Entry>,
+  failedNow: Set<string>,
+): Promise<{ uploaded: number; removed: number; conflicts: number; wrote: boolean; changedDuringUpload: string[] }> {
+  const { config, transports: t, ancestor, status: st } = lane;
+  const serverOps = plan.ops.filter((o) => o.op !== 'adopt' && o.op !== 'forget');
+  st.filesTotal = serverOps.length;
+  st.bytesTotal = plan.ops.reduce((n, o) => n + (o.op === 'upload' ? o.entry.size : 0), 0);
+  st.filesDone = 0;
+  st.bytesDone = 0;
+  st.inFlight = serverOps.length;
+  if (serverOps.length) lane.setState('syncing');
+  let uploaded = 0;
+  let removed = 0;
+  let wrote = false;
+  const records = journalFor(plan, ancestor);
+  const creations = new Map<string, Entry>();
+  for (const r of records) if (r.kind === 'create') creations.set(r.path, r.entry);
+  if (records.length) {
+    await writeJournal(lane.files.journal, records);
+    for (const [p, e] of creations) ancestor.set(p, e);
+  }
+  const result = await applyPlan({
+    plan,
+    transport: t.main,
+    ...(t.delta
+      ? {
+          deltaTransport: t.delta,
+          deltaThreshold: config.deltaThreshold,
+          bulkThreshold: config.bulkThreshold,
+          bulkBytes: config.bulkBytes,
+        }
+      : {}),
+    localRoot: config.localRoot,
+    ancestor,
+    remote,
+    now: () => new Date(),
+    shouldStop: () => lane.shouldStop(),
+    onProgress: (bytes) => {
+      st.bytesDone += bytes;
+      lane.bytesSent(bytes);
+    },
+    onOutcome: (o) => {
+      st.filesDone++;
+      st.inFlight = Math.max(0, st.inFlight - 1);
+      // A rename involves two paths, and its retry must look at both: retried for the new
+      // one only, the old one would stay on the server while Ferry reported in sync.
+      const paths = o.op === 'rename' && o.from !== undefined ? [o.path, o.from] : [o.path];
+      if (o.ok) {
+        for (const p of paths) lane.retries.clear(p);
+        wrote = true;
+        if (o.op === 'upload') uploaded++;
+        if (o.op === 'remove') removed++;
+      } else {
+        for (const p of paths) {
+          lane.retries.recordFailure(p, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
+          failedNow.add(p);
+        }
+      }
+      lane.file(o);
+      lane.progress();
+    },
+  });
+  st.inFlight = 0;
+  // A creation the server refused did not happen: the entry recorded for it before acting
+  // goes (the journal is for outcomes Ferry never learns). Left in place, it would claim the
+  // local mode for a path that something else may create with another one (rsync's implied
+  // directories are 0755), and the difference would pass for a server-side change for ever.
+  for (const o of result.outcomes) {
+    if (o.ok || (o.op !== 'mkdir' && o.op !== 'upload' && o.op !== 'symlink')) continue;
+    const recorded = creations.get(o.path);
+    if (recorded !== undefined && ancestor.get(o.path) === recorded) ancestor.delete(o.path);
+  }
+  for (const c of result.conflicts) {
+    const record: ConflictRecord = {
+      time: new Date().toISOString(),
+      path: c.path,
+      local: summarize(c.local),
+      remote: summarize(c.remote),
+      action: c.resolution,
+      ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
+      ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : {}),
+    };
+    await appendConflict(lane.files.conflicts, record);
+    st.conflictCount++;
+    lane.conflict(record);
+  }
+  // An empty plan changed nothing: leave the index file (and the disk) alone.
+  if (plan.ops.length > 0)
+    await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
+  if (records.length) await removeJournal(lane.files.journal);
+  return {
+    uploaded,
+    removed,
+    conflicts: result.conflicts.length,
+    wrote,
+    changedDuringUpload: result.changedDuringUpload,
+  };
+}
+
+/**
+ * A conflict side for the log. Directories and symlinks too: a kind clash (a server link
+ * where a local directory goes) must not fail the log's validation and with it the pass.
+ */
+function summarize(e: Entry | undefined): ConflictRecord['local'] {
+  if (!e) return null;
+  if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
+  if (e.kind === 'symlink') return { kind: 'symlink', target: e.target };
+  return { kind: 'dir' };
+}
+
+function isIgnoredPath(path: string, entry: Entry, ignores: (rel: string, isDir: boolean) => boolean): boolean {
+  return path !== '' && ignores(path, entry.kind === 'dir');
+}
+
+/** Drift found in `scopes` replaces what was known there; at most 1,000 paths are kept. */
+function mergeDrift(previous: string[], found: string[], scopes: readonly string[]): string[] {
+  const kept = previous.filter((p) => !scopes.some((s) => isWithin(p, s)));
+  return [...kept, ...found].slice(0, 1000);
+}

@@ -1,0 +1,215 @@
+/**
+ * The folder loop's rules against the in-memory server (test/harness/memory-transport.ts):
+ * reconnect after a cut, backoff after a refusal, per-path failures as data, halts, crash
+ * recovery. Milliseconds each; the same rules run against the real sshd in
+ * test/integration/ (sync-*.test.ts), which these never replace.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FolderSync, type FolderConfig } from '../../main/engine/folder-loop.ts';
+import { folderStateFiles } from '../../main/engine/folder-config.ts';
+import { writeJournal } from '../../main/engine/journal.ts';
+import type { FolderStatus } from '../../main/engine/status.ts';
+import { MemoryServer } from '../harness/memory-transport.ts';
+
+function folder(t: TestContext, files: Record<string, string>, overrides: Partial<FolderConfig> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-loop-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const localRoot = join(dir, 'local');
+  mkdirSync(localRoot);
+  for (const [p, content] of Object.entries(files)) {
+    mkdirSync(join(localRoot, p, '..'), { recursive: true });
+    writeFileSync(join(localRoot, p), content);
+  }
+  const config: FolderConfig = {
+    id: 'loop-test',
+    localRoot,
+    endpoint: {
+      host: 'memory.invalid',
+      port: 22,
+      user: 'u',
+      displayName: 'memory',
+      remoteRoot: '/srv',
+      identityFiles: [],
+      knownHostsPath: join(dir, 'known_hosts'),
+      hostKeyPolicy: 'strict',
+    },
+    mode: 'push',
+    ignore: [],
+    transport: 'sftp',
+    stateDir: join(dir, 'state'),
+    allowMassDelete: false,
+    deltaThreshold: Infinity,
+    bulkThreshold: Infinity,
+    bulkBytes: Infinity,
+    pollIntervalMs: 60_000,
+    rescanIntervalMs: 0,
+    ...overrides,
+  };
+  return { config, localRoot };
+}
+
+/** Resolves with the first status `sync` publishes that satisfies `pred` (or one it already has). */
+function statusWhere(sync: FolderSync, pred: (s: FolderStatus) => boolean, what: string): Promise<FolderStatus> {
+  const now = sync.status();
+  if (pred(now)) return Promise.resolve(now);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no status with ${what}; last: ${JSON.stringify(sync.status())}`)),
+      10_000,
+    );
+    const on = (s: FolderStatus) => {
+      if (!pred(s)) return;
+      clearTimeout(timer);
+      sync.off('status', on);
+      resolve(s);
+    };
+    sync.on('status', on);
+  });
+}
+
+const inSync = (s: FolderStatus) => s.state === 'idle' && s.inSync;
+
+test('runOnce pushes a tree to an empty server, and a second run has nothing to do', async (t) => {
+  const server = new MemoryServer();
+  const { config } = folder(t, { 'a.txt': 'A', 'd/b.txt': 'B' });
+  const first = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.deepEqual(
+    { ...first, inSync: first.inSync },
+    { inSync: true, uploaded: 2, removed: 0, failed: 0, conflicts: 0 },
+  );
+  assert.deepEqual(
+    server.files(),
+    new Map([
+      ['a.txt', 'A'],
+      ['d/b.txt', 'B'],
+    ]),
+  );
+  const callsBefore = server.calls.length;
+  const second = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(second.uploaded, 0);
+  assert.deepEqual(
+    server.calls.slice(callsBefore).map((c) => c.call),
+    ['scan'],
+    'a no-op run only scans',
+  );
+});
+
+test('a refused path is a failed item with its message; the other files land, and a retry converges', async (t) => {
+  const server = new MemoryServer();
+  server.refusePaths.set('locked.txt', { code: 'permission-denied', message: 'Permission denied' });
+  const { config } = folder(t, { 'locked.txt': 'L', 'ok.txt': 'O' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  const failures: string[] = [];
+  sync.on('file', (o) => {
+    if (!o.ok) failures.push(`${o.path}: ${o.error}`);
+  });
+  const first = await sync.runOnce();
+  assert.equal(first.inSync, false);
+  assert.equal(first.failed, 1);
+  assert.deepEqual(failures, ['locked.txt: Permission denied']);
+  assert.deepEqual(
+    sync.status().failedItems.map((f) => [f.path, f.error]),
+    [['locked.txt', 'Permission denied']],
+  );
+  assert.deepEqual([...server.files().keys()], ['ok.txt']);
+  server.refusePaths.clear();
+  const second = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(second.inSync, true);
+  assert.equal(server.files().get('locked.txt'), 'L');
+});
+
+test('a cut connection is reconnected, followed by a full pass, and later edits still land', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'a.txt': 'A' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  assert.equal(server.connects, 1);
+  server.cut();
+  // The loop learns of the cut from `closed` and reconnects at once, scanning everything.
+  await statusWhere(sync, (s) => server.connects === 2 && inSync(s), 'a second connection, in sync');
+  const fullScans = server.calls.filter((c) => c.call === 'scan' && c.paths.includes(''));
+  assert.equal(fullScans.length, 2, 'one full scan per connection');
+  writeFileSync(join(localRoot, 'after.txt'), 'later');
+  await statusWhere(sync, (s) => inSync(s) && server.files().get('after.txt') === 'later', 'after.txt on the server');
+});
+
+test('a refused connection is an error state with its kind, retried with backoff until the server answers', async (t) => {
+  const server = new MemoryServer();
+  server.refuseWith = new Error('connect ECONNREFUSED 127.0.0.1:22');
+  const { config } = folder(t, { 'a.txt': 'A' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  const error = await statusWhere(sync, (s) => s.state === 'error', 'the error state');
+  assert.equal(error.lastError, 'connect ECONNREFUSED 127.0.0.1:22');
+  assert.equal(error.lastErrorKind, 'other');
+  server.refuseWith = undefined;
+  const recovered = await statusWhere(sync, inSync, 'in sync once the server answers');
+  assert.equal(recovered.lastError, undefined, 'the error is cleared');
+  assert.equal(server.files().get('a.txt'), 'A');
+});
+
+test('a local folder that disappears halts the folder: nothing is deleted on the server', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'a.txt': 'A', 'b.txt': 'B' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  rmSync(localRoot, { recursive: true });
+  const summary = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(summary.halted?.kind, 'root-missing');
+  assert.equal(server.calls.filter((c) => c.call === 'remove').length, 0);
+  assert.equal(server.files().size, 2);
+});
+
+test('after a crash, journaled creations are Ferry\u2019s own: deleted locally, they go from the server', async (t) => {
+  const server = new MemoryServer();
+  const { config } = folder(t, { 'keep.txt': 'K' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  // The killed pass had created ghost/ and ghost/x.txt on the server and journaled them.
+  server.mkdir('ghost');
+  server.writeFile('ghost/x.txt', 'made by the killed ferry', 0o644, 1_700_000_000_000);
+  const x = server.entries.get('ghost/x.txt');
+  assert.ok(x);
+  await writeJournal(folderStateFiles(config.stateDir).journal, [
+    { kind: 'create', path: 'ghost', entry: { kind: 'dir', mode: 0o755 } },
+    { kind: 'create', path: 'ghost/x.txt', entry: x },
+  ]);
+  const summary = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(summary.inSync, true);
+  assert.equal(server.entries.has('ghost'), false);
+});
+
+test('without a journal the same server entries are someone else\u2019s and stay (push mode)', async (t) => {
+  const server = new MemoryServer();
+  const { config } = folder(t, { 'keep.txt': 'K' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  server.mkdir('ghost');
+  server.writeFile('ghost/x.txt', 'not ferry\u2019s');
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(server.files().get('ghost/x.txt'), 'not ferry\u2019s');
+});
+
+test(
+  'a server edit made between the scan and the overwrite is kept as a conflict copy',
+  { todo: 'issue 15: expected-state checks at the moment of the overwrite are not built yet' },
+  async (t) => {
+    const server = new MemoryServer();
+    const { config, localRoot } = folder(t, { 'doc.txt': 'v1' });
+    await new FolderSync(config, { openTransports: server.open }).runOnce();
+    writeFileSync(join(localRoot, 'doc.txt'), 'v2 local');
+    server.beforeCall = (call) => {
+      if (call === 'upload') server.writeFile('doc.txt', 'edited on the server');
+    };
+    await new FolderSync(config, { openTransports: server.open }).runOnce();
+    const kept = [...server.files()].filter(([p]) => p.startsWith('doc.ferry-conflict-'));
+    assert.deepEqual(
+      kept.map(([, c]) => c),
+      ['edited on the server'],
+    );
+  },
+);
