@@ -6,6 +6,8 @@ import { loadDaemonConfig } from './daemon-config.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runOnce, runWatching } from './run-folders.ts';
+// Inlined by esbuild in the bundled CLI, so `--version` needs no package.json beside it.
+import packageJson from '../../package.json' with { type: 'json' };
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const positiveInt = (value: string) => {
@@ -113,6 +115,7 @@ async function daemonCommand(flags: {
 export function buildProgram(): Command {
   const program = new Command('ferry')
     .description('Keep local folders continuously synced to servers over SSH.')
+    .version(packageJson.version, '-V, --version', 'print the version of ferry')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
