@@ -1,24 +1,48 @@
-// Lint exists mainly to enforce process boundaries (STYLE.md #13): `electron` may only be
-// imported from main/app/ (the thin Electron shell) and preload/; everything else must load in
-// plain Node. The renderer runs in a sandboxed page: no electron, no Node built-ins at all.
+// Lint enforces the boundaries that review cannot keep (STYLE.md #13):
+// - `electron` only in main/app/ (the thin Electron shell) and preload/; everything else must
+//   load in plain Node. The renderer is a sandboxed page: no electron, no Node built-ins.
+// - Imports run one way: core <- ssh <- transport <- engine <- cli, app-core <- ipc <- app.
+//   A layer never imports from a layer to its right.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
-const electronOnlyInShell = {
-  'no-restricted-imports': [
-    'error',
-    {
-      paths: [
-        {
-          name: 'electron',
-          message:
-            'Only main/app/ may import electron; keep engine and CLI code Electron-free so tests load it in plain Node.',
-        },
-      ],
-      patterns: [{ group: ['electron/*'], message: 'Only main/app/ may import electron.' }],
-    },
-  ],
+const electronPaths = [
+  {
+    name: 'electron',
+    message:
+      'Only main/app/ may import electron; keep engine and CLI code Electron-free so tests load it in plain Node.',
+  },
+];
+const electronPatterns = [{ group: ['electron/*'], message: 'Only main/app/ may import electron.' }];
+
+/** The layers under main/, innermost first, and what each may not import. */
+const LAYERS = {
+  core: ['ssh', 'transport', 'engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  ssh: ['transport', 'engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  transport: ['engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  engine: ['cli', 'app-core', 'ipc', 'app', 'build'],
+  cli: ['app-core', 'ipc', 'app', 'build'],
+  'app-core': ['cli', 'app', 'build', 'ipc/handlers.ts'],
+  ipc: ['cli', 'app', 'build'],
 };
+
+function layerRule(layer, forbidden, { allowElectron = false } = {}) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: allowElectron ? [] : electronPaths,
+        patterns: [
+          ...(allowElectron ? [] : electronPatterns),
+          ...forbidden.map((target) => ({
+            group: [`../${target}`, `../${target}/**`],
+            message: `main/${layer}/ may not import from main/${target}: imports run core <- ssh <- transport <- engine <- cli, app-core <- ipc <- app.`,
+          })),
+        ],
+      },
+    ],
+  };
+}
 
 const rendererIsAPage = {
   'no-restricted-imports': [
@@ -46,12 +70,20 @@ export default tseslint.config(
     languageOptions: { parser: tseslint.parser },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
-      ...electronOnlyInShell,
+      'no-restricted-imports': ['error', { paths: electronPaths, patterns: electronPatterns }],
       '@typescript-eslint/no-floating-promises': 'off',
     },
   },
+  ...Object.entries(LAYERS).map(([layer, forbidden]) => ({
+    files: [`main/${layer}/**/*.ts`],
+    rules: layerRule(layer, forbidden),
+  })),
   {
-    files: ['main/app/**/*.ts', 'preload/**/*.ts'],
+    files: ['main/app/**/*.ts'],
+    rules: layerRule('app', ['cli'], { allowElectron: true }),
+  },
+  {
+    files: ['preload/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
