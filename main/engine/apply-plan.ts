@@ -2,8 +2,13 @@
  * Runs a plan against a transport, phase by phase, and updates the ancestor from what
  * actually happened (never from the plan): an op that failed leaves the ancestor as it was
  * for its path, so the next pass plans it again.
+ *
+ * Inside a phase, each kind of server op is one {@link Step} (the table in applyPlan): a
+ * batch call to the transport and what a success records in the ancestor. The rest is
+ * written once, in the step runner: which ops may run, outcomes, and the bookkeeping of
+ * server entries that could not be moved aside or created.
  */
-import { OP_PHASE, type Conflict, type Plan, type PlanOp } from '../core/plan.ts';
+import { OP_PHASE, type Conflict, type Plan, type PlanOp, type PlanOpKind } from '../core/plan.ts';
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
@@ -13,6 +18,7 @@ import type {
   ItemResult,
   RemoteTransport,
   TransferErrorCode,
+  TransferProgress,
   UploadItem,
   UploadResult,
 } from '../transport/transport.ts';
@@ -66,6 +72,48 @@ export interface ApplyContext {
   shouldStop?: () => boolean;
 }
 
+type OpOf<K extends PlanOpKind> = Extract<PlanOp, { op: K }>;
+type Creation = OpOf<'mkdir' | 'upload' | 'symlink'>;
+
+/** One kind of server op inside a phase: which ops, the transport call, and what a success records. */
+interface Step<O, R extends ItemResult = ItemResult> {
+  /** The outcome's op. */
+  op: FileOutcome['op'];
+  /** The ops of the phase this step runs, in plan order. */
+  select: (ops: PlanOp[]) => O[];
+  /** Where the outcome is reported (and what the op creates); where a rename came from. */
+  target: (o: O) => { path: string; from?: string };
+  /**
+   * Paths that must lie outside every server entry that could not be moved aside; an op
+   * failing this is dropped without an outcome (the move aside already reported one).
+   */
+  guarded?: (o: O) => string[];
+  /** Whether the op waits for the directories above it that this pass creates. */
+  creates?: boolean;
+  /**
+   * The transport call: one result per op (`undefined` for an op left unsent). It may
+   * settle results early, as the transport reports them.
+   */
+  send: (ops: O[], settle: (i: number, r: R) => void) => Promise<(R | undefined)[]>;
+  /** Sees every result first; true when it needs no outcome (an upload whose local file vanished). */
+  observe?: (o: O, r: R) => boolean;
+  /** Records a success in the ancestor; false when the result is no success after all. */
+  succeeded: (o: O, r: R) => boolean | void;
+  /** Remembers what a failure means for later ops. */
+  failed?: (o: O, r: R) => void;
+  /** Bytes sent, for a success's outcome. */
+  bytes?: (r: R) => number | undefined;
+}
+
+function ofKind<K extends PlanOpKind>(ops: PlanOp[], kind: K): OpOf<K>[] {
+  return ops.filter((o): o is OpOf<K> => o.op === kind);
+}
+
+/** A phase's creations, mkdirs first, then uploads, then symlinks. */
+function creationsOf(ops: PlanOp[]): Creation[] {
+  return [...ofKind(ops, 'mkdir'), ...ofKind(ops, 'upload'), ...ofKind(ops, 'symlink')];
+}
+
 export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const { plan, transport, ancestor } = ctx;
   const outcomes: FileOutcome[] = [];
@@ -73,6 +121,8 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const changedDuringUpload: string[] = [];
   const conflictByPath = new Map(plan.conflicts.map((c) => [c.path, c]));
   const takenNames = new Set(ctx.remote.keys());
+  /** Creation path -> where the server's version is kept (ops with keepRemoteCopy), named as each phase starts. */
+  const copyPaths = new Map<string, string>();
   const emit = (o: FileOutcome) => {
     outcomes.push(o);
     ctx.onOutcome?.(o);
@@ -86,12 +136,15 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       error: r.error ?? 'unknown error',
       ...(r.errorCode ? { errorCode: r.errorCode } : {}),
     });
+  const noteConflict = (path: string, conflictCopyPath: string | undefined, error?: string) => {
+    const c = conflictByPath.get(path);
+    if (!c) return;
+    conflicts.push({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
+  };
 
   // Conflicts without a server action (skipped local deletes) are final as planned.
   for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
 
-  const phases = [...new Set(plan.ops.map((o) => OP_PHASE[o.op]))].sort((a, b) => a - b);
-  const deferredForgets: string[] = [];
   /**
    * Server entries that had to be moved aside (conflict copies) and could not be: nothing is
    * created at or below them, in this phase or a later one (below a server symlink that
@@ -103,9 +156,9 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
    * Directories the server refused to create and rename targets it refused: nothing is
    * created below them for the rest of the pass, and those ops fail (the next pass plans them
    * again). A transport asked to create below a missing directory may create it by itself
-   * (rsync does, with default permissions): a directory Ferry had failed to create, yet on the
-   * server and unknown to the ancestor, passed for the server's own and stayed there for good
-   * once deleted locally (a short soak).
+   * (rsync does, with default permissions); such a directory would be on the server yet
+   * unknown to the ancestor, would pass for the server's own, and would stay there for good
+   * once deleted locally.
    */
   const notCreated = new Set<string>();
   const notCreatedAbove = (path: string): string | undefined => {
@@ -113,141 +166,141 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     for (let p = parentOf(path); p !== ''; p = parentOf(p)) if (notCreated.has(p)) return p;
     return undefined;
   };
-  /** Ops below a directory the server refused to create fail as `op`; the others are returned. */
-  const creatable = <O extends PlanOp>(
-    ops: O[],
-    op: FileOutcome['op'],
-    pathOf: (o: O) => string,
-    fromOf?: (o: O) => string,
-  ): O[] =>
-    ops.filter((o) => {
-      const above = notCreatedAbove(pathOf(o));
-      if (above === undefined) return true;
-      fail(
-        op,
-        {
-          path: pathOf(o),
-          error: `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it`,
-        },
-        fromOf?.(o),
-      );
-      return false;
-    });
-  for (const phase of phases) {
-    if (ctx.shouldStop?.()) break;
-    const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
-    const of = <K extends PlanOp['op']>(k: K) => ops.filter((o): o is Extract<PlanOp, { op: K }> => o.op === k);
 
-    for (const o of of('adopt')) recordEntry(ancestor, o.path, o.entry);
-    for (const o of of('forget')) {
-      if (o.subtree) dropSubtree(ancestor, o.path);
-      else deferredForgets.push(o.path);
-    }
-
-    const clears = of('clear');
-    if (clears.length) {
-      const res = await transport.remove(clears.map((o) => ({ path: o.path, kind: o.kind })));
-      res.forEach((r, i) => {
-        if (r.error) return fail('clear', r);
-        dropSubtree(ancestor, (clears[i] as { path: string }).path);
-        emit({ path: r.path, op: 'clear', ok: true });
+  /** Runs one step on a phase's ops: filters them, calls the transport, reports each result once. */
+  const step =
+    <O, R extends ItemResult = ItemResult>(s: Step<O, R>) =>
+    async (phaseOps: PlanOp[]): Promise<void> => {
+      const ops = s.select(phaseOps).filter((o) => {
+        if (s.guarded?.(o).some(isBlocked)) return false;
+        if (!s.creates) return true;
+        const { path, from } = s.target(o);
+        const above = notCreatedAbove(path);
+        if (above === undefined) return true;
+        const error = `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it`;
+        fail(s.op, { path, error }, from);
+        return false;
       });
-    }
-
-    // Creations that must first keep the server's version as a conflict copy.
-    const creations = [...of('mkdir'), ...of('upload'), ...of('symlink')];
-    const copyPaths = new Map<string, string>();
-    for (const o of creations) {
-      if (!o.keepRemoteCopy) continue;
-      const name = conflictCopyName(o.path, ctx.now(), (p) => takenNames.has(p));
-      takenNames.add(name);
-      copyPaths.set(o.path, name);
-    }
-    // Uploads carry the copy into the transport (so rsync can use --backup); other kinds move it first.
-    const moveFirst = creations.filter((o) => o.op !== 'upload' && copyPaths.has(o.path));
-    if (moveFirst.length) {
-      const res = await transport.rename(moveFirst.map((o) => ({ from: o.path, to: copyPaths.get(o.path) as string })));
-      res.forEach((r, i) => {
-        const o = moveFirst[i] as PlanOp & { path: string };
-        if (r.error) {
-          blocked.add(o.path);
-          fail('keep-remote-copy', { ...r, path: o.path });
-          noteConflict(o.path, undefined, r.error);
-        } else {
-          dropSubtree(ancestor, o.path);
-          emit({ path: o.path, op: 'keep-remote-copy', ok: true });
-          noteConflict(o.path, copyPaths.get(o.path));
+      if (ops.length === 0) return;
+      const settled = new Set<number>();
+      const settle = (i: number, r: R) => {
+        const o = ops[i];
+        if (o === undefined || settled.has(i)) return;
+        settled.add(i);
+        if (s.observe?.(o, r)) return;
+        const { path, from } = s.target(o);
+        if (r.error || s.succeeded(o, r) === false) {
+          fail(s.op, { ...r, path }, from);
+          s.failed?.(o, r);
+          return;
         }
+        const bytes = s.bytes?.(r);
+        emit({
+          path,
+          ...(from !== undefined ? { from } : {}),
+          op: s.op,
+          ok: true,
+          ...(bytes !== undefined ? { bytes } : {}),
+        });
+      };
+      const results = await s.send(ops, settle);
+      results.forEach((r, i) => {
+        if (r !== undefined) settle(i, r);
       });
-    }
+    };
 
-    const mkdirs = creatable(
-      of('mkdir').filter((o) => !isBlocked(o.path)),
-      'mkdir',
-      (o) => o.path,
-    );
-    if (mkdirs.length) {
-      const res = await transport.mkdir(mkdirs.map((o) => ({ path: o.path, mode: o.entry.mode })));
-      res.forEach((r, i) => {
-        const o = mkdirs[i] as Extract<PlanOp, { op: 'mkdir' }>;
-        if (r.error) {
-          notCreated.add(o.path);
-          return fail('mkdir', r);
-        }
-        recordEntry(ancestor, o.path, o.entry);
-        emit({ path: o.path, op: 'mkdir', ok: true });
-      });
-    }
-
-    const renames = creatable(
-      of('rename').filter((o) => !isBlocked(o.to) && !isBlocked(o.from)),
-      'rename',
-      (o) => o.to,
-      (o) => o.from,
-    );
-    if (renames.length) {
-      const res = await transport.rename(renames.map((o) => ({ from: o.from, to: o.to })));
-      res.forEach((r, i) => {
-        const o = renames[i] as Extract<PlanOp, { op: 'rename' }>;
-        if (r.error) {
-          if (o.kind === 'dir') notCreated.add(o.to);
-          return fail('rename', { ...r, path: o.to }, o.from);
-        }
-        moveSubtree(ancestor, o.from, o.to);
-        emit({ path: o.to, from: o.from, op: 'rename', ok: true });
-      });
-    }
-
-    const uploads = creatable(
-      of('upload').filter((o) => !isBlocked(parentOf(o.path))),
-      'upload',
-      (o) => o.path,
-    );
-    if (uploads.length) await runUploads(uploads, copyPaths);
-
-    const links = creatable(
-      of('symlink').filter((o) => !isBlocked(o.path)),
-      'symlink',
-      (o) => o.path,
-    );
-    if (links.length) {
-      const res = await transport.symlink(links.map((o) => ({ path: o.path, target: o.entry.target })));
-      res.forEach((r, i) => {
-        const o = links[i] as Extract<PlanOp, { op: 'symlink' }>;
-        if (r.error) return fail('symlink', r);
-        recordEntry(ancestor, o.path, o.entry);
-        emit({ path: o.path, op: 'symlink', ok: true });
-      });
-    }
-
-    const attrs = of('setAttributes').filter((o) => !isBlocked(o.path));
-    if (attrs.length) {
-      const res = await transport.setAttributes(
-        attrs.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })),
-      );
-      res.forEach((r, i) => {
-        const o = attrs[i] as Extract<PlanOp, { op: 'setAttributes' }>;
-        if (r.error) return fail('setAttributes', r);
+  const at = (o: { path: string }) => ({ path: o.path });
+  /** The steps of every phase, in the order they run (each phase holds the ops of a few). */
+  const steps = [
+    step<OpOf<'clear'>>({
+      op: 'clear',
+      select: (ops) => ofKind(ops, 'clear'),
+      target: at,
+      send: (ops) => transport.remove(ops.map((o) => ({ path: o.path, kind: o.kind }))),
+      succeeded: (o) => dropSubtree(ancestor, o.path),
+    }),
+    // Creations that must first keep the server's version as a conflict copy. Uploads carry
+    // the copy into the transport (so rsync can use --backup); other kinds move it first.
+    step<{ o: Creation; copy: string }>({
+      op: 'keep-remote-copy',
+      select: (ops) =>
+        creationsOf(ops).flatMap((o) => {
+          const copy = copyPaths.get(o.path);
+          return o.op === 'upload' || copy === undefined ? [] : [{ o, copy }];
+        }),
+      target: ({ o }) => at(o),
+      send: (moves) => transport.rename(moves.map(({ o, copy }) => ({ from: o.path, to: copy }))),
+      succeeded: ({ o, copy }) => {
+        dropSubtree(ancestor, o.path);
+        noteConflict(o.path, copy);
+      },
+      failed: ({ o }, r) => {
+        blocked.add(o.path);
+        noteConflict(o.path, undefined, r.error);
+      },
+    }),
+    step<OpOf<'mkdir'>>({
+      op: 'mkdir',
+      select: (ops) => ofKind(ops, 'mkdir'),
+      target: at,
+      guarded: (o) => [o.path],
+      creates: true,
+      send: (ops) => transport.mkdir(ops.map((o) => ({ path: o.path, mode: o.entry.mode }))),
+      succeeded: (o) => recordEntry(ancestor, o.path, o.entry),
+      failed: (o) => notCreated.add(o.path),
+    }),
+    step<OpOf<'rename'>>({
+      op: 'rename',
+      select: (ops) => ofKind(ops, 'rename'),
+      target: (o) => ({ path: o.to, from: o.from }),
+      guarded: (o) => [o.to, o.from],
+      creates: true,
+      send: (ops) => transport.rename(ops.map((o) => ({ from: o.from, to: o.to }))),
+      succeeded: (o) => moveSubtree(ancestor, o.from, o.to),
+      failed: (o) => {
+        if (o.kind === 'dir') notCreated.add(o.to);
+      },
+    }),
+    step<OpOf<'upload'>, UploadResult>({
+      op: 'upload',
+      select: (ops) => ofKind(ops, 'upload'),
+      target: at,
+      guarded: (o) => [parentOf(o.path)],
+      creates: true,
+      send: sendUploads,
+      observe: (o, r) => {
+        if (o.keepRemoteCopy)
+          noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
+        // Deleted or moved since the scan: rescan it rather than count a failure.
+        if (r.localVanished) changedDuringUpload.push(o.path);
+        return r.localVanished === true;
+      },
+      succeeded: (o, r) => {
+        if (!r.uploaded) return false;
+        recordEntry(ancestor, o.path, r.uploaded);
+        if (r.changedDuringUpload) changedDuringUpload.push(o.path);
+      },
+      bytes: (r) => r.uploaded?.size,
+    }),
+    step<OpOf<'symlink'>>({
+      op: 'symlink',
+      select: (ops) => ofKind(ops, 'symlink'),
+      target: at,
+      guarded: (o) => [o.path],
+      creates: true,
+      send: (ops) => transport.symlink(ops.map((o) => ({ path: o.path, target: o.entry.target }))),
+      succeeded: (o) => recordEntry(ancestor, o.path, o.entry),
+    }),
+    step<OpOf<'setAttributes'>>({
+      op: 'setAttributes',
+      select: (ops) => ofKind(ops, 'setAttributes'),
+      target: at,
+      guarded: (o) => [o.path],
+      send: (ops) =>
+        transport.setAttributes(
+          ops.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })),
+        ),
+      succeeded: (o) => {
         // Keep the content hash we knew: only attributes changed.
         const before = ancestor.get(o.path);
         const entry =
@@ -255,80 +308,88 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
             ? { ...o.entry, hash: before.hash }
             : o.entry;
         recordEntry(ancestor, o.path, entry);
-        emit({ path: o.path, op: 'setAttributes', ok: true });
-      });
-    }
+      },
+    }),
+    step<OpOf<'remove'>>({
+      op: 'remove',
+      select: (ops) => ofKind(ops, 'remove'),
+      target: at,
+      send: (ops) => transport.remove(ops.map((o) => ({ path: o.path, kind: o.kind }))),
+      succeeded: (o) => dropSubtree(ancestor, o.path),
+    }),
+  ];
 
-    const removes = of('remove');
-    if (removes.length) {
-      const res = await transport.remove(removes.map((o) => ({ path: o.path, kind: o.kind })));
-      res.forEach((r, i) => {
-        const o = removes[i] as Extract<PlanOp, { op: 'remove' }>;
-        if (r.error) return fail('remove', r);
-        dropSubtree(ancestor, o.path);
-        emit({ path: o.path, op: 'remove', ok: true });
-      });
+  const phases = [...new Set(plan.ops.map((o) => OP_PHASE[o.op]))].sort((a, b) => a - b);
+  const deferredForgets: string[] = [];
+  for (const phase of phases) {
+    if (ctx.shouldStop?.()) break;
+    const ops = plan.ops.filter((o) => OP_PHASE[o.op] === phase);
+    // Ancestor-only ops first: they need no server.
+    for (const o of ofKind(ops, 'adopt')) recordEntry(ancestor, o.path, o.entry);
+    for (const o of ofKind(ops, 'forget')) {
+      if (o.subtree) dropSubtree(ancestor, o.path);
+      else deferredForgets.push(o.path);
     }
+    for (const o of creationsOf(ops)) {
+      if (!o.keepRemoteCopy) continue;
+      const name = conflictCopyName(o.path, ctx.now(), (p) => takenNames.has(p));
+      takenNames.add(name);
+      copyPaths.set(o.path, name);
+    }
+    for (const run of steps) await run(ops);
   }
   for (const p of deferredForgets) {
     if (![...ancestor.keys()].some((k) => k !== p && isWithin(k, p))) ancestor.delete(p);
   }
   return { outcomes, conflicts, changedDuringUpload };
 
-  function noteConflict(path: string, conflictCopyPath: string | undefined, error?: string) {
-    const c = conflictByPath.get(path);
-    if (!c) return;
-    conflicts.push({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
-  }
-
-  async function runUploads(uploads: Extract<PlanOp, { op: 'upload' }>[], copyPaths: Map<string, string>) {
-    const toItem = (o: Extract<PlanOp, { op: 'upload' }>): UploadItem => ({
-      path: o.path,
-      localPath: localPathOf(ctx.localRoot, o.path),
-      expected: o.entry,
-      ...(copyPaths.has(o.path) ? { conflictCopyPath: copyPaths.get(o.path) as string } : {}),
-    });
-    const route = routeUploads(uploads, {
+  /**
+   * Sends uploads through the main transport, then those upload-route.ts picks through the
+   * delta transport; results come back in `ops` order.
+   */
+  async function sendUploads(
+    ops: OpOf<'upload'>[],
+    settle: (i: number, r: UploadResult) => void,
+  ): Promise<(UploadResult | undefined)[]> {
+    const toItem = (o: OpOf<'upload'>): UploadItem => {
+      const conflictCopyPath = copyPaths.get(o.path);
+      return {
+        path: o.path,
+        localPath: localPathOf(ctx.localRoot, o.path),
+        expected: o.entry,
+        ...(conflictCopyPath !== undefined ? { conflictCopyPath } : {}),
+      };
+    };
+    const route = routeUploads(ops, {
       deltaAvailable: ctx.deltaTransport !== undefined,
       deltaThreshold: ctx.deltaThreshold ?? Infinity,
       bulkThreshold: ctx.bulkThreshold ?? Infinity,
       bulkBytes: ctx.bulkBytes ?? Infinity,
       remote: ctx.remote,
     });
-    const viaDelta = route.delta;
-    const viaMain = route.main;
-    const progress = (() => {
-      let lastBytes = 0;
-      let lastFiles = 0;
-      return (p: { bytes: number; files: number }) => {
-        ctx.onProgress?.(p.bytes - lastBytes, p.files - lastFiles);
-        lastBytes = p.bytes;
-        lastFiles = p.files;
-      };
-    })();
-    const batches: [RemoteTransport, Extract<PlanOp, { op: 'upload' }>[]][] = [[transport, viaMain]];
-    if (viaDelta.length && ctx.deltaTransport) batches.push([ctx.deltaTransport, viaDelta]);
-    for (const [t, ops] of batches) {
-      if (!ops.length) continue;
-      const settled = new Set<number>();
-      const settle = (i: number, r: UploadResult) => {
-        if (settled.has(i)) return;
-        settled.add(i);
-        const o = ops[i] as Extract<PlanOp, { op: 'upload' }>;
-        if (o.keepRemoteCopy)
-          noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
-        if (r.localVanished) {
-          // Deleted or moved since the scan: rescan it rather than count a failure.
-          changedDuringUpload.push(o.path);
-          return;
-        }
-        if (r.error || !r.uploaded) return fail('upload', r);
-        recordEntry(ancestor, o.path, r.uploaded);
-        if (r.changedDuringUpload) changedDuringUpload.push(o.path);
-        emit({ path: o.path, op: 'upload', ok: true, bytes: r.uploaded.size });
-      };
-      const res: UploadResult[] = await t.upload(ops.map(toItem), progress, settle);
-      res.forEach((r, i) => settle(i, r));
+    // Transports count progress from zero; the engine is told increments.
+    let lastBytes = 0;
+    let lastFiles = 0;
+    const progress = (p: TransferProgress) => {
+      ctx.onProgress?.(p.bytes - lastBytes, p.files - lastFiles);
+      lastBytes = p.bytes;
+      lastFiles = p.files;
+    };
+    const batches: [RemoteTransport, OpOf<'upload'>[]][] = [[transport, route.main]];
+    if (route.delta.length && ctx.deltaTransport) batches.push([ctx.deltaTransport, route.delta]);
+    const indexOf = new Map(ops.map((o, i) => [o, i]));
+    const results = new Array<UploadResult | undefined>(ops.length);
+    for (const [t, batch] of batches) {
+      if (!batch.length) continue;
+      // routeUploads returns the very op objects it was given.
+      const index = batch.map((o) => indexOf.get(o) ?? -1);
+      const res = await t.upload(batch.map(toItem), progress, (j, r) => settle(index[j] ?? -1, r));
+      res.forEach((r, j) => {
+        const i = index[j] ?? -1;
+        settle(i, r);
+        if (i >= 0) results[i] = r;
+      });
     }
+    return results;
   }
 }
