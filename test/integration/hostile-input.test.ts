@@ -102,6 +102,7 @@ for (const transport of ['sftp', 'rsync']) {
       // Put there on the server by someone else: a link out of the target, and one in the way of a local directory.
       symlinkSync(f.outside, join(f.remote, 'escape'));
       symlinkSync(join(f.outside, 'sub'), join(f.remote, 'sub'));
+      harness.sshd.own(f.remote);
       writeTree(f.local, {
         'escape/precious.txt': 'would overwrite the outside file if followed',
         'sub/new.txt': 'new',

@@ -33,7 +33,6 @@ import { TEMP_PREFIX } from '../../main/core/temp-name.ts';
 import type { RemoteTransport, UploadItem } from '../../main/transport/transport.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 
-const isRoot = process.getuid?.() === 0;
 let sshd: TestSshd;
 let local: string;
 let rsync: RemoteTransport;
@@ -231,6 +230,7 @@ test('remove deletes files, symlinks and whole trees; a missing path is success'
   writeFileSync(remote('rm/file.txt'), 'f');
   writeFileSync(remote('rm/keep.txt'), 'k');
   symlinkSync(sshd.dir, remote('rm/link-to-server-dir'));
+  sshd.own(remote('rm'));
   const results = await rsync.remove([
     { path: 'rm/file.txt', kind: 'file' },
     { path: 'rm/tree', kind: 'dir' },
@@ -274,6 +274,7 @@ test('Ferry temp files are reported apart from entries', async () => {
 test('a conflict copy keeps the server version under the requested stamp', async () => {
   mkdirSync(remote('conflict'));
   writeFileSync(remote('conflict/doc.txt'), 'server version');
+  sshd.own(remote('conflict'));
   const item = {
     ...localFile('conflict/doc.txt', 'local version!'),
     conflictCopyPath: 'conflict/doc.ferry-conflict-20260102-030405.txt',
@@ -299,10 +300,11 @@ test('a conflict copy keeps the server version under the requested stamp', async
   ]);
 });
 
-test('one failing item gets its own error while the rest of the batch succeeds', async (t) => {
+test('one failing item gets its own error while the rest of the batch succeeds', async () => {
   mkdirSync(remote('fault'));
   // A parent that is a FILE on the server fails for everyone, root included.
   writeFileSync(remote('fault/blocker'), 'I am a file');
+  sshd.own(remote('fault'));
   const blocked = localFile('fault/blocker/child.txt', 'child');
   const fine = localFile('fault/fine.txt', 'fine');
   const gone = { ...localFile('fault/gone.txt', 'gone'), localPath: join(local, 'fault/gone.txt') };
@@ -316,19 +318,22 @@ test('one failing item gets its own error while the rest of the batch succeeds',
   assert.equal(g?.localVanished, true);
   const [m] = await rsync.mkdir([{ path: 'fault/blocker/sub', mode: 0o755 }]);
   assert.ok(m?.error, 'mkdir below a file fails');
+});
 
-  if (isRoot) {
-    t.diagnostic(
-      'running as root, which ignores permissions: the read-only directory case (permission-denied) cannot be provoked here',
-    );
+test('an item in a read-only server directory fails as permission-denied while the rest succeeds', async (t) => {
+  if (sshd.uid === 0) {
+    t.skip('the server logs in as root, which ignores permissions: a read-only directory cannot be provoked');
     return;
   }
-  mkdirSync(remote('fault/ro'));
+  mkdirSync(remote('fault/ro'), { recursive: true });
+  sshd.own(remote('fault'));
   chmodSync(remote('fault/ro'), 0o555);
   try {
     const [ro, ok] = await rsync.upload([localFile('fault/ro/x.txt', 'x'), localFile('fault/ok.txt', 'ok')]);
     assert.equal(ro?.errorCode, 'permission-denied');
+    assert.match(ro?.error ?? '', /fault\/ro\/.*Permission denied/);
     assert.equal(ok?.error, undefined);
+    assert.equal(existsSync(remote('fault/ro/x.txt')), false);
   } finally {
     chmodSync(remote('fault/ro'), 0o755);
   }
@@ -346,6 +351,7 @@ test('a remote root with spaces and glob characters is used literally', async ()
   const rootName = 'glob [1]* root';
   mkdirSync(remote(rootName));
   mkdirSync(remote('glob 1x root')); // matches the glob, must never be touched
+  sshd.own(remote(rootName));
   const other = createRsyncTransport(endpointFor(sshd, { remoteRoot: remote(rootName) }), local);
   try {
     const [r] = await other.upload([localFile('f.txt', 'in the right place')]);

@@ -34,6 +34,7 @@ async function crashedAfterCreating(name: string, journal: boolean) {
   mkdirSync(join(remote, 'ghost'));
   writeFileSync(join(remote, 'ghost', 'x.txt'), 'made by the killed ferry');
   utimesSync(join(remote, 'ghost', 'x.txt'), mtime, mtime);
+  harness.sshd.own(join(remote, 'ghost'));
   const [folderId] = readdirSync(join(state, 'folders'));
   const pending = join(state, 'folders', String(folderId), 'pending.json');
   if (journal) {
