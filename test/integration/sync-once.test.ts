@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { shellCanaries } from '../harness/shell-canary.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 import { diffTrees, editorJunk, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
 
@@ -94,13 +95,13 @@ describe('ferry sync --once (SFTP)', () => {
 
   test('hostile names sync as plain files and nothing runs them', async () => {
     const f = fixture('hostile');
+    const canaries = shellCanaries('once');
     const names = [
       'space name.txt',
       "quote'single.txt",
       'quote"double.txt',
       'new\nline.txt',
-      '$(touch pwned-by-ferry)',
-      '`touch pwned2`',
+      ...canaries.names,
       '-leading-dash',
       '--rf',
       'back\\slash',
@@ -113,10 +114,7 @@ describe('ferry sync --once (SFTP)', () => {
     const r = await f.once();
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assertSame(f.local, f.remote);
-    for (const dir of [f.remote, sshd.remoteRoot, process.cwd(), sshd.dir]) {
-      assert.equal(existsSync(join(dir, 'pwned-by-ferry')), false);
-      assert.equal(existsSync(join(dir, 'pwned2')), false);
-    }
+    assert.deepEqual(canaries.found(), [], 'no shell ever ran a name');
     f.cleanup();
   });
 

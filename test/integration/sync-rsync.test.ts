@@ -1,6 +1,7 @@
 /**
  * The rsync path end to end: `--transport rsync`, a server without the SFTP subsystem under
- * `--transport auto`, and rsync's delta transfer for a large modified file.
+ * `--transport auto`, and rsync's delta transfer for a large modified file (bytes counted on
+ * the wire).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,15 +16,19 @@ import {
   writeSync,
   closeSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { shellCanaries } from '../harness/shell-canary.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { startTcpProxy } from '../harness/tcp-proxy.ts';
 import { diffTrees, readTree, runFerry, sshFlags, targetOf, tempDir, writeTree } from '../harness/trees.ts';
 
+const canaries = shellCanaries('rsync');
 const hostile = [
   'space name.txt',
   "quote'single",
   'new\nline',
-  '$(touch pwned-rsync)',
+  ...canaries.names,
   '-leading-dash',
   'ünï.txt',
   'x'.repeat(255),
@@ -71,12 +76,7 @@ describe('rsync transport', () => {
     const second = await f.once('--transport', 'rsync');
     assert.equal(second.code, 0, second.stdout + second.stderr);
     assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
-    assert.equal(
-      existsSync(join(f.remote, 'pwned-rsync')) ||
-        existsSync('pwned-rsync') ||
-        existsSync(join(sshd.dir, 'home', 'pwned-rsync')),
-      false,
-    );
+    assert.deepEqual(canaries.found(), [], 'no shell ever ran a name');
     f.cleanup();
   });
 
@@ -97,29 +97,71 @@ describe('rsync transport', () => {
     f.cleanup();
   });
 
-  test('a large modified file goes through rsync delta transfer under --transport auto', async () => {
-    const f = setup(sshd, 'delta');
-    const big = join(f.local, 'big.bin');
-    writeFileSync(big, Buffer.alloc(8 * 1024 * 1024, 1));
-    assert.equal((await f.once('--delta-threshold', String(1024 * 1024))).code, 0);
-    const fd = openSync(big, 'r+');
-    writeSync(fd, Buffer.alloc(4096, 9), 0, 4096, 4 * 1024 * 1024);
-    closeSync(fd);
-    const r = await f.once('--delta-threshold', String(1024 * 1024));
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
-    const noop = await f.once('--delta-threshold', String(1024 * 1024));
-    assert.deepEqual(
-      noop.events.filter((e) => e.event === 'file'),
-      [],
-      'an rsync-sent file is not sent again',
-    );
-    assert.deepEqual(
-      readdirSync(f.remote).filter((n) => n.startsWith('.')),
-      [],
-      'no temp files left',
-    );
-    f.cleanup();
+  test('a small change in a large file sends a delta: the bytes on the wire are far below the file size', async () => {
+    // Ferry connects through a TCP proxy that counts every byte both ways, so the test sees
+    // what went over the network, not just the final tree (which a whole-file SFTP upload
+    // would produce as well). The content is random: compression cannot shrink a full send.
+    const proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: sshd.port });
+    try {
+      const f = setup(sshd, 'delta');
+      const knownHosts = join(f.state, 'known_hosts_proxy');
+      const [keyType, key] = readFileSync(sshd.hostPublicKeyPath, 'utf8').trim().split(/\s+/);
+      writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${keyType} ${key}\n`);
+      const viaProxy = [
+        '-i',
+        sshd.clientKeyPath,
+        '--known-hosts',
+        knownHosts,
+        '--state-dir',
+        f.state,
+        '--ssh-config',
+        '/dev/null',
+        '--delta-threshold',
+        String(1024 * 1024),
+        f.local,
+        `ssh://${sshd.user}@127.0.0.1:${proxy.port}${f.remote}`,
+      ];
+      const once = () => runFerry(['sync', '--once', '--json', ...viaProxy]);
+      const size = 8 * 1024 * 1024;
+      const big = join(f.local, 'big.bin');
+      writeFileSync(big, randomBytes(size));
+      const wire = () => proxy.bytesUp + proxy.bytesDown;
+
+      const first = await once();
+      assert.equal(first.code, 0, first.stdout + first.stderr);
+      assert.ok(proxy.bytesUp >= size, `the first upload carried the whole file: ${proxy.bytesUp} bytes up`);
+
+      const fd = openSync(big, 'r+');
+      writeSync(fd, randomBytes(4096), 0, 4096, 4 * 1024 * 1024);
+      closeSync(fd);
+      const before = wire();
+      const r = await once();
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+      assert.deepEqual(
+        r.events.filter((e) => e.event === 'file').map((e) => [e.path, e.ok]),
+        [['big.bin', true]],
+      );
+      const sent = wire() - before;
+      // A whole-file send moves at least 8 MiB; rsync's delta moves the changed block, its
+      // neighbours and the block checksums (about 2,900 blocks of 8 MiB), plus two SSH sessions.
+      assert.ok(sent < size / 16, `${sent} bytes went over the wire for a 4 KiB change in an 8 MiB file`);
+
+      const noop = await once();
+      assert.deepEqual(
+        noop.events.filter((e) => e.event === 'file'),
+        [],
+        'an rsync-sent file is not sent again',
+      );
+      assert.deepEqual(
+        readdirSync(f.remote).filter((n) => n.startsWith('.')),
+        [],
+        'no temp files left',
+      );
+      f.cleanup();
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
