@@ -119,8 +119,13 @@ describe('watchFolder (real file system)', () => {
     await writeFile(f, 'content');
     await waitFor(() => seen('modes/read-me.txt'), 'create modes/read-me.txt');
     const past = new Date(Date.now() - 60_000);
+    dirty.length = 0;
     await utimes(f, new Date(), past); // atime now, mtime a minute ago: as after a read
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => seen('modes/read-me.txt'), 'utimes modes/read-me.txt');
+    // The utimes' events must be out of the way before the chmod: a sentinel written after it
+    // in the same directory (events arrive in order), so a late one cannot pass for the chmod's.
+    await writeFile(join(root, 'modes', 'sentinel-utimes'), 'x');
+    await waitFor(() => seen('modes/sentinel-utimes'), 'create modes/sentinel-utimes');
     dirty.length = 0;
     await chmod(f, 0o600);
     await waitFor(() => seen('modes/read-me.txt'), 'chmod modes/read-me.txt');
@@ -189,6 +194,24 @@ describe('watchFolder (real file system)', () => {
   });
 });
 
+/**
+ * Writes sentinel files in `root`, one at a time, each awaited, until two in a row brought
+ * nothing but sentinels to `dirty` and `asked`: chokidar has then caught up with everything
+ * before them. Event-driven, no sleep: a late crawl shows up between two sentinels.
+ */
+async function quiesce(root: string, dirty: string[], asked: string[], tag: string): Promise<void> {
+  let quiet = 0;
+  for (let k = 0; quiet < 2; k++) {
+    assert.ok(k < 50, `the watcher never went quiet: ${dirty.slice(-10).join(', ')}`);
+    const name = `sentinel-${tag}-${k}.txt`;
+    const [d0, a0] = [dirty.length, asked.length];
+    await writeFile(join(root, name), 'x');
+    await waitFor(() => dirty.includes(name), `create ${name}`);
+    const other = [...dirty.slice(d0), ...asked.slice(a0)].filter((p) => !p.startsWith(`sentinel-${tag}-`));
+    quiet = other.length === 0 ? quiet + 1 : 0;
+  }
+}
+
 describe('watchFolder with directories swapped for symlinks (real chokidar)', () => {
   // Chokidar 6 reads a directory that was just replaced by a symlink through the link: each
   // swap below made plain chokidar report every entry of `outside` under d<n>/ (thousands of
@@ -243,9 +266,9 @@ describe('watchFolder with directories swapped for symlinks (real chokidar)', ()
           await rm(`${d}.old`, { recursive: true, force: true });
         }
       }
-      await writeFile(join(root, 'sentinel.txt'), `after the swaps in ${parent}`);
-      await waitFor(() => dirty.includes('sentinel.txt'), 'change sentinel.txt');
-      await new Promise((r) => setTimeout(r, 500)); // let a late crawl through a link surface
+      // Instead of a sleep: sentinels until chokidar is quiet (a late crawl through a link would
+      // show up between two of them).
+      await quiesce(root, dirty, asked, parent ? 'b' : 't');
       const prefix = parent ? `${parent}/` : '';
       for (let n = 0; n < 10; n++)
         assert.ok(dirty.includes(`${prefix}d${n}`), `${prefix}d${n} (now a link) was reported`);
