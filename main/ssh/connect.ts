@@ -9,6 +9,10 @@
  * - The TCP socket is ours, with TCP_NODELAY set (ssh2 never sets it), and
  *   `aes128-gcm@openssh.com` is offered first.
  * - Errors are SshConnectError / HostKeyError with sentences a user can act on.
+ * - Keyboard-interactive (PAM's usual setup, and 2FA) is tried after the other methods when
+ *   the server offers it and the password was not already refused: prompts that ask for the
+ *   password get the stored password (at most once per attempt); any other prompt goes to
+ *   `answerPrompts`, and without it fails the login saying what was asked.
  * - The resolved client keeps an 'error' listener, so a late error never crashes the process;
  *   callers watch 'close' (and may add their own 'error' listener) to notice a lost connection.
  */
@@ -33,10 +37,28 @@ import { lookupHostKeys } from './known-hosts.ts';
 
 const { Client, utils } = ssh2;
 
+/** One keyboard-interactive round: what the server asks (`echo`: the answer may be shown). */
+export interface KeyboardInteractiveRequest {
+  host: string;
+  port: number;
+  user: string;
+  /** The server's title and instructions for this round (often empty). */
+  name: string;
+  instructions: string;
+  prompts: { prompt: string; echo: boolean }[];
+}
+
 export interface ConnectOptions {
   /** Per hop: TCP connect + handshake + authentication. Default 20 s. */
   readyTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Answers keyboard-interactive prompts that are not a request for the stored password (a
+   * one-time code, a question): one answer per prompt. Rejecting gives up the login with that
+   * error. Without it, such a prompt fails the connection with an 'auth' SshConnectError
+   * quoting the prompt.
+   */
+  answerPrompts?: (request: KeyboardInteractiveRequest) => Promise<string[]>;
 }
 
 export type SshConnectErrorKind =
@@ -58,6 +80,16 @@ export class SshConnectError extends Error {
 }
 
 const PREFERRED_CIPHER = 'aes128-gcm@openssh.com';
+const KEYBOARD_INTERACTIVE = 'keyboard-interactive';
+
+/** A hidden prompt for a password or passphrase, not for a one-time code. */
+export function isPasswordPrompt(p: { prompt: string; echo?: boolean }): boolean {
+  return (
+    p.echo !== true &&
+    /pass(word|phrase)/i.test(p.prompt) &&
+    !/one[- ]?time|\botp\b|verification|token|code/i.test(p.prompt)
+  );
+}
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 4;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
@@ -214,7 +246,15 @@ function abortError(signal: AbortSignal, ep: SshEndpoint): SshConnectError {
 function describeFailure(
   err: Error & { code?: unknown; level?: unknown },
   ep: SshEndpoint,
-  ctx: { timeoutMs: number; via: string | undefined; tried: string[]; refusedByServer: string[]; notes: string[] },
+  ctx: {
+    timeoutMs: number;
+    via: string | undefined;
+    tried: string[];
+    refusedByServer: string[];
+    notes: string[];
+    /** Only the password (plain or keyboard-interactive) was tried: no key, no agent. */
+    onlyPasswordTried?: boolean;
+  },
 ): SshConnectError {
   const via = ctx.via ? ` (via jump host ${ctx.via})` : '';
   const target = where(ep);
@@ -230,7 +270,9 @@ function describeFailure(
       'auth',
       `Authentication as ${who(ep)}${via} failed; tried: ${tried}.` +
         (extra.length > 0 ? ` Also: ${extra.join('; ')}.` : '') +
-        ` Check that the user name is right and that the matching public key is in ~/.ssh/authorized_keys of ${ep.user} on the server, or give another key with -i.`,
+        (ctx.onlyPasswordTried
+          ? ` Check that the user name and the password are right.`
+          : ` Check that the user name is right and that the matching public key is in ~/.ssh/authorized_keys of ${ep.user} on the server, or give another key with -i.`),
     );
   }
   switch (err.code) {
@@ -297,9 +339,95 @@ function handshake(
     let hostKeyApproved = false;
     let hostKeyFailure: Error | undefined;
     const tried: string[] = [];
+    const triedWires: AuthenticationType[] = [];
     const refusedByServer: string[] = [];
     const notes = [...plan.notes];
     const queue = [...plan.methods];
+    if (ep.password !== undefined || opts.answerPrompts) {
+      queue.push({
+        label: KEYBOARD_INTERACTIVE,
+        wire: KEYBOARD_INTERACTIVE,
+        method: { type: KEYBOARD_INTERACTIVE, username: ep.user, prompt: answerKeyboard },
+      });
+    }
+    let last: PlannedMethod | undefined;
+    let passwordGiven = false;
+    const authContext = () => ({
+      timeoutMs,
+      via,
+      tried,
+      refusedByServer,
+      notes,
+      onlyPasswordTried:
+        triedWires.length > 0 && triedWires.every((w) => w === 'password' || w === KEYBOARD_INTERACTIVE),
+    });
+
+    function answerKeyboard(
+      name: string,
+      instructions: string,
+      _lang: string,
+      prompts: { prompt: string; echo?: boolean }[],
+      finish: (answers: string[]) => void,
+    ): void {
+      if (settled) return;
+      const password = ep.password;
+      if (password !== undefined && prompts.every(isPasswordPrompt)) {
+        // Asked again within one attempt: the server refused what we gave (PAM asks anew).
+        if (passwordGiven) {
+          const refused = Object.assign(new Error('the password was refused'), { level: 'client-authentication' });
+          return fail(describeFailure(refused, ep, authContext()));
+        }
+        passwordGiven = true;
+        return finish(prompts.map(() => password));
+      }
+      const request: KeyboardInteractiveRequest = {
+        host: ep.host,
+        port: ep.port,
+        user: ep.user,
+        name,
+        instructions,
+        prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+      };
+      if (!opts.answerPrompts) {
+        const asked = prompts.filter((p) => !isPasswordPrompt(p) || password === undefined);
+        const quoted = asked.map((p) => JSON.stringify(p.prompt.trim())).join(', ');
+        return fail(
+          new SshConnectError(
+            'auth',
+            ep.host,
+            ep.port,
+            `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), ` +
+              (password === undefined
+                ? 'and no password was given to answer it.'
+                : 'which is not a password prompt; Ferry answers only password prompts from the stored password.') +
+              ` Log in with a key instead, or answer the prompt when Ferry asks for it.`,
+          ),
+        );
+      }
+      opts.answerPrompts(request).then(
+        (answers) => {
+          if (settled) return;
+          if (answers.length !== prompts.length || answers.some((a) => typeof a !== 'string')) {
+            return fail(
+              new SshConnectError(
+                'other',
+                ep.host,
+                ep.port,
+                `The answers to the keyboard-interactive prompts of ${where(ep)} do not match them: ${prompts.length} prompt(s), ${answers.length} answer(s).`,
+              ),
+            );
+          }
+          finish(answers);
+        },
+        (err: unknown) => {
+          fail(
+            err instanceof Error
+              ? err
+              : new SshConnectError('auth', ep.host, ep.port, `Logging in to ${who(ep)} was given up: ${String(err)}`),
+          );
+        },
+      );
+    }
 
     const onAbort = () => fail(abortError(signal as AbortSignal, ep));
     const finish = () => {
@@ -322,7 +450,7 @@ function handshake(
         return;
       }
       if (hostKeyFailure) return fail(hostKeyFailure);
-      fail(describeFailure(err, ep, { timeoutMs, via, tried, refusedByServer, notes }));
+      fail(describeFailure(err, ep, authContext()));
     });
     client.on('close', () => {
       if (hostKeyFailure) return fail(hostKeyFailure);
@@ -394,15 +522,33 @@ function handshake(
         );
       },
       // Returns the next method (or false: no more) instead of calling `next`; ssh2 accepts both.
-      authHandler: (methodsLeft: AuthenticationType[] | null): AnyAuthMethod | false => {
+      authHandler: (
+        methodsLeft: AuthenticationType[] | null,
+        partialSuccess: boolean | null,
+      ): AnyAuthMethod | false => {
+        // The first method goes out before the server has listed any: if the list it then
+        // sends lacks that method, the server does not take it at all (nothing was refused).
+        if (last && methodsLeft && !partialSuccess && !methodsLeft.includes(last.wire)) {
+          tried.splice(tried.lastIndexOf(last.label), 1);
+          triedWires.splice(triedWires.lastIndexOf(last.wire), 1);
+          if (!refusedByServer.includes(last.wire)) refusedByServer.push(last.wire);
+        }
+        last = undefined;
         for (;;) {
           const m = queue.shift();
           if (m === undefined) return false;
-          if (methodsLeft && !methodsLeft.includes(m.wire)) {
+          if (m.wire === KEYBOARD_INTERACTIVE) {
+            // Offered by us on our own initiative: skipped silently where the server does not
+            // take it, and after the server refused the password (the same one, asked again).
+            if (methodsLeft && !methodsLeft.includes(KEYBOARD_INTERACTIVE)) continue;
+            if (triedWires.includes('password') && methodsLeft?.includes('password')) continue;
+          } else if (methodsLeft && !methodsLeft.includes(m.wire)) {
             if (!refusedByServer.includes(m.wire)) refusedByServer.push(m.wire);
             continue;
           }
           tried.push(m.label);
+          triedWires.push(m.wire);
+          last = m;
           return m.method;
         }
       },
@@ -489,7 +635,7 @@ export async function connectSsh(endpoint: SshEndpoint, opts: ConnectOptions = {
   const plans = await Promise.all(hops.map((hop) => planHop(hop)));
   plans.forEach((plan, i) => {
     const hop = hops[i] as SshEndpoint;
-    if (plan.methods.length === 0) throw noCredentialsError(hop, plan);
+    if (plan.methods.length === 0 && !opts.answerPrompts) throw noCredentialsError(hop, plan);
   });
 
   const clients: ClientType[] = [];
