@@ -144,7 +144,10 @@ export function buildProgram(): Command {
     )
     .option('--ignore <pattern>', 'gitignore-style pattern to leave out (repeatable)', collect)
     .option('--state-dir <dir>', 'where Ferry keeps its index and conflict log (default ~/.local/state/ferry)')
-    .option('--allow-mass-delete', 'do not halt when a sync would delete more than half of the server files')
+    .option(
+      '--allow-mass-delete',
+      'do not halt when a sync would delete more than half of the server files, or (mirror mode) server files Ferry never synced',
+    )
     .option('--ssh-config <file>', 'ssh config file for host aliases (default ~/.ssh/config)')
     .option(
       '--delta-threshold <bytes>',

@@ -77,7 +77,9 @@ export interface Conflict {
 export type HaltReason =
   | { kind: 'root-missing' }
   | { kind: 'root-emptied'; ancestorFiles: number }
-  | { kind: 'mass-delete'; deletes: number; ancestorFiles: number };
+  | { kind: 'mass-delete'; deletes: number; ancestorFiles: number }
+  /** Mirror mode's first sync would delete server files Ferry has never seen (a mistyped target?). */
+  | { kind: 'first-mirror-sync'; deletes: number };
 
 export interface Plan {
   ops: PlanOp[];

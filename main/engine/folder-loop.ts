@@ -27,7 +27,7 @@ import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
 import { readJournal, recoverJournal, removeJournal, type PendingJournal } from './journal.ts';
 import { LocalSide } from './local-side.ts';
-import { runPass, type PassLane, type PassSummary } from './pass.ts';
+import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
 import { TargetConnection, errorKindOf } from './target-connection.ts';
 import { ThroughputMeter } from './throughput.ts';
@@ -57,7 +57,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   #ancestor = new Map<string, Entry>();
   #journal: PendingJournal = { maybeLanded: new Map(), maybeMoved: [] };
   readonly #retries = new RetryBook();
-  readonly #approvals = { confirmDeletes: false, keepCopies: false, lastRetrySoon: 0 };
+  readonly #approvals: DeleteApprovals = { shown: [], approved: undefined, keepCopies: false, lastRetrySoon: 0 };
   readonly #connection: TargetConnection;
   #waitingToReconnect = false;
   #lock: FolderLock | undefined;
@@ -167,9 +167,13 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.#wake();
   }
 
-  /** The user confirmed the pending mass delete (or an emptied root): run it once. */
+  /**
+   * The user confirmed the deletes a halt showed (a mass delete, an emptied root, a first
+   * mirror sync): the next pass may delete exactly those server files. A plan that deletes
+   * anything else (more files vanished since) halts again and shows the new set.
+   */
   confirmMassDelete(): void {
-    this.#approvals.confirmDeletes = true;
+    this.#approvals.approved = new Set(this.#approvals.shown);
     this.resume();
   }
 

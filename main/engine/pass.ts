@@ -23,7 +23,7 @@ import { journalFor, matchJournaled, removeJournal, writeJournal, type PendingJo
 import { keepServerCopies } from './keep-server-copies.ts';
 import type { LocalSide } from './local-side.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
-import { checkSafety, describeHalt } from './safety.ts';
+import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
 import type { FolderState, FolderStatus } from './status.ts';
 import { isWithin } from '../core/tree.ts';
 
@@ -49,8 +49,8 @@ export interface PassLane {
   readonly retries: RetryBook;
   /** The lane's published status; edited in place. */
   readonly status: FolderStatus;
-  /** One-shot approvals of a halted pass's deletes; a pass that runs past the rails clears them. */
-  readonly approvals: { confirmDeletes: boolean; keepCopies: boolean; lastRetrySoon: number };
+  /** The user's answers to a halt; a pass that runs past the rails clears them. */
+  readonly approvals: DeleteApprovals;
   /** Pause or shutdown: checked between apply phases; what was not done is planned again. */
   shouldStop(): boolean;
   setState(state: FolderState): void;
@@ -60,6 +60,20 @@ export interface PassLane {
   file(outcome: FileOutcome): void;
   conflict(record: ConflictRecord): void;
 }
+
+export interface DeleteApprovals {
+  /** The server files the last delete halt would have deleted: what a confirmation approves. */
+  shown: readonly string[];
+  /** Confirmed deletions: the next plan may delete these and nothing else without halting. */
+  approved: ReadonlySet<string> | undefined;
+  /** The user cancelled the deletes: the next plan keeps the server's copies (keep-server-copies.ts). */
+  keepCopies: boolean;
+  /** When failed items were last all retried at once (after a write that may have freed space). */
+  lastRetrySoon: number;
+}
+
+/** How many of a delete halt's paths the status carries (all of them stay in {@link DeleteApprovals}). */
+export const HALT_PATHS_SHOWN = 50;
 
 /** The pass's summary without `inSync`, and the paths to look at again. */
 export interface PassResult {
@@ -114,6 +128,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
   const plan = lane.approvals.keepCopies ? keepServerCopies(planned) : planned;
   st.drift = mergeDrift(st.drift, plan.drift, scopes);
+  const deletions = local.get('')?.kind === 'dir' ? deletedServerFiles(plan, remote) : [];
   const halt =
     local.get('')?.kind !== 'dir'
       ? ({ kind: 'root-missing' } as const)
@@ -121,15 +136,27 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
           ancestor,
           local,
           plan,
+          deletions,
+          mode: config.mode,
           fullScan: full,
-          allowMassDelete: config.allowMassDelete || lane.approvals.confirmDeletes || lane.approvals.keepCopies,
+          allowMassDelete: config.allowMassDelete || lane.approvals.keepCopies,
+          approved: lane.approvals.approved,
         });
   if (halt) {
-    st.halt = { reason: halt.kind, message: describeHalt(halt, config.localRoot) };
+    lane.approvals.shown = halt.kind === 'root-missing' ? [] : deletions;
+    lane.approvals.approved = undefined;
+    st.halt = {
+      reason: halt.kind,
+      message: describeHalt(halt, config.localRoot),
+      ...(halt.kind === 'root-missing'
+        ? {}
+        : { deletes: deletions.length, paths: deletions.slice(0, HALT_PATHS_SHOWN) }),
+    };
     lane.setState('halted');
     return { summary: { uploaded: 0, removed: 0, failed: 0, conflicts: 0, halted: halt }, changedDuringUpload: [] };
   }
-  lane.approvals.confirmDeletes = false;
+  lane.approvals.approved = undefined;
+  lane.approvals.shown = [];
   lane.approvals.keepCopies = false;
   delete st.halt;
   const failedNow = new Set<string>();

@@ -4,8 +4,8 @@
  * plan would delete a large share of the server's files, the folder halts instead of
  * propagating what is most likely an accident (an unmounted disk, a wrong path, `rm -rf`).
  */
-import type { HaltReason, Plan } from '../core/plan.ts';
-import type { Snapshot } from '../core/tree.ts';
+import type { HaltReason, Plan, SyncMode } from '../core/plan.ts';
+import { comparePaths, hasAncestorOrSelfIn, type Snapshot } from '../core/tree.ts';
 
 export interface SafetyLimits {
   /** Deletes above this share of the ancestor's files (0..1) need confirmation ... */
@@ -23,24 +23,59 @@ export function countAncestorFiles(ancestor: Snapshot): number {
 }
 
 /**
+ * Every server file (anything but a directory) the plan deletes, whole trees expanded, in
+ * {@link comparePaths} order: what a confirmation of the deletes approves. Counted as
+ * `plan.deletedFiles` counts (a file cleared for a directory of the same name is not).
+ */
+export function deletedServerFiles(plan: Plan, remote: Snapshot): string[] {
+  const removed = new Set<string>();
+  const cleared = new Set<string>();
+  for (const o of plan.ops) {
+    if (o.op === 'remove') removed.add(o.path);
+    else if (o.op === 'clear' && o.kind === 'dir') cleared.add(o.path);
+  }
+  if (removed.size === 0 && cleared.size === 0) return [];
+  const out: string[] = [];
+  for (const [p, e] of remote) {
+    if (e.kind === 'dir') continue;
+    if (hasAncestorOrSelfIn(removed, p) || (!cleared.has(p) && hasAncestorOrSelfIn(cleared, p))) out.push(p);
+  }
+  return out.sort(comparePaths);
+}
+
+/**
  * `local` is the full local snapshot when `fullScan` is true. A scoped rescan cannot see the
  * whole root, so the emptiness rule only applies to full scans; a missing root always halts.
+ *
+ * `approved` is the set of server files the user confirmed deleting after a halt: a plan
+ * whose deletions all lie in it passes the delete rails; one that deletes anything else halts
+ * again, so a confirmation never approves more than what was shown.
  */
 export function checkSafety(args: {
   ancestor: Snapshot;
   local: Snapshot;
   plan: Plan;
+  /** {@link deletedServerFiles} of the plan; needed for `approved` and the first-mirror rule. */
+  deletions?: readonly string[];
+  /** Default 'push'. */
+  mode?: SyncMode;
   fullScan: boolean;
+  /** `--allow-mass-delete`: the delete rails are off for this folder. */
   allowMassDelete: boolean;
+  approved?: ReadonlySet<string> | undefined;
   limits?: SafetyLimits;
 }): HaltReason | undefined {
   const limits = args.limits ?? DEFAULT_SAFETY_LIMITS;
   const ancestorFiles = countAncestorFiles(args.ancestor);
   if (args.local.get('')?.kind !== 'dir') return { kind: 'root-missing' };
-  if (!args.allowMassDelete && args.fullScan && ancestorFiles > 0 && args.local.size === 1)
-    return { kind: 'root-emptied', ancestorFiles };
+  const { approved, deletions } = args;
+  if (args.allowMassDelete) return undefined;
+  if (approved !== undefined && deletions !== undefined && deletions.every((p) => approved.has(p))) return undefined;
+  if (args.fullScan && ancestorFiles > 0 && args.local.size === 1) return { kind: 'root-emptied', ancestorFiles };
+  if (args.mode === 'mirror' && args.ancestor.size <= 1 && deletions !== undefined && deletions.length > 0)
+    return { kind: 'first-mirror-sync', deletes: deletions.length };
   const deletes = args.plan.deletedFiles;
-  if (!args.allowMassDelete && deletes > limits.maxDeleteCount && deletes > ancestorFiles * limits.maxDeleteShare)
+  if (deletes > limits.maxDeleteCount && deletes > ancestorFiles * limits.maxDeleteShare)
     return { kind: 'mass-delete', deletes, ancestorFiles };
   return undefined;
 }
@@ -52,6 +87,8 @@ export function describeHalt(reason: HaltReason, localRoot: string): string {
       return `The local folder ${localRoot} is missing or not a directory (deleted, renamed or on a disk that is not mounted). Ferry halted this folder and changed nothing on the server; restore the folder, then resume.`;
     case 'root-emptied':
       return `The local folder ${localRoot} is empty, but it held ${reason.ancestorFiles} file(s) at the last sync (an unmounted disk looks like this). Ferry halted this folder and deleted nothing on the server. If you really emptied it, confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line); otherwise mount or restore it.`;
+    case 'first-mirror-sync':
+      return `This is the first sync of ${localRoot} in mirror mode, and it would delete ${reason.deletes} file(s) on the server that Ferry has never synced (is the target path right?). Ferry halted this folder and deleted nothing; check the target, then confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line).`;
     case 'mass-delete':
       return `This sync would delete ${reason.deletes} of ${reason.ancestorFiles} file(s) on the server. Ferry halted this folder until you decide; check ${localRoot}, then confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line), cancel them, or restore the files.`;
   }

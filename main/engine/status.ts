@@ -22,7 +22,14 @@ export interface FolderStatus {
   mode: SyncMode;
   state: FolderState;
   /** Set while state is 'halted': why, and what the user can do. */
-  halt?: { reason: HaltReason['kind']; message: string };
+  halt?: {
+    reason: HaltReason['kind'];
+    message: string;
+    /** For a halt on deletes: how many server files the plan would delete ... */
+    deletes?: number;
+    /** ... and the first of them (at most 50), in tree order. */
+    paths?: string[];
+  };
   /** Transport in use for the current connection. */
   transport?: 'sftp' | 'rsync';
   /** Paths waiting for a rescan plus operations not yet started. */

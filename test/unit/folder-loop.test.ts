@@ -4,74 +4,15 @@
  * recovery. Milliseconds each; the same rules run against the real sshd in
  * test/integration/ (sync-*.test.ts), which these never replace.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FolderSync, type FolderConfig } from '../../main/engine/folder-loop.ts';
+import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
 import { writeJournal } from '../../main/engine/journal.ts';
-import type { FolderStatus } from '../../main/engine/status.ts';
 import { MemoryServer } from '../harness/memory-transport.ts';
-
-function folder(t: TestContext, files: Record<string, string>, overrides: Partial<FolderConfig> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-loop-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const localRoot = join(dir, 'local');
-  mkdirSync(localRoot);
-  for (const [p, content] of Object.entries(files)) {
-    mkdirSync(join(localRoot, p, '..'), { recursive: true });
-    writeFileSync(join(localRoot, p), content);
-  }
-  const config: FolderConfig = {
-    id: 'loop-test',
-    localRoot,
-    endpoint: {
-      host: 'memory.invalid',
-      port: 22,
-      user: 'u',
-      displayName: 'memory',
-      remoteRoot: '/srv',
-      identityFiles: [],
-      knownHostsPath: join(dir, 'known_hosts'),
-      hostKeyPolicy: 'strict',
-    },
-    mode: 'push',
-    ignore: [],
-    transport: 'sftp',
-    stateDir: join(dir, 'state'),
-    allowMassDelete: false,
-    deltaThreshold: Infinity,
-    bulkThreshold: Infinity,
-    bulkBytes: Infinity,
-    pollIntervalMs: 60_000,
-    rescanIntervalMs: 0,
-    ...overrides,
-  };
-  return { config, localRoot };
-}
-
-/** Resolves with the first status `sync` publishes that satisfies `pred` (or one it already has). */
-function statusWhere(sync: FolderSync, pred: (s: FolderStatus) => boolean, what: string): Promise<FolderStatus> {
-  const now = sync.status();
-  if (pred(now)) return Promise.resolve(now);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no status with ${what}; last: ${JSON.stringify(sync.status())}`)),
-      10_000,
-    );
-    const on = (s: FolderStatus) => {
-      if (!pred(s)) return;
-      clearTimeout(timer);
-      sync.off('status', on);
-      resolve(s);
-    };
-    sync.on('status', on);
-  });
-}
-
-const inSync = (s: FolderStatus) => s.state === 'idle' && s.inSync;
+import { inSync, memoryFolder as folder, statusWhere } from '../harness/memory-folder.ts';
 
 test('runOnce pushes a tree to an empty server, and a second run has nothing to do', async (t) => {
   const server = new MemoryServer();
