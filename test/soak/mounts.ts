@@ -55,9 +55,11 @@ export class Mounts {
     return result;
   }
 
-  mountTmpfs(dir: string, sizeBytes: number): void {
+  /** A tmpfs of `sizeBytes` on `dir`, its root owned by `owner` (default root). */
+  mountTmpfs(dir: string, sizeBytes: number, owner?: { uid: number; gid: number }): void {
     mkdirSync(dir, { recursive: true });
-    run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'tmpfs', dir]);
+    const own = owner ? `,uid=${owner.uid},gid=${owner.gid}` : '';
+    run('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755${own}`, 'tmpfs', dir]);
     this.active.push(dir);
   }
 

@@ -10,6 +10,12 @@ import type { Rng } from './rng.ts';
 const NAME_MAX = 255;
 const defaults = createIgnoreMatcher({});
 
+/**
+ * Where the shell-injection names would create their files: an absolute path, so a shell in
+ * any working directory (sshd runs commands in the account's home) would leave them here.
+ */
+export const CANARY_DIR = '/tmp';
+
 /** Prefix of the files the shell-injection names would create if any shell ever ran them. */
 export function pwnedPrefix(token: string): string {
   return `ferry-soak-pwned-${token}`;
@@ -20,7 +26,7 @@ export function pwnedPrefix(token: string): string {
  * hold no "/" (printf's octal \057 makes the slash), so each is one file name.
  */
 function injections(token: string, n: number): string[] {
-  const file = `\\057tmp\\057${pwnedPrefix(token)}-${n}`;
+  const file = `${CANARY_DIR}/${pwnedPrefix(token)}-${n}`.replaceAll('/', '\\057');
   return [
     `$(touch $(printf '${file}'))`,
     `\`touch $(printf '${file}')\``,

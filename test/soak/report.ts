@@ -1,4 +1,5 @@
 /** The soak report as text: totals, operations and faults by kind, and per folder what was found. */
+import type { FaultKind } from './chaos.ts';
 import type { SoakReport } from './soak.ts';
 
 export function formatReport(r: SoakReport): string {
@@ -27,6 +28,10 @@ export function formatReport(r: SoakReport): string {
     ]),
   );
   lines.push(`  disk full via: ${r.diskFullVia}`, `  read-only via: ${r.readOnlyVia}`);
+  for (const [k, why] of Object.entries(r.faultsMissing))
+    lines.push(
+      `  NOT INJECTED ${k}: ${why}${r.faultsSkipped[k as FaultKind] ? ' (reported as skipped)' : ' (fails the run in CI)'}`,
+    );
   lines.push('', 'Folders:');
   for (const f of r.folders) {
     lines.push(

@@ -14,18 +14,28 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
 import { runFerry, tempDir } from '../harness/trees.ts';
 import { Chaos, FAULT_KINDS, type ChaosFolder, type DiskFiller, type FaultKind } from './chaos.ts';
+import { judgeMissingFaults, missingFaultProblem } from './fault-policy.ts';
 import { FerryWatch, type UnexpectedExit } from './ferry-proc.ts';
 import { Mounts } from './mounts.ts';
 import { Mutator, OPERATIONS, type Operation } from './mutator.ts';
-import { pwnedPrefix } from './names.ts';
+import { CANARY_DIR, pwnedPrefix } from './names.ts';
 import { Rng } from './rng.ts';
 import { canaries, verifyFolder } from './verify.ts';
 
@@ -77,6 +87,13 @@ export interface SoakReport {
   faults: Partial<Record<FaultKind, number>>;
   faultsTotal: number;
   faultsUnavailable: Partial<Record<FaultKind, string>>;
+  /**
+   * Kinds selected for the run that this machine could not inject for real, with the reason
+   * (see fault-policy.ts): in CI each fails the run unless FERRY_SOAK_ALLOW_MISSING names it.
+   */
+  faultsMissing: Partial<Record<FaultKind, string>>;
+  /** Of those, the kinds reported as skipped (outside CI, or opted out), with the reason. */
+  faultsSkipped: Partial<Record<FaultKind, string>>;
   diskFullVia: string;
   readOnlyVia: string;
   canaries: string[];
@@ -133,7 +150,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let smallRemote: string;
     if (probe.tmpfs && mounts) {
       const vol = join(sshd.remoteRoot, 'small-disk');
-      mounts.mountTmpfs(vol, (short ? 40 : 64) * MiB);
+      // Owned like the rest of the server's tree, so the sshd's user can write to it.
+      const { uid, gid } = statSync(sshd.remoteRoot);
+      mounts.mountTmpfs(vol, (short ? 40 : 64) * MiB, { uid, gid });
       cleanups.push(() => mounts.release(vol));
       smallRemote = join(vol, 'folder');
       disk = tmpfsFiller(join(vol, 'ballast'));
@@ -251,6 +270,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       ...(o.faults ? { kinds: o.faults } : {}),
       log,
     });
+    // What this machine cannot inject for real is never passed off as tested: reported as
+    // skipped, and in CI a failure unless opted out (fault-policy.ts).
+    const selected = (k: FaultKind) => !o.faults || o.faults.includes(k);
+    const faultsMissing: Partial<Record<FaultKind, string>> = {};
+    if (selected('readonly') && !(probe.readOnlyBind && mounts))
+      faultsMissing.readonly = `a read-only bind mount needs root with CAP_SYS_ADMIN (${probe.why ?? 'mount failed'})`;
+    if (selected('disk-full') && !(probe.tmpfs && mounts))
+      faultsMissing['disk-full'] =
+        `a real ENOSPC needs a tmpfs mounted on the server, which needs root with CAP_SYS_ADMIN (${probe.why ?? 'mount failed'}); only the fault SFTP server's simulated "disk full" ran`;
+    for (const [k, why] of chaos.unavailable) if (selected(k)) faultsMissing[k] ??= why;
+    const missingVerdict = judgeMissingFaults(faultsMissing, process.env);
+    for (const { kind, why } of missingVerdict.skipped) log(`soak: fault ${kind} skipped: ${why}`);
     const started = Date.now();
     const deadline = started + o.minutes * 60_000;
     // The edits go on for a while after the last fault. Faults make Ferry rescan everything
@@ -358,8 +389,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         tail: verdict.differences.length ? f.ferry.tail : [],
       });
     }
-    const pwned = canaries(tmpdir(), pwnedPrefix(token));
-    if (pwned.length) problems.push(`shell-injection canaries exist in ${tmpdir()}: ${pwned.join(', ')}`);
+    const pwned = canaries(CANARY_DIR, pwnedPrefix(token));
+    if (pwned.length) problems.push(`shell-injection canaries exist in ${CANARY_DIR}: ${pwned.join(', ')}`);
+    for (const { kind, why } of missingVerdict.failing) problems.push(missingFaultProblem(kind, why));
+    if (missingVerdict.unknown.length)
+      problems.push(
+        `FERRY_SOAK_ALLOW_MISSING names no fault kind in ${JSON.stringify(missingVerdict.unknown)}; kinds: ${FAULT_KINDS.join(', ')}`,
+      );
 
     const operations: Partial<Record<Operation, number>> = {};
     for (const op of OPERATIONS) {
@@ -393,6 +429,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       faults,
       faultsTotal: chaos.total,
       faultsUnavailable: Object.fromEntries(chaos.unavailable),
+      faultsMissing,
+      faultsSkipped: Object.fromEntries(missingVerdict.skipped.map(({ kind, why }) => [kind, why])),
       diskFullVia: disk?.how ?? 'none',
       readOnlyVia: probe.readOnlyBind
         ? 'a read-only bind mount over the remote directory (EROFS, refused to root too)'
