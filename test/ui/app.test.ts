@@ -7,7 +7,7 @@
  * The tests of this file share one page and one folder and run in order. Screenshots of
  * each main screen go to test-output/screenshots/ (ignored by git).
  */
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import {
@@ -75,6 +75,9 @@ let server: Server;
 let browser: Browser;
 let page: Page;
 const opened: string[] = [];
+/** Uncaught exceptions in the page, and events the test process failed to deliver to it. */
+const pageErrors: string[] = [];
+let closing = false;
 
 function serve(dir: string): Promise<{ server: Server; url: string }> {
   const types: Record<string, string> = {
@@ -106,9 +109,10 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-const card = () => page.locator('.card').first();
+/** The card of the folder the tests add through the window (a control folder comes and goes). */
+const card = () => page.locator('.card', { hasText: local }).first();
 const waitForState = (state: string, timeout = SYNC_TIMEOUT) =>
-  page.locator(`.card[data-state="${state}"]`).waitFor({ timeout });
+  page.locator(`.card[data-state="${state}"]`, { hasText: local }).waitFor({ timeout });
 
 async function drop(name: string, path: string): Promise<void> {
   await page.evaluate(
@@ -177,7 +181,7 @@ before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
   page = await context.newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  page.on('pageerror', (err) => pageErrors.push(`page error: ${err.stack ?? err.message}`));
   await page.exposeBinding('__ferryInvoke', (_source, name: unknown, args: unknown) =>
     dispatchCommand(handlers, name, args),
   );
@@ -186,14 +190,23 @@ before(async () => {
     manager.on(name as 'folderStatus', (payload: unknown) => {
       void page
         .evaluate(([n, p]) => (globalThis as unknown as PageGlobals).__ferryEmit(n, p), [name, payload] as const)
-        .catch(() => undefined);
+        .catch((err: Error) => {
+          // Only the page's own teardown may drop an event.
+          if (!closing) pageErrors.push(`delivering ${name} failed: ${err.message}`);
+        });
     });
   }
   await page.goto(served.url);
   await page.locator('body[data-ready="true"]').waitFor();
 });
 
+// Every test fails on a renderer exception or an event that could not be delivered.
+afterEach(() => {
+  assert.deepEqual(pageErrors.splice(0), [], 'no uncaught error in the page');
+});
+
 after(async () => {
+  closing = true;
   await browser?.close();
   await manager?.stopAll();
   server?.close();
@@ -381,13 +394,46 @@ describe('Ferry window in Chromium', () => {
   });
 
   test('pause holds local changes back; resume sends them', async () => {
-    await card().getByRole('button', { name: 'Pause' }).click();
-    await waitForState('paused');
-    assert.equal(await card().locator('.state-text').innerText(), 'Paused');
-    writeFileSync(join(local, 'while-paused.txt'), 'written while paused\n');
-    await page.getByText('Paused', { exact: true }).first().waitFor();
-    await shot('06-paused');
-    assert.equal(existsSync(join(remote, 'while-paused.txt')), false);
+    // A control folder to the same server, never paused: a file written there after the
+    // paused folder's file reaching the server is the positive signal that the watchers and
+    // the server had every chance to send the paused file. If pause did nothing, that file
+    // would have arrived first (checked by breaking pause on purpose).
+    const controlLocal = join(tmp, 'Control');
+    const controlRemote = join(sshd.remoteRoot, 'control');
+    mkdirSync(controlLocal);
+    writeFileSync(join(controlLocal, 'c0.txt'), 'control\n');
+    const control = await manager.add({
+      host: '127.0.0.1',
+      user: sshd.user,
+      port: sshd.port,
+      auth: { kind: 'key', keyPath: sshd.clientKeyPath },
+      remotePath: controlRemote,
+      localPath: controlLocal,
+      mode: 'push',
+      ignore: [],
+    });
+    try {
+      await page.locator('.card[data-state="in-sync"]', { hasText: controlLocal }).waitFor({ timeout: SYNC_TIMEOUT });
+      // The folder itself syncs right now: a file written before the pause arrives.
+      writeFileSync(join(local, 'before-pause.txt'), 'written before the pause\n');
+      await eventually(() => existsSync(join(remote, 'before-pause.txt')), 'before-pause.txt on the server');
+      await waitForState('in-sync');
+
+      await card().getByRole('button', { name: 'Pause' }).click();
+      await waitForState('paused');
+      assert.equal(await card().locator('.state-text').innerText(), 'Paused');
+      writeFileSync(join(local, 'while-paused.txt'), 'written while paused\n');
+      for (const n of [1, 2]) {
+        writeFileSync(join(controlLocal, `c${n}.txt`), `control ${n}\n`);
+        await eventually(() => existsSync(join(controlRemote, `c${n}.txt`)), `control file c${n}.txt on the server`);
+      }
+      assert.equal(existsSync(join(remote, 'while-paused.txt')), false, 'the paused folder sent nothing');
+      assert.equal(await card().getAttribute('data-state'), 'paused');
+      await shot('06-paused');
+    } finally {
+      await manager.remove(control.id);
+    }
+    await page.locator('.card', { hasText: controlLocal }).waitFor({ state: 'detached' });
     await card().getByRole('button', { name: 'Resume' }).click();
     await eventually(() => existsSync(join(remote, 'while-paused.txt')), 'while-paused.txt on the server');
     await waitForState('in-sync');
