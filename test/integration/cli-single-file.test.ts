@@ -3,7 +3,8 @@
  * single executable application into a temp directory, copies it alone into another one (as
  * onto a server) and runs it with a PATH holding no Node: a `node` there that only records
  * being called, plus `ssh` and `rsync`, which the rsync transport runs. Then `--help`,
- * `--version`, and `sync --once` against the test sshd over SFTP and over rsync.
+ * `--version`, `sync --once` against the test sshd over SFTP and over rsync, and watch mode
+ * (chokidar, bundled) until SIGTERM.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,8 @@ import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, symlinkSync,
 import { join } from 'node:path';
 import { buildCliExecutable } from '../../main/build/build-cli.ts';
 import { sshdForFile } from '../harness/sshd-for-file.ts';
-import { diffTrees, readTree, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
+import { onLines } from '../harness/lines.ts';
+import { diffTrees, eventually, readTree, sshFlags, targetOf, waitForSameTree, writeTree } from '../harness/trees.ts';
 
 const file = sshdForFile();
 const { scope } = file;
@@ -153,4 +155,38 @@ describe('the single-file ferry executable', { skip: unsupported }, () => {
       assertNodeNeverRan();
     });
   }
+  test('sync (watch mode) pushes a new file, then stops cleanly on SIGTERM', async () => {
+    const sshd = file.sshd;
+    const local = scope.dir('cli-watch-local');
+    const state = scope.dir('cli-watch-state');
+    const remote = join(sshd.remoteRoot, 'cli-single-file-watch');
+    writeTree(local, { 'a.txt': 'first' });
+    const child = spawn(exe, ['sync', '--json', ...sshFlags(sshd, state), local, targetOf(sshd, remote)], {
+      env: { PATH: binDir, HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    const events: Record<string, unknown>[] = [];
+    let stderr = '';
+    onLines(child.stdout, (line) => events.push(JSON.parse(line) as Record<string, unknown>));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await eventually(
+        () => events.some((e) => e.event === 'state' && e.state === 'idle' && e.inSync === true),
+        30_000,
+        () => `no idle, in-sync state; stderr: ${stderr}; events: ${JSON.stringify(events.slice(-5))}`,
+      );
+      writeTree(local, { 'b/new.txt': 'written while watching' });
+      await waitForSameTree(local, remote);
+      assert.equal(readFileSync(join(remote, 'b/new.txt'), 'utf8'), 'written while watching');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const hung = setTimeout(() => child.kill('SIGKILL'), 20_000); // fails the assertion below
+    assert.deepEqual(await exited, { code: 0, signal: null }, stderr);
+    clearTimeout(hung);
+    assertNodeNeverRan();
+  });
 });
