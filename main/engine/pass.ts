@@ -12,7 +12,7 @@
  * - The ancestor on disk is saved after every pass that had something to do.
  */
 import type { HaltReason, Plan } from '../core/plan.ts';
-import { outermost, pathsBelowNonDirectories, type Entry } from '../core/tree.ts';
+import { hasAncestorOrSelfIn, outermost, parentOf, pathsBelowNonDirectories, type Entry } from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
 import { applyPlan, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
@@ -260,15 +260,7 @@ async function execute(
     },
   });
   st.inFlight = 0;
-  // A creation the server refused did not happen: the entry recorded for it before acting
-  // goes (the journal is for outcomes Ferry never learns). Left in place, it would claim the
-  // local mode for a path that something else may create with another one (rsync's implied
-  // directories are 0755), and the difference would pass for a server-side change for ever.
-  for (const o of result.outcomes) {
-    if (o.ok || (o.op !== 'mkdir' && o.op !== 'upload' && o.op !== 'symlink')) continue;
-    const recorded = creations.get(o.path);
-    if (recorded !== undefined && ancestor.get(o.path) === recorded) ancestor.delete(o.path);
-  }
+  dropRefusedCreations(ancestor, creations, result.outcomes);
   for (const c of result.conflicts) {
     const record: ConflictRecord = {
       time: new Date().toISOString(),
@@ -294,6 +286,41 @@ async function execute(
     wrote,
     changedDuringUpload: result.changedDuringUpload,
   };
+}
+
+/**
+ * A creation the server refused did not happen: the entry recorded for it before acting goes
+ * (the journal is for outcomes Ferry never learns). Left in place, it would claim the local
+ * mode for a path that something else may create with another one (rsync's implied
+ * directories are 0755), and the difference would pass for a server-side change for ever.
+ * That covers a failed mkdir, upload or symlink at its path, and a failed rename at every
+ * path recorded for its target. Afterwards no recorded creation outlives its parent: the
+ * ancestor stays a tree (an entry whose parent is gone fails the index's validation, and
+ * every later save with it).
+ */
+function dropRefusedCreations(
+  ancestor: Map<string, Entry>,
+  creations: ReadonlyMap<string, Entry>,
+  outcomes: readonly FileOutcome[],
+): void {
+  if (creations.size === 0) return;
+  const dropIfRecorded = (p: string) => {
+    const recorded = creations.get(p);
+    if (recorded !== undefined && ancestor.get(p) === recorded) ancestor.delete(p);
+  };
+  const failedRenameTargets = new Set<string>();
+  for (const o of outcomes) {
+    if (o.ok) continue;
+    if (o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') dropIfRecorded(o.path);
+    else if (o.op === 'rename') failedRenameTargets.add(o.path);
+  }
+  // Parents first (journalFor lists creations in that order), so a dropped parent takes its
+  // recorded children with it.
+  for (const p of creations.keys()) {
+    const parent = parentOf(p);
+    if (hasAncestorOrSelfIn(failedRenameTargets, p) || (parent !== '' && ancestor.get(parent)?.kind !== 'dir'))
+      dropIfRecorded(p);
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
@@ -154,3 +154,22 @@ test(
     );
   },
 );
+
+test('a rename into a directory the server refused to create leaves a valid index, and converges later', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'a.txt': 'moving content' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  mkdirSync(join(localRoot, 'x', 'd'), { recursive: true });
+  renameSync(join(localRoot, 'a.txt'), join(localRoot, 'x', 'd', 'b.txt'));
+  server.refusePaths.set('x', { code: 'permission-denied', message: 'Permission denied' });
+  // The rename below the refused directory fails too: what was recorded for its target in
+  // advance must go with it, or the index would hold x/d/b.txt without x/d.
+  const refused = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(refused.inSync, false);
+  assert.ok(server.calls.some((c) => c.call === 'mkdir'));
+  assert.equal(server.calls.filter((c) => c.call === 'rename').length, 0, 'nothing is sent below a refused mkdir');
+  server.refusePaths.clear();
+  const after = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(after.inSync, true);
+  assert.deepEqual(server.files(), new Map([['x/d/b.txt', 'moving content']]));
+});
