@@ -56,7 +56,25 @@ export interface IgnoreMatcher {
    * directory is excluded). The root is never ignored.
    */
   ignores(relPath: string, isDir: boolean): boolean;
+  /**
+   * Why `relPath` is ignored: the rule that decides (the last one to match it or the directory
+   * it is ignored with, as `git check-ignore -v` reports) and where that rule came from.
+   * Undefined when the path is not ignored.
+   */
+  explain(relPath: string, isDir: boolean): IgnoreExplanation | undefined;
 }
+
+/** The rule that ignores a path, and where it was written. */
+export interface IgnoreExplanation {
+  /** The pattern as written (`build/`, `*.log`). */
+  rule: string;
+  /** `.ferryignore:3`, `--ignore`, `the default pack`, or Ferry's own temporary names. */
+  origin: string;
+}
+
+export const ORIGIN_DEFAULTS = 'the default pack';
+export const ORIGIN_PATTERNS = '--ignore';
+export const ORIGIN_TEMP = "Ferry's own temporary files (always ignored)";
 
 export interface IgnoreMatcherOptions {
   patterns?: readonly string[];
@@ -71,14 +89,27 @@ function isFerryTemp(relPath: string): boolean {
 
 export function createIgnoreMatcher(options: IgnoreMatcherOptions = {}): IgnoreMatcher {
   const ig = ignore();
-  if (options.useDefaults ?? true) ig.add([...DEFAULT_IGNORES]);
-  if (options.patterns) ig.add([...options.patterns]);
-  if (options.ferryignoreText) ig.add(options.ferryignoreText);
+  // Each rule carries its origin as its `mark`, which the `ignore` package hands back with the
+  // rule that decided (explain). `.ferryignore` is added line by line for the line numbers;
+  // the package splits text on the same line breaks, so the rules are the same.
+  const marked = (patterns: readonly string[], mark: (i: number) => string) =>
+    patterns.map((pattern, i) => ({ pattern, mark: mark(i) }));
+  if (options.useDefaults ?? true) ig.add(marked(DEFAULT_IGNORES, () => ORIGIN_DEFAULTS));
+  if (options.patterns) ig.add(marked(options.patterns, () => ORIGIN_PATTERNS));
+  if (options.ferryignoreText)
+    ig.add(marked(options.ferryignoreText.split(/\r?\n/), (i) => `${FERRYIGNORE_NAME}:${i + 1}`));
   return {
     ignores(relPath: string, isDir: boolean): boolean {
       if (relPath === '') return false;
       if (isFerryTemp(relPath)) return true;
       return ig.ignores(isDir ? `${relPath}/` : relPath);
+    },
+    explain(relPath: string, isDir: boolean): IgnoreExplanation | undefined {
+      if (relPath === '') return undefined;
+      if (isFerryTemp(relPath)) return { rule: `${TEMP_PREFIX}*`, origin: ORIGIN_TEMP };
+      const r = ig.test(isDir ? `${relPath}/` : relPath);
+      if (!r.ignored || !r.rule) return undefined;
+      return { rule: r.rule.pattern, origin: r.rule.mark ?? ORIGIN_PATTERNS };
     },
   };
 }
