@@ -75,7 +75,11 @@ export interface Conflict {
 
 /** Why a plan must not run without the user's say-so. */
 export type HaltReason =
-  | { kind: 'root-missing' }
+  /**
+   * `link`: the local root is a symbolic link, and what it points to is missing or not a
+   * directory; or, with `linkWas`, it points somewhere else than the directory it led to at start.
+   */
+  | { kind: 'root-missing'; link?: string; linkWas?: string }
   | { kind: 'root-emptied'; ancestorFiles: number }
   | { kind: 'mass-delete'; deletes: number; ancestorFiles: number }
   /** Mirror mode's first sync would delete server files Ferry has never seen (a mistyped target?). */

@@ -1,13 +1,14 @@
 /**
  * Local side observations: lstat-based scans of the whole root or of some scopes below it.
  * Symlinks are recorded as links (target read, never followed). Sockets, FIFOs and devices
- * are skipped and reported as problems. Ignored paths never enter the snapshot, and an
+ * are skipped and listed as such (skipped-files.ts), not as problems. Ignored paths never enter the snapshot, and an
  * ignored directory is not descended into.
  */
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../core/map-limit.ts';
 import { ancestorsOf, joinRel, type Entry } from '../core/tree.ts';
+import { describeSpecial, type SkippedFile } from './skipped-files.ts';
 
 export type IgnoreTest = (relPath: string, isDir: boolean) => boolean;
 
@@ -18,6 +19,8 @@ export interface LocalScan {
   entries: Map<string, Entry>;
   /** Paths that could not be read (permission denied, vanished mid-scan is not a problem), with the reason. */
   problems: { path: string; error: string }[];
+  /** Sockets, FIFOs and devices (not ignored ones): never synced, and not failures either. */
+  skipped: SkippedFile[];
   /**
    * Ancestors of scopes that are not directories (a file or symlink where the scope needs a
    * directory): those scopes were not scanned. The caller widens its scopes to these.
@@ -53,11 +56,16 @@ async function entryFor(abs: string): Promise<Entry | undefined | 'other'> {
 export async function scanLocal(root: string, scopes: readonly string[], ignores: IgnoreTest): Promise<LocalScan> {
   const entries = new Map<string, Entry>();
   const problems: LocalScan['problems'] = [];
+  const skipped: SkippedFile[] = [];
   const blocked: string[] = [];
   const rootEntry = await entryFor(root);
   if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir')
-    return { entries, problems, blocked };
+    return { entries, problems, skipped, blocked };
   entries.set('', rootEntry);
+  const skip = async (rel: string): Promise<void> => {
+    const st = await lstat(localPathOf(root, rel)).catch(() => undefined);
+    if (st) skipped.push({ path: rel, reason: describeSpecial(st) });
+  };
 
   const visit = async (rel: string): Promise<void> => {
     let entry: Entry | undefined | 'other';
@@ -74,7 +82,7 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
       return;
     }
     if (entry === 'other') {
-      problems.push({ path: rel, error: 'not a regular file, directory or symlink (socket, FIFO or device); skipped' });
+      if (!ignores(rel, false)) await skip(rel);
       return;
     }
     if (rel !== '' && ignores(rel, entry.kind === 'dir')) return;
@@ -118,5 +126,5 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
     }
     if (reachable) await visit(scope);
   }
-  return { entries, problems, blocked };
+  return { entries, problems, skipped, blocked };
 }

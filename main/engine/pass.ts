@@ -23,6 +23,7 @@ import { journalFor, matchJournaled, removeJournal, writeJournal, type PendingJo
 import { keepServerCopies } from './keep-server-copies.ts';
 import type { LocalSide } from './local-side.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
+import { dropSkipped, mergeSkipped } from './skipped-files.ts';
 import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
 import type { FolderState, FolderStatus } from './status.ts';
 import { isWithin } from '../core/tree.ts';
@@ -40,7 +41,7 @@ export interface PassSummary {
 export interface PassLane {
   readonly config: FolderConfig;
   readonly files: FolderStateFiles;
-  readonly local: Pick<LocalSide, 'scan' | 'ignores' | 'hash' | 'reloadIgnores'>;
+  readonly local: Pick<LocalSide, 'scan' | 'ignores' | 'hash' | 'reloadIgnores' | 'rootLink'>;
   readonly transports: OpenTransports;
   /** The last synced state; edited in place. */
   readonly ancestor: Map<string, Entry>;
@@ -108,6 +109,9 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   const local = localScan.entries;
   const remote = new Map<string, Entry>();
   for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
+  // Sockets, FIFOs and devices are left out like ignored paths, and listed (skipped-files.ts).
+  for (const snapshot of [remote, ancestor]) dropSkipped(snapshot, localScan.skipped);
+  st.skipped = mergeSkipped(st.skipped, localScan.skipped, scopes);
   // The scanners refuse to go through symlinks; this is the second lock on that door.
   for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
   if (remoteScan.tempFiles.length)
@@ -131,7 +135,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   const deletions = local.get('')?.kind === 'dir' ? deletedServerFiles(plan, remote) : [];
   const halt =
     local.get('')?.kind !== 'dir'
-      ? ({ kind: 'root-missing' } as const)
+      ? ({ kind: 'root-missing', ...lane.local.rootLink() } as const)
       : checkSafety({
           ancestor,
           local,

@@ -84,6 +84,10 @@ export function checkSafety(args: {
 export function describeHalt(reason: HaltReason, localRoot: string): string {
   switch (reason.kind) {
     case 'root-missing':
+      if (reason.link !== undefined && reason.linkWas !== undefined)
+        return `The local folder ${localRoot} is a symbolic link that now points to ${reason.link}, not to ${reason.linkWas} as when Ferry started. Ferry halted this folder and changed nothing on the server; point the link back, or restart Ferry to sync what it points to now.`;
+      if (reason.link !== undefined)
+        return `The local folder ${localRoot} is a symbolic link to ${reason.link}, which is missing or not a directory (deleted, renamed, re-pointed or on a disk that is not mounted). Ferry halted this folder and changed nothing on the server; restore the folder or the link, then resume.`;
       return `The local folder ${localRoot} is missing or not a directory (deleted, renamed or on a disk that is not mounted). Ferry halted this folder and changed nothing on the server; restore the folder, then resume.`;
     case 'root-emptied':
       return `The local folder ${localRoot} is empty, but it held ${reason.ancestorFiles} file(s) at the last sync (an unmounted disk looks like this). Ferry halted this folder and deleted nothing on the server. If you really emptied it, confirm the deletes (in the Ferry window, or with --allow-mass-delete on the command line); otherwise mount or restore it.`;

@@ -3,6 +3,7 @@
  * Plain JSON data (no class instances, no Maps) so it crosses IPC and `--json` unchanged.
  */
 import type { HaltReason, SyncMode } from '../core/plan.ts';
+import type { SkippedFile } from './skipped-files.ts';
 
 export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'paused' | 'halted' | 'error';
 
@@ -51,6 +52,8 @@ export interface FolderStatus {
   lastErrorKind?:
     'host-key-changed' | 'host-key-revoked' | 'host-key-unknown' | 'auth' | 'connection' | 'needs-secret' | 'other';
   failedItems: FailedItem[];
+  /** Sockets, FIFOs and devices in the folder: never synced, not failures (at most 100). */
+  skipped: SkippedFile[];
   conflictCount: number;
   /** Paths changed on the server only (push mode leaves them; a later local edit makes a conflict). */
   drift: string[];
@@ -75,6 +78,7 @@ export function newFolderStatus(
     bytesTotal: 0,
     throughputBps: 0,
     failedItems: [],
+    skipped: [],
     conflictCount: 0,
     drift: [],
     watcher: 'off',
