@@ -28,6 +28,7 @@ import { loadIndex, saveIndex } from './index-store.ts';
 import { readJournal, recoverJournal, removeJournal, type PendingJournal } from './journal.ts';
 import { LocalSide } from './local-side.ts';
 import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
+import { passReport, type PassReport } from './pass-report.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
 import { TargetConnection, errorKindOf } from './target-connection.ts';
 import { ThroughputMeter } from './throughput.ts';
@@ -41,6 +42,8 @@ export interface FolderEvents {
   conflict: [ConflictRecord];
   /** The folder became idle with nothing queued, failed or halted. */
   synced: [FolderStatus];
+  /** A pass ended (halted ones too): what it did and how long it took. */
+  pass: [PassReport];
 }
 
 /** What the loop is given rather than builds: the transport opener (a test passes a fake). */
@@ -362,7 +365,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   async #pass(scopes: string[]): Promise<PassSummary> {
     const transports = this.#connection.current;
     if (!transports) throw new Error('not connected');
+    const started = Date.now();
     const { summary, changedDuringUpload } = await runPass(this.#lane(transports), scopes);
+    this.emit('pass', passReport(summary, this.#st, scopes, Date.now() - started));
     if (summary.halted) {
       this.#dirty = [];
       return { ...summary, inSync: false };
