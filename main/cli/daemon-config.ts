@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { FolderOptions } from '../engine/folder-options.ts';
+import { parseRate } from '../transport/rate-limit.ts';
 
 const folderSchema = z
   .object({
@@ -19,6 +20,18 @@ const folderSchema = z
     transport: z.enum(['auto', 'sftp', 'rsync']).optional(),
     ignore: z.array(z.string()).optional(),
     allowMassDelete: z.boolean().optional(),
+    /** Upload limit: `500K`, `5M`, or bytes per second as a number. */
+    bwlimit: z
+      .union([z.string(), z.number().int()])
+      .transform((v, ctx) => {
+        try {
+          return parseRate(String(v));
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
   })
   .strict();
 
@@ -74,6 +87,7 @@ export async function loadDaemonConfig(file: string): Promise<{ config: DaemonCo
     ...(f.transport ? { transport: f.transport } : {}),
     ...(f.ignore ? { ignore: f.ignore } : {}),
     ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
+    ...(f.bwlimit ? { bwlimitBps: f.bwlimit } : {}),
     ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
     ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
   }));

@@ -6,6 +6,7 @@ import { loadDaemonConfig } from './daemon-config.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runOnce, runWatching } from './run-folders.ts';
+import { parseRate } from '../transport/rate-limit.ts';
 // Inlined by esbuild in the bundled CLI, so `--version` needs no package.json beside it.
 import packageJson from '../../package.json' with { type: 'json' };
 
@@ -14,6 +15,14 @@ const positiveInt = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive whole number');
   return n;
+};
+
+const rate = (value: string) => {
+  try {
+    return parseRate(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 };
 
 const nonNegativeInt = (value: string) => {
@@ -42,6 +51,7 @@ interface SyncFlags {
   rescanInterval?: number;
   passwordEnv?: string;
   passphraseEnv?: string;
+  bwlimit?: number;
 }
 
 function reporterFor(flags: { json?: boolean; verbose?: boolean }): Reporter {
@@ -80,6 +90,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(flags.rescanInterval !== undefined ? { rescanIntervalMs: flags.rescanInterval * 1000 } : {}),
       ...(password !== undefined ? { password } : {}),
       ...(passphrase !== undefined ? { passphrase } : {}),
+      ...(flags.bwlimit ? { bwlimitBps: flags.bwlimit } : {}),
       allowMassDelete: flags.allowMassDelete ?? false,
     };
     const config = await folderConfigFrom(options);
@@ -174,6 +185,7 @@ export function buildProgram(): Command {
       'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)',
       nonNegativeInt,
     )
+    .option('--bwlimit <rate>', 'keep uploads at or below this rate, bytes per second: 500K, 5M (K = 1024)', rate)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')

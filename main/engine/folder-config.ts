@@ -25,6 +25,8 @@ export interface FolderConfig {
   pollIntervalMs: number;
   /** Full rescan interval while the watcher is live (Syncthing's rescanIntervalS); 0: never. */
   rescanIntervalMs: number;
+  /** Upload limit in bytes per second (`--bwlimit`); absent: unlimited. */
+  bwlimitBps?: number;
 }
 
 /** The files in a folder's state directory. */

@@ -36,6 +36,8 @@ export interface FolderOptions {
   pollIntervalMs?: number;
   /** Full pass interval while the watcher is live; 0 turns it off. */
   rescanIntervalMs?: number;
+  /** Upload limit in bytes per second (`--bwlimit`, rate-limit.ts parseRate). */
+  bwlimitBps?: number;
 }
 
 /**
@@ -104,5 +106,6 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
     bulkBytes: o.bulkBytes ?? DEFAULT_BULK_BYTES,
     pollIntervalMs: o.pollIntervalMs ?? 30_000,
     rescanIntervalMs: o.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS,
+    ...(o.bwlimitBps ? { bwlimitBps: o.bwlimitBps } : {}),
   };
 }

@@ -43,6 +43,7 @@ export class TargetConnection {
     try {
       t = await this.#open(this.#config.endpoint, this.#config.localRoot, this.#config.transport, {
         signal: connecting.signal,
+        ...(this.#config.bwlimitBps ? { bwlimitBps: this.#config.bwlimitBps } : {}),
       });
     } catch (err) {
       this.#failedAttempts++;

@@ -10,6 +10,7 @@
 import type { Client } from 'ssh2';
 import { connectSsh, openSftp, SshConnectError } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
+import { TokenBucket } from './rate-limit.ts';
 import { SftpSession } from './sftp-session.ts';
 import { SftpTransport } from './sftp-transport.ts';
 import type { RemoteTransport } from './transport.ts';
@@ -26,9 +27,9 @@ export interface OpenTransports {
 }
 
 /** Loaded on demand: most folders never need rsync. */
-async function rsyncTransport(endpoint: SshEndpoint, localRoot: string): Promise<RemoteTransport> {
+async function rsyncTransport(endpoint: SshEndpoint, localRoot: string, bwlimitBps?: number): Promise<RemoteTransport> {
   const { createRsyncTransport } = await import('./rsync-transport.ts');
-  return createRsyncTransport(endpoint, localRoot);
+  return createRsyncTransport(endpoint, localRoot, { bwlimitBps });
 }
 
 function whenClosed(client: Client): Promise<Error | undefined> {
@@ -44,14 +45,21 @@ export type TransportOpener = (
   endpoint: SshEndpoint,
   localRoot: string,
   choice: TransportChoice,
-  opts?: { sftpStartTimeoutMs?: number; signal?: AbortSignal },
+  opts?: TransportOpenOptions,
 ) => Promise<OpenTransports>;
+
+export interface TransportOpenOptions {
+  sftpStartTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Upload limit in bytes per second: rsync's --bwlimit, a token bucket for SFTP. */
+  bwlimitBps?: number;
+}
 
 export async function openTransports(
   endpoint: SshEndpoint,
   localRoot: string,
   choice: TransportChoice,
-  opts: { sftpStartTimeoutMs?: number; signal?: AbortSignal } = {},
+  opts: TransportOpenOptions = {},
 ): Promise<OpenTransports> {
   const client = await connectSsh(endpoint, opts.signal ? { signal: opts.signal } : {});
   const closed = whenClosed(client);
@@ -59,7 +67,7 @@ export async function openTransports(
     endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
   if (choice === 'rsync') {
     client.end();
-    const main = await rsyncTransport(endpoint, localRoot);
+    const main = await rsyncTransport(endpoint, localRoot, opts.bwlimitBps);
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
   }
   let sftp;
@@ -90,14 +98,21 @@ export async function openTransports(
       );
     }
     client.end();
-    const main = await rsyncTransport(endpoint, localRoot);
+    const main = await rsyncTransport(endpoint, localRoot, opts.bwlimitBps);
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
   }
-  const main = new SftpTransport(new SftpSession(sftp), endpoint.remoteRoot, async () => {
-    client.end();
-  });
+  const main = new SftpTransport(
+    new SftpSession(sftp),
+    endpoint.remoteRoot,
+    async () => {
+      client.end();
+    },
+    opts.bwlimitBps ? { limiter: new TokenBucket(opts.bwlimitBps) } : {},
+  );
   const delta =
-    choice === 'auto' && rsyncUsable ? await rsyncTransport(endpoint, localRoot).catch(() => undefined) : undefined;
+    choice === 'auto' && rsyncUsable
+      ? await rsyncTransport(endpoint, localRoot, opts.bwlimitBps).catch(() => undefined)
+      : undefined;
   return {
     main,
     ...(delta ? { delta } : {}),

@@ -14,6 +14,7 @@ import type { Entry } from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
 import { withStage } from './rsync-stage.ts';
+import { rsyncBwlimitArg } from './rate-limit.ts';
 import { jumpConfigFor, rsyncRshString, sshArgsFor } from './ssh-command.ts';
 import { classifyError, type TransferErrorCode } from './transport.ts';
 
@@ -61,8 +62,11 @@ export class RsyncRunner {
   #closed = false;
   #jumpDir: string | undefined;
   #rsh: Promise<string> | undefined;
+  /** `--bwlimit` for push runs, when uploads are limited. */
+  readonly #bwlimit: string[];
 
-  constructor(endpoint: SshEndpoint) {
+  constructor(endpoint: SshEndpoint, opts: { bwlimitBps?: number | undefined } = {}) {
+    this.#bwlimit = opts.bwlimitBps ? [rsyncBwlimitArg(opts.bwlimitBps)] : [];
     // Validate up front (password-only endpoints, unsafe paths) so the caller learns at once.
     sshArgsFor(endpoint, endpoint.jump?.length ? '/tmp/ferry-ssh-config' : undefined);
     jumpConfigFor(endpoint);
@@ -249,7 +253,7 @@ export class RsyncRunner {
     onRecord?: (r: RsyncRecord) => void,
   ): Promise<PushOutcome> {
     const out = await this.run(
-      [...args, `${source.replace(/\/+$/, '')}/`, this.#remoteSpec],
+      [...this.#bwlimit, ...args, `${source.replace(/\/+$/, '')}/`, this.#remoteSpec],
       paths.map((p) => (p === '' ? '.' : p)),
       onRecord,
     );

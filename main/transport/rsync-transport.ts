@@ -61,8 +61,8 @@ export class RsyncTransport implements RemoteTransport {
    *   from there by relative path (an item whose localPath lies elsewhere is sent from the
    *   folder its localPath implies).
    */
-  constructor(endpoint: SshEndpoint, localRoot: string) {
-    this.#rsync = new RsyncRunner(endpoint);
+  constructor(endpoint: SshEndpoint, localRoot: string, opts: { bwlimitBps?: number | undefined } = {}) {
+    this.#rsync = new RsyncRunner(endpoint, opts);
     this.#localRoot = localRoot;
   }
 
@@ -142,6 +142,10 @@ export class RsyncTransport implements RemoteTransport {
 }
 
 /** The rsync transport; throws at once for an endpoint it cannot use (password-only, unsafe paths). */
-export function createRsyncTransport(endpoint: SshEndpoint, localRoot: string): RemoteTransport {
-  return new RsyncTransport(endpoint, localRoot);
+export function createRsyncTransport(
+  endpoint: SshEndpoint,
+  localRoot: string,
+  opts: { bwlimitBps?: number | undefined } = {},
+): RemoteTransport {
+  return new RsyncTransport(endpoint, localRoot, opts);
 }

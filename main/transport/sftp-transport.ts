@@ -17,6 +17,7 @@ import { SftpSession, isNoSuchFile } from './sftp-session.ts';
 import { describeFailure, renameOver, S_IFDIR, S_IFMT, tempName, type SftpSite } from './sftp-land.ts';
 import { scanSftp } from './sftp-scan.ts';
 import { uploadFile } from './sftp-upload.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import type {
   ItemResult,
   RemoteScan,
@@ -37,6 +38,8 @@ export interface SftpTransportOptions {
   writeWindow?: number;
   /** Bytes per WRITE request. */
   chunkSize?: number;
+  /** Upload bandwidth limit, awaited before each WRITE (rate-limit.ts). */
+  limiter?: RateLimiter | undefined;
 }
 
 export class SftpTransport implements RemoteTransport, SftpSite {
@@ -44,7 +47,7 @@ export class SftpTransport implements RemoteTransport, SftpSite {
   readonly canRename = true;
   readonly session: SftpSession;
   readonly root: string;
-  readonly #opts: Required<SftpTransportOptions>;
+  readonly #opts: Required<Omit<SftpTransportOptions, 'limiter'>> & Pick<SftpTransportOptions, 'limiter'>;
   readonly #onClose: () => Promise<void>;
 
   constructor(session: SftpSession, remoteRoot: string, onClose: () => Promise<void>, opts: SftpTransportOptions = {}) {
@@ -56,7 +59,13 @@ export class SftpTransport implements RemoteTransport, SftpSite {
       smallFileMax: opts.smallFileMax ?? 256 * 1024,
       writeWindow: opts.writeWindow ?? 32,
       chunkSize: Math.min(opts.chunkSize ?? 64 * 1024, session.maxWriteLength),
+      limiter: opts.limiter,
     };
+  }
+
+  /** The upload limiter, when uploads are limited (`--bwlimit`). */
+  get limiter(): RateLimiter | undefined {
+    return this.#opts.limiter;
   }
 
   /** Absolute server path of a relative path; refuses anything that could leave the root. */

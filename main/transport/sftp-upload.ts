@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { open as openLocal, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { FileEntry } from '../core/tree.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import type { SftpSession } from './sftp-session.ts';
 import { describeFailure, renameOver, tempName, type SftpSite } from './sftp-land.ts';
 import type { UploadItem, UploadResult } from './transport.ts';
@@ -17,6 +18,8 @@ export interface SendWindow {
   chunkSize: number;
   /** Outstanding WRITE requests per file. */
   writeWindow: number;
+  /** Awaited before each WRITE (`--bwlimit`). */
+  limiter?: RateLimiter | undefined;
 }
 
 export async function uploadFile(
@@ -89,7 +92,7 @@ export async function uploadFile(
 /** Streams the local file into the remote handle with a window of outstanding WRITEs. Returns bytes sent. */
 async function sendContent(
   session: SftpSession,
-  { chunkSize: chunk, writeWindow: window }: SendWindow,
+  { chunkSize: chunk, writeWindow: window, limiter }: SendWindow,
   local: FileHandle,
   handle: Buffer,
   temp: string,
@@ -105,6 +108,7 @@ async function sendContent(
     if (bytesRead === 0) break;
     const last = bytesRead < chunk; // short read: end of file (growth shows in the fstat after sending)
     const data = bytesRead === chunk ? buf : buf.subarray(0, bytesRead);
+    if (limiter) await limiter.take(bytesRead);
     hash.update(data);
     const p: Promise<void> = session.write(handle, data, position, temp).then(
       () => {
