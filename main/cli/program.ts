@@ -43,6 +43,7 @@ interface SyncFlags {
   allowMassDelete?: boolean;
   json?: boolean;
   verbose?: boolean;
+  quiet?: boolean;
   sshConfig?: string;
   deltaThreshold?: number;
   bulkThreshold?: number;
@@ -54,9 +55,20 @@ interface SyncFlags {
   bwlimit?: number;
 }
 
-function reporterFor(flags: { json?: boolean; verbose?: boolean }): Reporter {
-  return flags.json ? jsonReporter() : humanReporter(process.stderr, flags.verbose);
+interface OutputFlags {
+  json?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
 }
+
+/** `names`: several folders share the output, so per-pass lines name theirs. */
+function reporterFor(flags: OutputFlags, names = false): Reporter {
+  if (flags.json) return jsonReporter();
+  const detail = flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal';
+  return humanReporter(process.stderr, { detail, names });
+}
+
+const quietOption = () => new Option('-q, --quiet', 'print errors, warnings and halts only').conflicts('verbose');
 
 /** Secrets come from named environment variables, never from argv (visible in `ps`). */
 function secretFromEnv(name: string | undefined, what: string): string | undefined {
@@ -101,13 +113,8 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
   }
 }
 
-async function daemonCommand(flags: {
-  config: string;
-  json?: boolean;
-  verbose?: boolean;
-  once?: boolean;
-}): Promise<number> {
-  const reporter = reporterFor(flags);
+async function daemonCommand(flags: OutputFlags & { config: string; once?: boolean }): Promise<number> {
+  const reporter = reporterFor(flags, true);
   try {
     const { folders } = await loadDaemonConfig(flags.config);
     const configs = await Promise.all(folders.map(folderConfigFrom));
@@ -190,6 +197,7 @@ export function buildProgram(): Command {
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')
     .option('-v, --verbose', 'print every transferred file')
+    .addOption(quietOption())
     .action(async (local: string, target: string, flags: SyncFlags) => {
       process.exitCode = await syncCommand(local, target, flags);
     });
@@ -201,7 +209,8 @@ export function buildProgram(): Command {
     .option('--once', 'reconcile every folder once, then exit')
     .option('--json', 'one JSON object per line on stdout')
     .option('-v, --verbose', 'print every transferred file')
-    .action(async (flags: { config: string; json?: boolean; verbose?: boolean; once?: boolean }) => {
+    .addOption(quietOption())
+    .action(async (flags: OutputFlags & { config: string; once?: boolean }) => {
       process.exitCode = await daemonCommand(flags);
     });
   return program;

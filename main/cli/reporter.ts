@@ -5,6 +5,8 @@
  */
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
+import type { PassReport } from '../engine/pass-report.ts';
+import type { SkippedFile } from '../engine/skipped-files.ts';
 import type { FolderStatus } from '../engine/status.ts';
 
 export interface Reporter {
@@ -12,6 +14,10 @@ export interface Reporter {
   synced(s: FolderStatus): void;
   file(folder: string, o: FileOutcome): void;
   conflict(folder: string, c: ConflictRecord): void;
+  /** A pass ended (see pass-report.ts). */
+  pass(folder: string, r: PassReport): void;
+  /** A socket, FIFO or device found in the folder: said once per path (the caller dedupes). */
+  skipped(folder: string, s: SkippedFile): void;
   error(message: string, folder?: string): void;
   info(message: string): void;
   /** Ends a progress line, if any. */
@@ -41,6 +47,12 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
     conflict(folder, c) {
       line({ event: 'conflict', folder, ...c });
     },
+    pass(folder, r) {
+      line({ event: 'pass', folder, ...r });
+    },
+    skipped(folder, s) {
+      line({ event: 'skipped', folder, ...s });
+    },
     error(message, folder) {
       line({ event: 'error', ...(folder ? { folder } : {}), message });
     },
@@ -60,7 +72,53 @@ function formatBytes(n: number): string {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
-export function humanReporter(out: NodeJS.WriteStream = process.stderr, verbose = false): Reporter {
+/** How much the human reporter says: errors and halts only, one line per pass, or one line per file too. */
+export type Detail = 'quiet' | 'normal' | 'verbose';
+
+export interface HumanOptions {
+  detail?: Detail;
+  /** Name the folder on per-pass and per-path lines (several folders share the output). */
+  names?: boolean;
+  /** Time for the plain progress lines of long passes off a terminal (a test passes its own). */
+  now?: () => number;
+}
+
+/** Off a terminal, a pass still syncing after this long prints a plain progress line, and again every so often. */
+export const PLAIN_PROGRESS_MS = 10_000;
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+function formatDuration(ms: number): string {
+  return ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** What a folder's file outcomes since its last pass line added up to. */
+interface Tally {
+  renamed: number;
+  other: number;
+  failed: number;
+}
+
+/**
+ * `↑ 51 files, 1.2 MiB, 2 removed, 1 conflict, 80 ms`, or undefined for a pass that changed
+ * nothing (watch mode stays quiet then).
+ */
+export function passLine(r: PassReport, t: Tally = { renamed: 0, other: 0, failed: 0 }): string | undefined {
+  const parts = [
+    ...(r.uploaded ? [`\u2191 ${plural(r.uploaded, 'file')}, ${formatBytes(r.bytes)}`] : []),
+    ...(r.removed ? [`${r.removed} removed`] : []),
+    ...(t.renamed ? [`${t.renamed} renamed`] : []),
+    ...(t.other ? [plural(t.other, 'other change')] : []),
+    ...(r.conflicts ? [plural(r.conflicts, 'conflict')] : []),
+    ...(t.failed ? [`${t.failed} failed`] : []),
+  ];
+  return parts.length ? `${parts.join(', ')}, ${formatDuration(r.durationMs)}` : undefined;
+}
+
+export function humanReporter(out: NodeJS.WriteStream = process.stderr, options: HumanOptions = {}): Reporter {
+  const detail = options.detail ?? 'normal';
+  const quiet = detail === 'quiet';
+  const now = options.now ?? Date.now;
   const tty = out.isTTY === true;
   let progressShown = false;
   const clear = () => {
@@ -71,17 +129,26 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, verbose 
     clear();
     out.write(`${text}\n`);
   };
+  /** Per folder id: its local root, to name it by (from its status, which comes first). */
+  const roots = new Map<string, string>();
+  const named = (folder: string, text: string) => (options.names ? `${roots.get(folder) ?? folder}: ${text}` : text);
   let lastState = '';
+  /** Per folder: file outcomes since the last pass line. */
+  const tallies = new Map<string, Tally>();
+  /** Per folder: "In sync" was said and nothing went wrong since (watch mode says it once, not every pass). */
+  const saidInSync = new Set<string>();
+  /** Per folder, off a terminal: when progress was last printed (or the pass started syncing). */
+  const plain = new Map<string, number>();
   return {
     status(s) {
-      if (s.state === 'syncing' && tty) {
+      roots.set(s.id, s.localRoot);
+      if (s.state === 'halted' || s.state === 'error' || s.failedItems.length) saidInSync.delete(s.id);
+      if (s.state === 'syncing' && tty && !quiet) {
         clear();
-        const rate = s.throughputBps ? `, ${formatBytes(s.throughputBps)}/s` : '';
-        out.write(
-          `Syncing ${s.localRoot}: ${s.filesDone}/${s.filesTotal} items, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}${rate}`,
-        );
+        out.write(progressText(s));
         progressShown = true;
       }
+      if (!tty && !quiet) plainProgress(s);
       const key = `${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.watcherMessage ?? ''}`;
       if (key === lastState) return;
       lastState = key;
@@ -90,28 +157,62 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, verbose 
       if (s.watcher === 'polling' && s.watcherMessage) say(`Warning: ${s.watcherMessage}`);
     },
     synced(s) {
+      if (quiet || saidInSync.has(s.id)) return;
+      saidInSync.add(s.id);
       const failed = s.failedItems.length ? `, ${s.failedItems.length} item(s) failing` : '';
       say(`In sync: ${s.localRoot} -> ${s.remote}${failed}`);
     },
-    file(_folder, o) {
+    file(folder, o) {
       if (!o.ok) say(`Failed to ${o.op} ${o.path}: ${o.error}`);
-      else if (verbose) say(`${o.op} ${o.from ? `${o.from} -> ` : ''}${o.path}`);
+      else if (detail === 'verbose') say(`${o.op} ${o.from ? `${o.from} -> ` : ''}${o.path}`);
+      const t = tallies.get(folder) ?? { renamed: 0, other: 0, failed: 0 };
+      tallies.set(folder, t);
+      if (!o.ok) t.failed++;
+      else if (o.op === 'rename') t.renamed++;
+      else if (o.op !== 'upload' && o.op !== 'remove') t.other++;
     },
     conflict(_folder, c) {
+      if (quiet) return;
       const what =
         c.action === 'kept-remote-copy'
           ? `the server's version was kept as ${c.conflictCopyPath ?? '(copy failed)'} and the local version pushed`
           : 'the local delete was not applied; the server keeps its version';
       say(`Conflict on ${c.path}: changed on the server since the last sync; ${what}.`);
     },
+    pass(folder, r) {
+      const t = tallies.get(folder);
+      tallies.delete(folder);
+      if (quiet || r.halted) return;
+      const text = passLine(r, t);
+      if (text) say(named(folder, text));
+    },
+    skipped(folder, s) {
+      if (!quiet) say(named(folder, `Skipping non-regular file: ${s.path} (${s.reason})`));
+    },
     error(message) {
       say(`Error: ${message}`);
     },
     info(message) {
-      say(message);
+      if (!quiet) say(message);
     },
     done() {
       clear();
     },
   };
+
+  /** Off a terminal: a plain line for a pass that has been syncing a while, then one every so often. */
+  function plainProgress(s: FolderStatus): void {
+    if (s.state !== 'syncing') return void plain.delete(s.id);
+    const t = now();
+    const last = plain.get(s.id);
+    if (last === undefined) return void plain.set(s.id, t);
+    if (t - last < PLAIN_PROGRESS_MS) return;
+    plain.set(s.id, t);
+    say(progressText(s));
+  }
+}
+
+function progressText(s: FolderStatus): string {
+  const rate = s.throughputBps ? `, ${formatBytes(s.throughputBps)}/s` : '';
+  return `Syncing ${s.localRoot}: ${s.filesDone}/${s.filesTotal} items, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}${rate}`;
 }

@@ -4,20 +4,40 @@
  */
 import { FolderSync, type PassSummary } from '../engine/folder-loop.ts';
 import type { FolderConfig } from '../engine/folder-loop.ts';
+import type { FolderStatus } from '../engine/status.ts';
 import type { Reporter } from './reporter.ts';
 
 export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4 } as const;
 
-function wire(sync: FolderSync, reporter: Reporter): void {
-  sync.on('status', (s) => reporter.status(s));
+/** Wires a folder's events to the reporter; returns the check that reports newly skipped paths. */
+function wire(sync: FolderSync, reporter: Reporter): (s: FolderStatus) => void {
+  const noteSkipped = skippedOnce(sync.config.id, reporter);
+  sync.on('status', (s) => {
+    reporter.status(s);
+    noteSkipped(s);
+  });
   sync.on('synced', (s) => reporter.synced(s));
   sync.on('file', (o) => reporter.file(sync.config.id, o));
   sync.on('conflict', (c) => reporter.conflict(sync.config.id, c));
+  sync.on('pass', (r) => reporter.pass(sync.config.id, r));
+  return noteSkipped;
+}
+
+/**
+ * Says each skipped socket, FIFO or device once, not on every pass: the status lists them all
+ * the time. A path that stops being one and later is one again is said again.
+ */
+function skippedOnce(folder: string, reporter: Reporter): (s: FolderStatus) => void {
+  let said = new Set<string>();
+  return (s) => {
+    for (const item of s.skipped) if (!said.has(item.path)) reporter.skipped(folder, item);
+    said = new Set(s.skipped.map((item) => item.path));
+  };
 }
 
 export async function runOnce(config: FolderConfig, reporter: Reporter): Promise<number> {
   const sync = new FolderSync(config);
-  wire(sync, reporter);
+  const noteSkipped = wire(sync, reporter);
   let summary: PassSummary;
   try {
     summary = await sync.runOnce();
@@ -26,6 +46,7 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
     return EXIT.failed;
   }
   const status = sync.status();
+  noteSkipped(status);
   reporter.done();
   if (summary.halted) return EXIT.halted;
   const did = [

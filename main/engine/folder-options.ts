@@ -3,7 +3,7 @@
  * FolderConfig. Shared by `ferry sync` and `ferry daemon`, so both accept the same options
  * with the same defaults and the same error messages.
  */
-import { stat } from 'node:fs/promises';
+import { readlink, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FolderConfig } from './folder-config.ts';
 import { defaultStateRoot, folderId, folderStateDir } from './folder-state-dir.ts';
@@ -77,7 +77,14 @@ export class UsageError extends Error {}
 
 export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> {
   const localRoot = resolve(o.local);
+  // The root as given is kept (display, state directory); a symbolic link is followed when
+  // syncing (local-side.ts), so what it points to must be a folder.
   const st = await stat(localRoot).catch(() => undefined);
+  const link = await readlink(localRoot).catch(() => undefined);
+  if (link !== undefined && !st?.isDirectory())
+    throw new UsageError(
+      `The local folder ${localRoot} is a symbolic link to ${link}, which is missing or not a folder. Fix the link or give the folder itself.`,
+    );
   if (!st) throw new UsageError(`The local folder ${localRoot} does not exist. Create it or check the path.`);
   if (!st.isDirectory())
     throw new UsageError(`${localRoot} is not a folder. Ferry syncs folders; give the folder that contains it.`);
