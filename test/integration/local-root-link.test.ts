@@ -48,7 +48,10 @@ test('watching through a symlinked root follows edits, and a broken link halts w
     f.link,
     targetOf(harness.sshd, f.remote),
   ]);
-  await ferry.waitFor((e) => e.event === 'state' && e.inSync === true, 30_000, 'first sync');
+  const first = (await ferry.waitFor((e) => e.event === 'state' && e.inSync === true, 30_000, 'first sync')) as {
+    status: { watcher: string };
+  };
+  assert.equal(first.status.watcher, 'live', 'the watcher works on the real directory (no fallback to polling)');
   assert.equal(readFileSync(join(f.remote, 'a.txt'), 'utf8'), 'a');
 
   // An edit in the real directory is seen: the watcher watches it, not the link.
