@@ -11,6 +11,7 @@ import type { Client } from 'ssh2';
 import { connectSsh, openSftp, SshConnectError } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { TokenBucket } from './rate-limit.ts';
+import { treeLister } from './remote-list.ts';
 import { SftpSession } from './sftp-session.ts';
 import { SftpTransport } from './sftp-transport.ts';
 import type { RemoteTransport } from './transport.ts';
@@ -102,7 +103,7 @@ export async function openTransports(
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
   }
   const main = new SftpTransport(
-    new SftpSession(sftp),
+    new SftpSession(sftp, { listTree: treeLister(client) }),
     endpoint.remoteRoot,
     async () => {
       client.end();

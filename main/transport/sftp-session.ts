@@ -4,6 +4,7 @@
  * 4 failure) and gain the remote path in the message.
  */
 import type { FileEntryWithStats, InputAttributes, OpenMode, SFTPWrapper, Stats } from 'ssh2';
+import type { ListedEntry } from './remote-list.ts';
 
 export const SFTP_STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, OP_UNSUPPORTED: 8 } as const;
 
@@ -55,7 +56,16 @@ export interface SftpSessionOptions {
    * SFTP side hangs). Default 120 s.
    */
   requestTimeoutMs?: number;
+  /**
+   * Lists a whole server directory tree in one go over the same SSH connection (an exec
+   * channel, remote-list.ts), where the server allows it; the scan uses it for full scans and
+   * lists over SFTP when it is absent or answers false.
+   */
+  listTree?: TreeLister;
 }
+
+/** See {@link SftpSessionOptions.listTree}. */
+export type TreeLister = (dir: string, onEntry: (e: ListedEntry) => void) => Promise<boolean>;
 
 export class SftpSession {
   readonly sftp: SFTPWrapper;
@@ -66,10 +76,12 @@ export class SftpSession {
   private readonly requestTimeoutMs: number;
   private lastAnswerAt = 0;
   private watchdog: NodeJS.Timeout | undefined;
+  readonly listTree: TreeLister | undefined;
 
   constructor(sftp: SFTPWrapper, opts: SftpSessionOptions = {}) {
     this.sftp = sftp;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    this.listTree = opts.listTree;
     sftp.once('close', () => this.die(new Error('the SFTP channel was closed')));
     sftp.once('end', () => this.die(new Error('the SFTP channel was closed')));
   }
