@@ -56,7 +56,9 @@ export type ConflictKind =
   /** Both sides created the same path with different content. */
   | 'both-created'
   /** Deleted locally, but changed on the server since the last sync. */
-  | 'local-delete-remote-modified';
+  | 'local-delete-remote-modified'
+  /** Changed on the server after the scan, found when Ferry went to replace or remove it. */
+  | 'server-changed-during-sync';
 
 export type ConflictResolution =
   /** The server's version was renamed to a conflict copy next to it, then the local version pushed. */

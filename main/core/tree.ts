@@ -78,6 +78,26 @@ export function outermost(paths: Iterable<string>): string[] {
   return [...kept];
 }
 
+/**
+ * For each of `roots`, the entries of `snapshot` at and below it (a path below two roots
+ * goes to the innermost). One pass over the snapshot, walking each path's prefixes.
+ */
+export function subtreesOf(snapshot: Snapshot, roots: readonly string[]): Map<string, Map<string, Entry>> {
+  const out = new Map<string, Map<string, Entry>>(roots.map((r) => [r, new Map()]));
+  if (out.size === 0) return out;
+  for (const [p, e] of snapshot) {
+    if (out.has('')) out.get('')?.set(p, e);
+    for (let i = p.length; i > 0; i = p.lastIndexOf('/', i - 1)) {
+      const sub = out.get(p.slice(0, i));
+      if (sub) {
+        sub.set(p, e);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 /** True when `set` holds `path` or one of its ancestors ("" included). */
 export function hasAncestorOrSelfIn(set: ReadonlySet<string>, path: string): boolean {
   if (set.has('')) return true;

@@ -12,11 +12,13 @@ import { OP_PHASE, type Conflict, type Plan, type PlanOp, type PlanOpKind } from
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { localPathOf } from './local-scan.ts';
 import { routeUploads } from './upload-route.ts';
-import { isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import { comparePaths, isWithin, parentOf, subtreesOf, type Entry, type Snapshot } from '../core/tree.ts';
 import { dropSubtree, moveSubtree, recordEntry } from './ancestor-edits.ts';
 import type {
   ItemResult,
+  KeptServerCopy,
   RemoteTransport,
+  RemoveItem,
   TransferErrorCode,
   TransferProgress,
   UploadItem,
@@ -39,6 +41,8 @@ export interface AppliedConflict extends Conflict {
   conflictCopyPath?: string;
   /** Set when resolving the conflict failed (the op will be retried). */
   error?: string;
+  /** A sentence for the log about how the conflict came about. */
+  note?: string;
 }
 
 export interface ApplyResult {
@@ -46,6 +50,11 @@ export interface ApplyResult {
   conflicts: AppliedConflict[];
   /** Local files that changed while being sent: rescan them. */
   changedDuringUpload: string[];
+  /**
+   * Creations recorded in the ancestor before acting, as the engine records the others (see
+   * journal.ts plannedCreations), but only once the clear that makes room for them succeeded.
+   */
+  recordedAfterClear: Map<string, Entry>;
 }
 
 export interface ApplyContext {
@@ -119,6 +128,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const outcomes: FileOutcome[] = [];
   const conflicts: AppliedConflict[] = [];
   const changedDuringUpload: string[] = [];
+  const recordedAfterClear = new Map<string, Entry>();
   const conflictByPath = new Map(plan.conflicts.map((c) => [c.path, c]));
   const takenNames = new Set(ctx.remote.keys());
   /** Creation path -> where the server's version is kept (ops with keepRemoteCopy), named as each phase starts. */
@@ -141,6 +151,21 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
     if (!c) return;
     conflicts.push({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
   };
+
+  /** A server entry the transport found changed since the scan and kept instead of destroying. */
+  const keptServerCopy = (k: KeptServerCopy) => {
+    takenNames.add(k.copy);
+    conflicts.push({
+      path: k.path,
+      kind: 'server-changed-during-sync',
+      resolution: 'kept-remote-copy',
+      conflictCopyPath: k.copy,
+      ...(k.found ? { remote: k.found } : {}),
+      note: `changed on the server after Ferry scanned it; kept as ${k.copy}`,
+    });
+  };
+  /** Expectations for removals: what the scan saw at and below each removed path. */
+  const expectedBelow = (paths: readonly string[]) => subtreesOf(ctx.remote, paths);
 
   // Conflicts without a server action (skipped local deletes) are final as planned.
   for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
@@ -187,8 +212,14 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
         const o = ops[i];
         if (o === undefined || settled.has(i)) return;
         settled.add(i);
+        if (r.keptServerCopy) keptServerCopy(r.keptServerCopy);
         if (s.observe?.(o, r)) return;
         const { path, from } = s.target(o);
+        if (r.serverChanged) {
+          // Something appeared on the server after the scan; nothing was destroyed. Rescan.
+          changedDuringUpload.push(path);
+          return;
+        }
         if (r.error || s.succeeded(o, r) === false) {
           fail(s.op, { ...r, path }, from);
           s.failed?.(o, r);
@@ -216,8 +247,11 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       op: 'clear',
       select: (ops) => ofKind(ops, 'clear'),
       target: at,
-      send: (ops) => transport.remove(ops.map((o) => ({ path: o.path, kind: o.kind }))),
-      succeeded: (o) => dropSubtree(ancestor, o.path),
+      send: (ops) => transport.remove(removals(ops)),
+      succeeded: (o) => {
+        dropSubtree(ancestor, o.path);
+        recordCreationsAt(o.path);
+      },
     }),
     // Creations that must first keep the server's version as a conflict copy. Uploads carry
     // the copy into the transport (so rsync can use --backup); other kinds move it first.
@@ -314,7 +348,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       op: 'remove',
       select: (ops) => ofKind(ops, 'remove'),
       target: at,
-      send: (ops) => transport.remove(ops.map((o) => ({ path: o.path, kind: o.kind }))),
+      send: (ops) => transport.remove(removals(ops)),
       succeeded: (o) => dropSubtree(ancestor, o.path),
     }),
   ];
@@ -341,7 +375,33 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   for (const p of deferredForgets) {
     if (![...ancestor.keys()].some((k) => k !== p && isWithin(k, p))) ancestor.delete(p);
   }
-  return { outcomes, conflicts, changedDuringUpload };
+  return { outcomes, conflicts, changedDuringUpload, recordedAfterClear };
+
+  /**
+   * A path cleared for an entry of another kind: what the plan creates there is recorded in
+   * advance now, as the engine recorded the other creations before acting. Otherwise a
+   * creation whose outcome is lost (the connection cut after the server acted) would leave a
+   * server entry unknown to the ancestor, which push mode then keeps for good, with the
+   * directories above it.
+   */
+  function recordCreationsAt(cleared: string): void {
+    const below = creationsOf(plan.ops)
+      .filter((c) => !c.keepRemoteCopy && isWithin(c.path, cleared))
+      .sort((x, y) => comparePaths(x.path, y.path));
+    for (const c of below) {
+      const parent = parentOf(c.path);
+      if (c.path === '' || ancestor.has(c.path)) continue;
+      if (parent !== '' && ancestor.get(parent)?.kind !== 'dir') continue;
+      ancestor.set(c.path, c.entry);
+      recordedAfterClear.set(c.path, c.entry);
+    }
+  }
+
+  /** Removal items, each with what the scan saw at and below its path. */
+  function removals(ops: { path: string; kind: Entry['kind'] }[]): RemoveItem[] {
+    const below = expectedBelow(ops.map((o) => o.path));
+    return ops.map((o) => ({ path: o.path, kind: o.kind, expected: below.get(o.path) ?? new Map() }));
+  }
 
   /**
    * Sends uploads through the main transport, then those upload-route.ts picks through the
@@ -357,6 +417,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
         path: o.path,
         localPath: localPathOf(ctx.localRoot, o.path),
         expected: o.entry,
+        replaces: ctx.remote.get(o.path) ?? null,
         ...(conflictCopyPath !== undefined ? { conflictCopyPath } : {}),
       };
     };

@@ -264,6 +264,7 @@ async function execute(
     },
   });
   st.inFlight = 0;
+  for (const [path, entry] of result.recordedAfterClear) creations.set(path, entry);
   dropRefusedCreations(ancestor, creations, result.outcomes);
   for (const c of result.conflicts) {
     const record: ConflictRecord = {
@@ -273,7 +274,7 @@ async function execute(
       remote: summarize(c.remote),
       action: c.resolution,
       ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
-      ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : {}),
+      ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : c.note ? { note: c.note } : {}),
     };
     await appendConflict(lane.files.conflicts, record);
     st.conflictCount++;

@@ -15,12 +15,14 @@ import { mapLimit } from '../core/map-limit.ts';
 import { isSafeRelPath, type Entry } from '../core/tree.ts';
 import { SftpSession, isNoSuchFile } from './sftp-session.ts';
 import { describeFailure, renameOver, S_IFDIR, S_IFMT, tempName, type SftpSite } from './sftp-land.ts';
+import { removeExpected } from './sftp-expected.ts';
 import { scanSftp } from './sftp-scan.ts';
 import { uploadFile } from './sftp-upload.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type {
   ItemResult,
   RemoteScan,
+  RemoveItem,
   RemoteTransport,
   TransferProgress,
   UploadItem,
@@ -204,11 +206,15 @@ export class SftpTransport implements RemoteTransport, SftpSite {
     );
   }
 
-  async remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]> {
+  async remove(items: readonly RemoveItem[]): Promise<ItemResult[]> {
     return this.#checked(
-      mapLimit(items, 16, async ({ path: rel }) => {
+      mapLimit(items, 16, async ({ path: rel, expected }) => {
         if (rel === '') return { path: rel, error: 'refusing to remove the remote root', errorCode: 'other' };
         try {
+          if (expected !== undefined) {
+            const kept = await removeExpected(this, rel, expected, new Date());
+            return { path: rel, ...(kept ? { keptServerCopy: kept } : {}) };
+          }
           await this.#removeTree(this.abs(rel));
           return { path: rel };
         } catch (err) {

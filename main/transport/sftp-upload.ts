@@ -9,7 +9,8 @@ import { posix } from 'node:path';
 import type { FileEntry } from '../core/tree.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { SftpSession } from './sftp-session.ts';
-import { describeFailure, renameOver, tempName, type SftpSite } from './sftp-land.ts';
+import { landUpload } from './sftp-expected.ts';
+import { describeFailure, tempName, type SftpSite } from './sftp-land.ts';
 import type { UploadItem, UploadResult } from './transport.ts';
 
 /** How a file's content is cut into WRITE requests. */
@@ -64,16 +65,12 @@ export async function uploadFile(
       Math.floor(after.mtimeMs) !== mtimeMs ||
       size !== item.expected.size ||
       (after.mode & 0o7777) !== mode;
-    let conflictCopyPath: string | undefined;
-    if (item.conflictCopyPath) {
-      await site.session.rename(target, site.abs(item.conflictCopyPath));
-      conflictCopyPath = item.conflictCopyPath;
-    }
-    await renameOver(site.session, temp, target);
+    const landing = await landUpload(site, item, temp);
     tempCreated = false;
+    if (landing.serverChanged) return { path: item.path, ...landing };
     report(0, 1);
     const uploaded: FileEntry = { kind: 'file', size, mtimeMs, mode, hash: hash.digest('hex') };
-    return { path: item.path, uploaded, changedDuringUpload, ...(conflictCopyPath ? { conflictCopyPath } : {}) };
+    return { path: item.path, uploaded, changedDuringUpload, ...landing };
   } catch (err) {
     if (handle) await site.session.close(handle, temp).catch(() => undefined);
     if (tempCreated) await site.session.unlink(temp).catch(() => undefined);

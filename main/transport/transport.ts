@@ -35,6 +35,31 @@ export interface UploadItem {
    * path (a conflict copy), then the upload replaces `path`.
    */
   conflictCopyPath?: string;
+  /**
+   * What the plan saw on the server at `path` (null: nothing; undefined: not checked, the
+   * upload replaces whatever is there). A transport that honours it
+   * never destroys a server entry that no longer matches it: that entry is kept as a
+   * conflict copy (`keptServerCopy`), and where something appeared at a path the plan saw
+   * empty, the upload does not happen (`serverChanged`).
+   */
+  replaces?: Entry | null;
+}
+
+/** A server entry that no longer matched the plan, kept under `copy` instead of destroyed. */
+export interface KeptServerCopy {
+  /** Where it was (relative). */
+  path: string;
+  /** Where it is now (relative), next to `path`. */
+  copy: string;
+  /** What was found at `path` itself (for a directory: the directory). */
+  found: Entry | undefined;
+}
+
+/** A removal: with `expected` (entries at and below `path` as the plan saw them), checked like an upload's `replaces`. */
+export interface RemoveItem {
+  path: string;
+  kind: Entry['kind'];
+  expected?: ReadonlyMap<string, Entry>;
 }
 
 export interface ItemResult {
@@ -43,6 +68,10 @@ export interface ItemResult {
   error?: string;
   /** Machine-readable class of the error, for retry decisions. */
   errorCode?: TransferErrorCode;
+  /** The server entry differed from the plan's expectation and was kept here; the op itself succeeded. */
+  keptServerCopy?: KeptServerCopy;
+  /** The op was not carried out because the server changed since the scan; the path needs a rescan. Not a failure. */
+  serverChanged?: boolean;
 }
 
 export interface UploadResult extends ItemResult {
@@ -89,7 +118,7 @@ export interface RemoteTransport {
   /** Moves `from` to `to` (over a missing target). */
   rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]>;
   /** Removes files, symlinks and whole directory trees. A missing path is success. */
-  remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]>;
+  remove(items: readonly RemoveItem[]): Promise<ItemResult[]>;
   setAttributes(items: readonly { path: string; mode?: Mode; mtimeMs?: number }[]): Promise<ItemResult[]>;
   close(): Promise<void>;
 }

@@ -10,8 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { TEMP_PREFIX } from '../../main/core/temp-name.ts';
 import { ancestorsOf, baseName, isWithin, parentOf, type Entry } from '../../main/core/tree.ts';
 import type { OpenTransports, TransportOpener } from '../../main/transport/open-transport.ts';
+import { conflictCopyName } from '../../main/core/conflict-name.ts';
 import type {
   ItemResult,
+  KeptServerCopy,
+  RemoveItem,
   RemoteScan,
   RemoteTransport,
   TransferErrorCode,
@@ -36,6 +39,11 @@ export class MemoryServer {
   readonly refusePaths = new Map<string, { code: TransferErrorCode; message: string }>();
   /** Runs before every call, before the server acts: edit the tree behind Ferry's back here. */
   beforeCall: ((call: MemoryCall, paths: string[]) => void) | undefined;
+  /**
+   * Runs after a mkdir has acted, before it answers: cut the connection here to lose an
+   * outcome the server already carried out.
+   */
+  afterMkdir: ((paths: string[]) => void) | undefined;
   #current: { cut(err: Error): void } | undefined;
 
   /** The opener a FolderSync takes instead of the real one. */
@@ -173,6 +181,13 @@ class MemoryTransport implements RemoteTransport {
     }
     if (this.dead) throw this.dead;
     const server = this.#server;
+    // The expected-state rule of RemoteTransport: never destroy what no longer matches.
+    const found = server.entries.get(it.path);
+    let keptServerCopy: KeptServerCopy | undefined;
+    if (it.conflictCopyPath === undefined && it.replaces !== undefined && found !== undefined) {
+      if (it.replaces === null) return { path: it.path, serverChanged: true };
+      if (!sameServerEntry(found, it.replaces)) keptServerCopy = this.#keep(it.path, found);
+    }
     if (it.conflictCopyPath !== undefined && server.entries.has(it.path))
       moveTree(server, it.path, it.conflictCopyPath);
     server.deleteSubtree(it.path);
@@ -182,6 +197,7 @@ class MemoryTransport implements RemoteTransport {
     return {
       path: it.path,
       uploaded,
+      ...(keptServerCopy ? { keptServerCopy } : {}),
       ...(it.conflictCopyPath !== undefined ? { conflictCopyPath: it.conflictCopyPath } : {}),
       ...(data.length !== it.expected.size ? { changedDuringUpload: true } : {}),
     };
@@ -192,7 +208,7 @@ class MemoryTransport implements RemoteTransport {
       'mkdir',
       items.map((i) => i.path),
     );
-    return items.map(({ path, mode }) => {
+    const results: ItemResult[] = items.map(({ path, mode }) => {
       const refused = this.#refusal(path) ?? this.#parentMissing(path);
       if (refused) return refused;
       const e = this.#server.entries.get(path);
@@ -200,6 +216,9 @@ class MemoryTransport implements RemoteTransport {
       this.#server.entries.set(path, { kind: 'dir', mode });
       return { path };
     });
+    this.#server.afterMkdir?.(items.map((i) => i.path));
+    if (this.dead) throw this.dead;
+    return results;
   }
 
   async symlink(items: readonly { path: string; target: string }[]): Promise<ItemResult[]> {
@@ -230,17 +249,30 @@ class MemoryTransport implements RemoteTransport {
     });
   }
 
-  async remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]> {
+  async remove(items: readonly RemoveItem[]): Promise<ItemResult[]> {
     this.#enter(
       'remove',
       items.map((i) => i.path),
     );
-    return items.map(({ path }) => {
+    return items.map(({ path, expected }) => {
       const refused = this.#refusal(path);
       if (refused) return refused;
+      const found = this.#server.entries.get(path);
+      // Coarser than SFTP's entry-by-entry settling: any difference keeps the whole subtree.
+      const differs =
+        expected !== undefined &&
+        [...this.#server.entries].some(([p, e]) => isWithin(p, path) && !sameServerEntry(e, expected.get(p)));
+      if (found && differs) return { path, keptServerCopy: this.#keep(path, found) };
       this.#server.deleteSubtree(path);
       return { path };
     });
+  }
+
+  /** Moves `path` to a free conflict copy name next to it. */
+  #keep(path: string, found: Entry): KeptServerCopy {
+    const copy = conflictCopyName(path, new Date(), (p) => this.#server.entries.has(p));
+    moveTree(this.#server, path, copy);
+    return { path, copy, found };
   }
 
   async setAttributes(items: readonly { path: string; mode?: number; mtimeMs?: number }[]): Promise<ItemResult[]> {
@@ -277,6 +309,13 @@ function moveTree(server: MemoryServer, from: string, to: string): void {
     if (data) server.contents.set(moved, data);
     server.delete(p);
   }
+}
+
+function sameServerEntry(a: Entry, b: Entry | undefined): boolean {
+  if (!b || a.kind !== b.kind) return false;
+  if (a.kind === 'file' && b.kind === 'file') return a.size === b.size && a.mtimeMs === b.mtimeMs && a.mode === b.mode;
+  if (a.kind === 'symlink' && b.kind === 'symlink') return a.target === b.target;
+  return true;
 }
 
 function sha256(data: Buffer): string {

@@ -135,25 +135,31 @@ test('without a journal the same server entries are someone else\u2019s and stay
   assert.equal(server.files().get('ghost/x.txt'), 'not ferry\u2019s');
 });
 
-test(
-  'a server edit made between the scan and the overwrite is kept as a conflict copy',
-  { todo: 'issue 15: expected-state checks at the moment of the overwrite are not built yet' },
-  async (t) => {
-    const server = new MemoryServer();
-    const { config, localRoot } = folder(t, { 'doc.txt': 'v1' });
-    await new FolderSync(config, { openTransports: server.open }).runOnce();
-    writeFileSync(join(localRoot, 'doc.txt'), 'v2 local');
-    server.beforeCall = (call) => {
-      if (call === 'upload') server.writeFile('doc.txt', 'edited on the server');
-    };
-    await new FolderSync(config, { openTransports: server.open }).runOnce();
-    const kept = [...server.files()].filter(([p]) => p.startsWith('doc.ferry-conflict-'));
-    assert.deepEqual(
-      kept.map(([, c]) => c),
-      ['edited on the server'],
-    );
-  },
-);
+test('a server edit made between the scan and the overwrite is kept as a conflict copy and logged', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'doc.txt': 'v1' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  writeFileSync(join(localRoot, 'doc.txt'), 'v2 local');
+  server.beforeCall = (call) => {
+    if (call === 'upload') server.writeFile('doc.txt', 'edited on the server');
+  };
+  const sync = new FolderSync(config, { openTransports: server.open });
+  const logged: string[] = [];
+  sync.on('conflict', (c) => logged.push(`${c.path} -> ${c.conflictCopyPath}: ${c.note}`));
+  const summary = await sync.runOnce();
+  assert.equal(summary.conflicts, 1);
+  const kept = [...server.files()].filter(([p]) => p.startsWith('doc.ferry-conflict-'));
+  assert.deepEqual(
+    kept.map(([, c]) => c),
+    ['edited on the server'],
+  );
+  assert.equal(server.files().get('doc.txt'), 'v2 local');
+  assert.equal(logged.length, 1);
+  assert.match(
+    logged[0] ?? '',
+    /^doc\.txt -> doc\.ferry-conflict-\d{8}-\d{6}\.txt: changed on the server after Ferry scanned it/,
+  );
+});
 
 test('a rename into a directory the server refused to create leaves a valid index, and converges later', async (t) => {
   const server = new MemoryServer();
@@ -172,4 +178,26 @@ test('a rename into a directory the server refused to create leaves a valid inde
   const after = await new FolderSync(config, { openTransports: server.open }).runOnce();
   assert.equal(after.inSync, true);
   assert.deepEqual(server.files(), new Map([['x/d/b.txt', 'moving content']]));
+});
+
+test('a directory made where a file was cleared is Ferry\u2019s own even when its mkdir answer is lost', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { x: 'a file' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  let cut = false;
+  server.afterMkdir = (paths) => {
+    if (cut || !paths.includes('x')) return;
+    cut = true;
+    // The server made x; the answer is lost with the connection, and x is deleted locally
+    // before Ferry reconnects.
+    rmSync(join(localRoot, 'x'), { recursive: true });
+    server.cut();
+  };
+  rmSync(join(localRoot, 'x'));
+  mkdirSync(join(localRoot, 'x'));
+  await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
+  assert.equal(server.entries.has('x'), false, 'x was Ferry\u2019s and followed the local delete');
 });
