@@ -1,7 +1,7 @@
 // Lint enforces the boundaries that review cannot keep (STYLE.md #13):
 // - `electron` only in main/app/ (the thin Electron shell) and preload/; everything else must
 //   load in plain Node. The renderer is a sandboxed page: no electron, no Node built-ins.
-// - Imports run one way: core <- ssh <- transport <- engine <- cli, app-core <- ipc <- app.
+// - Imports run one way: core <- ssh <- transport <- engine <- control <- cli, app-core <- ipc <- app.
 //   A layer never imports from a layer to its right.
 import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
@@ -17,10 +17,12 @@ const electronPatterns = [{ group: ['electron/*'], message: 'Only main/app/ may 
 
 /** The layers under main/, innermost first, and what each may not import. */
 const LAYERS = {
-  core: ['ssh', 'transport', 'engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
-  ssh: ['transport', 'engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
-  transport: ['engine', 'cli', 'app-core', 'ipc', 'app', 'build'],
-  engine: ['cli', 'app-core', 'ipc', 'app', 'build'],
+  core: ['ssh', 'transport', 'engine', 'control', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  ssh: ['transport', 'engine', 'control', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  transport: ['engine', 'control', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  engine: ['control', 'cli', 'app-core', 'ipc', 'app', 'build'],
+  // The control socket (status, pause, why) sits beside cli and app-core, which both use it.
+  control: ['cli', 'app-core', 'ipc', 'app', 'build'],
   cli: ['app-core', 'ipc', 'app', 'build'],
   'app-core': ['cli', 'app', 'build', 'ipc/handlers.ts'],
   ipc: ['cli', 'app', 'build'],
@@ -36,7 +38,7 @@ function layerRule(layer, forbidden, { allowElectron = false } = {}) {
           ...(allowElectron ? [] : electronPatterns),
           ...forbidden.map((target) => ({
             group: [`../${target}`, `../${target}/**`],
-            message: `main/${layer}/ may not import from main/${target}: imports run core <- ssh <- transport <- engine <- cli, app-core <- ipc <- app.`,
+            message: `main/${layer}/ may not import from main/${target}: imports run core <- ssh <- transport <- engine <- control <- cli, app-core <- ipc <- app.`,
           })),
         ],
       },

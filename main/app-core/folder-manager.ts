@@ -20,6 +20,7 @@ import { FolderSync, type FolderConfig } from '../engine/folder-loop.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
 import { folderConfigFrom } from '../engine/folder-options.ts';
+import { ControlServer } from '../control/server.ts';
 import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type { AddFolderRequest, AppSettings, ConflictList, FolderEntry, LocalPathInfo } from '../ipc/contract.ts';
 import { addConflictMark, conflictKey, conflictMarksFile, readConflictMarks } from './conflict-marks.ts';
@@ -65,6 +66,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   private readonly opts: FolderManagerOptions;
   private settings: PersistedSettings;
   private readonly folders = new Map<string, Running>();
+  /** `ferry status` and friends reach the app's folders through this (main/control/). */
+  private control: ControlServer | undefined;
 
   private constructor(opts: FolderManagerOptions, settings: PersistedSettings) {
     super();
@@ -78,6 +81,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     if (migratedFrom !== undefined && migratedFrom > 0) await opts.store.save(settings);
     const manager = new FolderManager(opts, settings);
     for (const saved of settings.folders) await manager.startSaved(saved);
+    await manager.listenForControl();
     return manager;
   }
 
@@ -246,7 +250,23 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   /** Stops every folder: in-flight transfers finish and each index is saved. */
   async stopAll(): Promise<void> {
+    await this.control?.close().catch(() => undefined);
+    this.control = undefined;
     await Promise.all([...this.folders.values()].map((r) => r.sync?.stop()));
+  }
+
+  /** A control socket in the state root; the app runs without one (and says why) when it is unsafe. */
+  private async listenForControl(): Promise<void> {
+    try {
+      this.control = await ControlServer.listen(this.opts.stateRoot, {
+        syncs: () => [...this.folders.values()].flatMap((r) => (r.sync ? [r.sync] : [])),
+        pause: (s) => this.pause(s.config.id),
+        resume: (s) => this.resume(s.config.id),
+      });
+      this.on('folderStatus', (s) => this.control?.publish(s));
+    } catch (err) {
+      console.error(`Ferry: no control socket (ferry status will not see the app): ${(err as Error).message}`);
+    }
   }
 
   private mustGet(id: string): Running {

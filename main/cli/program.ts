@@ -3,6 +3,8 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadDaemonConfig } from './daemon-config.ts';
+import type { ControlFlags } from './control-commands.ts';
+import type { FolderConfig } from '../engine/folder-config.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runOnce, runWatching } from './run-folders.ts';
@@ -113,17 +115,28 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
   }
 }
 
+/** The daemon config's folders; a folder that cannot be set up names its key (`folders[1]: ...`). */
+async function daemonFolders(file: string): Promise<FolderConfig[]> {
+  const { folders } = await loadDaemonConfig(file);
+  return Promise.all(
+    folders.map((f, i) =>
+      folderConfigFrom(f).catch((err: unknown) => {
+        throw new UsageError(`${file}: folders[${i}]: ${(err as Error).message}`, { cause: err });
+      }),
+    ),
+  );
+}
+
 async function daemonCommand(flags: OutputFlags & { config: string; once?: boolean }): Promise<number> {
   const reporter = reporterFor(flags, true);
   try {
-    const { folders } = await loadDaemonConfig(flags.config);
-    const configs = await Promise.all(folders.map(folderConfigFrom));
+    const configs = await daemonFolders(flags.config);
     if (flags.once) {
       let worst: number = EXIT.ok;
       for (const c of configs) worst = Math.max(worst, await runOnce(c, reporter));
       return worst;
     }
-    return await runWatching(configs, reporter);
+    return await runWatching(configs, reporter, { reload: () => daemonFolders(flags.config) });
   } catch (err) {
     reporter.error((err as Error).message);
     return EXIT.usage;
@@ -213,5 +226,49 @@ export function buildProgram(): Command {
     .action(async (flags: OutputFlags & { config: string; once?: boolean }) => {
       process.exitCode = await daemonCommand(flags);
     });
+  addControlCommands(program);
   return program;
+}
+
+/** `ferry status|pause|resume|monitor|why`: loaded on use, so `ferry --help` stays quick. */
+function addControlCommands(program: Command): void {
+  const commands = () => import('./control-commands.ts');
+  const where = (c: Command) =>
+    c
+      .option('--state-dir <dir>', 'the state directory of the Ferry to ask (default ~/.local/state/ferry)')
+      .option('--config <file>', "a daemon config: its stateDir, and its folders' ignore patterns");
+  where(
+    program
+      .command('status')
+      .description('List the folders of every running Ferry: state, counts, last sync, errors, failed items.')
+      .option('--json', 'one JSON object on stdout'),
+  ).action(async (flags: ControlFlags) => {
+    process.exitCode = await (await commands()).statusCommand(flags);
+  });
+  for (const op of ['pause', 'resume'] as const)
+    where(
+      program
+        .command(op)
+        .description(`${op === 'pause' ? 'Pause' : 'Resume'} a running folder (by local path or id), or all of them.`)
+        .argument('[folder]', 'local path or id of the folder; default: every folder'),
+    ).action(async (folder: string | undefined, flags: ControlFlags) => {
+      process.exitCode = await (await commands()).pauseResumeCommand(op, folder, flags);
+    });
+  where(
+    program
+      .command('monitor')
+      .description('Print each status change of the running folders until Ctrl-C.')
+      .option('--json', 'one JSON object per line on stdout'),
+  ).action(async (flags: ControlFlags) => {
+    process.exitCode = await (await commands()).monitorCommand(flags);
+  });
+  where(
+    program
+      .command('why')
+      .description('Say why a local path is or is not on the server: synced, ignored, waiting, failed, held.')
+      .argument('<path>', 'a file or folder inside a synced folder')
+      .option('--json', 'the answer as one JSON object'),
+  ).action(async (path: string, flags: ControlFlags) => {
+    process.exitCode = await (await commands()).whyCommand(path, flags);
+  });
 }

@@ -5,6 +5,8 @@
 import { FolderSync, type PassSummary } from '../engine/folder-loop.ts';
 import type { FolderConfig } from '../engine/folder-loop.ts';
 import type { FolderStatus } from '../engine/status.ts';
+import { dirname } from 'node:path';
+import { ControlServer } from '../control/server.ts';
 import type { Reporter } from './reporter.ts';
 
 export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4 } as const;
@@ -67,9 +69,31 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
   return EXIT.notInSync;
 }
 
-export async function runWatching(configs: FolderConfig[], reporter: Reporter): Promise<number> {
-  const syncs = configs.map((c) => new FolderSync(c));
-  for (const s of syncs) wire(s, reporter);
+export interface WatchOptions {
+  /** Reads the folder set again on SIGHUP (`ferry daemon`); throws a sentence naming the bad key. */
+  reload?: () => Promise<FolderConfig[]>;
+  /** Listen on a control socket for `ferry status` and friends (default true). */
+  control?: boolean;
+}
+
+/** The state root a folder's state directory lies in (`<root>/folders/<id>`, folder-state-dir.ts). */
+const stateRootOf = (c: FolderConfig) => dirname(dirname(c.stateDir));
+
+export async function runWatching(
+  configs: FolderConfig[],
+  reporter: Reporter,
+  opts: WatchOptions = {},
+): Promise<number> {
+  const running = new Map<string, FolderSync>();
+  const servers: ControlServer[] = [];
+  const startOne = (c: FolderConfig) => {
+    const s = new FolderSync(c);
+    wire(s, reporter);
+    s.on('status', (st) => servers.forEach((srv) => srv.publish(st)));
+    running.set(c.id, s);
+    return s.start();
+  };
+  let reloading: Promise<void> = Promise.resolve();
   let stopping: Promise<void> | undefined;
   const stop = () => {
     if (stopping) {
@@ -77,16 +101,34 @@ export async function runWatching(configs: FolderConfig[], reporter: Reporter): 
       process.exit(130);
     }
     reporter.info('Stopping: finishing transfers in flight and saving state...');
-    stopping = Promise.all(syncs.map((s) => s.stop())).then(() => undefined);
+    stopping = reloading.then(() => Promise.all([...running.values()].map((s) => s.stop()))).then(() => undefined);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const reload = opts.reload;
+  const onHangUp = () => {
+    if (!reload || stopping) return;
+    reloading = reloading.then(() => reloadFolders(running, reload, startOne, reporter));
+  };
+  if (reload) process.on('SIGHUP', onHangUp);
   try {
-    await Promise.all(syncs.map((s) => s.start()));
+    await Promise.all(configs.map(startOne));
   } catch (err) {
     reporter.error((err as Error).message);
-    await Promise.all(syncs.map((s) => s.stop().catch(() => undefined)));
+    await Promise.all([...running.values()].map((s) => s.stop().catch(() => undefined)));
     return EXIT.failed;
+  }
+  if (opts.control ?? true) {
+    const host = { syncs: () => [...running.values()] };
+    for (const root of new Set(configs.map(stateRootOf))) {
+      try {
+        servers.push(await ControlServer.listen(root, host));
+      } catch (err) {
+        reporter.error(
+          `No control socket (ferry status, pause, why will not reach this process): ${(err as Error).message}`,
+        );
+      }
+    }
   }
   await new Promise<void>((resolve) => {
     const check = setInterval(() => {
@@ -96,6 +138,50 @@ export async function runWatching(configs: FolderConfig[], reporter: Reporter): 
       }
     }, 100);
   });
+  await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
+  if (reload) process.off('SIGHUP', onHangUp);
   reporter.done();
   return EXIT.ok;
+}
+
+/**
+ * SIGHUP: the new folder set replaces the running one. Added folders start, removed ones
+ * stop, changed ones restart; a config that does not load is refused and nothing changes.
+ */
+async function reloadFolders(
+  running: Map<string, FolderSync>,
+  load: () => Promise<FolderConfig[]>,
+  startOne: (c: FolderConfig) => Promise<void>,
+  reporter: Reporter,
+): Promise<void> {
+  let next: FolderConfig[];
+  try {
+    next = await load();
+  } catch (err) {
+    reporter.error(
+      `Reload refused; the ${running.size} running folder(s) carry on unchanged. ${(err as Error).message}`,
+    );
+    return;
+  }
+  const wanted = new Map(next.map((c) => [c.id, c]));
+  const removed = [...running.keys()].filter((id) => !wanted.has(id));
+  const changed = [...running.entries()]
+    .filter(([id, s]) => wanted.has(id) && JSON.stringify(wanted.get(id)) !== JSON.stringify(s.config))
+    .map(([id]) => id);
+  const added = next.filter((c) => !running.has(c.id));
+  for (const id of [...removed, ...changed]) {
+    await running.get(id)?.stop();
+    running.delete(id);
+  }
+  for (const c of [...changed.map((id) => wanted.get(id) as FolderConfig), ...added]) {
+    try {
+      await startOne(c);
+    } catch (err) {
+      running.delete(c.id);
+      reporter.error(`Could not start ${c.localRoot}: ${(err as Error).message}`, c.id);
+    }
+  }
+  reporter.info(
+    `Config reloaded: ${added.length} folder(s) started, ${removed.length} stopped, ${changed.length} restarted.`,
+  );
 }
