@@ -10,8 +10,7 @@
  */
 import { OP_PHASE, type Conflict, type Plan, type PlanOp, type PlanOpKind } from '../core/plan.ts';
 import { conflictCopyName } from '../core/conflict-name.ts';
-import { localPathOf } from './local-scan.ts';
-import { routeUploads } from './upload-route.ts';
+import { sendUploads } from './apply-uploads.ts';
 import { comparePaths, isWithin, parentOf, subtreesOf, type Entry, type Snapshot } from '../core/tree.ts';
 import { dropSubtree, moveSubtree, recordEntry } from './ancestor-edits.ts';
 import type {
@@ -20,8 +19,6 @@ import type {
   RemoteTransport,
   RemoveItem,
   TransferErrorCode,
-  TransferProgress,
-  UploadItem,
   UploadResult,
 } from '../transport/transport.ts';
 
@@ -301,7 +298,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       target: at,
       guarded: (o) => [parentOf(o.path)],
       creates: true,
-      send: sendUploads,
+      send: (ops, settle) => sendUploads(ctx, ops, copyPaths, settle),
       observe: (o, r) => {
         if (o.keepRemoteCopy)
           noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
@@ -401,56 +398,5 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   function removals(ops: { path: string; kind: Entry['kind'] }[]): RemoveItem[] {
     const below = expectedBelow(ops.map((o) => o.path));
     return ops.map((o) => ({ path: o.path, kind: o.kind, expected: below.get(o.path) ?? new Map() }));
-  }
-
-  /**
-   * Sends uploads through the main transport, then those upload-route.ts picks through the
-   * delta transport; results come back in `ops` order.
-   */
-  async function sendUploads(
-    ops: OpOf<'upload'>[],
-    settle: (i: number, r: UploadResult) => void,
-  ): Promise<(UploadResult | undefined)[]> {
-    const toItem = (o: OpOf<'upload'>): UploadItem => {
-      const conflictCopyPath = copyPaths.get(o.path);
-      return {
-        path: o.path,
-        localPath: localPathOf(ctx.localRoot, o.path),
-        expected: o.entry,
-        replaces: ctx.remote.get(o.path) ?? null,
-        ...(conflictCopyPath !== undefined ? { conflictCopyPath } : {}),
-      };
-    };
-    const route = routeUploads(ops, {
-      deltaAvailable: ctx.deltaTransport !== undefined,
-      deltaThreshold: ctx.deltaThreshold ?? Infinity,
-      bulkThreshold: ctx.bulkThreshold ?? Infinity,
-      bulkBytes: ctx.bulkBytes ?? Infinity,
-      remote: ctx.remote,
-    });
-    // Transports count progress from zero; the engine is told increments.
-    let lastBytes = 0;
-    let lastFiles = 0;
-    const progress = (p: TransferProgress) => {
-      ctx.onProgress?.(p.bytes - lastBytes, p.files - lastFiles);
-      lastBytes = p.bytes;
-      lastFiles = p.files;
-    };
-    const batches: [RemoteTransport, OpOf<'upload'>[]][] = [[transport, route.main]];
-    if (route.delta.length && ctx.deltaTransport) batches.push([ctx.deltaTransport, route.delta]);
-    const indexOf = new Map(ops.map((o, i) => [o, i]));
-    const results = new Array<UploadResult | undefined>(ops.length);
-    for (const [t, batch] of batches) {
-      if (!batch.length) continue;
-      // routeUploads returns the very op objects it was given.
-      const index = batch.map((o) => indexOf.get(o) ?? -1);
-      const res = await t.upload(batch.map(toItem), progress, (j, r) => settle(index[j] ?? -1, r));
-      res.forEach((r, j) => {
-        const i = index[j] ?? -1;
-        settle(i, r);
-        if (i >= 0) results[i] = r;
-      });
-    }
-    return results;
   }
 }

@@ -12,7 +12,7 @@
 import { posix } from 'node:path';
 import type { Stats } from 'ssh2';
 import { mapLimit } from '../core/map-limit.ts';
-import { isSafeRelPath, type Entry } from '../core/tree.ts';
+import { isSafeRelPath } from '../core/tree.ts';
 import { SftpSession, isNoSuchFile } from './sftp-session.ts';
 import { describeFailure, renameOver, S_IFDIR, S_IFMT, tempName, type SftpSite } from './sftp-land.ts';
 import { removeExpected } from './sftp-expected.ts';
