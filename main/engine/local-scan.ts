@@ -4,9 +4,10 @@
  * are skipped and listed as such (skipped-files.ts), not as problems. Ignored paths never enter the snapshot, and an
  * ignored directory is not descended into.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { mapLimit } from '../core/map-limit.ts';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ancestorsOf, joinRel, type Entry } from '../core/tree.ts';
 import { describeSpecial, type SkippedFile } from './skipped-files.ts';
 
@@ -49,6 +50,31 @@ async function entryFor(abs: string): Promise<Entry | undefined | 'other'> {
 }
 
 /**
+ * {@link entryFor}, synchronously; a special file comes with its stats. The scan below calls
+ * the synchronous forms in time slices: a promise per lstat (through libuv's thread pool) made
+ * a scan of 100,000 files 4x slower and left hundreds of MB of garbage (docs/BENCHMARKS.md).
+ */
+function entryForSync(abs: string): Entry | undefined | Stats {
+  let st;
+  try {
+    st = lstatSync(abs, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  if (st === undefined) return undefined;
+  if (st.isDirectory()) return { kind: 'dir', mode: st.mode & 0o7777 };
+  if (st.isFile()) return { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs), mode: st.mode & 0o7777 };
+  if (st.isSymbolicLink()) return { kind: 'symlink', target: readlinkSync(abs) };
+  return st;
+}
+
+const isEntry = (e: Entry | undefined | Stats): e is Entry => e !== undefined && 'kind' in e;
+
+/** How long the scan may hold the event loop before it lets timers and I/O run (ms). */
+const SLICE_MS = 8;
+
+/**
  * Scan `scopes` below `root` ("" = everything). The root entry "" is always included when
  * the root exists, and so is every ancestor directory of a scope, so the result is a valid
  * snapshot of the scanned region. A missing root gives an empty map.
@@ -62,48 +88,60 @@ export async function scanLocal(root: string, scopes: readonly string[], ignores
   if (rootEntry === undefined || rootEntry === 'other' || rootEntry.kind !== 'dir')
     return { entries, problems, skipped, blocked };
   entries.set('', rootEntry);
-  const skip = async (rel: string): Promise<void> => {
-    const st = await lstat(localPathOf(root, rel)).catch(() => undefined);
-    if (st) skipped.push({ path: rel, reason: describeSpecial(st) });
-  };
+  const childOf = (parentAbs: string, name: string): string =>
+    parentAbs.endsWith(sep) ? parentAbs + name : parentAbs + sep + name;
+  let sliceStart = performance.now();
 
-  const visit = async (rel: string): Promise<void> => {
-    let entry: Entry | undefined | 'other';
-    try {
-      entry = await entryFor(localPathOf(root, rel));
-    } catch (err) {
-      problems.push({ path: rel, error: (err as Error).message });
-      return;
-    }
-    if (entry === undefined) {
-      // readdir decodes names as UTF-8: a name that is not valid UTF-8 comes back with U+FFFD
-      // in it and is not found under that name. Say so instead of leaving it out silently.
-      if (rel.includes('\uFFFD')) problems.push({ path: rel, error: NOT_UTF8 });
-      return;
-    }
-    if (entry === 'other') {
-      if (!ignores(rel, false)) await skip(rel);
-      return;
-    }
-    if (rel !== '' && ignores(rel, entry.kind === 'dir')) return;
-    entries.set(rel, entry);
-    if (entry.kind !== 'dir') return;
-    let names: string[];
-    try {
-      names = await readdir(localPathOf(root, rel));
-      // readdir follows a symlink: a directory replaced by a link since its lstat would be
-      // listed from wherever the link points. Look again; a link now is a link, not a tree.
-      const again = await entryFor(localPathOf(root, rel));
-      if (again === undefined || again === 'other' || again.kind !== 'dir') {
-        if (again === undefined || again === 'other') entries.delete(rel);
-        else entries.set(rel, again);
-        return;
+  /** Everything at and below `scope`: one directory after another, in time slices of {@link SLICE_MS}. */
+  const visit = async (scope: string): Promise<void> => {
+    const stack: { rel: string; abs: string }[] = [{ rel: scope, abs: localPathOf(root, scope) }];
+    for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+      if (performance.now() - sliceStart > SLICE_MS) {
+        await yieldToLoop();
+        sliceStart = performance.now();
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push({ path: rel, error: (err as Error).message });
-      return;
+      const { rel, abs } = item;
+      let entry: Entry | undefined | Stats;
+      try {
+        entry = entryForSync(abs);
+      } catch (err) {
+        problems.push({ path: rel, error: (err as Error).message });
+        continue;
+      }
+      if (entry === undefined) {
+        // readdir decodes names as UTF-8: a name that is not valid UTF-8 comes back with U+FFFD
+        // in it and is not found under that name. Say so instead of leaving it out silently.
+        if (rel.includes('\uFFFD')) problems.push({ path: rel, error: NOT_UTF8 });
+        continue;
+      }
+      if (!isEntry(entry)) {
+        if (!ignores(rel, false)) skipped.push({ path: rel, reason: describeSpecial(entry) });
+        continue;
+      }
+      if (rel !== '' && ignores(rel, entry.kind === 'dir')) continue;
+      entries.set(rel, entry);
+      if (entry.kind !== 'dir') continue;
+      let names: string[];
+      try {
+        names = readdirSync(abs);
+        // readdir follows a symlink: a directory replaced by a link since its lstat would be
+        // listed from wherever the link points. Look again; a link now is a link, not a tree.
+        const again = entryForSync(abs);
+        if (!isEntry(again) || again.kind !== 'dir') {
+          if (!isEntry(again)) entries.delete(rel);
+          else entries.set(rel, again);
+          continue;
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+          problems.push({ path: rel, error: (err as Error).message });
+        continue;
+      }
+      for (let i = names.length - 1; i >= 0; i--) {
+        const name = names[i] as string;
+        stack.push({ rel: joinRel(rel, name), abs: childOf(abs, name) });
+      }
     }
-    await mapLimit(names, 32, (name) => visit(joinRel(rel, name)));
   };
 
   for (const scope of scopes) {
