@@ -227,7 +227,43 @@ export function buildProgram(): Command {
       process.exitCode = await daemonCommand(flags);
     });
   addControlCommands(program);
+  addServiceCommands(program);
   return program;
+}
+
+/** `ferry service install|uninstall`: a systemd unit for `ferry daemon`. */
+function addServiceCommands(program: Command): void {
+  const service = program.command('service').description('Install or remove a systemd unit that runs ferry daemon.');
+  const unitDirOption = (c: Command) =>
+    c
+      .option('--user', 'a user unit (~/.config/systemd/user) instead of a system unit (/etc/systemd/system)')
+      .option('--unit-dir <dir>', 'write the unit here instead (also FERRY_SYSTEMD_UNIT_DIR)');
+  unitDirOption(
+    service
+      .command('install')
+      .description('Write ferry.service running ferry daemon --config FILE, restarted on failure.')
+      .requiredOption('--config <file>', 'the daemon config the service runs'),
+  ).action(async (flags: { config: string; user?: boolean; unitDir?: string }) => {
+    const { installService } = await import('./service.ts');
+    try {
+      const r = await installService(flags.config, flags);
+      process.stdout.write(
+        `Wrote ${r.path}. To start it now and at every boot:\n${r.next.map((l) => `  ${l}\n`).join('')}`,
+      );
+    } catch (err) {
+      process.stderr.write(`Error: ${(err as Error).message}\n`);
+      process.exitCode = EXIT.usage;
+    }
+  });
+  unitDirOption(service.command('uninstall').description('Remove ferry.service.')).action(
+    async (flags: { user?: boolean; unitDir?: string }) => {
+      const { uninstallService } = await import('./service.ts');
+      const r = await uninstallService(flags);
+      process.stdout.write(
+        `${r.removed ? `Removed ${r.path}.` : `There is no ${r.path}.`} Then:\n${r.next.map((l) => `  ${l}\n`).join('')}`,
+      );
+    },
+  );
 }
 
 /** `ferry status|pause|resume|monitor|why`: loaded on use, so `ferry --help` stays quick. */
