@@ -2,8 +2,9 @@
  * The last steps of reconcile, shared by every mode: drop ops that must not run (below a
  * server non-directory, inside a tree already removed) and put the rest in phase order.
  */
+import { comparePathOrder } from '../core/path-order.ts';
 import { OP_PHASE, type PlanOp } from '../core/plan.ts';
-import { comparePaths, isWithin, parentOf, type Snapshot } from '../core/tree.ts';
+import { isWithin, parentOf, type Snapshot } from '../core/tree.ts';
 
 /** Pruned and ordered ops, ready to apply. */
 export function finishOps(ops: PlanOp[], remote: Snapshot): PlanOp[] {
@@ -55,7 +56,7 @@ function sortOps(ops: PlanOp[]): PlanOp[] {
   return ops.sort((x, y) => {
     const d = OP_PHASE[x.op] - OP_PHASE[y.op];
     if (d !== 0) return d;
-    const c = comparePaths(opPath(x), opPath(y));
+    const c = comparePathOrder(opPath(x), opPath(y));
     return x.op === 'remove' ? -c : c;
   });
 }

@@ -13,8 +13,9 @@
  * mode's handler ({@link handlePathPush}, {@link handlePathMirror}), and finally prune and
  * order the ops (reconcile-order.ts).
  */
+import { comparePathOrder } from '../core/path-order.ts';
 import type { Conflict, ConflictKind, ConflictResolution, Plan, PlanOp, SyncMode } from '../core/plan.ts';
-import { comparePaths, isWithin, sameAttributes, sameContent, type Entry, type Snapshot } from '../core/tree.ts';
+import { isWithin, sameAttributes, sameContent, type Entry, type Snapshot } from '../core/tree.ts';
 import {
   changedBelow,
   contentUnchangedLocally,
@@ -115,8 +116,10 @@ type PathHandler = (
 export function reconcile(input: ReconcileInput): Plan {
   const { ancestor, local, remote, scopes } = input;
   const all = new Set<string>();
-  for (const snap of [ancestor, local, remote]) for (const p of snap.keys()) if (inScope(p, scopes)) all.add(p);
-  const paths = [...all].sort(comparePaths);
+  const everything = scopes.includes('');
+  for (const snap of [ancestor, local, remote])
+    for (const p of snap.keys()) if (everything || inScope(p, scopes)) all.add(p);
+  const paths = [...all].sort(comparePathOrder);
 
   const b = new PlanBuilder(input);
   if (input.detectRenames !== false) planRenames(b, paths);
