@@ -23,6 +23,7 @@ import { burstSync } from './workloads/burst.ts';
 import { deltaRewrite } from './workloads/delta.ts';
 import { idleCost } from './workloads/idle.ts';
 import { initialSync } from './workloads/initial.ts';
+import { largeTree } from './workloads/large-tree.ts';
 import { saveLatency } from './workloads/latency.ts';
 import { noopVerify } from './workloads/noop.ts';
 
@@ -42,7 +43,7 @@ function parseArgs(argv: string[]) {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
   const quick = argv.includes('--quick');
   const reps = Math.max(3, Number(value('--reps')) || 3);
-  const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8];
+  const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9];
   const out =
     value('--out') ??
     (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
@@ -137,6 +138,23 @@ const plan: { id: number; run: () => Promise<WorkloadResult> }[] = [
   { id: 6, run: () => (q ? burstSync(ctx, 2000, 20, 1000) : burstSync(ctx, 10000, 100, 5000)) },
   { id: 7, run: () => deltaRewrite(ctx, q ? 64 : 1024) },
   { id: 8, run: () => (q ? idleCost(ctx, 5000, 250, 3000) : idleCost(ctx, 100000, 5000, 45000)) },
+  {
+    id: 9,
+    run: () =>
+      largeTree(ctx, {
+        id: 9,
+        ...(q ? { files: 10_000, dirs: 100 } : { files: 100_000, dirs: 1_000 }),
+        reps: ctx.reps,
+        noopLimit: 1.0,
+        initialLimit: 1.0,
+        rssLimitMB: 150,
+      }),
+  },
+  // Only with --only 10: a million files take a long while to make, sync and remove.
+  {
+    id: 10,
+    run: () => largeTree(ctx, { id: 10, files: 1_000_000, dirs: 10_000, reps: 1, noopLimit: 1.5, rssLimitMB: 1000 }),
+  },
 ];
 
 const results: WorkloadResult[] = [];
