@@ -12,7 +12,8 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { comparePaths, isSafeRelPath, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import { comparePathOrder } from '../core/path-order.ts';
+import { isSafeRelPath, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 
 export const INDEX_VERSION = 1;
 
@@ -189,7 +190,7 @@ export async function saveIndex(file: string, snapshot: Snapshot, meta: IndexMet
     remote: meta.remote,
     savedAt: new Date().toISOString(),
   });
-  const lines = [...entries.keys()].sort(comparePaths).map((p) => JSON.stringify([p, entries.get(p)]));
+  const lines = [...entries.keys()].sort(comparePathOrder).map((p) => JSON.stringify([p, entries.get(p)]));
   const text = `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
 
   const dir = dirname(file);
