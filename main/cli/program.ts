@@ -108,7 +108,9 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       allowMassDelete: flags.allowMassDelete ?? false,
     };
     const config = await folderConfigFrom(options);
-    return flags.once ? await runOnce(config, reporter) : await runWatching([config], reporter);
+    return flags.once
+      ? await runOnce(config, reporter)
+      : await runWatching([config], reporter, { exitOnPermanentError: true });
   } catch (err) {
     reporter.error((err as Error).message);
     return err instanceof UsageError ? EXIT.usage : EXIT.failed;

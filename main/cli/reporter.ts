@@ -3,6 +3,7 @@
  * on a TTY; JSON mode: exactly one JSON object per line on stdout, nothing else on stdout.
  * Secrets never reach either (statuses and outcomes carry none).
  */
+import { groupFailures, type FailureLike } from '../engine/failure-groups.ts';
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
 import type { PassReport } from '../engine/pass-report.ts';
@@ -135,6 +136,10 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
   let lastState = '';
   /** Per folder: file outcomes since the last pass line. */
   const tallies = new Map<string, Tally>();
+  /** Per folder: failures since the last pass line, printed grouped by cause at its end. */
+  const failures = new Map<string, FailureLike[]>();
+  /** Per folder: the last error said; the same error is not said again until the folder recovers. */
+  const saidError = new Map<string, string>();
   /** Per folder: "In sync" was said and nothing went wrong since (watch mode says it once, not every pass). */
   const saidInSync = new Set<string>();
   /** Per folder, off a terminal: when progress was last printed (or the pass started syncing). */
@@ -152,8 +157,12 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
       const key = `${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.watcherMessage ?? ''}`;
       if (key === lastState) return;
       lastState = key;
+      if (s.state === 'idle' && s.inSync) saidError.delete(s.id);
       if (s.state === 'halted' && s.halt) say(`Halted: ${s.halt.message}`);
-      else if (s.state === 'error' && s.lastError) say(`Error: ${s.lastError}`);
+      else if (s.state === 'error' && s.lastError && saidError.get(s.id) !== s.lastError) {
+        saidError.set(s.id, s.lastError);
+        say(`Error: ${s.lastError}`);
+      }
       if (s.watcher === 'polling' && s.watcherMessage) say(`Warning: ${s.watcherMessage}`);
     },
     synced(s) {
@@ -163,7 +172,8 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
       say(`In sync: ${s.localRoot} -> ${s.remote}${failed}`);
     },
     file(folder, o) {
-      if (!o.ok) say(`Failed to ${o.op} ${o.path}: ${o.error}`);
+      if (!o.ok)
+        failures.set(folder, [...(failures.get(folder) ?? []), { path: o.path, error: o.error ?? 'failed', op: o.op }]);
       else if (detail === 'verbose') say(`${o.op} ${o.from ? `${o.from} -> ` : ''}${o.path}`);
       const t = tallies.get(folder) ?? { renamed: 0, other: 0, failed: 0 };
       tallies.set(folder, t);
@@ -182,6 +192,10 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
     pass(folder, r) {
       const t = tallies.get(folder);
       tallies.delete(folder);
+      const failed = failures.get(folder) ?? [];
+      failures.delete(folder);
+      const describe = (f: FailureLike) => `Failed to ${f.op ?? 'sync'} ${f.path}: ${f.error}`;
+      for (const line of groupFailures(failed, 50, describe)) say(named(folder, line));
       if (quiet || r.halted) return;
       const text = passLine(r, t);
       if (text) say(named(folder, text));

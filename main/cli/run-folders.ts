@@ -7,6 +7,8 @@ import type { FolderConfig } from '../engine/folder-loop.ts';
 import type { FolderStatus } from '../engine/status.ts';
 import { dirname } from 'node:path';
 import { ControlServer } from '../control/server.ts';
+import { groupFailures } from '../engine/failure-groups.ts';
+import { PERMANENT_ERROR_KINDS } from '../engine/target-connection.ts';
 import type { Reporter } from './reporter.ts';
 
 export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4 } as const;
@@ -61,7 +63,9 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
     reporter.info(`Done: ${did}.`);
     return EXIT.ok;
   }
-  const failed = status.failedItems.map((f) => `  ${f.path}: ${f.error}`).join('\n');
+  const failed = groupFailures(status.failedItems)
+    .map((line) => `  ${line}`)
+    .join('\n');
   reporter.error(
     `Not in sync (${did}): ${status.failedItems.length} item(s) failed and will be retried on the next run:\n${failed}`,
     config.id,
@@ -74,6 +78,11 @@ export interface WatchOptions {
   reload?: () => Promise<FolderConfig[]>;
   /** Listen on a control socket for `ferry status` and friends (default true). */
   control?: boolean;
+  /**
+   * End with exit 4 on an error retrying cannot clear (`ferry sync`: a host key to confirm,
+   * a refused login, a remote folder that cannot be created). The daemon keeps retrying.
+   */
+  exitOnPermanentError?: boolean;
 }
 
 /** The state root a folder's state directory lies in (`<root>/folders/<id>`, folder-state-dir.ts). */
@@ -89,11 +98,19 @@ export async function runWatching(
   const startOne = (c: FolderConfig) => {
     const s = new FolderSync(c);
     wire(s, reporter);
+    if (opts.exitOnPermanentError)
+      s.on('status', (st) => {
+        if (st.state === 'error' && st.lastErrorKind && PERMANENT_ERROR_KINDS.has(st.lastErrorKind) && !stopping) {
+          exitCode = EXIT.failed;
+          stop();
+        }
+      });
     s.on('status', (st) => servers.forEach((srv) => srv.publish(st)));
     running.set(c.id, s);
     return s.start();
   };
   let reloading: Promise<void> = Promise.resolve();
+  let exitCode: number = EXIT.ok;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     if (stopping) {
@@ -141,7 +158,7 @@ export async function runWatching(
   await Promise.all(servers.map((s) => s.close().catch(() => undefined)));
   if (reload) process.off('SIGHUP', onHangUp);
   reporter.done();
-  return EXIT.ok;
+  return exitCode;
 }
 
 /**

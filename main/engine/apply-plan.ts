@@ -78,6 +78,19 @@ export interface ApplyContext {
   shouldStop?: () => boolean;
 }
 
+const NOT_CREATED = /^not created: the server refused to create ("(?:[^"\\]|\\.)*") first; /;
+
+/** The error of an op left unsent because the server refused to create `above` (a directory above it) first. */
+export function notCreatedError(above: string): string {
+  return `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it`;
+}
+
+/** The directory a {@link notCreatedError} names, or undefined for any other error. */
+export function blockedByOf(error: string): string | undefined {
+  const m = NOT_CREATED.exec(error);
+  return m ? (JSON.parse(m[1] as string) as string) : undefined;
+}
+
 type OpOf<K extends PlanOpKind> = Extract<PlanOp, { op: K }>;
 type Creation = OpOf<'mkdir' | 'upload' | 'symlink'>;
 
@@ -184,9 +197,11 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
    */
   const notCreated = new Set<string>();
   const notCreatedAbove = (path: string): string | undefined => {
-    if (notCreated.size === 0) return undefined;
-    for (let p = parentOf(path); p !== ''; p = parentOf(p)) if (notCreated.has(p)) return p;
-    return undefined;
+    if (notCreated.size === 0 || path === '') return undefined;
+    for (let p = parentOf(path); ; p = parentOf(p)) {
+      if (notCreated.has(p)) return p;
+      if (p === '') return undefined;
+    }
   };
 
   /** Runs one step on a phase's ops: filters them, calls the transport, reports each result once. */
@@ -199,7 +214,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
         const { path, from } = s.target(o);
         const above = notCreatedAbove(path);
         if (above === undefined) return true;
-        const error = `not created: the server refused to create ${JSON.stringify(above)} first; it is tried again with it`;
+        const error = notCreatedError(above);
         fail(s.op, { path, error }, from);
         return false;
       });

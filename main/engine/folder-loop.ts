@@ -30,7 +30,7 @@ import { LocalSide } from './local-side.ts';
 import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
 import { passReport, type PassReport } from './pass-report.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
-import { TargetConnection, errorKindOf } from './target-connection.ts';
+import { RemoteRootError, TargetConnection, errorKindOf } from './target-connection.ts';
 import { ThroughputMeter } from './throughput.ts';
 
 export type { FolderConfig } from './folder-config.ts';
@@ -288,16 +288,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       try {
         if (!this.#connection.current) await this.#connect();
       } catch (err) {
-        this.#st.lastError = (err as Error).message;
-        this.#st.lastErrorKind = errorKindOf(err);
-        this.#setState('error');
-        if (this.#stopping) continue;
-        this.#waitingToReconnect = true;
-        try {
-          await this.#sleep(this.#connection.retryDelay(this.#st.lastErrorKind));
-        } finally {
-          this.#waitingToReconnect = false;
-        }
+        await this.#backOff(err);
         continue;
       }
       const scopes = this.#nextScopes(Date.now());
@@ -309,13 +300,32 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       try {
         await this.#pass(scopes);
       } catch (err) {
+        this.#needFullPass = true;
+        await this.#disconnect();
+        if (err instanceof RemoteRootError) {
+          this.#connection.failed();
+          await this.#backOff(err);
+          continue;
+        }
         // The transport is dead (connection lost, server gone): reconnect and rescan everything.
         this.#st.lastError = (err as Error).message;
         this.#st.lastErrorKind = 'connection';
-        this.#needFullPass = true;
-        await this.#disconnect();
         this.#setState('error');
       }
+    }
+  }
+
+  /** Shows `err` as the folder's error and waits out the backoff (a local edit does not cut it short). */
+  async #backOff(err: unknown): Promise<void> {
+    this.#st.lastError = (err as Error).message;
+    this.#st.lastErrorKind = errorKindOf(err);
+    this.#setState('error');
+    if (this.#stopping) return;
+    this.#waitingToReconnect = true;
+    try {
+      await this.#sleep(this.#connection.retryDelay(this.#st.lastErrorKind));
+    } finally {
+      this.#waitingToReconnect = false;
     }
   }
 
@@ -367,6 +377,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     if (!transports) throw new Error('not connected');
     const started = Date.now();
     const { summary, changedDuringUpload } = await runPass(this.#lane(transports), scopes);
+    this.#connection.succeeded();
     this.emit('pass', passReport(summary, this.#st, scopes, Date.now() - started));
     if (summary.halted) {
       this.#dirty = [];

@@ -24,6 +24,7 @@ import { keepServerCopies } from './keep-server-copies.ts';
 import type { LocalSide } from './local-side.ts';
 import { reconcile, renameCandidates } from './reconcile.ts';
 import { dropSkipped, mergeSkipped } from './skipped-files.ts';
+import { RemoteRootError } from './target-connection.ts';
 import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
 import type { FolderState, FolderStatus } from './status.ts';
 import { isWithin } from '../core/tree.ts';
@@ -284,6 +285,12 @@ async function execute(
   if (plan.ops.length > 0)
     await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
   if (records.length) await removeJournal(lane.files.journal);
+  const rootRefused = result.outcomes.find((o) => o.op === 'mkdir' && o.path === '' && !o.ok);
+  // After the bookkeeping (nothing below the root was sent, and what was recorded for it went).
+  if (rootRefused)
+    throw new RemoteRootError(
+      `The remote folder ${config.endpoint.remoteRoot} on ${config.endpoint.displayName} does not exist and could not be created: ${rootRefused.error}. Check the target path, and that ${config.endpoint.user} may create it there.`,
+    );
   return {
     uploaded,
     removed,

@@ -50,7 +50,15 @@ export interface FolderStatus {
    * not parse message text. 'host-key-changed' and 'host-key-revoked' never clear by retrying.
    */
   lastErrorKind?:
-    'host-key-changed' | 'host-key-revoked' | 'host-key-unknown' | 'auth' | 'connection' | 'needs-secret' | 'other';
+    | 'host-key-changed'
+    | 'host-key-revoked'
+    | 'host-key-unknown'
+    | 'auth'
+    /** The remote folder does not exist and cannot be created (a wrong path, no permission). */
+    | 'remote-root'
+    | 'connection'
+    | 'needs-secret'
+    | 'other';
   failedItems: FailedItem[];
   /** Sockets, FIFOs and devices in the folder: never synced, not failures (at most 100). */
   skipped: SkippedFile[];

@@ -12,8 +12,23 @@ import type { FolderStatus } from './status.ts';
 
 export type ConnectErrorKind = NonNullable<FolderStatus['lastErrorKind']>;
 
-/** How long a changed or revoked host key waits before the next try: it never clears by itself. */
-const PERMANENT_ERROR_RETRY_MS = 10 * 60_000;
+/**
+ * Kinds of failure that retrying does not clear by itself (a host key to confirm, a password
+ * to fix, a remote folder that cannot be created): `ferry sync` ends on them, and the daemon
+ * and the app retry them with a backoff that grows to ten minutes.
+ */
+export const PERMANENT_ERROR_KINDS: ReadonlySet<ConnectErrorKind> = new Set([
+  'host-key-changed',
+  'host-key-revoked',
+  'host-key-unknown',
+  'auth',
+  'remote-root',
+]);
+
+/** The remote folder is missing and the server refused to create it. */
+export class RemoteRootError extends Error {
+  readonly kind = 'remote-root';
+}
 
 export class TargetConnection {
   readonly #config: FolderConfig;
@@ -23,7 +38,8 @@ export class TargetConnection {
   #transports: OpenTransports | undefined;
   /** Cancels a connect in progress when the folder stops (a handshake can take 20 s). */
   #connecting: AbortController | undefined;
-  #failedAttempts = 0;
+  /** Failures in a row (opens that failed, passes that hit a permanent error), for the backoff. */
+  #failures = 0;
 
   constructor(config: FolderConfig, open: TransportOpener, onLost: (err: Error | undefined) => void) {
     this.#config = config;
@@ -46,13 +62,12 @@ export class TargetConnection {
         ...(this.#config.bwlimitBps ? { bwlimitBps: this.#config.bwlimitBps } : {}),
       });
     } catch (err) {
-      this.#failedAttempts++;
+      this.#failures++;
       throw err;
     } finally {
       this.#connecting = undefined;
     }
     this.#transports = t;
-    this.#failedAttempts = 0;
     void t.closed.then((err) => {
       if (this.#transports !== t) return;
       this.#transports = undefined;
@@ -61,10 +76,23 @@ export class TargetConnection {
     return t;
   }
 
-  /** How long to wait after a failed {@link open} of this kind: a growing backoff, capped at a minute. */
+  /** A pass over this connection hit a failure of its own (see {@link RemoteRootError}). */
+  failed(): void {
+    this.#failures++;
+  }
+
+  /** A pass completed: the next failure starts the backoff from the beginning. */
+  succeeded(): void {
+    this.#failures = 0;
+  }
+
+  /**
+   * How long to wait after a failure of this kind: a growing backoff, capped at a minute for
+   * what may clear by itself and at ten minutes for {@link PERMANENT_ERROR_KINDS}.
+   */
   retryDelay(kind: ConnectErrorKind): number {
-    if (kind === 'host-key-changed' || kind === 'host-key-revoked') return PERMANENT_ERROR_RETRY_MS;
-    return nextDelayMs(this.#failedAttempts - 1, { baseMs: 1000, maxMs: 60_000 });
+    const maxMs = PERMANENT_ERROR_KINDS.has(kind) ? 10 * 60_000 : 60_000;
+    return nextDelayMs(Math.max(0, this.#failures - 1), { baseMs: 1000, maxMs });
   }
 
   /** Cancels an {@link open} in progress. */
@@ -88,5 +116,6 @@ export function errorKindOf(err: unknown): ConnectErrorKind {
         ? 'host-key-revoked'
         : 'host-key-unknown';
   if (err instanceof SshConnectError) return err.kind === 'auth' ? 'auth' : 'connection';
+  if (err instanceof RemoteRootError) return 'remote-root';
   return 'other';
 }
