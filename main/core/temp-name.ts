@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Prefix of every temporary name Ferry creates on a server. Always ignored and cleaned at start-up. */
 export const TEMP_PREFIX = '.ferry-tmp-';
 
@@ -8,3 +10,12 @@ export const TEMP_PREFIX = '.ferry-tmp-';
  * the server's version stays under this name rather than being deleted.
  */
 export const ASIDE_PREFIX = '.ferry-aside-';
+
+/**
+ * The aside name of an entry called `name`, in the same directory: the prefix and 64 bits
+ * of the name's SHA-256. Derived from the name, so the next pass can tell from the names it
+ * knows in that directory what a leftover aside was (aside-recovery.ts), with no journal.
+ */
+export function asideNameFor(name: string): string {
+  return `${ASIDE_PREFIX}${createHash('sha256').update(name).digest('hex').slice(0, 16)}`;
+}

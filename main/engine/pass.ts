@@ -12,10 +12,19 @@
  * - The ancestor on disk is saved after every pass that had something to do.
  */
 import type { HaltReason, Plan } from '../core/plan.ts';
-import { hasAncestorOrSelfIn, outermost, parentOf, pathsBelowNonDirectories, type Entry } from '../core/tree.ts';
+import {
+  hasAncestorOrSelfIn,
+  isWithin,
+  outermost,
+  parentOf,
+  pathsBelowNonDirectories,
+  type Entry,
+  type Snapshot,
+} from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
 import { applyPlan, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
+import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
 import { appendConflict, type ConflictRecord } from './conflict-log.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
@@ -27,7 +36,6 @@ import { dropSkipped, mergeSkipped } from './skipped-files.ts';
 import { RemoteRootError } from './target-connection.ts';
 import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
 import type { FolderState, FolderStatus } from './status.ts';
-import { isWithin } from '../core/tree.ts';
 
 export interface PassSummary {
   inSync: boolean;
@@ -96,11 +104,16 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   // the plan would write or delete through the link (outside the target on the server).
   let localScan;
   let remoteScan;
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1, asidesSettled = false; ; attempt++) {
     localScan = await lane.local.scan(scopes);
     remoteScan = await t.main.scan(scopes);
     const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
-    if (!blocked.length) break;
+    if (!blocked.length) {
+      // Asides an interrupted sync left behind are settled first, then both sides scanned again.
+      if (asidesSettled || !(await settleLeftoverAsides(lane, remoteScan.entries, localScan.entries))) break;
+      asidesSettled = true;
+      continue;
+    }
     if (attempt === 3)
       throw new Error(
         `The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`,
@@ -333,6 +346,20 @@ function dropRefusedCreations(
     if (hasAncestorOrSelfIn(failedRenameTargets, p) || (parent !== '' && ancestor.get(parent)?.kind !== 'dir'))
       dropIfRecorded(p);
   }
+}
+
+/** Settles the asides in a raw scan (aside-recovery.ts); true when any was settled. */
+async function settleLeftoverAsides(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<boolean> {
+  const now = new Date();
+  const plan = planAsideRecovery(remote, lane.ancestor, local, now);
+  if (!plan.restore.length && !plan.discard.length && !plan.keep.length) return false;
+  const { settled, conflicts } = await settleAsides(lane.transports.main, plan, now);
+  for (const record of conflicts) {
+    await appendConflict(lane.files.conflicts, record);
+    lane.status.conflictCount++;
+    lane.conflict(record);
+  }
+  return settled > 0;
 }
 
 /**

@@ -12,14 +12,14 @@
  * absent on the server (a posix-rename over it would be atomic, but would destroy an edit
  * made after the check).
  */
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { ASIDE_PREFIX } from '../core/temp-name.ts';
+import { asideNameFor } from '../core/temp-name.ts';
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { joinRel, sameSecond, type Entry } from '../core/tree.ts';
+import { mapLimit } from '../core/map-limit.ts';
 import { isNoSuchFile } from './sftp-session.ts';
 import { entryOf, type SftpSite } from './sftp-land.ts';
-import type { KeptServerCopy, UploadItem, UploadResult } from './transport.ts';
+import type { AsideItem, KeptServerCopy, SettledAside, UploadItem, UploadResult } from './transport.ts';
 import { renameOver } from './sftp-land.ts';
 
 /** Same server entry as far as Ferry can tell: kind, and size, whole-second mtime and mode for files. */
@@ -32,12 +32,13 @@ export function matchesExpected(found: Entry, expected: Entry | undefined): bool
 }
 
 /**
- * Moves whatever is at `rel` to a temp name in its directory. Returns the absolute aside
- * path, or undefined when nothing was there.
+ * Moves whatever is at `rel` to its aside name (core/temp-name.ts asideNameFor) in its
+ * directory. Returns the absolute aside path, or undefined when nothing was there. Fails
+ * while an earlier aside of the same name is left over (the next pass settles it first).
  */
 export async function moveAside(site: SftpSite, rel: string): Promise<string | undefined> {
   const path = site.abs(rel);
-  const aside = posix.join(posix.dirname(path), `${ASIDE_PREFIX}${randomBytes(8).toString('hex')}`);
+  const aside = posix.join(posix.dirname(path), asideNameFor(posix.basename(path)));
   try {
     await site.session.rename(path, aside);
   } catch (err) {
@@ -78,15 +79,18 @@ export async function removeExpected(
   return aside === undefined ? undefined : settleAside(site, rel, aside, expected, now);
 }
 
+/** Stands for "whatever is there": {@link removeMatching} removes it all. */
+const ANY = Symbol('any entry');
+
 /** Removes the entry at `abs` (standing for `rel`) and below where it matches; true when nothing is left. */
 async function removeMatching(
   site: SftpSite,
   abs: string,
   rel: string,
   found: Entry,
-  expected: ReadonlyMap<string, Entry>,
+  expected: ReadonlyMap<string, Entry> | typeof ANY,
 ): Promise<boolean> {
-  if (!matchesExpected(found, expected.get(rel))) return false;
+  if (expected !== ANY && !matchesExpected(found, expected.get(rel))) return false;
   if (found.kind !== 'dir') {
     await site.session.unlink(abs).catch((err: unknown) => {
       if (!isNoSuchFile(err)) throw err;
@@ -124,14 +128,21 @@ async function statEntry(site: SftpSite, abs: string): Promise<Entry | undefined
 }
 
 /**
- * Renames `aside` to `name.ferry-conflict-STAMP[-N].ext` next to `rel`, with a plain rename
- * that never overwrites: a name that is taken (two conflicts on one file in one second) moves
- * on to the next counter.
+ * Renames `aside` to `name.ferry-conflict-STAMP[-N].ext` next to `rel` (`first`, when given,
+ * is tried first), with a plain rename that never overwrites: a name that is taken (two
+ * conflicts on one file in one second) moves on to the next counter.
  */
-async function renameToConflictCopy(site: SftpSite, aside: string, rel: string, now: Date): Promise<string> {
+async function renameToConflictCopy(
+  site: SftpSite,
+  aside: string,
+  rel: string,
+  now: Date,
+  first?: string,
+): Promise<string> {
   const tried = new Set<string>();
   for (;;) {
-    const copy = conflictCopyName(rel, now, (p) => tried.has(p));
+    const copy =
+      first !== undefined && !tried.has(first) ? first : conflictCopyName(rel, now, (p) => tried.has(p) || p === first);
     try {
       await site.session.rename(aside, site.abs(copy));
       return copy;
@@ -202,4 +213,82 @@ async function landNew(site: SftpSite, temp: string, target: string): Promise<bo
     await site.session.unlink(temp).catch(() => undefined);
     return false;
   }
+}
+
+/**
+ * Settles what another transport moved into the aside directory `dir` (relative; rsync's
+ * `--backup-dir`): each item's entry at `<dir>/<path>` is compared with what the plan
+ * expected and removed or kept as a conflict copy exactly as {@link settleAside} does; an
+ * item with `keepAs` is kept under that name; an item without `expected` is discarded. Then
+ * the directories left empty in `dir` are removed (never a file: what could not be settled
+ * stays there, under Ferry's aside prefix, which is ignored and never cleaned up).
+ */
+export async function settleAsideDir(
+  site: SftpSite,
+  dir: string,
+  items: readonly AsideItem[],
+  now: Date,
+): Promise<SettledAside[]> {
+  const root = site.abs(dir);
+  const found = new Set<string>();
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    let list;
+    try {
+      list = await site.session.readdir(abs);
+    } catch (err) {
+      if (isNoSuchFile(err)) return;
+      throw err;
+    }
+    const dirs: [string, string][] = [];
+    for (const e of list) {
+      if (e.filename === '.' || e.filename === '..') continue;
+      const childRel = joinRel(rel, e.filename);
+      found.add(childRel);
+      if (entryOf(e.attrs)?.kind === 'dir') dirs.push([`${abs}/${e.filename}`, childRel]);
+    }
+    await mapLimit(dirs, 8, ([a, r]) => walk(a, r));
+  };
+  await walk(root, '');
+  if (found.size === 0) {
+    await site.session.rmdir(root).catch(() => undefined);
+    return items.map(() => ({}));
+  }
+  const results = await mapLimit(items, 16, async (it): Promise<SettledAside> => {
+    if (!found.has(it.path)) return {};
+    const aside = `${root}/${it.path}`;
+    try {
+      if (it.keepAs !== undefined) {
+        const top = await statEntry(site, aside);
+        if (top === undefined) return {};
+        const copy = await renameToConflictCopy(site, aside, it.path, now, it.keepAs);
+        return { keptServerCopy: { path: it.path, copy, found: top } };
+      }
+      const top = await statEntry(site, aside);
+      if (top === undefined) return {};
+      if (it.expected === undefined) {
+        await removeMatching(site, aside, it.path, top, ANY);
+        return {};
+      }
+      const kept = await settleAside(site, it.path, aside, it.expected, now);
+      return kept ? { keptServerCopy: kept } : {};
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  });
+  await pruneEmptyDirs(site, root);
+  return results;
+}
+
+/** Removes `abs` and the directories below it that are (or become) empty; files are never touched. */
+async function pruneEmptyDirs(site: SftpSite, abs: string): Promise<void> {
+  let list;
+  try {
+    list = await site.session.readdir(abs);
+  } catch {
+    return;
+  }
+  for (const e of list)
+    if (e.filename !== '.' && e.filename !== '..' && entryOf(e.attrs)?.kind === 'dir')
+      await pruneEmptyDirs(site, `${abs}/${e.filename}`);
+  await site.session.rmdir(abs).catch(() => undefined);
 }

@@ -7,12 +7,24 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Entry, FileEntry } from '../../main/core/tree.ts';
 import { resolveEndpoint } from '../../main/ssh/resolve-endpoint.ts';
 import { openTransports, type OpenTransports } from '../../main/transport/open-transport.ts';
 import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { runFerry, sshFlags, targetOf } from '../harness/trees.ts';
+import { asideNameFor } from '../../main/core/temp-name.ts';
 
 const fx = sshdForFile();
 const CONFLICT = /^doc\.ferry-conflict-\d{8}-\d{6}(-\d+)?\.txt$/;
@@ -162,5 +174,59 @@ test('two kept copies of one file in the same second get distinct names', async 
   assert.deepEqual(
     copies.map((c) => readFileSync(join(remote, c), 'utf8')),
     ['first edit', 'second edit'],
+  );
+});
+
+/** A folder synced once with doc.txt, for the interrupted-sync cases below. */
+async function syncedFolder(name: string) {
+  const local = fx.scope.dir(`${name}-local`);
+  const state = fx.scope.dir(`${name}-state`);
+  const remote = join(fx.sshd.remoteRoot, name);
+  writeFileSync(join(local, 'doc.txt'), 'v1');
+  utimesSync(join(local, 'doc.txt'), 1_700_000_000, 1_700_000_000);
+  writeFileSync(join(local, 'other.txt'), 'o');
+  const once = () =>
+    runFerry(['sync', '--once', '--json', ...sshFlags(fx.sshd, state), local, targetOf(fx.sshd, remote)]);
+  const first = await once();
+  assert.equal(first.code, 0, first.stderr);
+  return { local, remote, once, aside: join(remote, asideNameFor('doc.txt')) };
+}
+
+test('a removal interrupted after the move aside is finished by the next run: nothing is left over', async () => {
+  const f = await syncedFolder('aside-remove');
+  renameSync(join(f.remote, 'doc.txt'), f.aside); // killed right after moving doc.txt aside
+  rmSync(join(f.local, 'doc.txt'));
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(f.remote).sort(), ['other.txt']);
+});
+
+test('an upload interrupted after landing: the aside of the old version goes, the new one stays', async () => {
+  const f = await syncedFolder('aside-landed');
+  writeFileSync(join(f.local, 'doc.txt'), 'v2 local');
+  renameSync(join(f.remote, 'doc.txt'), f.aside);
+  copyFileSync(join(f.local, 'doc.txt'), join(f.remote, 'doc.txt'), 0);
+  fx.sshd.own(f.remote);
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(f.remote).sort(), ['doc.txt', 'other.txt']);
+  assert.equal(readFileSync(join(f.remote, 'doc.txt'), 'utf8'), 'v2 local');
+});
+
+test('an aside that holds a server edit is kept as a conflict copy and logged', async () => {
+  const f = await syncedFolder('aside-edited');
+  writeFileSync(join(f.local, 'doc.txt'), 'v2 local');
+  serverWrite(f.remote, 'doc.txt', 'edited on the server', 1_700_000_100);
+  renameSync(join(f.remote, 'doc.txt'), f.aside);
+  const r = await f.once();
+  assert.equal(r.code, 0, r.stderr);
+  const copies = readdirSync(f.remote).filter((n) => CONFLICT.test(n));
+  assert.equal(copies.length, 1, readdirSync(f.remote).join(', '));
+  assert.equal(readFileSync(join(f.remote, copies[0] as string), 'utf8'), 'edited on the server');
+  assert.equal(readFileSync(join(f.remote, 'doc.txt'), 'utf8'), 'v2 local');
+  assert.ok(r.events.some((e) => e.event === 'conflict' && e.path === 'doc.txt'));
+  assert.deepEqual(
+    readdirSync(f.remote).filter((n) => n.startsWith('.ferry-')),
+    [],
   );
 });

@@ -1,0 +1,111 @@
+/**
+ * Leftover asides: a server entry the transport moved aside to check it before replacing or
+ * removing it (transport/sftp-expected.ts), left there because Ferry was killed or lost the
+ * connection before it settled it. Each pass settles them before it reconciles, the way the
+ * transport would have:
+ * - the original path is empty: the aside goes back (the op never happened; it is planned
+ *   again);
+ * - the original path holds the new version and the aside is what the ancestor says Ferry
+ *   last put there: it is removed;
+ * - anything else is kept as a conflict copy of the original path, and logged.
+ * The original is found by name: an aside's name is derived from the original's
+ * (asideNameFor), and the candidates are the names the ancestor, the local folder and the
+ * server know in that directory. An aside whose original no name matches is left alone.
+ */
+import { conflictCopyName } from '../core/conflict-name.ts';
+import { ASIDE_PREFIX, asideNameFor } from '../core/temp-name.ts';
+import { baseName, joinRel, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import type { RemoteTransport, RemoveItem } from '../transport/transport.ts';
+import type { ConflictRecord } from './conflict-log.ts';
+
+export interface AsideRecoveryPlan {
+  /** Asides to put back where they were. */
+  restore: { from: string; to: string }[];
+  /** Asides that are Ferry's own last version, replaced since: removed if still exactly that. */
+  discard: RemoveItem[];
+  /** Asides kept as conflict copies of their original path. */
+  keep: { from: string; to: string; path: string; found: Entry }[];
+}
+
+/** True for a path whose last segment is an aside name. */
+export const isAside = (path: string): boolean => baseName(path).startsWith(ASIDE_PREFIX);
+
+/** Pure: what to do with the asides in `remote` (a raw scan, asides included). */
+export function planAsideRecovery(remote: Snapshot, ancestor: Snapshot, local: Snapshot, now: Date): AsideRecoveryPlan {
+  const plan: AsideRecoveryPlan = { restore: [], discard: [], keep: [] };
+  const asides = [...remote.keys()].filter((p) => isAside(p) && !parentOf(p).split('/').some(isAsideSegment));
+  if (asides.length === 0) return plan;
+  const dirs = new Set(asides.map(parentOf));
+  /** dir -> aside name -> the original's name. */
+  const originals = new Map<string, Map<string, string>>();
+  for (const snapshot of [ancestor, local, remote])
+    for (const p of snapshot.keys()) {
+      if (p === '' || isAside(p) || !dirs.has(parentOf(p))) continue;
+      const byAside = originals.get(parentOf(p)) ?? new Map<string, string>();
+      originals.set(parentOf(p), byAside);
+      byAside.set(asideNameFor(baseName(p)), baseName(p));
+    }
+  const taken = new Set(remote.keys());
+  for (const a of asides) {
+    const name = originals.get(parentOf(a))?.get(baseName(a));
+    const found = remote.get(a);
+    if (name === undefined || found === undefined) continue;
+    const path = joinRel(parentOf(a), name);
+    if (!remote.has(path)) {
+      plan.restore.push({ from: a, to: path });
+      continue;
+    }
+    const last = ancestor.get(path);
+    if (found.kind !== 'dir' && last !== undefined && sameEntry(found, last)) {
+      plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]) });
+      continue;
+    }
+    const copy = conflictCopyName(path, now, (p) => taken.has(p));
+    taken.add(copy);
+    plan.keep.push({ from: a, to: copy, path, found });
+  }
+  return plan;
+}
+
+/** Carries out `plan`; returns how many asides were settled and the conflict records of those kept. */
+export async function settleAsides(
+  transport: RemoteTransport,
+  plan: AsideRecoveryPlan,
+  now: Date,
+): Promise<{ settled: number; conflicts: ConflictRecord[] }> {
+  const moves = [...plan.restore, ...plan.keep.map(({ from, to }) => ({ from, to }))];
+  const moved = moves.length ? await transport.rename(moves) : [];
+  const removed = plan.discard.length ? await transport.remove(plan.discard) : [];
+  const conflicts: ConflictRecord[] = [];
+  plan.keep.forEach((k, i) => {
+    if (moved[plan.restore.length + i]?.error !== undefined) return;
+    conflicts.push({
+      time: now.toISOString(),
+      path: k.path,
+      local: null,
+      remote:
+        k.found.kind === 'file'
+          ? { size: k.found.size, mtimeMs: k.found.mtimeMs }
+          : k.found.kind === 'symlink'
+            ? { kind: 'symlink', target: k.found.target }
+            : { kind: 'dir' },
+      action: k.found.kind === 'dir' ? 'kept-remote-dir' : 'kept-remote-copy',
+      conflictCopyPath: k.to,
+      note: 'found moved aside by an interrupted sync; kept as a conflict copy',
+    });
+  });
+  const settled = [...moved, ...removed].filter((r) => r.error === undefined).length;
+  return { settled, conflicts };
+}
+
+function isAsideSegment(seg: string): boolean {
+  return seg.startsWith(ASIDE_PREFIX);
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'file' && b.kind === 'file')
+    return a.size === b.size && Math.floor(a.mtimeMs / 1000) === Math.floor(b.mtimeMs / 1000) && a.mode === b.mode;
+  if (a.kind === 'symlink' && b.kind === 'symlink') return a.target === b.target;
+  return false;
+}
