@@ -51,6 +51,7 @@ export function findDirectoryRenames(input: ReconcileInput, paths: string[]): Di
   const vanished = paths.filter(
     (p) => p !== '' && ancestor.get(p)?.kind === 'dir' && !local.has(p) && remote.get(p)?.kind === 'dir',
   );
+  if (vanished.length === 0) return [];
   const appeared = paths.filter((p) => p !== '' && local.get(p)?.kind === 'dir' && !ancestor.has(p) && !remote.has(p));
   if (vanished.length === 0 || appeared.length === 0) return [];
   const renames: DirectoryRename[] = [];
@@ -99,6 +100,7 @@ export function findFileRenames(input: ReconcileInput, paths: string[]): FileRen
     vanishedByHash.set(key, [...(vanishedByHash.get(key) ?? []), { path: p, entry: a }]);
   }
   const renames: FileRename[] = [];
+  if (vanishedByHash.size === 0) return renames;
   for (const p of paths) {
     const l = local.get(p);
     if (l?.kind !== 'file' || !l.hash || ancestor.has(p) || remote.has(p)) continue;
