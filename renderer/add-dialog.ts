@@ -86,6 +86,7 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     { name: 'mode' },
     h('option', { value: 'push' }, t('mode.push')),
     h('option', { value: 'mirror' }, t('mode.mirror')),
+    h('option', { value: 'upload' }, t('mode.upload')),
   );
   const ignore = h('textarea', { name: 'ignore', rows: 3, spellcheck: 'false', placeholder: 'node_modules/\n*.tmp' });
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
@@ -331,7 +332,7 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       ferry().addFolder({
         ...req,
         localPath: local.value.trim(),
-        mode: mode.value === 'mirror' ? 'mirror' : 'push',
+        mode: mode.value === 'mirror' || mode.value === 'upload' ? mode.value : 'push',
         ignore: ignore.value
           .split('\n')
           .map((l) => l.trim())

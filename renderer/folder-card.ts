@@ -81,7 +81,7 @@ export class FolderCard {
         ' ',
         h('span', { class: 'remote' }, t('remoteLabel', { remote: entry.status.remote })),
         ' · ',
-        h('span', { class: 'mode' }, t(entry.mode === 'mirror' ? 'mode.mirror' : 'mode.push')),
+        h('span', { class: 'mode' }, t(`mode.${entry.mode}`)),
       ),
       this.progressBox,
       this.lastSynced,

@@ -30,7 +30,7 @@ const folderSchema = z.strictObject({
   authKind: z.enum(['agent', 'key', 'password']),
   keyPath: z.string().min(1).optional(),
   remotePath: z.string().startsWith('/'),
-  mode: z.enum(['push', 'mirror']),
+  mode: z.enum(['push', 'mirror', 'upload']),
   ignore: z.array(z.string()),
   paused: z.boolean(),
 });
@@ -58,7 +58,7 @@ const v1Schema = z.object({
         id: z.string().min(1),
         local: z.string().min(1),
         target: z.string().min(1),
-        mode: z.enum(['push', 'mirror']).default('push'),
+        mode: z.enum(['push', 'mirror', 'upload']).default('push'),
         ignore: z.array(z.string()).default([]),
         paused: z.boolean().default(false),
       }),

@@ -13,7 +13,7 @@ const folderSchema = z
   .object({
     local: z.string().min(1, 'must be a local folder path'),
     target: z.string().min(1, 'must be a target like user@host:/path'),
-    mode: z.enum(['push', 'mirror']).optional(),
+    mode: z.enum(['push', 'mirror', 'upload']).optional(),
     identity: z.union([z.string(), z.array(z.string())]).optional(),
     knownHosts: z.string().optional(),
     hostKeyPolicy: z.enum(['strict', 'accept-new']).optional(),

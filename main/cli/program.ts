@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadDaemonConfig } from './daemon-config.ts';
 import type { ControlFlags } from './control-commands.ts';
 import type { FolderConfig } from '../engine/folder-config.ts';
+import { SYNC_MODES, type SyncMode } from '../core/plan.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runOnce, runWatching } from './run-folders.ts';
@@ -35,7 +36,7 @@ const nonNegativeInt = (value: string) => {
 
 interface SyncFlags {
   once?: boolean;
-  mode: 'push' | 'mirror';
+  mode: SyncMode;
   identity?: string[];
   knownHosts?: string;
   hostKeyPolicy: 'strict' | 'accept-new';
@@ -159,8 +160,11 @@ export function buildProgram(): Command {
     .argument('<target>', '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config')
     .option('--once', 'reconcile once, then exit: 0 when in sync, non-zero with a summary when not')
     .addOption(
-      new Option('--mode <mode>', 'push keeps server changes as conflict copies; mirror overwrites them')
-        .choices(['push', 'mirror'])
+      new Option(
+        '--mode <mode>',
+        'push keeps server changes as conflict copies; mirror overwrites them; upload never deletes or moves on the server',
+      )
+        .choices([...SYNC_MODES])
         .default('push'),
     )
     .option('-i, --identity <file>', 'private key file (repeatable)', collect)

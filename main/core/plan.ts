@@ -5,7 +5,16 @@
  */
 import type { DirEntry, Entry, FileEntry, Mode, SymlinkEntry } from './tree.ts';
 
-export type SyncMode = 'push' | 'mirror';
+/**
+ * - push: local changes go to the server; server changes are kept (conflict copies), never
+ *   undone silently;
+ * - mirror: the server becomes an exact copy of the local folder;
+ * - upload: like push, but nothing on the server is ever deleted or moved: local deletes
+ *   stay local, a local rename uploads under the new name.
+ */
+export type SyncMode = 'push' | 'mirror' | 'upload';
+
+export const SYNC_MODES: readonly SyncMode[] = ['push', 'mirror', 'upload'];
 
 export type PlanOp =
   /** Move a remote file, symlink or whole directory; the ancestor subtree moves with it. */

@@ -13,6 +13,7 @@
  * mode's handler ({@link handlePathPush}, {@link handlePathMirror}), and finally prune and
  * order the ops (reconcile-order.ts).
  */
+import { keepServerCopies } from './keep-server-copies.ts';
 import { comparePathOrder } from '../core/path-order.ts';
 import type { Conflict, ConflictKind, ConflictResolution, Plan, PlanOp, SyncMode } from '../core/plan.ts';
 import { isWithin, sameAttributes, sameContent, type Entry, type Snapshot } from '../core/tree.ts';
@@ -122,7 +123,8 @@ export function reconcile(input: ReconcileInput): Plan {
   const paths = [...all].sort(comparePathOrder);
 
   const b = new PlanBuilder(input);
-  if (input.detectRenames !== false) planRenames(b, paths);
+  // Upload mode never moves anything on the server: a local rename is a new upload.
+  if (input.detectRenames !== false && input.mode !== 'upload') planRenames(b, paths);
 
   const handle: PathHandler = input.mode === 'mirror' ? handlePathMirror : handlePathPush;
   for (const p of paths) {
@@ -133,7 +135,8 @@ export function reconcile(input: ReconcileInput): Plan {
     if (p === '') handleRoot(b, a, l, r);
     else handle(b, p, a, l, r);
   }
-  return b.plan();
+  // Upload mode: what push would delete on the server stays there, forgotten (keep-server-copies.ts).
+  return input.mode === 'upload' ? keepServerCopies(b.plan()) : b.plan();
 }
 
 /** Local moves the server can replay as renames; both ends of each are decided by it. */

@@ -61,7 +61,7 @@ const connection = z.strictObject(connectionFields);
 const addFolder = z.strictObject({
   ...connectionFields,
   localPath,
-  mode: z.enum(['push', 'mirror'], { error: 'the mode must be "push" or "mirror"' }),
+  mode: z.enum(['push', 'mirror', 'upload'], { error: 'the mode must be "push", "mirror" or "upload"' }),
   ignore: z.array(text('an ignore pattern', 1024)).max(1000),
 });
 const fingerprint = z

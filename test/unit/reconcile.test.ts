@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reconcile, renameCandidates } from '../../main/engine/reconcile.ts';
 import { checkSafety } from '../../main/engine/safety.ts';
-import type { Plan, PlanOp, SyncMode } from '../../main/core/plan.ts';
+import type { Plan, PlanOp } from '../../main/core/plan.ts';
 import { ancestorsOf, pathsBelowNonDirectories, type Entry } from '../../main/core/tree.ts';
 
 const dir = (mode = 0o755): Entry => ({ kind: 'dir', mode });
@@ -40,7 +40,8 @@ interface Row {
   ancestor: Record<string, Entry>;
   local: Record<string, Entry>;
   remote: Record<string, Entry>;
-  expect: Record<SyncMode, { ops: string[]; conflicts?: string[]; drift?: string[] }>;
+  /** Push and mirror; upload mode has its own cases (reconcile-upload.test.ts). */
+  expect: Record<'push' | 'mirror', { ops: string[]; conflicts?: string[]; drift?: string[] }>;
 }
 
 const A = file(10, 100, 'h-a');
