@@ -14,7 +14,7 @@ import { TokenBucket } from './rate-limit.ts';
 import { treeLister } from './remote-list.ts';
 import { SftpSession } from './sftp-session.ts';
 import { SftpTransport } from './sftp-transport.ts';
-import type { RemoteTransport } from './transport.ts';
+import type { AsideSettler, RemoteTransport } from './transport.ts';
 
 export type TransportChoice = 'auto' | 'sftp' | 'rsync';
 
@@ -28,9 +28,14 @@ export interface OpenTransports {
 }
 
 /** Loaded on demand: most folders never need rsync. */
-async function rsyncTransport(endpoint: SshEndpoint, localRoot: string, bwlimitBps?: number): Promise<RemoteTransport> {
+async function rsyncTransport(
+  endpoint: SshEndpoint,
+  localRoot: string,
+  bwlimitBps?: number,
+  settler?: AsideSettler,
+): Promise<RemoteTransport> {
   const { createRsyncTransport } = await import('./rsync-transport.ts');
-  return createRsyncTransport(endpoint, localRoot, { bwlimitBps });
+  return createRsyncTransport(endpoint, localRoot, { bwlimitBps, settler });
 }
 
 function whenClosed(client: Client): Promise<Error | undefined> {
@@ -112,7 +117,8 @@ export async function openTransports(
   );
   const delta =
     choice === 'auto' && rsyncUsable
-      ? await rsyncTransport(endpoint, localRoot, opts.bwlimitBps).catch(() => undefined)
+      ? // SFTP settles what rsync moves into its backup directory (rsync-backups.ts).
+        await rsyncTransport(endpoint, localRoot, opts.bwlimitBps, main).catch(() => undefined)
       : undefined;
   return {
     main,

@@ -135,7 +135,7 @@ function decodeUtf8(bytes: Uint8Array): string | undefined {
  *
  * rsync names files in messages as `"<dir>/<name>"` (full path on whichever side wrote the
  * message, possibly through a resolved symlink), sometimes as a bare relative path at the
- * end of the line, and for receive errors by the temp name `.<name>.XXXXXX` (the name cut
+ * end of the line, deletions as `unlink(<path>)`, and for receive errors by the temp name `.<name>.XXXXXX` (the name cut
  * to fit NAME_MAX). The longest matching path wins, so "a/b" beats "b".
  */
 export function itemOfMessage(line: string, paths: readonly string[]): number {
@@ -155,6 +155,9 @@ export function itemOfMessage(line: string, paths: readonly string[]): number {
 function mentions(line: string, p: string): boolean {
   if (line.includes(`"${p}"`) || line.includes(`/${p}"`) || line.endsWith(` ${p}`) || line.endsWith(`/${p}`))
     return true;
+  // Deletions name the relative path in parentheses: `delete_file: unlink(a/b) failed`, also
+  // for an entry inside a directory being removed.
+  if (line.includes(`(${p})`) || line.includes(`(${p}/`)) return true;
   // Receiver temp file: "<dir>/.<name-prefix>.XXXXXX"
   const slash = p.lastIndexOf('/');
   const dirPart = slash < 0 ? '' : p.slice(0, slash + 1);

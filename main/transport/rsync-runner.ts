@@ -2,17 +2,21 @@
  * Runs rsync-over-ssh processes for the rsync transport and reads what they report.
  *
  * Names travel only on rsync's stdin (`--files-from=- --from0`) and inside its protocol
- * (`-s`, so no remote shell ever sees one). The remote root is the only path on a command
+ * (`-s`, so no remote shell ever sees one). Each name goes as `./name`: rsync skips
+ * `--files-from` entries that begin with `#` or `;` (comments, even with `--from0`) and empty
+ * ones, and removes a leading `/`; behind `./` every name is taken as it is (rsync drops the
+ * `./` again, in its reports too). The remote root is the only path on a command
  * line: it goes through rsync's remote glob expansion (which `-s` moves from the shell into
  * rsync), so components holding `*?[` are backslash-escaped for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { Entry } from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
+import { phraseServerError } from './rsync-messages.ts';
 import { withStage } from './rsync-stage.ts';
 import { rsyncBwlimitArg } from './rate-limit.ts';
 import { jumpConfigFor, rsyncRshString, sshArgsFor } from './ssh-command.ts';
@@ -52,6 +56,16 @@ export function failure(message: string, code?: TransferErrorCode): { error: str
   return { error: message, errorCode: code ?? c.code };
 }
 
+export interface RsyncRunnerOptions {
+  bwlimitBps?: number | undefined;
+  /**
+   * Test hook: awaited right before each rsync process starts, with its arguments and the
+   * relative names it will read (as given, without the `./`). Lets a test edit the server
+   * inside the window a run covers.
+   */
+  beforeRun?: ((args: readonly string[], files: readonly string[]) => void | Promise<void>) | undefined;
+}
+
 /** The rsync processes of one transport: started, listed, stopped on close. */
 export class RsyncRunner {
   readonly endpoint: SshEndpoint;
@@ -64,9 +78,11 @@ export class RsyncRunner {
   #rsh: Promise<string> | undefined;
   /** `--bwlimit` for push runs, when uploads are limited. */
   readonly #bwlimit: string[];
+  readonly #beforeRun: RsyncRunnerOptions['beforeRun'];
 
-  constructor(endpoint: SshEndpoint, opts: { bwlimitBps?: number | undefined } = {}) {
+  constructor(endpoint: SshEndpoint, opts: RsyncRunnerOptions = {}) {
     this.#bwlimit = opts.bwlimitBps ? [rsyncBwlimitArg(opts.bwlimitBps)] : [];
+    this.#beforeRun = opts.beforeRun;
     // Validate up front (password-only endpoints, unsafe paths) so the caller learns at once.
     sshArgsFor(endpoint, endpoint.jump?.length ? '/tmp/ferry-ssh-config' : undefined);
     jumpConfigFor(endpoint);
@@ -74,7 +90,12 @@ export class RsyncRunner {
     this.where = `${endpoint.displayName} (${endpoint.user}@${endpoint.host}:${endpoint.port})`;
     const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
     this.#remoteSpec = `${host}:${globEscapedRoot(endpoint.remoteRoot)}`;
+    const root = posix.normalize(endpoint.remoteRoot).replace(/\/+$/, '') || '/';
+    this.#serverPath = (rel) => (rel === '' ? root : root === '/' ? `/${rel}` : `${root}/${rel}`);
   }
+
+  /** The server's path of a relative path, for messages. */
+  readonly #serverPath: (rel: string) => string;
 
   get closed(): boolean {
     return this.#closed;
@@ -120,6 +141,8 @@ export class RsyncRunner {
       '--timeout=300',
       ...args,
     ];
+    await this.#beforeRun?.(args, files);
+    this.assertOpen();
     const child = spawn('rsync', fullArgs, {
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true, // own process group, so close() stops rsync and its ssh together
@@ -144,7 +167,7 @@ export class RsyncRunner {
     child.stdin.on('error', () => {
       /* rsync exited before reading all names; its exit status tells why */
     });
-    child.stdin.end(Buffer.from(files.map((f) => `${f}\0`).join(''), 'utf8'));
+    child.stdin.end(Buffer.from(files.map((f) => `${filesFromEntry(f)}\0`).join(''), 'utf8'));
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', (err) => reject(err));
       child.once('close', (c, s) => resolve([c, s]));
@@ -213,7 +236,7 @@ export class RsyncRunner {
           this.#remoteSpec,
           join(stage, 'listing'),
         ],
-        paths.map((p) => (p === '' ? '.' : p)),
+        paths,
         (r) => {
           if (r.entry) found.set(r.path, r.entry);
         },
@@ -254,27 +277,48 @@ export class RsyncRunner {
   ): Promise<PushOutcome> {
     const out = await this.run(
       [...this.#bwlimit, ...args, `${source.replace(/\/+$/, '')}/`, this.#remoteSpec],
-      paths.map((p) => (p === '' ? '.' : p)),
+      paths,
       onRecord,
     );
+    return this.#outcome(out, paths, source, '[sender]');
+  }
+
+  /** One pull run of `paths` from the remote root into `dest` (a local directory); throws when the transport is dead. */
+  async pull(
+    dest: string,
+    paths: readonly string[],
+    args: string[],
+    onRecord?: (r: RsyncRecord) => void,
+  ): Promise<PushOutcome> {
+    const out = await this.run([...args, this.#remoteSpec, `${dest.replace(/\/+$/, '')}/`], paths, onRecord);
+    return this.#outcome(out, paths, dest, '[receiver]');
+  }
+
+  /** A run's messages, each given to the item it is about; server-side ones phrased as SFTP's (rsync-messages.ts). */
+  #outcome(out: RunOutput, paths: readonly string[], localDir: string, localRole: string): PushOutcome {
     if (!PER_ITEM_EXIT_CODES.has(out.code)) throw this.transportError(`rsync exited with code ${out.code}`, out.lines);
     const errors = new Map<number, { message: string; local: boolean }>();
     const general: string[] = [];
-    const localPrefix = `"${source.replace(/\/+$/, '')}/`;
+    const localPrefix = `"${localDir.replace(/\/+$/, '')}/`;
     for (const line of out.lines) {
       if (/^rsync (error|warning):/.test(line) || /^default_perms_for_dir:/.test(line)) continue;
       const i = itemOfMessage(line, paths);
       if (i < 0) general.push(line);
-      else if (!errors.has(i))
-        errors.set(i, {
-          message: line,
-          local: line.includes('[sender]') || line.includes(localPrefix) || /^file has vanished/.test(line),
-        });
+      else if (!errors.has(i)) {
+        const local = line.includes(localRole) || line.includes(localPrefix) || /^file has vanished/.test(line);
+        const item = paths[i] as string;
+        errors.set(i, { message: local ? line : phraseServerError(line, item, this.#serverPath), local });
+      }
     }
     if (out.code !== 0 && general.length === 0)
       general.push(out.lines.find((l) => /^rsync (error|warning):/.test(l)) ?? `rsync exited with code ${out.code}`);
     return { code: out.code, errors, general };
   }
+}
+
+/** A `--files-from` entry for a relative path: `./path` (see the top of this file), `.` for the root. */
+export function filesFromEntry(path: string): string {
+  return path === '' || path === '.' ? '.' : `./${path}`;
 }
 
 /**

@@ -7,9 +7,10 @@
 import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePaths, isSafeRelPath, isWithin, outermost, parentOf, type Entry, type Mode } from '../core/tree.ts';
+import { backupArgs, backupDirName, settleBackups } from './rsync-backups.ts';
 import { ABSENT, failure, type RsyncRunner } from './rsync-runner.ts';
 import { withStage } from './rsync-stage.ts';
-import type { ItemResult } from './transport.ts';
+import type { AsideSettler, ItemResult, RemoveItem } from './transport.ts';
 
 /** Sets each directory's mode (also of one that exists); a non-directory at the path is replaced. */
 export async function mkdirViaRsync(
@@ -63,10 +64,16 @@ export async function symlinkViaRsync(
   return copyDuplicates(items, results);
 }
 
-/** Removes files, symlinks and whole trees; a missing path is success. */
+/**
+ * Removes files, symlinks and whole trees; a missing path is success. Items with `expected`
+ * are removed with `--backup --backup-dir`: everything rsync deletes is moved aside and then
+ * settled against what the plan saw (rsync-backups.ts), so an entry edited or added on the
+ * server since the scan is kept as a conflict copy (`keptServerCopy`) instead of deleted.
+ */
 export async function removeViaRsync(
   rsync: RsyncRunner,
-  items: readonly { path: string; kind: Entry['kind'] }[],
+  items: readonly RemoveItem[],
+  settler?: AsideSettler,
 ): Promise<ItemResult[]> {
   rsync.assertOpen();
   const results: ItemResult[] = items.map((it) => ({ path: it.path }));
@@ -76,19 +83,37 @@ export async function removeViaRsync(
   const keep = all.map((p) => outer.has(p));
   const paths = all.filter((_, j) => keep[j]);
   const indexOf = allIndex.filter((_, j) => keep[j]);
+  const checked = indexOf.some((i) => items[i]?.expected !== undefined);
+  const backupDir = checked ? backupDirName() : undefined;
   await withStage(async (stage) => {
     for (const p of paths) await mkdir(join(stage, parentOf(p)), { recursive: true });
     await pushStaged(
       rsync,
       paths,
       stage,
-      ['--delete-missing-args', '--force'],
+      ['--delete-missing-args', '--force', ...(backupDir ? backupArgs(backupDir) : [])],
       results,
       indexOf,
       (e) => e === undefined,
       true,
     );
   });
+  if (backupDir !== undefined) {
+    const aside = indexOf.map((i) => {
+      const it = items[i] as RemoveItem;
+      return it.expected === undefined ? { path: it.path } : { path: it.path, expected: it.expected };
+    });
+    const settled = await settleBackups(rsync, settler, backupDir, aside, new Date());
+    indexOf.forEach((i, j) => {
+      const s = settled[j];
+      const r = results[i] as ItemResult;
+      if (s?.keptServerCopy) r.keptServerCopy = s.keptServerCopy;
+      if (s?.error !== undefined && r.error === undefined) {
+        r.error = s.error;
+        r.errorCode = 'other';
+      }
+    });
+  }
   all.forEach((p, j) => {
     if (keep[j]) return;
     const owner = paths.findIndex((o) => isWithin(p, o));

@@ -18,6 +18,14 @@
  *   on the server, and cannot change a file's attributes without sending content. The
  *   engine re-uploads instead (an upload applies mode and mtime; `mkdir` fixes a
  *   directory's mode).
+ * - Uploads and removals that carry expectations (`replaces`, `expected`) or a planned
+ *   conflict copy run with `--backup --backup-dir` into a fresh `.ferry-aside-rsync-*`
+ *   directory below the root, settled afterwards (rsync-backups.ts): over SFTP when the
+ *   server has it (`settler`), else with more rsync runs. A file that appeared where the
+ *   plan saw nothing is replaced and kept as a conflict copy (SFTP leaves it and drops the
+ *   upload instead). rsync hard-links the old file into the backup an instant before it
+ *   renames the new one over it: an editor's atomic save landing in that instant is the one
+ *   server change this path can still overwrite.
  * - rsync's receiver writes each file to `.<name>.XXXXXX` next to it and renames it into
  *   place (atomic); a killed run may leave such a file, which is not Ferry's TEMP_PREFIX and
  *   so is not reported in `tempFiles`.
@@ -36,12 +44,14 @@ import {
   type Mode,
 } from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
-import { RsyncRunner } from './rsync-runner.ts';
+import { RsyncRunner, type RsyncRunnerOptions } from './rsync-runner.ts';
 import { mkdirViaRsync, removeViaRsync, symlinkViaRsync } from './rsync-staged-ops.ts';
 import { uploadViaRsync } from './rsync-upload.ts';
 import type {
+  AsideSettler,
   ItemResult,
   RemoteScan,
+  RemoveItem,
   RemoteTransport,
   TransferProgress,
   UploadItem,
@@ -50,20 +60,31 @@ import type {
 
 export { globEscapedRoot } from './rsync-runner.ts';
 
+export interface RsyncTransportOptions extends RsyncRunnerOptions {
+  /**
+   * Server-side renames for settling what rsync moved into its backup directory: the SFTP
+   * transport of the same server, when it has one. Without it, rsync settles alone
+   * (rsync-backups.ts: slower when something must be kept).
+   */
+  settler?: AsideSettler | undefined;
+}
+
 export class RsyncTransport implements RemoteTransport {
   readonly kind = 'rsync' as const;
   readonly canRename = false;
   readonly #rsync: RsyncRunner;
   readonly #localRoot: string;
+  readonly #settler: AsideSettler | undefined;
 
   /**
    * @param localRoot absolute local folder the upload items' `localPath`s lie in; rsync sends
    *   from there by relative path (an item whose localPath lies elsewhere is sent from the
    *   folder its localPath implies).
    */
-  constructor(endpoint: SshEndpoint, localRoot: string, opts: { bwlimitBps?: number | undefined } = {}) {
+  constructor(endpoint: SshEndpoint, localRoot: string, opts: RsyncTransportOptions = {}) {
     this.#rsync = new RsyncRunner(endpoint, opts);
     this.#localRoot = localRoot;
+    this.#settler = opts.settler;
   }
 
   async scan(scopes: readonly string[]): Promise<RemoteScan> {
@@ -102,7 +123,7 @@ export class RsyncTransport implements RemoteTransport {
     onProgress?: (p: TransferProgress) => void,
     onItem?: (index: number, result: UploadResult) => void,
   ): Promise<UploadResult[]> {
-    return uploadViaRsync(this.#rsync, this.#localRoot, items, onProgress, onItem);
+    return uploadViaRsync(this.#rsync, this.#localRoot, items, onProgress, onItem, this.#settler);
   }
 
   mkdir(items: readonly { path: string; mode: Mode }[]): Promise<ItemResult[]> {
@@ -113,8 +134,8 @@ export class RsyncTransport implements RemoteTransport {
     return symlinkViaRsync(this.#rsync, items);
   }
 
-  remove(items: readonly { path: string; kind: Entry['kind'] }[]): Promise<ItemResult[]> {
-    return removeViaRsync(this.#rsync, items);
+  remove(items: readonly RemoveItem[]): Promise<ItemResult[]> {
+    return removeViaRsync(this.#rsync, items, this.#settler);
   }
 
   async rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]> {
@@ -145,7 +166,7 @@ export class RsyncTransport implements RemoteTransport {
 export function createRsyncTransport(
   endpoint: SshEndpoint,
   localRoot: string,
-  opts: { bwlimitBps?: number | undefined } = {},
+  opts: RsyncTransportOptions = {},
 ): RemoteTransport {
   return new RsyncTransport(endpoint, localRoot, opts);
 }

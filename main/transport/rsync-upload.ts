@@ -1,8 +1,15 @@
 /**
- * Uploads over rsync: the files of a batch go in one rsync run per source folder and
- * conflict suffix, with `--ignore-times` (every file is sent) and, for conflicts,
- * `--backup --suffix=` so rsync keeps the server's version itself. rsync confirms a batch
- * only when it ends; whatever it did not confirm is checked with one listing run.
+ * Uploads over rsync: the files of a batch go in one rsync run per source folder, with
+ * `--ignore-times` (every file is sent) and, when the items carry what they replace or a
+ * planned conflict copy, `--backup --backup-dir` into a fresh aside directory: every server
+ * file the run replaces, whenever it replaces it, is kept there and settled afterwards
+ * (rsync-backups.ts): deleted when it is what the plan saw, else kept as a conflict copy.
+ * rsync confirms a batch only when it ends; whatever it did not confirm is checked with one
+ * listing run.
+ *
+ * Unlike SFTP, a file that appeared on the server where the plan saw nothing
+ * (`replaces: null`) is not left in place with the upload dropped: rsync replaces it, and
+ * the server's file is kept as a conflict copy (`keptServerCopy`). Nothing is lost either way.
  */
 import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -10,10 +17,16 @@ import { join } from 'node:path';
 import { hashFile } from '../core/hash-file.ts';
 import { mapLimit } from '../core/map-limit.ts';
 import { isSafeRelPath, sameSecond, type Entry, type FileEntry } from '../core/tree.ts';
+import { backupArgs, backupDirName, settleBackups } from './rsync-backups.ts';
 import { failure, type RsyncRunner } from './rsync-runner.ts';
-import { classifyError, type TransferProgress, type UploadItem, type UploadResult } from './transport.ts';
-
-const CONFLICT_STAMP = /\.ferry-conflict-(\d{8}-\d{6}(?:-\d+)?)/;
+import {
+  classifyError,
+  type AsideItem,
+  type AsideSettler,
+  type TransferProgress,
+  type UploadItem,
+  type UploadResult,
+} from './transport.ts';
 
 /**
  * @param localRoot absolute local folder the items' `localPath`s lie in; rsync sends from
@@ -26,6 +39,7 @@ export async function uploadViaRsync(
   items: readonly UploadItem[],
   onProgress?: (p: TransferProgress) => void,
   onItem?: (index: number, result: UploadResult) => void,
+  settler?: AsideSettler,
 ): Promise<UploadResult[]> {
   rsync.assertOpen();
   const results: UploadResult[] = items.map((it) => ({ path: it.path }));
@@ -36,7 +50,7 @@ export async function uploadViaRsync(
     onItem?.(i, results[i] as UploadResult);
   };
   const before = new Map<number, Stats>();
-  const groups = new Map<string, { source: string; suffix: string | undefined; idx: number[] }>();
+  const groups = new Map<string, { source: string; idx: number[] }>();
   const candidates: number[] = [];
   for (const [i, it] of items.entries()) {
     if (!isSafeRelPath(it.path) || it.path === '') {
@@ -87,14 +101,9 @@ export async function uploadViaRsync(
     before.set(i, st);
     const source =
       it.localPath === join(localRoot, it.path) ? localRoot : it.localPath.slice(0, -(it.path.length + 1)) || '/';
-    const suffix =
-      it.conflictCopyPath === undefined
-        ? undefined
-        : `.ferry-conflict-${CONFLICT_STAMP.exec(it.conflictCopyPath)?.[1] ?? stampNow()}`;
-    const key = `${source}\0${suffix ?? ''}`;
-    const group = groups.get(key) ?? { source, suffix, idx: [] };
+    const group = groups.get(source) ?? { source, idx: [] };
     group.idx.push(i);
-    groups.set(key, group);
+    groups.set(source, group);
   }
 
   // The content hashes for the index are computed while rsync runs (they read the same
@@ -110,16 +119,17 @@ export async function uploadViaRsync(
   const progress: TransferProgress = { bytes: 0, files: 0 };
   const sent = new Set<number>();
   const unconfirmed = new Map<number, string>();
+  const backups: { dir: string; idx: number[] }[] = [];
   try {
     for (const group of groups.values()) {
       const paths = group.idx.map((i) => (items[i] as UploadItem).path);
       const indexByPath = new Map(paths.map((p, j) => [p, group.idx[j] as number]));
-      const args = [
-        '--perms',
-        '--times',
-        '--ignore-times',
-        ...(group.suffix ? ['--backup', `--suffix=${group.suffix}`] : []),
-      ];
+      const checked = group.idx.some(
+        (i) => items[i]?.replaces !== undefined || items[i]?.conflictCopyPath !== undefined,
+      );
+      const backupDir = checked ? backupDirName() : undefined;
+      if (backupDir !== undefined) backups.push({ dir: backupDir, idx: group.idx });
+      const args = ['--perms', '--times', '--ignore-times', ...(backupDir ? backupArgs(backupDir) : [])];
       const out = await rsync.push(group.source, paths, args, (r) => {
         const i = indexByPath.get(r.path);
         if (i === undefined || !r.itemize.startsWith('<f')) return;
@@ -147,6 +157,25 @@ export async function uploadViaRsync(
           );
       });
     }
+    // What the runs replaced is settled before anything is reported (rsync-backups.ts).
+    for (const { dir, idx } of backups) {
+      const settled = await settleBackups(
+        rsync,
+        settler,
+        dir,
+        idx.map((i) => asideItem(items[i] as UploadItem)),
+        new Date(),
+      );
+      idx.forEach((i, j) => {
+        const s = settled[j];
+        const r = results[i] as UploadResult;
+        const it = items[i] as UploadItem;
+        if (s?.error !== undefined) {
+          if (r.error === undefined) results[i] = { path: it.path, error: s.error, errorCode: 'other' };
+        } else if (s?.keptServerCopy && it.conflictCopyPath !== undefined) r.conflictCopyPath = s.keptServerCopy.copy;
+        else if (s?.keptServerCopy) r.keptServerCopy = s.keptServerCopy;
+      });
+    }
   } catch (err) {
     pushFailed = true;
     throw err;
@@ -155,14 +184,9 @@ export async function uploadViaRsync(
   }
 
   const ok = (i: number) => before.has(i) && results[i]?.error === undefined;
-  const conflicted = [...before.keys()].filter((i) => items[i]?.conflictCopyPath !== undefined);
-  const suffixOf = new Map<number, string>();
-  for (const g of groups.values())
-    for (const i of g.idx) if (g.suffix) suffixOf.set(i, `${(items[i] as UploadItem).path}${g.suffix}`);
   const toCheck = [...unconfirmed.keys()].map((i) => (items[i] as UploadItem).path);
-  const backups = conflicted.filter(ok).map((i) => suffixOf.get(i) as string);
-  if (toCheck.length || backups.length) {
-    const seen = (await rsync.list([...toCheck, ...backups], false)) ?? new Map<string, Entry>();
+  if (toCheck.length) {
+    const seen = (await rsync.list(toCheck, false)) ?? new Map<string, Entry>();
     for (const [i, reason] of unconfirmed) {
       const st = before.get(i) as Stats;
       const remote = seen.get((items[i] as UploadItem).path);
@@ -172,10 +196,8 @@ export async function uploadViaRsync(
         remote.size === st.size &&
         sameSecond(remote.mtimeMs, st.mtimeMs) &&
         remote.mode === (st.mode & 0o7777);
-      if (!matches) results[i] = { path: (items[i] as UploadItem).path, ...failure(reason) };
+      if (!matches) results[i] = { ...(results[i] as UploadResult), ...failure(reason) };
     }
-    for (const i of conflicted)
-      if (ok(i) && seen.has(suffixOf.get(i) as string)) (results[i] as UploadResult).conflictCopyPath = suffixOf.get(i);
   }
 
   await mapLimit([...before.keys()].filter(ok), 8, async (i) => {
@@ -214,8 +236,9 @@ function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino || a.mode !== b.mode;
 }
 
-function stampNow(): string {
-  const d = new Date();
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+/** How the server entry an upload replaced is settled: kept as the planned copy, compared, or (unchecked) discarded. */
+function asideItem(it: UploadItem): AsideItem {
+  if (it.conflictCopyPath !== undefined) return { path: it.path, keepAs: it.conflictCopyPath };
+  if (it.replaces === undefined) return { path: it.path };
+  return { path: it.path, expected: new Map(it.replaces === null ? [] : [[it.path, it.replaces]]) };
 }

@@ -15,15 +15,18 @@ import { mapLimit } from '../core/map-limit.ts';
 import { isSafeRelPath } from '../core/tree.ts';
 import { SftpSession, isNoSuchFile } from './sftp-session.ts';
 import { describeFailure, renameOver, S_IFDIR, S_IFMT, tempName, type SftpSite } from './sftp-land.ts';
-import { removeExpected } from './sftp-expected.ts';
+import { removeExpected, settleAsideDir } from './sftp-expected.ts';
 import { scanSftp } from './sftp-scan.ts';
 import { uploadFile } from './sftp-upload.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type {
+  AsideItem,
+  AsideSettler,
   ItemResult,
   RemoteScan,
   RemoveItem,
   RemoteTransport,
+  SettledAside,
   TransferProgress,
   UploadItem,
   UploadResult,
@@ -44,7 +47,7 @@ export interface SftpTransportOptions {
   limiter?: RateLimiter | undefined;
 }
 
-export class SftpTransport implements RemoteTransport, SftpSite {
+export class SftpTransport implements RemoteTransport, SftpSite, AsideSettler {
   readonly kind = 'sftp' as const;
   readonly canRename = true;
   readonly session: SftpSession;
@@ -268,6 +271,11 @@ export class SftpTransport implements RemoteTransport, SftpSite {
         }
       }),
     );
+  }
+
+  /** Settles what rsync moved into its backup directory `dir` (sftp-expected.ts settleAsideDir). */
+  async settleAside(dir: string, items: readonly AsideItem[], now: Date): Promise<SettledAside[]> {
+    return this.#checked(settleAsideDir(this, dir, items, now));
   }
 
   /** Batch results are only trusted while the channel lives; a dead channel is the transport's failure. */

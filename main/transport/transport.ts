@@ -62,6 +62,42 @@ export interface RemoveItem {
   expected?: ReadonlyMap<string, Entry>;
 }
 
+/**
+ * An entry another transport moved aside into a Ferry aside directory (rsync's
+ * `--backup-dir`): it now lies at `<dir>/<path>` and is settled like an SFTP move aside.
+ */
+export interface AsideItem {
+  /** Where it was (relative); it lies at `<dir>/<path>` now. */
+  path: string;
+  /**
+   * What the plan expected at and below `path`: entries that match are deleted, anything
+   * else is kept next to `path` as a conflict copy. Undefined: discard whatever is there
+   * (the op was not checked).
+   */
+  expected?: ReadonlyMap<string, Entry>;
+  /** Keep whatever is there under this name (a planned conflict copy; the next free counter if taken). */
+  keepAs?: string;
+}
+
+/** What settling one {@link AsideItem} did: where a copy was kept, or why it could not be settled. */
+export interface SettledAside {
+  keptServerCopy?: KeptServerCopy;
+  error?: string;
+}
+
+/**
+ * Server-side renames for another transport's asides: SFTP settles what rsync moved into its
+ * backup directory (rsync alone cannot rename on the server).
+ */
+export interface AsideSettler {
+  /**
+   * Settles every item found below `dir` (relative to the remote root), then removes `dir`
+   * if nothing is left in it. One result per item, in order; throws only when the transport
+   * is dead.
+   */
+  settleAside(dir: string, items: readonly AsideItem[], now: Date): Promise<SettledAside[]>;
+}
+
 export interface ItemResult {
   path: string;
   /** The server's or the system's message, for the user; absent on success. */

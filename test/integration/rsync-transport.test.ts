@@ -286,15 +286,16 @@ test('a conflict copy keeps the server version under the requested stamp', async
   const plain = localFile('conflict/plain.txt', 'plain');
   const [r, n, p] = await rsync.upload([item, fresh, plain]);
   assert.equal(r?.error, undefined);
-  assert.equal(r?.conflictCopyPath, 'conflict/doc.txt.ferry-conflict-20260102-030405');
-  assert.equal(readFileSync(remote('conflict/doc.txt.ferry-conflict-20260102-030405'), 'utf8'), 'server version');
+  // The README's name, the same as over SFTP: name.ferry-conflict-STAMP.ext.
+  assert.equal(r?.conflictCopyPath, 'conflict/doc.ferry-conflict-20260102-030405.txt');
+  assert.equal(readFileSync(remote('conflict/doc.ferry-conflict-20260102-030405.txt'), 'utf8'), 'server version');
   assert.equal(readFileSync(remote('conflict/doc.txt'), 'utf8'), 'local version!');
   assert.equal(n?.error, undefined);
   assert.equal(n?.conflictCopyPath, undefined, 'nothing was on the server, so no copy exists');
   assert.equal(p?.error, undefined);
   assert.deepEqual(readdirSync(remote('conflict')).sort(), [
+    'doc.ferry-conflict-20260102-030405.txt',
     'doc.txt',
-    'doc.txt.ferry-conflict-20260102-030405',
     'new.txt',
     'plain.txt',
   ]);
