@@ -8,7 +8,7 @@ import type { FolderConfig } from '../engine/folder-config.ts';
 import { SYNC_MODES, type SyncMode } from '../core/plan.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
-import { EXIT, runOnce, runWatching } from './run-folders.ts';
+import { EXIT, runDryRun, runOnce, runWatching } from './run-folders.ts';
 import { parseRate } from '../transport/rate-limit.ts';
 // Inlined by esbuild in the bundled CLI, so `--version` needs no package.json beside it.
 import packageJson from '../../package.json' with { type: 'json' };
@@ -36,6 +36,7 @@ const nonNegativeInt = (value: string) => {
 
 interface SyncFlags {
   once?: boolean;
+  dryRun?: boolean;
   mode: SyncMode;
   identity?: string[];
   knownHosts?: string;
@@ -109,6 +110,7 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       allowMassDelete: flags.allowMassDelete ?? false,
     };
     const config = await folderConfigFrom(options);
+    if (flags.dryRun) return await runDryRun(config, reporter);
     return flags.once
       ? await runOnce(config, reporter)
       : await runWatching([config], reporter, { exitOnPermanentError: true });
@@ -159,6 +161,10 @@ export function buildProgram(): Command {
     .argument('<local-dir>', 'local folder to sync')
     .argument('<target>', '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config')
     .option('--once', 'reconcile once, then exit: 0 when in sync, non-zero with a summary when not')
+    .option(
+      '--dry-run',
+      'connect, scan and say what a sync would do (and whether it would halt); change nothing anywhere',
+    )
     .addOption(
       new Option(
         '--mode <mode>',

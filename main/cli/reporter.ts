@@ -3,6 +3,7 @@
  * on a TTY; JSON mode: exactly one JSON object per line on stdout, nothing else on stdout.
  * Secrets never reach either (statuses and outcomes carry none).
  */
+import type { PlanPreview } from '../engine/preview.ts';
 import { groupFailures, type FailureLike } from '../engine/failure-groups.ts';
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
@@ -19,6 +20,8 @@ export interface Reporter {
   pass(folder: string, r: PassReport): void;
   /** A socket, FIFO or device found in the folder: said once per path (the caller dedupes). */
   skipped(folder: string, s: SkippedFile): void;
+  /** What a dry run found would happen. */
+  plan(folder: string, p: PlanPreview): void;
   error(message: string, folder?: string): void;
   info(message: string): void;
   /** Ends a progress line, if any. */
@@ -53,6 +56,9 @@ export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Repor
     },
     skipped(folder, s) {
       line({ event: 'skipped', folder, ...s });
+    },
+    plan(folder, p) {
+      line({ event: 'plan', folder, ...p });
     },
     error(message, folder) {
       line({ event: 'error', ...(folder ? { folder } : {}), message });
@@ -203,6 +209,9 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
     skipped(folder, s) {
       if (!quiet) say(named(folder, `Skipping non-regular file: ${s.path} (${s.reason})`));
     },
+    plan(folder, p) {
+      for (const line of previewLines(p)) say(named(folder, line));
+    },
     error(message) {
       say(`Error: ${message}`);
     },
@@ -229,4 +238,32 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
 function progressText(s: FolderStatus): string {
   const rate = s.throughputBps ? `, ${formatBytes(s.throughputBps)}/s` : '';
   return `Syncing ${s.localRoot}: ${s.filesDone}/${s.filesTotal} items, ${formatBytes(s.bytesDone)} of ${formatBytes(s.bytesTotal)}${rate}`;
+}
+
+/** A dry run's result in words: the totals, then up to 50 paths of each kind. */
+export function previewLines(p: PlanPreview): string[] {
+  if (p.halt) return [`Dry run: this sync would halt. ${p.halt.message}`];
+  const n = (count: number, one: string, many = `${one}s`) =>
+    `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+  const parts = [
+    `upload ${n(p.uploads.count, 'file')} (${formatBytes(p.uploads.bytes)})`,
+    p.removes.count ? `delete ${n(p.removes.files, 'file')} on the server` : 'delete nothing on the server',
+    ...(p.renames.count ? [`rename ${n(p.renames.count, 'entry', 'entries')}`] : []),
+    ...(p.conflictCopies.count
+      ? [`keep ${n(p.conflictCopies.count, 'server version')} that differ as conflict copies`]
+      : []),
+    ...(p.otherChanges ? [`make ${n(p.otherChanges, 'other change')}`] : []),
+  ];
+  const lines = [`Dry run (nothing was changed): Ferry would ${parts.join(', ')}.`];
+  const list = (label: string, paths: string[], count: number) => {
+    for (const path of paths) lines.push(`  ${label} ${path}`);
+    if (count > paths.length) lines.push(`  ... and ${count - paths.length} more to ${label}`);
+  };
+  list('upload', p.uploads.paths, p.uploads.count);
+  list('delete', p.removes.paths, p.removes.count);
+  for (const r of p.renames.paths) lines.push(`  rename ${r.from} -> ${r.to}`);
+  if (p.renames.count > p.renames.paths.length)
+    lines.push(`  ... and ${p.renames.count - p.renames.paths.length} more to rename`);
+  list('keep as a conflict copy', p.conflictCopies.paths, p.conflictCopies.count);
+  return lines;
 }

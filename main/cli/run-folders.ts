@@ -8,6 +8,7 @@ import type { FolderStatus } from '../engine/status.ts';
 import { dirname } from 'node:path';
 import { ControlServer } from '../control/server.ts';
 import { groupFailures } from '../engine/failure-groups.ts';
+import { previewFolder } from '../engine/preview.ts';
 import { PERMANENT_ERROR_KINDS } from '../engine/target-connection.ts';
 import type { Reporter } from './reporter.ts';
 
@@ -71,6 +72,18 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
     config.id,
   );
   return EXIT.notInSync;
+}
+
+/** `--dry-run`: what a sync would do, with nothing changed; exit 0 (4 when Ferry could not connect or scan). */
+export async function runDryRun(config: FolderConfig, reporter: Reporter): Promise<number> {
+  try {
+    reporter.plan(config.id, await previewFolder(config));
+    reporter.done();
+    return EXIT.ok;
+  } catch (err) {
+    reporter.error((err as Error).message, config.id);
+    return EXIT.failed;
+  }
 }
 
 export interface WatchOptions {

@@ -12,15 +12,7 @@
  * - The ancestor on disk is saved after every pass that had something to do.
  */
 import type { HaltReason, Plan } from '../core/plan.ts';
-import {
-  hasAncestorOrSelfIn,
-  isWithin,
-  outermost,
-  parentOf,
-  pathsBelowNonDirectories,
-  type Entry,
-  type Snapshot,
-} from '../core/tree.ts';
+import { hasAncestorOrSelfIn, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
 import { applyPlan, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
@@ -31,7 +23,8 @@ import { saveIndex } from './index-store.ts';
 import { journalFor, matchJournaled, removeJournal, writeJournal, type PendingJournal } from './journal.ts';
 import { keepServerCopies } from './keep-server-copies.ts';
 import type { LocalSide } from './local-side.ts';
-import { reconcile, renameCandidates } from './reconcile.ts';
+import { reconcile } from './reconcile.ts';
+import { hashRenameCandidates, isIgnoredPath, scanBothSides, snapshotsOf } from './pass-scan.ts';
 import { dropSkipped, mergeSkipped } from './skipped-files.ts';
 import { RemoteRootError } from './target-connection.ts';
 import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
@@ -99,50 +92,22 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   if (full) await lane.local.reloadIgnores();
   lane.setState('scanning');
   const ig = lane.local.ignores;
-  // A scope below a symlink (or a file) on either side is widened to that entry and both
-  // sides scanned again: otherwise one side would list `link/x` and the other nothing, and
-  // the plan would write or delete through the link (outside the target on the server).
-  let localScan;
-  let remoteScan;
-  for (let attempt = 1, asidesSettled = false; ; attempt++) {
-    localScan = await lane.local.scan(scopes);
-    remoteScan = await t.main.scan(scopes);
-    const blocked = [...localScan.blocked, ...(remoteScan.blocked ?? [])];
-    if (!blocked.length) {
-      // Asides an interrupted sync left behind are settled first, then both sides scanned again.
-      if (asidesSettled || !(await settleLeftoverAsides(lane, remoteScan.entries, localScan.entries))) break;
-      asidesSettled = true;
-      continue;
-    }
-    if (attempt === 3)
-      throw new Error(
-        `The folder kept changing between files and links while Ferry scanned ${JSON.stringify(blocked[0])}; scanning again.`,
-      );
-    scopes = outermost([...scopes, ...blocked]);
-  }
-  const local = localScan.entries;
-  const remote = new Map<string, Entry>();
-  for (const [p, e] of remoteScan.entries) if (!isIgnoredPath(p, e, ig)) remote.set(p, e);
+  const scanned = await scanBothSides(lane.local, t.main, scopes, (remote, local) =>
+    settleLeftoverAsides(lane, remote, local),
+  );
+  scopes = scanned.scopes;
+  const { localScan, remoteScan } = scanned;
+  const { local, remote } = snapshotsOf(scanned, ig);
   // Sockets, FIFOs and devices are left out like ignored paths, and listed (skipped-files.ts).
   for (const snapshot of [remote, ancestor]) dropSkipped(snapshot, localScan.skipped);
   st.skipped = mergeSkipped(st.skipped, localScan.skipped, scopes);
-  // The scanners refuse to go through symlinks; this is the second lock on that door.
-  for (const snapshot of [local, remote]) for (const p of pathsBelowNonDirectories(snapshot)) snapshot.delete(p);
   if (remoteScan.tempFiles.length)
     await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
   if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length)
     matchJournaled(lane.journal, ancestor, remote, scopes);
 
-  for (const p of renameCandidates({ ancestor, local, remote, scopes })) {
-    const e = local.get(p);
-    if (e?.kind !== 'file') continue;
-    try {
-      local.set(p, { ...e, hash: await lane.local.hash(p) });
-    } catch {
-      // vanished since the scan; the watcher will mark it again
-    }
-  }
+  await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
   const plan = lane.approvals.keepCopies ? keepServerCopies(planned) : planned;
   st.drift = mergeDrift(st.drift, plan.drift, scopes);
@@ -371,10 +336,6 @@ function summarize(e: Entry | undefined): ConflictRecord['local'] {
   if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
   if (e.kind === 'symlink') return { kind: 'symlink', target: e.target };
   return { kind: 'dir' };
-}
-
-function isIgnoredPath(path: string, entry: Entry, ignores: (rel: string, isDir: boolean) => boolean): boolean {
-  return path !== '' && ignores(path, entry.kind === 'dir');
 }
 
 /** Drift found in `scopes` replaces what was known there; at most 1,000 paths are kept. */
