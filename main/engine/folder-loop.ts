@@ -26,7 +26,7 @@ import { folderStateFiles, type FolderConfig, type FolderStateFiles } from './fo
 import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
 import { readJournal, recoverJournal, removeJournal, type PendingJournal } from './journal.ts';
-import { LocalSide } from './local-side.ts';
+import { LocalSide, type WatchFolder } from './local-side.ts';
 import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
 import { passReport, type PassReport } from './pass-report.ts';
 import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
@@ -46,9 +46,10 @@ export interface FolderEvents {
   pass: [PassReport];
 }
 
-/** What the loop is given rather than builds: the transport opener (a test passes a fake). */
+/** What the loop is given rather than builds: the transport opener and the watcher (a test passes fakes). */
 export interface FolderDeps {
   openTransports?: TransportOpener;
+  watchFolder?: WatchFolder;
 }
 
 export class FolderSync extends EventEmitter<FolderEvents> {
@@ -94,6 +95,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
       mode: config.mode,
     });
     this.#local = new LocalSide(config.localRoot, config.ignore, {
+      watchFolder: deps.watchFolder,
       onDirty: (paths) => {
         this.#dirty.push(...paths);
         // A local edit cannot bring the server back: waking a reconnect backoff for it would

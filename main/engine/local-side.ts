@@ -21,6 +21,9 @@ import { FERRYIGNORE_NAME, createIgnoreMatcher, loadFerryignore, type IgnoreMatc
 import { localPathOf, scanLocal, type LocalScan } from './local-scan.ts';
 import { watchFolder, type LocalWatcher, type WatcherError } from './watcher.ts';
 
+/** Starts watching a folder: watcher.ts's {@link watchFolder}, or a test's stand-in. */
+export type WatchFolder = typeof watchFolder;
+
 export interface LocalSideEvents {
   /** A coalesced batch of paths at or below which something changed. */
   onDirty(paths: string[]): void;
@@ -44,9 +47,12 @@ export class LocalSide {
   readonly #coalescer: DirtyPathCoalescer;
   #matcher: IgnoreMatcher = createIgnoreMatcher({});
   #watcher: LocalWatcher | undefined;
+  readonly #watchFolder: WatchFolder;
 
-  constructor(root: string, patterns: readonly string[], events: LocalSideEvents) {
+  /** `events.watchFolder`: what starts the watcher (a test passes a stand-in); watcher.ts's by default. */
+  constructor(root: string, patterns: readonly string[], events: LocalSideEvents & { watchFolder?: WatchFolder }) {
     this.configuredRoot = root;
+    this.#watchFolder = events.watchFolder ?? watchFolder;
     this.#root = root;
     this.#patterns = patterns;
     this.#events = events;
@@ -98,7 +104,7 @@ export class LocalSide {
    */
   async watch(): Promise<{ live: true } | { live: false; message: string }> {
     await this.#resolve();
-    this.#watcher = watchFolder(this.root, {
+    this.#watcher = this.#watchFolder(this.root, {
       onDirty: (rel) => {
         if (rel === FERRYIGNORE_NAME) this.#events.onIgnoreFileChanged();
         this.#coalescer.mark(rel);
