@@ -109,6 +109,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
         this.#st.watcherMessage = message;
         this.#nextPollAt = Date.now() + this.config.pollIntervalMs;
         this.#publish();
+        // An idle loop sleeps until its next rescan (up to a minute): wake it to poll instead.
+        if (!this.#waitingToReconnect) this.#wake();
       },
     });
   }

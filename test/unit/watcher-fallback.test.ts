@@ -36,6 +36,39 @@ function deadWatcher(opts: { startError?: Error } = {}) {
   };
 }
 
+const fullScans = (server: MemoryServer) => server.calls.filter((c) => c.call === 'scan' && c.paths.includes(''));
+
+test('a watcher that runs out of inotify watches: the folder says polling, with the fix, and full passes find changes', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = memoryFolder(t, { 'a.txt': 'A' }, { pollIntervalMs: 100 });
+  const watcher = deadWatcher();
+  const sync = new FolderSync(config, { openTransports: server.open, watchFolder: watcher.watchFolder });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  assert.equal(sync.status().watcher, 'live');
+
+  const enospc = Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), {
+    code: 'ENOSPC',
+  });
+  watcher.fail(enospc);
+  const expected = classifyWatcherError(enospc, localRoot);
+  const polling = await statusWhere(sync, (s) => s.watcher === 'polling', 'watcher: polling');
+  assert.equal(polling.watcherMessage, `${expected.message} Fix: ${expected.fix}`);
+  assert.match(polling.watcherMessage ?? '', /ran out of file watches.*Fix: Raise the inotify limit/);
+
+  // Nothing reports this file: only a periodic full pass can find it.
+  const scansBefore = fullScans(server).length;
+  writeFileSync(join(localRoot, 'b.txt'), 'found by polling');
+  await statusWhere(
+    sync,
+    (s) => inSync(s) && server.files().get('b.txt') === 'found by polling',
+    'b.txt on the server',
+  );
+  assert.ok(fullScans(server).length > scansBefore, 'a full pass ran after the failure');
+  assert.equal(sync.status().watcher, 'polling', 'the folder keeps polling');
+});
+
 test('a watcher that cannot start: the folder polls from the start and says why', async (t) => {
   const server = new MemoryServer();
   const { config, localRoot } = memoryFolder(t, { 'a.txt': 'A' }, { pollIntervalMs: 100 });
