@@ -20,6 +20,8 @@ const folderSchema = z
     transport: z.enum(['auto', 'sftp', 'rsync']).optional(),
     ignore: z.array(z.string()).optional(),
     allowMassDelete: z.boolean().optional(),
+    trash: z.boolean().optional(),
+    trashDays: z.number().int().min(0).optional(),
     /** Upload limit: `500K`, `5M`, or bytes per second as a number. */
     bwlimit: z
       .union([z.string(), z.number().int()])
@@ -88,6 +90,8 @@ export async function loadDaemonConfig(file: string): Promise<{ config: DaemonCo
     ...(f.ignore ? { ignore: f.ignore } : {}),
     ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
     ...(f.bwlimit ? { bwlimitBps: f.bwlimit } : {}),
+    ...(f.trash !== undefined ? { trash: f.trash } : {}),
+    ...(f.trashDays !== undefined ? { trashDays: f.trashDays } : {}),
     ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
     ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
   }));

@@ -57,6 +57,8 @@ interface SyncFlags {
   passwordEnv?: string;
   passphraseEnv?: string;
   bwlimit?: number;
+  trash?: boolean;
+  trashDays?: number;
 }
 
 interface OutputFlags {
@@ -107,6 +109,8 @@ async function syncCommand(local: string, target: string, flags: SyncFlags): Pro
       ...(password !== undefined ? { password } : {}),
       ...(passphrase !== undefined ? { passphrase } : {}),
       ...(flags.bwlimit ? { bwlimitBps: flags.bwlimit } : {}),
+      ...(flags.trash ? { trash: true } : {}),
+      ...(flags.trashDays !== undefined ? { trashDays: flags.trashDays } : {}),
       allowMassDelete: flags.allowMassDelete ?? false,
     };
     const config = await folderConfigFrom(options);
@@ -217,6 +221,12 @@ export function buildProgram(): Command {
       'full rescan interval while file watching works, a safety net for missed events; 0: never (default 3600)',
       nonNegativeInt,
     )
+    .option('--trash', 'keep what Ferry deletes or overwrites on the server in <remote>/.ferry-trash/<UTC stamp>/')
+    .option('--trash-days <days>', 'prune trash older than this many days (default 30)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of days, 0 or more');
+      return n;
+    })
     .option('--bwlimit <rate>', 'keep uploads at or below this rate, bytes per second: 500K, 5M (K = 1024)', rate)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')

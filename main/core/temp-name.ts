@@ -12,6 +12,13 @@ export const TEMP_PREFIX = '.ferry-tmp-';
 export const ASIDE_PREFIX = '.ferry-aside-';
 
 /**
+ * The server trash (`--trash`), at the remote root: `.ferry-trash/<UTC stamp>/<path>` holds
+ * what Ferry deleted or overwrote in the pass of that stamp. Never synced, never counted by
+ * the delete rails, never removed by mirror mode; pruned after `--trash-days`.
+ */
+export const TRASH_DIR = '.ferry-trash';
+
+/**
  * The aside name of an entry called `name`, in the same directory: the prefix and 64 bits
  * of the name's SHA-256. Derived from the name, so the next pass can tell from the names it
  * knows in that directory what a leftover aside was (aside-recovery.ts), with no journal.

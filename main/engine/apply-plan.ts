@@ -69,6 +69,8 @@ export interface ApplyContext {
   localRoot: string;
   /** Mutated in place. */
   ancestor: Map<string, Entry>;
+  /** Where what this plan deletes or overwrites on the server goes instead (relative), with --trash. */
+  trashDir?: string;
   /** What the server held when the plan was made (for conflict copy names). */
   remote: Snapshot;
   now: () => Date;
@@ -412,6 +414,11 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   /** Removal items, each with what the scan saw at and below its path. */
   function removals(ops: { path: string; kind: Entry['kind'] }[]): RemoveItem[] {
     const below = expectedBelow(ops.map((o) => o.path));
-    return ops.map((o) => ({ path: o.path, kind: o.kind, expected: below.get(o.path) ?? new Map() }));
+    return ops.map((o) => ({
+      path: o.path,
+      kind: o.kind,
+      expected: below.get(o.path) ?? new Map(),
+      ...(ctx.trashDir !== undefined ? { trash: ctx.trashDir } : {}),
+    }));
   }
 }

@@ -24,6 +24,7 @@ export async function sendUploads(
       localPath: localPathOf(ctx.localRoot, o.path),
       expected: o.entry,
       replaces: ctx.remote.get(o.path) ?? null,
+      ...(ctx.trashDir !== undefined ? { trash: ctx.trashDir } : {}),
       ...(conflictCopyPath !== undefined ? { conflictCopyPath } : {}),
     };
   };

@@ -23,6 +23,11 @@ export interface FolderConfig {
   bulkBytes: number;
   /** Full rescan interval while the watcher is down. */
   pollIntervalMs: number;
+  /**
+   * Keep what Ferry deletes or overwrites on the server in `.ferry-trash/<UTC stamp>/` (moved
+   * there with the server's own rename), pruned after `days`. Undefined: deleted.
+   */
+  trash?: { days: number };
   /** Full rescan interval while the watcher is live (Syncthing's rescanIntervalS); 0: never. */
   rescanIntervalMs: number;
   /** Upload limit in bytes per second (`--bwlimit`); absent: unlimited. */

@@ -38,6 +38,10 @@ export interface FolderOptions {
   rescanIntervalMs?: number;
   /** Upload limit in bytes per second (`--bwlimit`, rate-limit.ts parseRate). */
   bwlimitBps?: number;
+  /** Keep what Ferry deletes or overwrites on the server in `.ferry-trash/` ... */
+  trash?: boolean;
+  /** ... for this many days (default 30). */
+  trashDays?: number;
 }
 
 /**
@@ -48,6 +52,9 @@ export interface FolderOptions {
  * `ferry sync --once` runs, full SFTP resend vs rsync delta: 32 MiB 529 vs 620 ms, 64 MiB
  * 774 vs 719 ms, 256 MiB 2.11 vs 1.16 s. The crossover lies between 32 and 64 MiB.
  */
+/** How long the server trash keeps what Ferry deleted or overwrote. */
+export const DEFAULT_TRASH_DAYS = 30;
+
 export const DEFAULT_DELTA_THRESHOLD = 48 * 1024 * 1024;
 
 /**
@@ -114,5 +121,6 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
     pollIntervalMs: o.pollIntervalMs ?? 30_000,
     rescanIntervalMs: o.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS,
     ...(o.bwlimitBps ? { bwlimitBps: o.bwlimitBps } : {}),
+    ...(o.trash ? { trash: { days: o.trashDays ?? DEFAULT_TRASH_DAYS } } : {}),
   };
 }

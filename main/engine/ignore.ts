@@ -13,7 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore from 'ignore';
-import { ASIDE_PREFIX, TEMP_PREFIX } from '../core/temp-name.ts';
+import { ASIDE_PREFIX, TEMP_PREFIX, TRASH_DIR } from '../core/temp-name.ts';
 
 export const FERRYIGNORE_NAME = '.ferryignore';
 
@@ -83,8 +83,9 @@ export interface IgnoreMatcherOptions {
   useDefaults?: boolean;
 }
 
-/** Ferry's temp files and the server entries it moved aside to check them: never synced. */
+/** Ferry's temp files, the server entries it moved aside to check them, and the trash: never synced. */
 function isFerryTemp(relPath: string): boolean {
+  if (relPath === TRASH_DIR || relPath.startsWith(`${TRASH_DIR}/`)) return true;
   return relPath.split('/').some((seg) => seg.startsWith(TEMP_PREFIX) || seg.startsWith(ASIDE_PREFIX));
 }
 

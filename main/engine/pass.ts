@@ -17,6 +17,9 @@ import type { OpenTransports } from '../transport/open-transport.ts';
 import { applyPlan, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
 import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
+import { pruneTrash } from './trash.ts';
+import { TRASH_DIR } from '../core/temp-name.ts';
+import { utcStamp } from '../core/conflict-name.ts';
 import { appendConflict, type ConflictRecord } from './conflict-log.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
@@ -103,6 +106,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   st.skipped = mergeSkipped(st.skipped, localScan.skipped, scopes);
   if (remoteScan.tempFiles.length)
     await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
+  if (config.trash && full) await pruneTrash(t.main, remoteScan.entries, config.trash.days, Date.now());
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
   if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length)
     matchJournaled(lane.journal, ancestor, remote, scopes);
@@ -203,6 +207,7 @@ async function execute(
   }
   const result = await applyPlan({
     plan,
+    ...(config.trash ? { trashDir: `${TRASH_DIR}/${utcStamp(new Date())}` } : {}),
     transport: t.main,
     ...(t.delta
       ? {

@@ -59,10 +59,11 @@ export async function settleAside(
   aside: string,
   expected: ReadonlyMap<string, Entry>,
   now: Date,
+  trash?: string,
 ): Promise<KeptServerCopy | undefined> {
   const top = await statEntry(site, aside);
   if (top === undefined) return undefined;
-  const clean = await removeMatching(site, aside, rel, top, expected);
+  const clean = await removeMatching(site, aside, rel, top, expected, trash);
   if (clean) return undefined;
   const copy = await renameToConflictCopy(site, aside, rel, now);
   return { path: rel, copy, found: top };
@@ -74,24 +75,34 @@ export async function removeExpected(
   rel: string,
   expected: ReadonlyMap<string, Entry>,
   now: Date,
+  trash?: string,
 ): Promise<KeptServerCopy | undefined> {
   const aside = await moveAside(site, rel);
-  return aside === undefined ? undefined : settleAside(site, rel, aside, expected, now);
+  return aside === undefined ? undefined : settleAside(site, rel, aside, expected, now, trash);
 }
 
 /** Stands for "whatever is there": {@link removeMatching} removes it all. */
 const ANY = Symbol('any entry');
 
-/** Removes the entry at `abs` (standing for `rel`) and below where it matches; true when nothing is left. */
+/**
+ * Removes the entry at `abs` (standing for `rel`) and below where it matches; true when
+ * nothing is left. With `trash`, files and links that match are moved to `<trash>/<rel>`
+ * (the server's own rename) instead of being deleted.
+ */
 async function removeMatching(
   site: SftpSite,
   abs: string,
   rel: string,
   found: Entry,
   expected: ReadonlyMap<string, Entry> | typeof ANY,
+  trash?: string,
 ): Promise<boolean> {
   if (expected !== ANY && !matchesExpected(found, expected.get(rel))) return false;
   if (found.kind !== 'dir') {
+    if (trash !== undefined) {
+      await moveToTrash(site, abs, joinRel(trash, rel));
+      return true;
+    }
     await site.session.unlink(abs).catch((err: unknown) => {
       if (!isNoSuchFile(err)) throw err;
     });
@@ -103,7 +114,10 @@ async function removeMatching(
     const childAbs = `${abs}/${item.filename}`;
     let child = entryOf(item.attrs);
     if (child?.kind === 'symlink') child = { kind: 'symlink', target: await site.session.readlink(childAbs) };
-    if (child === undefined || !(await removeMatching(site, childAbs, joinRel(rel, item.filename), child, expected)))
+    if (
+      child === undefined ||
+      !(await removeMatching(site, childAbs, joinRel(rel, item.filename), child, expected, trash))
+    )
       clean = false;
   }
   if (!clean) return false;
@@ -111,6 +125,32 @@ async function removeMatching(
     if (!isNoSuchFile(err)) throw err;
   });
   return true;
+}
+
+/** Renames `abs` to `trashRel` (relative), creating the trash directories it needs. Never overwrites. */
+async function moveToTrash(site: SftpSite, abs: string, trashRel: string): Promise<void> {
+  const parts = trashRel.split('/');
+  for (let i = 1; i < parts.length; i++) {
+    const dir = site.abs(parts.slice(0, i).join('/'));
+    await site.session.mkdir(dir, { mode: 0o700 }).catch(async (err: unknown) => {
+      const st = await site.session.lstat(dir).catch(() => undefined);
+      if (!st || !entryOf(st) || entryOf(st)?.kind !== 'dir') throw err;
+    });
+  }
+  // The same path trashed twice within one stamp (two passes in one second): ~2, ~3, ...
+  for (let n = 1; ; n++) {
+    const target = site.abs(n === 1 ? trashRel : `${trashRel}.~${n}`);
+    try {
+      await site.session.rename(abs, target);
+      return;
+    } catch (err) {
+      const taken = await site.session.lstat(target).then(
+        () => true,
+        () => false,
+      );
+      if (!taken || n >= 20) throw err;
+    }
+  }
 }
 
 async function statEntry(site: SftpSite, abs: string): Promise<Entry | undefined> {
@@ -195,7 +235,8 @@ export async function landUpload(
     throw err;
   }
   const expected = new Map<string, Entry>(item.replaces === null ? [] : [[item.path, item.replaces]]);
-  const kept = aside === undefined ? undefined : await settleAside(site, item.path, aside, expected, new Date());
+  const kept =
+    aside === undefined ? undefined : await settleAside(site, item.path, aside, expected, new Date(), item.trash);
   return { ...(kept ? { keptServerCopy: kept } : {}), ...(landed ? {} : { serverChanged: true }) };
 }
 

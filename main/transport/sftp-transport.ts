@@ -211,11 +211,11 @@ export class SftpTransport implements RemoteTransport, SftpSite, AsideSettler {
 
   async remove(items: readonly RemoveItem[]): Promise<ItemResult[]> {
     return this.#checked(
-      mapLimit(items, 16, async ({ path: rel, expected }) => {
+      mapLimit(items, 16, async ({ path: rel, expected, trash }) => {
         if (rel === '') return { path: rel, error: 'refusing to remove the remote root', errorCode: 'other' };
         try {
           if (expected !== undefined) {
-            const kept = await removeExpected(this, rel, expected, new Date());
+            const kept = await removeExpected(this, rel, expected, new Date(), trash);
             return { path: rel, ...(kept ? { keptServerCopy: kept } : {}) };
           }
           await this.#removeTree(this.abs(rel));

@@ -43,6 +43,8 @@ export interface UploadItem {
    * empty, the upload does not happen (`serverChanged`).
    */
   replaces?: Entry | null;
+  /** With `replaces`: a trash directory (relative) where the replaced version goes instead of being deleted. */
+  trash?: string;
 }
 
 /** A server entry that no longer matched the plan, kept under `copy` instead of destroyed. */
@@ -60,6 +62,8 @@ export interface RemoveItem {
   path: string;
   kind: Entry['kind'];
   expected?: ReadonlyMap<string, Entry>;
+  /** With `expected`: a trash directory (relative) where what matches goes instead of being deleted. */
+  trash?: string;
 }
 
 /**
