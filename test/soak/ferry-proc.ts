@@ -35,6 +35,12 @@ export class FerryWatch {
   /** Latest `state` event and when it came. */
   lastState: Json | undefined;
   lastStateAt = 0;
+  /**
+   * When Ferry's latest full pass that ran to its end (not halted) began, estimated as the
+   * time its `pass` event came less its duration: what the server held before then, that
+   * pass saw. Undefined before the first.
+   */
+  lastFullPassStart: number | undefined;
   /** Counters over the whole run, all incarnations. */
   readonly fileOk = new Map<string, number>();
   readonly fileFailed = new Map<string, number>();
@@ -154,6 +160,11 @@ export class FerryWatch {
         if (!e.ok) this.remember(`failed ${op} ${JSON.stringify(e.path)}: ${String(e.error)}`);
         break;
       }
+      case 'pass':
+        if (e.full === true && e.halted === undefined && typeof e.durationMs === 'number')
+          this.lastFullPassStart = Date.now() - e.durationMs;
+        this.remember(line.slice(0, 500));
+        break;
       case 'conflict':
         this.conflictEvents++;
         this.remember(`conflict ${line}`);

@@ -14,12 +14,22 @@ export function formatReport(r: SoakReport): string {
     ['seconds of edits after it, no faults', r.calmSeconds.toFixed(0)],
     ['seconds to converge after', r.convergeSeconds.toFixed(1)],
     ['operations', r.operationsTotal],
+    ['server edits (driver on the server)', `${r.serverOperationsTotal} (share of turns ${r.serverShare})`],
     ['faults injected', r.faultsTotal],
     ['differences', r.differences],
     ['problems', r.problems.length],
   ]);
   lines.push('', 'Operations by kind:');
   table(Object.entries(r.operations).map(([k, v]) => [k, v ?? 0]));
+  if (r.serverOperationsTotal || Object.keys(r.serverRefused).length) {
+    lines.push('', 'Server edits by kind:');
+    table(
+      Object.entries(r.serverOperations).map(([k, v]) => [
+        k,
+        `${v ?? 0}${r.serverRefused[k as keyof typeof r.serverRefused] ? ` (+${r.serverRefused[k as keyof typeof r.serverRefused]} refused or raced)` : ''}`,
+      ]),
+    );
+  }
   lines.push('', 'Faults by kind:');
   table(
     Object.entries(r.faults).map(([k, v]) => [
@@ -37,8 +47,22 @@ export function formatReport(r: SoakReport): string {
     lines.push(
       `  ${f.name}: ${f.operations} operations, ${f.uploads} uploads, ${f.failedItems} failed items (retried), ${f.errorStates} error states, ` +
         `${f.ferryStarts} Ferry starts, convergence: ${f.convergence}, ${f.conflictRecords} conflict record(s), ` +
-        `final --once: exit ${f.finalOnce.code}, ${f.finalOnce.fileEvents} operation(s); differences: ${f.differences.length}`,
+        `final --once: exit ${f.finalOnce.code}, ${f.finalOnce.fileEvents} operation(s)` +
+        `${f.finalOnce.restored ? ` (+${f.finalOnce.restored} restore(s) of server deletes it had not seen)` : ''}; differences: ${f.differences.length}`,
     );
+    if (f.serverOperations) {
+      const s = f.serverEdits;
+      const kept = Object.entries(s.kept).map(([k, v]) => `, ${v} in the ${k}`);
+      lines.push(
+        `    server: ${f.serverOperations} change(s); of the versions it wrote, ${s.superseded} replaced or deleted by it later, ` +
+          `${s.atPath} still at their path, ${s.elsewhere} moved by a rename of Ferry's, ${s.conflictCopy} in logged conflict copies${kept.join('')}, ${s.lost} lost`,
+      );
+      for (const m of s.moved.slice(0, 10)) lines.push(`    server version moved by Ferry: ${m}`);
+      if (s.emptiedDirs.length)
+        lines.push(
+          `    ${s.emptiedDirs.length} directory(ies) deleted locally, left on the server empty after the server's user removed what it wrote there`,
+        );
+    }
     for (const c of f.loggedConflictCopies) lines.push(`    logged conflict copy: ${JSON.stringify(c)}`);
     for (const d of f.differences.slice(0, 30)) lines.push(`    ${d}`);
     if (f.differences.length > 30) lines.push(`    ... and ${f.differences.length - 30} more`);

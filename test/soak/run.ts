@@ -1,10 +1,11 @@
 /**
- * `npm run soak -- --minutes N [--folders N] [--seed N] [--faults kind,kind] [--short] [--json] [--keep]`
+ * `npm run soak -- --minutes N [--folders N] [--seed N] [--faults kind,kind] [--server-share S] [--short] [--json] [--keep]`
  *
  * Runs the soak (see soak.ts) for N minutes of edits under faults, prints what was done, the
  * faults injected by kind and every difference found, and exits 0 only when there were none
  * (1 on differences or problems, 2 on bad usage). `--keep` keeps the work directory of a
- * failed run; `--short` uses the CI version's faster chaos and smaller trees; `--json` prints the whole report as JSON at the end.
+ * failed run; `--server-share S` (0 to 1, default 0.1; 0: none) is the share of the driver's
+ * turns spent editing the server's copy instead of the local folder (server-edits.ts); `--short` uses the CI version's faster chaos and smaller trees; `--json` prints the whole report as JSON at the end.
  */
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, type FaultKind } from './chaos.ts';
@@ -13,7 +14,7 @@ import { runSoak } from './soak.ts';
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--short] [--json] [--keep]\n`,
+    `${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--server-share S] [--short] [--json] [--keep]\n`,
   );
   process.exit(2);
 }
@@ -29,6 +30,7 @@ try {
       keep: { type: 'boolean', default: false },
       short: { type: 'boolean', default: false },
       faults: { type: 'string' },
+      'server-share': { type: 'string' },
     },
   }));
 } catch (err) {
@@ -42,6 +44,10 @@ if (!Number.isInteger(folders) || folders < 2)
 const seed = values.seed === undefined ? undefined : Number(values.seed);
 if (seed !== undefined && !Number.isInteger(seed)) usage(`--seed must be a whole number, got ${values.seed}`);
 
+const serverShare = values['server-share'] === undefined ? undefined : Number(values['server-share']);
+if (serverShare !== undefined && !(serverShare >= 0 && serverShare <= 1))
+  usage(`--server-share must be a number from 0 to 1, got ${values['server-share']}`);
+
 const faults = values.faults === undefined ? undefined : (values.faults.split(',').map((k) => k.trim()) as FaultKind[]);
 for (const k of faults ?? [])
   if (!FAULT_KINDS.includes(k)) usage(`--faults: unknown kind ${JSON.stringify(k)}; kinds: ${FAULT_KINDS.join(', ')}`);
@@ -54,6 +60,7 @@ const report = await runSoak({
   keepOnFailure: values.keep,
   short: values.short,
   ...(faults ? { faults } : {}),
+  ...(serverShare !== undefined ? { serverShare } : {}),
   log: (line) => process.stderr.write(`[${stamp()}] ${line}\n`),
 });
 process.stdout.write(formatReport(report));

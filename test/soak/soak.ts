@@ -25,9 +25,9 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
-import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { serverAccount, startSshd, type TestSshd } from '../harness/sshd.ts';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
 import { runFerry, tempDir } from '../harness/trees.ts';
 import { Chaos, FAULT_KINDS, type ChaosFolder, type DiskFiller, type FaultKind } from './chaos.ts';
@@ -37,7 +37,8 @@ import { Mounts } from './mounts.ts';
 import { Mutator, OPERATIONS, type Operation } from './mutator.ts';
 import { CANARY_DIR, pwnedPrefix } from './names.ts';
 import { Rng } from './rng.ts';
-import { canaries, verifyFolder } from './verify.ts';
+import { SERVER_OPERATIONS, ServerEditor, type ServerOperation } from './server-edits.ts';
+import { canaries, emptyAccount, verifyFolder, type FolderVerdict, type ServerEditAccount } from './verify.ts';
 
 export interface SoakOptions {
   minutes: number;
@@ -49,6 +50,11 @@ export interface SoakOptions {
   keepOnFailure?: boolean;
   /** Fault kinds to inject (default: all that this machine allows). */
   faults?: readonly FaultKind[];
+  /**
+   * Share of the driver's turns spent editing the server's copy instead of the local folder
+   * (server-edits.ts), 0 to 1; default {@link DEFAULT_SERVER_SHARE}, 0 turns it off.
+   */
+  serverShare?: number;
   log?: (line: string) => void;
 }
 
@@ -62,12 +68,20 @@ export interface FolderReport {
   ferryStarts: number;
   conflictRecords: number;
   loggedConflictCopies: string[];
+  /** Changes the server driver made in this folder, and where each live version was found at the end. */
+  serverOperations: number;
+  serverEdits: ServerEditAccount;
   /**
    * How the folder ended the convergence window: 'converged' (idle, in sync and equal to the
    * server), 'claims-in-sync' (idle and in sync, but the server differs) or 'timeout'.
    */
   convergence: 'converged' | 'claims-in-sync' | 'timeout';
-  finalOnce: { code: number | null; fileEvents: number };
+  /**
+   * The final `ferry sync --once`: its exit code, its file operations other than `restored`
+   * (must be none), and how many uploads restored a file the driver had deleted on the
+   * server after Ferry's last full pass (only a full pass looks for server deletes).
+   */
+  finalOnce: { code: number | null; fileEvents: number; restored: number };
   differences: string[];
   unexpectedExits: UnexpectedExit[];
   tail: string[];
@@ -83,6 +97,11 @@ export interface SoakReport {
   convergeSeconds: number;
   operations: Partial<Record<Operation, number>>;
   operationsTotal: number;
+  /** The server driver's share of turns, its changes by kind, and those the server refused or that raced Ferry. */
+  serverShare: number;
+  serverOperations: Partial<Record<ServerOperation, number>>;
+  serverOperationsTotal: number;
+  serverRefused: Partial<Record<ServerOperation, number>>;
   driverFailures: string[];
   faults: Partial<Record<FaultKind, number>>;
   faultsTotal: number;
@@ -109,9 +128,12 @@ interface Folder extends ChaosFolder {
   args: string[];
   env: NodeJS.ProcessEnv;
   convergence: FolderReport['convergence'];
+  /** Edits the server's copy (absent when serverShare is 0). */
+  server?: ServerEditor;
 }
 
 const MiB = 1024 * 1024;
+export const DEFAULT_SERVER_SHARE = 0.1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
@@ -121,6 +143,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const token = randomBytes(6).toString('hex');
   const nFolders = Math.max(2, o.folders ?? 3);
   const short = o.short ?? false;
+  const serverShare = o.serverShare ?? DEFAULT_SERVER_SHARE;
+  if (!(serverShare >= 0 && serverShare <= 1)) throw new Error(`serverShare must be within 0..1, got ${serverShare}`);
   const work = tempDir('soak');
   const state = join(work, 'state');
   mkdirSync(state);
@@ -230,6 +254,23 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         bigFileMax: (small ? 2 : 4) * MiB,
       });
       mutator.seed(short ? 15 : 30);
+      // The server's own user: staging next to the folder, on the same file system (the
+      // tmpfs for the small disk), so its renames and links stay atomic.
+      const account = viaFault ? undefined : serverAccount();
+      const server =
+        serverShare > 0
+          ? new ServerEditor({
+              remoteDir,
+              stagingDir: join(dirname(remoteDir), `.soak-server-staging-${i}`),
+              rng: new Rng((seed ^ (0x5eed0000 + i)) >>> 0),
+              token,
+              ...(account && account.uid !== process.getuid?.()
+                ? { owner: { uid: account.uid, gid: account.gid } }
+                : {}),
+              maxBytes: (small ? 4 : 8) * MiB,
+              ledgerFile: join(work, 'logs', `server-${i}.jsonl`),
+            })
+          : undefined;
       const ferry = new FerryWatch(name, args, env, join(work, 'logs', `folder-${i}.log`));
       folders.push({
         name,
@@ -243,6 +284,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         proxy: viaFault && faultProxy ? faultProxy : proxy,
         viaSshd: !viaFault,
         convergence: 'timeout',
+        ...(server ? { server } : {}),
       });
     }
     cleanups.push(async () => {
@@ -292,7 +334,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     let driving = true;
     const drivers = folders.map(async (f) => {
       while (driving && Date.now() < deadline + calmMs) {
-        if (rng.chance(0.05)) for (let i = rng.int(5, 30); i > 0; i--) f.mutator.step();
+        if (f.server && rng.chance(serverShare)) f.server.step();
+        else if (rng.chance(0.05)) for (let i = rng.int(5, 30); i > 0; i--) f.mutator.step();
         else f.mutator.step();
         await sleep(rng.int(20, short ? 300 : 500));
       }
@@ -307,8 +350,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const progress = setInterval(
       () => {
         const ops = folders.reduce((n, f) => n + f.mutator.total, 0);
+        const serverOps = folders.reduce((n, f) => n + (f.server?.total ?? 0), 0);
         log(
-          `soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`,
+          `soak: ${((Date.now() - started) / 60_000).toFixed(1)} min, ${ops} operations, ${serverOps} server edits, ${chaos.total} faults; ${folders.map((f) => `${f.name}: ${String(f.ferry.lastState?.state ?? 'no state')}`).join(', ')}`,
         );
       },
       short ? 20_000 : 60_000,
@@ -335,8 +379,15 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const windowMs = short ? 90_000 : 360_000;
     const logFile = (f: Folder) =>
       f.ferry.folderId ? join(state, 'folders', f.ferry.folderId, 'conflicts.jsonl') : undefined;
-    const converged = (f: Folder) =>
-      f.ferry.inSync && safeVerify(f.local, f.remoteDir, logFile(f)).differences.length === 0;
+    // Server deletes Ferry may not have seen: those after the start of its last full pass
+    // (less 3 s for the lag of its event). Earlier ones it must have restored.
+    const unseenSince = (f: Folder) => (f.ferry.lastFullPassStart ?? 0) - 3000;
+    const check = (f: Folder, strict = false) =>
+      safeVerify(f.local, f.remoteDir, {
+        ...(logFile(f) ? { conflictLog: logFile(f) } : {}),
+        ledger: { changes: f.server?.changes ?? [], ...(strict ? {} : { unseenDeletesSince: unseenSince(f) }) },
+      });
+    const converged = (f: Folder) => f.ferry.inSync && check(f).differences.length === 0;
     const problems: string[] = [];
     await Promise.all(
       folders.map(async (f) => {
@@ -346,7 +397,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           f.convergence === 'claims-in-sync'
             ? 'reported idle and in sync while the server differed'
             : `did not converge within ${windowMs / 1000} s (last state: ${String(f.ferry.lastState?.state ?? 'none')})`;
-        const diff = safeVerify(f.local, f.remoteDir, logFile(f)).differences;
+        const diff = check(f).differences;
         problems.push(
           `${f.name} ${what}; ${diff.length} difference(s) then: ${diff.slice(0, 5).join('; ')}. Last lines:\n    ${f.ferry.tail.slice(-12).join('\n    ')}`,
         );
@@ -360,14 +411,20 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const exit = await f.ferry.terminate();
       if (exit && (exit.code !== 0 || exit.signal !== null))
         problems.push(`${f.name}: SIGTERM ended Ferry with ${JSON.stringify(exit)} instead of exit code 0`);
+      // What the final --once may do: restore the files the driver deleted on the server after
+      // Ferry's last full pass (only a full pass looks for them), and nothing else.
+      const unseen = new Set(check(f).unseenDeletes);
       const once = await runFerry(['sync', '--once', '--json', ...f.args], { env: f.env, timeoutMs: 180_000 });
       const onceFiles = once.events.filter((e) => e.event === 'file');
-      if (once.code !== 0 || onceFiles.length) {
+      const restores = onceFiles.filter((e) => e.op === 'upload' && e.ok === true && unseen.has(String(e.path)));
+      const unexplained = onceFiles.filter((e) => !restores.includes(e));
+      if (once.code !== 0 || unexplained.length) {
         problems.push(
-          `${f.name}: the final --once run exited ${once.code} with ${onceFiles.length} file operation(s): ${JSON.stringify(onceFiles.slice(0, 5))} ${once.stderr.slice(0, 500)}`,
+          `${f.name}: the final --once run exited ${once.code} with ${unexplained.length} file operation(s) besides ${restores.length} restore(s) of server deletes: ${JSON.stringify(unexplained.slice(0, 5))} ${once.stderr.slice(0, 500)}`,
         );
       }
-      const verdict = verifyFolder(f.local, f.remoteDir, logFile(f));
+      // After a full pass, every server delete must have been seen: no allowance left.
+      const verdict = check(f, true);
       for (const x of f.ferry.unexpectedExits)
         problems.push(
           `${f.name}: Ferry exited unexpectedly (${x.code ?? x.signal}) at ${x.at}: ${x.stderrTail.slice(-800)}`,
@@ -382,8 +439,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         ferryStarts: f.ferry.starts,
         conflictRecords: verdict.conflictRecords,
         loggedConflictCopies: verdict.loggedConflictCopies,
+        serverOperations: f.server?.total ?? 0,
+        serverEdits: verdict.serverEdits,
         convergence: f.convergence,
-        finalOnce: { code: once.code, fileEvents: onceFiles.length },
+        finalOnce: { code: once.code, fileEvents: unexplained.length, restored: restores.length },
         differences: verdict.differences,
         unexpectedExits: f.ferry.unexpectedExits,
         tail: verdict.differences.length ? f.ferry.tail : [],
@@ -401,6 +460,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (const op of OPERATIONS) {
       const n = folders.reduce((s, f) => s + (f.mutator.counts.get(op) ?? 0), 0);
       if (n) operations[op] = n;
+    }
+    const serverOperations: Partial<Record<ServerOperation, number>> = {};
+    const serverRefused: Partial<Record<ServerOperation, number>> = {};
+    for (const op of SERVER_OPERATIONS) {
+      const n = folders.reduce((s, f) => s + (f.server?.counts.get(op) ?? 0), 0);
+      if (n) serverOperations[op] = n;
+      const m = folders.reduce((s, f) => s + (f.server?.refused.get(op) ?? 0), 0);
+      if (m) serverRefused[op] = m;
     }
     const faults: Partial<Record<FaultKind, number>> = {};
     for (const k of FAULT_KINDS) faults[k] = chaos.counts.get(k) ?? 0;
@@ -425,7 +492,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       convergeSeconds,
       operations,
       operationsTotal: folders.reduce((n, f) => n + f.mutator.total, 0),
-      driverFailures: folders.flatMap((f) => f.mutator.failures.map((m) => `${f.name}: ${m}`)),
+      serverShare,
+      serverOperations,
+      serverOperationsTotal: folders.reduce((n, f) => n + (f.server?.total ?? 0), 0),
+      serverRefused,
+      driverFailures: folders.flatMap((f) => [
+        ...f.mutator.failures.map((m) => `${f.name}: ${m}`),
+        ...(f.server?.failures ?? []).map((m) => `${f.name} (server): ${m}`),
+      ]),
       faults,
       faultsTotal: chaos.total,
       faultsUnavailable: Object.fromEntries(chaos.unavailable),
@@ -491,11 +565,17 @@ function tmpfsFiller(ballast: string): DiskFiller {
   };
 }
 
-function safeVerify(local: string, remote: string, conflictLog: string | undefined): { differences: string[] } {
+function safeVerify(local: string, remote: string, opts: Parameters<typeof verifyFolder>[2]): FolderVerdict {
   try {
-    return verifyFolder(local, remote, conflictLog);
+    return verifyFolder(local, remote, opts);
   } catch (err) {
-    return { differences: [`tree changed while read: ${(err as Error).message}`] };
+    return {
+      differences: [`tree changed while read: ${(err as Error).message}`],
+      loggedConflictCopies: [],
+      conflictRecords: 0,
+      serverEdits: emptyAccount(),
+      unseenDeletes: [],
+    };
   }
 }
 
