@@ -8,7 +8,7 @@
 /** rsync's operation (the C function it names) -> the SFTP request that does the same. */
 const OPS: [RegExp, string][] = [
   [/\b(mkstemp|open)\b/, 'open'],
-  [/\b(make_backup|unlink|rmdir|delete_file)\b/, 'remove'],
+  [/\b(make_backup|keep_backup|unlink|rmdir|delete_file)\b/, 'remove'],
   [/\bmkdir\b/, 'mkdir'],
   [/\brename\b/, 'rename'],
   [/\bsymlink\b/, 'symlink'],
@@ -16,8 +16,11 @@ const OPS: [RegExp, string][] = [
   [/\bwrite\b/, 'write'],
 ];
 
-/** `<what> failed[ on "<path>"]: <reason> (<errno>)` */
-const FAILED = /^(?:rsync: )?(?:\[\w+\] )?(.+?) failed(?: on "[^"]*")?: (.+?)(?: \(\d+\))?$/;
+/** `<what> failed[: "<path>" -> "<path>"| on "<path>"]: <reason> (<errno>)` */
+const FAILED = /^(?:rsync: )?(?:\[\w+\] )?(.+?) failed(?:.*"[^"]*")?: ([^:"]+?)(?: \(\d+\))?$/;
+
+/** `rename "<temp>" -> "<path>": <reason> (<errno>)`: landing a received file failed. */
+const RENAME = /^(?:rsync: )?(?:\[\w+\] )?(rename|copy) "[^"]*" -> "[^"]*": ([^:"]+?) \(\d+\)$/;
 
 /**
  * The sentence for an rsync message about `item` (a relative path): the operation, the
@@ -26,7 +29,7 @@ const FAILED = /^(?:rsync: )?(?:\[\w+\] )?(.+?) failed(?: on "[^"]*")?: (.+?)(?:
  * other shapes are returned as rsync wrote them.
  */
 export function phraseServerError(line: string, item: string, serverPath: (rel: string) => string): string {
-  const m = FAILED.exec(line);
+  const m = FAILED.exec(line) ?? RENAME.exec(line);
   if (!m) return line;
   const what = m[1] as string;
   const reason = m[2] as string;

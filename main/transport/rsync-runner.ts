@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
+import { ASIDE_PREFIX } from '../core/temp-name.ts';
 import type { Entry } from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
@@ -45,7 +46,7 @@ export interface RunOutput {
 export interface PushOutcome {
   code: number;
   /** Item index -> the first rsync message about it, and whether it came from the local side. */
-  errors: Map<number, { message: string; local: boolean }>;
+  errors: Map<number, { message: string; local: boolean; aboutBackup?: boolean }>;
   /** Messages about no item in particular. */
   general: string[];
 }
@@ -297,17 +298,19 @@ export class RsyncRunner {
   /** A run's messages, each given to the item it is about; server-side ones phrased as SFTP's (rsync-messages.ts). */
   #outcome(out: RunOutput, paths: readonly string[], localDir: string, localRole: string): PushOutcome {
     if (!PER_ITEM_EXIT_CODES.has(out.code)) throw this.transportError(`rsync exited with code ${out.code}`, out.lines);
-    const errors = new Map<number, { message: string; local: boolean }>();
+    const errors = new Map<number, { message: string; local: boolean; aboutBackup?: boolean }>();
     const general: string[] = [];
     const localPrefix = `"${localDir.replace(/\/+$/, '')}/`;
     for (const line of out.lines) {
       if (/^rsync (error|warning):/.test(line) || /^default_perms_for_dir:/.test(line)) continue;
       const i = itemOfMessage(line, paths);
+      // A line about rsync's backup of the item (`.ferry-aside-rsync-*/...`) only when nothing better says why it failed.
+      const aboutBackup = line.includes(ASIDE_PREFIX);
       if (i < 0) general.push(line);
-      else if (!errors.has(i)) {
+      else if (!errors.has(i) || (errors.get(i)?.aboutBackup && !aboutBackup)) {
         const local = line.includes(localRole) || line.includes(localPrefix) || /^file has vanished/.test(line);
         const item = paths[i] as string;
-        errors.set(i, { message: local ? line : phraseServerError(line, item, this.#serverPath), local });
+        errors.set(i, { message: local ? line : phraseServerError(line, item, this.#serverPath), local, aboutBackup });
       }
     }
     if (out.code !== 0 && general.length === 0)

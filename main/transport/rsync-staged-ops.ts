@@ -91,7 +91,9 @@ export async function removeViaRsync(
       rsync,
       paths,
       stage,
-      ['--delete-missing-args', '--force', ...(backupDir ? backupArgs(backupDir) : [])],
+      // --perms --times: where rsync must copy an entry into the backup (it could not move
+      // it), the copy keeps the mode and mtime the settling compares.
+      ['--delete-missing-args', '--force', ...(backupDir ? [...backupArgs(backupDir), '--perms', '--times'] : [])],
       results,
       indexOf,
       (e) => e === undefined,

@@ -55,8 +55,8 @@ test('names beginning with # or ; (and other special first characters) sync over
   tree['plain/#nested'] = 'nested';
   // `#...#` is an Emacs autosave name, which Ferry's default rules leave out: not those.
   for (const n of canaries.names)
-    for (const c of ['#', ';']) if (!defaults.ignores(`${c}${n}`)) tree[`${c}${n}`] = 'canary';
-  for (const n of Object.keys(tree)) assert.equal(defaults.ignores(n), false, `${n} is not left out by default`);
+    for (const c of ['#', ';']) if (!defaults.ignores(`${c}${n}`, false)) tree[`${c}${n}`] = 'canary';
+  for (const n of Object.keys(tree)) assert.equal(defaults.ignores(n, false), false, `${n} is not left out by default`);
   writeTree(local, tree);
 
   const first = await once();
