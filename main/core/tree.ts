@@ -6,6 +6,8 @@
  * there"; there is no "deleted" marker. Parents of every path are present as directories.
  */
 
+import { comparePathOrder } from './path-order.ts';
+
 /** Permission bits only (0o7777); file-type bits are carried by `kind`. */
 export type Mode = number;
 
@@ -105,16 +107,12 @@ export function hasAncestorOrSelfIn(set: ReadonlySet<string>, path: string): boo
   return set.has(path);
 }
 
-/** Depth-first order: parents before children, siblings by code unit order. */
+/**
+ * Depth-first order: parents before children, siblings by code unit order (as if compared
+ * segment by segment). Walks the strings without splitting them (path-order.ts).
+ */
 export function comparePaths(a: string, b: string): number {
-  const as = a.split('/');
-  const bs = b.split('/');
-  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
-    const x = as[i] as string;
-    const y = bs[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return as.length - bs.length;
+  return comparePathOrder(a, b);
 }
 
 /**

@@ -1,9 +1,24 @@
-/** comparePathOrder (main/core/path-order.ts) must order paths exactly as comparePaths does. */
+/**
+ * comparePathOrder (main/core/path-order.ts), which tree.ts comparePaths uses, must order
+ * paths as comparing them segment by segment does: parents first, siblings by code unit.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { comparePathOrder } from '../../main/core/path-order.ts';
 import { comparePaths } from '../../main/core/tree.ts';
+
+/** The definition, spelled out: segment arrays compared one by one, a prefix first. */
+function bySegments(a: string, b: string): number {
+  const as = a.split('/');
+  const bs = b.split('/');
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    const x = as[i] as string;
+    const y = bs[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return as.length - bs.length;
+}
 
 const segment = fc.oneof(
   fc.constantFrom('a', 'a-b', 'a.b', 'ab', 'b', '\u0001', ' ', '-', '.x', 'é', '日', '\uD83D\uDE80', 'A', '0'),
@@ -14,10 +29,11 @@ const path = fc.oneof(
   fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join('/')),
 );
 
-test('comparePathOrder has the sign of comparePaths for every pair', () => {
+test('comparePathOrder and comparePaths have the sign of the segment-by-segment order for every pair', () => {
   fc.assert(
     fc.property(path, path, (a, b) => {
-      assert.equal(Math.sign(comparePathOrder(a, b)), Math.sign(comparePaths(a, b)), `${JSON.stringify([a, b])}`);
+      assert.equal(Math.sign(comparePathOrder(a, b)), Math.sign(bySegments(a, b)), `${JSON.stringify([a, b])}`);
+      assert.equal(Math.sign(comparePaths(a, b)), Math.sign(bySegments(a, b)), `${JSON.stringify([a, b])}`);
     }),
     { numRuns: 5000 },
   );
@@ -25,6 +41,7 @@ test('comparePathOrder has the sign of comparePaths for every pair', () => {
 
 test('sorting with it gives the same order, parents first', () => {
   const paths = ['a/b', 'a-c', 'a', '', 'a/b/c', 'a\u0001', 'a/\u0001', 'b', 'a b/x', 'a/b-c', 'a/b/c/d'];
-  assert.deepEqual([...paths].sort(comparePathOrder), [...paths].sort(comparePaths));
+  assert.deepEqual([...paths].sort(comparePathOrder), [...paths].sort(bySegments));
+  assert.deepEqual([...paths].sort(comparePaths), [...paths].sort(bySegments));
   assert.deepEqual([...paths].sort(comparePathOrder).slice(0, 5), ['', 'a', 'a/\u0001', 'a/b', 'a/b/c']);
 });
