@@ -86,7 +86,12 @@ export interface IgnoreMatcherOptions {
 /** Ferry's temp files, the server entries it moved aside to check them, and the trash: never synced. */
 function isFerryTemp(relPath: string): boolean {
   if (relPath === TRASH_DIR || relPath.startsWith(`${TRASH_DIR}/`)) return true;
-  return relPath.split('/').some((seg) => seg.startsWith(TEMP_PREFIX) || seg.startsWith(ASIDE_PREFIX));
+  return segmentStartsWith(relPath, TEMP_PREFIX) || segmentStartsWith(relPath, ASIDE_PREFIX);
+}
+
+/** Whether a segment of `relPath` begins with `prefix` (without splitting: this runs for every path of every scan). */
+function segmentStartsWith(relPath: string, prefix: string): boolean {
+  return relPath.startsWith(prefix) || relPath.includes(`/${prefix}`);
 }
 
 export function createIgnoreMatcher(options: IgnoreMatcherOptions = {}): IgnoreMatcher {
