@@ -9,6 +9,7 @@ import { SYNC_MODES, type SyncMode } from '../core/plan.ts';
 import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/folder-options.ts';
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runDryRun, runOnce, runWatching } from './run-folders.ts';
+import { addRestoreCommand } from './restore-command.ts';
 import { parseRate } from '../transport/rate-limit.ts';
 // Inlined by esbuild in the bundled CLI, so `--version` needs no package.json beside it.
 import packageJson from '../../package.json' with { type: 'json' };
@@ -249,6 +250,7 @@ export function buildProgram(): Command {
       process.exitCode = await daemonCommand(flags);
     });
   addControlCommands(program);
+  addRestoreCommand(program);
   addServiceCommands(program);
   return program;
 }

@@ -156,6 +156,12 @@ export class SftpSession {
   open(path: string, flags: OpenMode, attrs: InputAttributes): Promise<Buffer> {
     return call(this, 'open', path, (cb) => this.sftp.open(path, flags, attrs, cb));
   }
+  /** Reads up to `buf.length` bytes at `position`; resolves with how many were read (0 at the end). */
+  read(handle: Buffer, buf: Buffer, position: number, path: string): Promise<number> {
+    return call(this, 'read', path, (cb) =>
+      this.sftp.read(handle, buf, 0, buf.length, position, (err, bytesRead) => cb(err, bytesRead)),
+    );
+  }
   write(handle: Buffer, buf: Buffer, position: number, path: string): Promise<void> {
     return call(this, 'write', path, (cb) => this.sftp.write(handle, buf, 0, buf.length, position, (err) => cb(err)));
   }

@@ -9,6 +9,7 @@
  * renamed over the target (posix-rename@openssh.com; without it, a move-aside fallback that
  * never exposes a partial file).
  */
+import { open as openLocalFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { Stats } from 'ssh2';
 import { mapLimit } from '../core/map-limit.ts';
@@ -276,6 +277,26 @@ export class SftpTransport implements RemoteTransport, SftpSite, AsideSettler {
   /** Settles what rsync moved into its backup directory `dir` (sftp-expected.ts settleAsideDir). */
   async settleAside(dir: string, items: readonly AsideItem[], now: Date): Promise<SettledAside[]> {
     return this.#checked(settleAsideDir(this, dir, items, now));
+  }
+
+  /** Copies a server file to `localPath` (created or truncated), 256 KiB at a time. */
+  async download(rel: string, localPath: string): Promise<void> {
+    const path = this.abs(rel);
+    const handle = await this.session.open(path, 'r', {});
+    const out = await openLocalFile(localPath, 'w', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(256 * 1024);
+      for (let position = 0; ;) {
+        const n = await this.session.read(handle, buf, position, path);
+        if (n <= 0) break;
+        await out.write(buf, 0, n, position);
+        position += n;
+      }
+    } finally {
+      await out.close();
+      await this.session.close(handle, path).catch(() => undefined);
+    }
+    this.session.throwIfDead();
   }
 
   /** Batch results are only trusted while the channel lives; a dead channel is the transport's failure. */

@@ -160,6 +160,8 @@ export interface RemoteTransport {
   /** Removes files, symlinks and whole directory trees. A missing path is success. */
   remove(items: readonly RemoveItem[]): Promise<ItemResult[]>;
   setAttributes(items: readonly { path: string; mode?: Mode; mtimeMs?: number }[]): Promise<ItemResult[]>;
+  /** Copies the server file at `path` to `localPath` (SFTP only: `ferry restore`). */
+  download?(path: string, localPath: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -68,3 +68,37 @@ test('mirror mode never removes the trash, and stamps older than --trash-days ar
   assert.deepEqual(readdirSync(join(f.remote, '.ferry-trash')).sort(), ['29990101-000000']);
   assert.equal(readFileSync(join(f.remote, '.ferry-trash/29990101-000000/new.txt'), 'utf8'), 'n');
 });
+
+test('ferry restore puts a trashed version back on the server and locally, keeping what it replaces', async () => {
+  const f = folder('trash-restore');
+  writeTree(f.local, { 'doc.txt': 'version 1' });
+  assert.equal((await f.once()).code, 0);
+  writeFileSync(join(f.local, 'doc.txt'), 'version 2');
+  assert.equal((await f.once()).code, 0);
+  const state = fx.scope.dir('trash-restore-state-2');
+  const restoreArgs = (...extra: string[]) => [
+    'restore',
+    ...extra,
+    ...sshFlags(fx.sshd, state),
+    f.local,
+    targetOf(fx.sshd, f.remote),
+    'doc.txt',
+  ];
+  const listed = await runFerry(restoreArgs('--list', '--json'));
+  assert.equal(listed.code, 0, listed.stderr);
+  const [versions] = listed.events as { stamps: string[] }[];
+  assert.equal(versions?.stamps.length, 1);
+  writeFileSync(join(f.local, 'doc.txt'), 'version 3, not synced yet');
+  const r = await runFerry(restoreArgs('--json'));
+  assert.equal(r.code, 0, r.stderr);
+  const [restored] = r.events as { stamp: string; localKeptAs?: string; serverPreviousKeptAs?: string }[];
+  assert.equal(restored?.stamp, versions?.stamps[0]);
+  assert.equal(readFileSync(join(f.local, 'doc.txt'), 'utf8'), 'version 1');
+  assert.equal(readFileSync(join(f.remote, 'doc.txt'), 'utf8'), 'version 1');
+  assert.match(restored?.localKeptAs ?? '', /^doc\.ferry-conflict-\d{8}-\d{6}\.txt$/);
+  assert.equal(readFileSync(join(f.local, restored?.localKeptAs ?? 'x'), 'utf8'), 'version 3, not synced yet');
+  assert.equal(readFileSync(join(f.remote, restored?.serverPreviousKeptAs ?? 'x'), 'utf8'), 'version 2');
+  const missing = await runFerry([...restoreArgs().slice(0, -1), 'never-existed.txt']);
+  assert.equal(missing.code, 4);
+  assert.match(missing.stderr, /has no version of never-existed\.txt/);
+});
