@@ -123,8 +123,20 @@ export function comparePaths(a: string, b: string): number {
 export function isSafeRelPath(path: string): boolean {
   if (path === '') return true;
   if (path.includes('\0')) return false;
-  return path.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  // Segment by segment without splitting: this runs for every entry of an index load.
+  for (let start = 0; ;) {
+    const slash = path.indexOf('/', start);
+    const end = slash < 0 ? path.length : slash;
+    const len = end - start;
+    if (len === 0) return false;
+    if (path.charCodeAt(start) === DOT && (len === 1 || (len === 2 && path.charCodeAt(start + 1) === DOT)))
+      return false;
+    if (slash < 0) return true;
+    start = slash + 1;
+  }
 }
+
+const DOT = 46;
 
 /** Content-level equality: what a user would call "the same file". Ignores hashes when either side lacks one. */
 export function sameContent(a: Entry | undefined, b: Entry | undefined): boolean {

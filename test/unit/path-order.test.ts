@@ -1,12 +1,14 @@
 /**
- * comparePathOrder (main/core/path-order.ts), which tree.ts comparePaths uses, must order
- * paths as comparing them segment by segment does: parents first, siblings by code unit.
+ * The path helpers that run for every entry of a pass, written without splitting paths, must
+ * say what their segment-by-segment definitions say: comparePathOrder (main/core/path-order.ts,
+ * which tree.ts comparePaths uses) orders parents first, siblings by code unit; isSafeRelPath
+ * refuses empty, "." and ".." segments and NUL.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { comparePathOrder } from '../../main/core/path-order.ts';
-import { comparePaths } from '../../main/core/tree.ts';
+import { comparePaths, isSafeRelPath } from '../../main/core/tree.ts';
 
 /** The definition, spelled out: segment arrays compared one by one, a prefix first. */
 function bySegments(a: string, b: string): number {
@@ -44,4 +46,20 @@ test('sorting with it gives the same order, parents first', () => {
   assert.deepEqual([...paths].sort(comparePathOrder), [...paths].sort(bySegments));
   assert.deepEqual([...paths].sort(comparePaths), [...paths].sort(bySegments));
   assert.deepEqual([...paths].sort(comparePathOrder).slice(0, 5), ['', 'a', 'a/\u0001', 'a/b', 'a/b/c']);
+});
+
+test('isSafeRelPath says what the segment-by-segment rule says', () => {
+  const byRule = (p: string) =>
+    p === '' || (!p.includes('\0') && p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..'));
+  const piece = fc.constantFrom('a', '.', '..', '...', '.a', 'a.', '', '/', '\0', 'é', ' ', '..a');
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 6 }), (pieces) => {
+      const p = pieces.join('');
+      assert.equal(isSafeRelPath(p), byRule(p), JSON.stringify(p));
+    }),
+    { numRuns: 5000 },
+  );
+  for (const p of ['a/b', '.a/..b', 'a..']) assert.equal(isSafeRelPath(p), true, p);
+  for (const p of ['/a', 'a/', 'a//b', './a', 'a/..', '../a', 'a/./b', 'a\0b'])
+    assert.equal(isSafeRelPath(p), false, p);
 });
