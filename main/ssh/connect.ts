@@ -16,26 +16,26 @@
  * - The resolved client keeps an 'error' listener, so a late error never crashes the process;
  *   callers watch 'close' (and may add their own 'error' listener) to notice a lost connection.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
-import type {
-  Algorithms,
-  AnyAuthMethod,
-  AuthenticationType,
-  Client as ClientType,
-  ConnectConfig,
-  ParsedKey,
-  SFTPWrapper,
-  ServerHostKeyAlgorithm,
-} from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type { SshEndpoint } from './endpoint.ts';
-import { HostKeyError, verifyHostKey } from './host-key.ts';
-import { lookupHostKeys } from './known-hosts.ts';
+import { verifyHostKey } from './host-key.ts';
+import { abortError, describeFailure, SshConnectError, where, who } from './connect-error.ts';
+import {
+  algorithmsFor,
+  isPasswordPrompt,
+  noCredentialsError,
+  planHop,
+  type HopPlan,
+  type PlannedMethod,
+} from './auth-plan.ts';
+import { forwardThrough, tcpSocket } from './socket.ts';
 
-const { Client, utils } = ssh2;
+export { SshConnectError, type SshConnectErrorKind } from './connect-error.ts';
+export { isPasswordPrompt } from './auth-plan.ts';
+
+const { Client } = ssh2;
 
 /** One keyboard-interactive round: what the server asks (`echo`: the answer may be shown). */
 export interface KeyboardInteractiveRequest {
@@ -61,267 +61,11 @@ export interface ConnectOptions {
   answerPrompts?: (request: KeyboardInteractiveRequest) => Promise<string[]>;
 }
 
-export type SshConnectErrorKind =
-  'refused' | 'dns' | 'timeout' | 'unreachable' | 'auth' | 'closed' | 'aborted' | 'other';
-
-/** A failed connection attempt. `kind` lets callers tell retryable network trouble from auth trouble. */
-export class SshConnectError extends Error {
-  readonly kind: SshConnectErrorKind;
-  readonly host: string;
-  readonly port: number;
-
-  constructor(kind: SshConnectErrorKind, host: string, port: number, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SshConnectError';
-    this.kind = kind;
-    this.host = host;
-    this.port = port;
-  }
-}
-
-const PREFERRED_CIPHER = 'aes128-gcm@openssh.com';
 const KEYBOARD_INTERACTIVE = 'keyboard-interactive';
 
-/** A hidden prompt for a password or passphrase, not for a one-time code. */
-export function isPasswordPrompt(p: { prompt: string; echo?: boolean }): boolean {
-  return (
-    p.echo !== true &&
-    /pass(word|phrase)/i.test(p.prompt) &&
-    !/one[- ]?time|\botp\b|verification|token|code/i.test(p.prompt)
-  );
-}
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 4;
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
-
-/** Host key algorithms that yield a key of each known_hosts key type. */
-const ALGORITHMS_FOR_KEY_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
-
-interface PlannedMethod {
-  /** For messages: `agent`, `key /path`, `password`. */
-  label: string;
-  /** The method name servers list in "methods that can continue". */
-  wire: AuthenticationType;
-  method: AnyAuthMethod;
-}
-
-interface HopPlan {
-  methods: PlannedMethod[];
-  /** Why some configured credentials are not used (missing file, encrypted key, ...). */
-  notes: string[];
-  encryptedWithoutPassphrase: string[];
-  /** Host key algorithms to put first: those of keys known_hosts already has for the host. */
-  knownHostKeyAlgorithms: ServerHostKeyAlgorithm[];
-}
-
-function where(ep: SshEndpoint): string {
-  return ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
-}
-
-function who(ep: SshEndpoint): string {
-  return `${ep.user}@${where(ep)}`;
-}
-
-async function readKeyFile(file: string): Promise<Buffer | string> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return 'the file does not exist';
-    if (code === 'EACCES') return 'the file is not readable (permission denied)';
-    return `it could not be read (${(err as Error).message})`;
-  }
-}
-
-async function planHop(ep: SshEndpoint): Promise<HopPlan> {
-  const plan: HopPlan = { methods: [], notes: [], encryptedWithoutPassphrase: [], knownHostKeyAlgorithms: [] };
-  const username = ep.user;
-
-  const agent = ep.agentSocket === null ? undefined : (ep.agentSocket ?? process.env.SSH_AUTH_SOCK);
-  if (agent) {
-    if (existsSync(agent))
-      plan.methods.push({ label: 'agent', wire: 'publickey', method: { type: 'agent', username, agent } });
-    else plan.notes.push(`the ssh-agent socket ${agent} does not exist`);
-  }
-
-  for (const file of ep.identityFiles) {
-    const data = await readKeyFile(file);
-    if (typeof data === 'string') {
-      plan.notes.push(`key ${file} was skipped: ${data}`);
-      continue;
-    }
-    const parsed = utils.parseKey(data, ep.passphrase);
-    const key: ParsedKey | Error | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed;
-    if (key instanceof Error || key === undefined) {
-      const message = key?.message ?? 'no key found';
-      if (/no passphrase given/i.test(message)) {
-        plan.encryptedWithoutPassphrase.push(file);
-        plan.notes.push(`key ${file} was skipped: it is encrypted and no passphrase was given`);
-      } else if (/passphrase/i.test(message)) {
-        plan.notes.push(`key ${file} was skipped: the passphrase given does not decrypt it`);
-      } else {
-        plan.notes.push(`key ${file} was skipped: it is not a private key Ferry can read (${message})`);
-      }
-      continue;
-    }
-    if (!key.isPrivateKey()) {
-      plan.notes.push(`key ${file} was skipped: it holds a public key, not a private key`);
-      continue;
-    }
-    plan.methods.push({ label: `key ${file}`, wire: 'publickey', method: { type: 'publickey', username, key } });
-  }
-
-  if (ep.password !== undefined) {
-    plan.methods.push({
-      label: 'password',
-      wire: 'password',
-      method: { type: 'password', username, password: ep.password },
-    });
-  }
-
-  let knownHosts = '';
-  try {
-    knownHosts = await readFile(ep.knownHostsPath, 'utf8');
-  } catch {
-    // Missing or unreadable: the host verifier reports it properly; no preference here.
-  }
-  for (const { type } of lookupHostKeys(knownHosts, ep.host, ep.port).keys) {
-    for (const algo of ALGORITHMS_FOR_KEY_TYPE[type] ?? []) {
-      if (!plan.knownHostKeyAlgorithms.includes(algo)) plan.knownHostKeyAlgorithms.push(algo);
-    }
-  }
-  return plan;
-}
-
-function noCredentialsError(ep: SshEndpoint, plan: HopPlan): SshConnectError {
-  const [encrypted] = plan.encryptedWithoutPassphrase;
-  if (encrypted !== undefined && plan.encryptedWithoutPassphrase.length === plan.notes.length) {
-    return new SshConnectError(
-      'auth',
-      ep.host,
-      ep.port,
-      `Cannot authenticate as ${who(ep)}: the key ${encrypted} is encrypted and no passphrase was given. ` +
-        `Give its passphrase, or load it into ssh-agent (ssh-add ${encrypted}) and connect with the agent.`,
-    );
-  }
-  const why = plan.notes.length > 0 ? ` (${plan.notes.join('; ')})` : '';
-  return new SshConnectError(
-    'auth',
-    ep.host,
-    ep.port,
-    `Cannot authenticate as ${who(ep)}: no usable credentials${why}. ` +
-      `Give a private key file (-i), start ssh-agent with your key loaded, or give a password.`,
-  );
-}
-
-function algorithmsFor(plan: HopPlan): Algorithms {
-  const algorithms: Algorithms = {
-    // remove-then-prepend moves it to the front while keeping ssh2's other defaults after it.
-    cipher: { remove: PREFERRED_CIPHER, prepend: PREFERRED_CIPHER, append: [] },
-  };
-  if (plan.knownHostKeyAlgorithms.length > 0) {
-    // Like OpenSSH: ask for the key type known_hosts already has, so a server holding several
-    // host keys is not mistaken for one whose key changed.
-    algorithms.serverHostKey = {
-      remove: plan.knownHostKeyAlgorithms,
-      prepend: plan.knownHostKeyAlgorithms,
-      append: [],
-    };
-  }
-  return algorithms;
-}
-
-function abortError(signal: AbortSignal, ep: SshEndpoint): SshConnectError {
-  return new SshConnectError('aborted', ep.host, ep.port, `Connecting to ${where(ep)} was cancelled.`, {
-    cause: signal.reason,
-  });
-}
-
-function describeFailure(
-  err: Error & { code?: unknown; level?: unknown },
-  ep: SshEndpoint,
-  ctx: {
-    timeoutMs: number;
-    via: string | undefined;
-    tried: string[];
-    refusedByServer: string[];
-    notes: string[];
-    /** Only the password (plain or keyboard-interactive) was tried: no key, no agent. */
-    onlyPasswordTried?: boolean;
-  },
-): SshConnectError {
-  const via = ctx.via ? ` (via jump host ${ctx.via})` : '';
-  const target = where(ep);
-  const make = (kind: SshConnectErrorKind, message: string) =>
-    new SshConnectError(kind, ep.host, ep.port, message, { cause: err });
-  if (err.level === 'client-authentication') {
-    const tried = ctx.tried.length > 0 ? ctx.tried.join(', ') : 'nothing';
-    const extra = [
-      ...(ctx.refusedByServer.length > 0 ? [`the server does not accept ${ctx.refusedByServer.join(', ')}`] : []),
-      ...ctx.notes,
-    ];
-    return make(
-      'auth',
-      `Authentication as ${who(ep)}${via} failed; tried: ${tried}.` +
-        (extra.length > 0 ? ` Also: ${extra.join('; ')}.` : '') +
-        (ctx.onlyPasswordTried
-          ? ` Check that the user name and the password are right.`
-          : ` Check that the user name is right and that the matching public key is in ~/.ssh/authorized_keys of ${ep.user} on the server, or give another key with -i.`),
-    );
-  }
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return make(
-        'refused',
-        `Could not connect to ${target}${via}: connection refused. Is sshd running there and is the port right?`,
-      );
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_NODATA':
-    case 'EAI_NONAME':
-      return make(
-        'dns',
-        `Could not connect to ${target}${via}: the host name "${ep.host}" could not be resolved. Check its spelling, your ~/.ssh/config and your network.`,
-      );
-    case 'ETIMEDOUT':
-      return make(
-        'timeout',
-        `Could not connect to ${target}${via}: the connection timed out. Is the host up and reachable, and is the port right?`,
-      );
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EHOSTDOWN':
-      return make(
-        'unreachable',
-        `Could not connect to ${target}${via}: the host is unreachable (${String(err.code)}). Check your network connection.`,
-      );
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return make(
-        'closed',
-        `The connection to ${target}${via} was reset by the server before it was ready. Is it an SSH server, and does it accept connections from this machine?`,
-      );
-  }
-  if (err.level === 'client-timeout') {
-    return make(
-      'timeout',
-      `Could not connect to ${target}${via}: no SSH session was ready within ${ctx.timeoutMs < 1000 ? `${ctx.timeoutMs} ms` : `${Math.round(ctx.timeoutMs / 1000)} s`}. Is the host reachable, and is an SSH server listening on that port?`,
-    );
-  }
-  if (/connection lost before handshake/i.test(err.message)) {
-    return make(
-      'closed',
-      `The connection to ${target}${via} was closed before the SSH handshake. Is an SSH server listening on that port, and does it accept this machine?`,
-    );
-  }
-  return make('other', `SSH connection to ${who(ep)}${via} failed: ${err.message}`);
-}
 
 /** Runs the SSH handshake and authentication for one hop over an already opened stream. */
 function handshake(
@@ -569,59 +313,6 @@ function handshake(
         ),
       );
     }
-  });
-}
-
-function tcpSocket(ep: SshEndpoint): Duplex {
-  const sock = netConnect({ host: ep.host, port: ep.port });
-  // ssh2 never sets TCP_NODELAY; without it small SFTP requests wait on Nagle + delayed ACK.
-  // Node applies it to the socket before connect(2), also when a DNS lookup comes first.
-  sock.setNoDelay(true);
-  coalesceWritesPerTick(sock);
-  return sock;
-}
-
-/**
- * ssh2 writes every packet with its own socket.write: with TCP_NODELAY that is one syscall
- * and one TCP segment per SFTP request. Corking for the rest of the current tick sends all
- * packets queued in one go (pipelined requests are mostly issued in the same tick) with one
- * writev, without delaying anything past the tick.
- */
-function coalesceWritesPerTick(sock: Socket): void {
-  const write = sock.write.bind(sock) as (...args: unknown[]) => boolean;
-  let corked = false;
-  (sock as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
-    if (!corked && !sock.destroyed) {
-      corked = true;
-      sock.cork();
-      process.nextTick(() => {
-        corked = false;
-        sock.uncork();
-      });
-    }
-    return write(...args);
-  };
-}
-
-function forwardThrough(jump: ClientType, jumpEp: SshEndpoint, ep: SshEndpoint): Promise<Duplex> {
-  return new Promise((resolve, reject) => {
-    jump.forwardOut('127.0.0.1', 0, ep.host, ep.port, (err, stream) => {
-      if (err) {
-        const kind: SshConnectErrorKind = /refused/i.test(err.message) ? 'refused' : 'other';
-        reject(
-          new SshConnectError(
-            kind,
-            ep.host,
-            ep.port,
-            `Jump host ${jumpEp.displayName} could not open a connection to ${where(ep)}: ${err.message}. ` +
-              `Check the host name and port, and that the jump host allows TCP forwarding.`,
-            { cause: err },
-          ),
-        );
-      } else {
-        resolve(stream);
-      }
-    });
   });
 }
 
