@@ -11,6 +11,9 @@
  * The original is found by name: an aside's name is derived from the original's
  * (asideNameFor), and the candidates are the names the ancestor, the local folder and the
  * server know in that directory. An aside whose original no name matches is left alone.
+ * An rsync backup directory (`.ferry-aside-rsync-*` at the root, transport/rsync-backups.ts)
+ * holds its asides at their original relative paths; it is removed once nothing but
+ * directories is left in it.
  */
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { ASIDE_PREFIX, asideNameFor } from '../core/temp-name.ts';
@@ -25,14 +28,23 @@ export interface AsideRecoveryPlan {
   discard: RemoveItem[];
   /** Asides kept as conflict copies of their original path. */
   keep: { from: string; to: string; path: string; found: Entry }[];
+  /** Emptied rsync backup directories, removed after the rest (only if nothing but directories is left). */
+  cleanup: RemoveItem[];
 }
+
+/** Prefix of an rsync backup directory at the root (transport/rsync-backups.ts). */
+const RSYNC_BACKUP_PREFIX = `${ASIDE_PREFIX}rsync-`;
 
 /** True for a path whose last segment is an aside name. */
 export const isAside = (path: string): boolean => baseName(path).startsWith(ASIDE_PREFIX);
 
 /** Pure: what to do with the asides in `remote` (a raw scan, asides included). */
 export function planAsideRecovery(remote: Snapshot, ancestor: Snapshot, local: Snapshot, now: Date): AsideRecoveryPlan {
-  const plan: AsideRecoveryPlan = { restore: [], discard: [], keep: [] };
+  const plan: AsideRecoveryPlan = { restore: [], discard: [], keep: [], cleanup: [] };
+  const taken = new Set(remote.keys());
+  for (const [dir, e] of remote)
+    if (e.kind === 'dir' && !dir.includes('/') && dir.startsWith(RSYNC_BACKUP_PREFIX))
+      settleBackupDir(plan, dir, remote, ancestor, now, taken);
   const asides = [...remote.keys()].filter((p) => isAside(p) && !parentOf(p).split('/').some(isAsideSegment));
   if (asides.length === 0) return plan;
   const dirs = new Set(asides.map(parentOf));
@@ -45,26 +57,56 @@ export function planAsideRecovery(remote: Snapshot, ancestor: Snapshot, local: S
       originals.set(parentOf(p), byAside);
       byAside.set(asideNameFor(baseName(p)), baseName(p));
     }
-  const taken = new Set(remote.keys());
   for (const a of asides) {
     const name = originals.get(parentOf(a))?.get(baseName(a));
     const found = remote.get(a);
     if (name === undefined || found === undefined) continue;
-    const path = joinRel(parentOf(a), name);
-    if (!remote.has(path)) {
-      plan.restore.push({ from: a, to: path });
-      continue;
-    }
-    const last = ancestor.get(path);
-    if (found.kind !== 'dir' && last !== undefined && sameEntry(found, last)) {
-      plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]) });
-      continue;
-    }
-    const copy = conflictCopyName(path, now, (p) => taken.has(p));
-    taken.add(copy);
-    plan.keep.push({ from: a, to: copy, path, found });
+    settleOne(plan, a, joinRel(parentOf(a), name), found, remote, ancestor, now, taken);
   }
   return plan;
+}
+
+/** The rule for one aside `a` of `path` (see the module comment). */
+function settleOne(
+  plan: AsideRecoveryPlan,
+  a: string,
+  path: string,
+  found: Entry,
+  remote: Snapshot,
+  ancestor: Snapshot,
+  now: Date,
+  taken: Set<string>,
+): void {
+  if (!remote.has(path) && remote.get(parentOf(path))?.kind === 'dir') {
+    plan.restore.push({ from: a, to: path });
+    return;
+  }
+  const last = ancestor.get(path);
+  if (found.kind !== 'dir' && last !== undefined && sameEntry(found, last)) {
+    plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]) });
+    return;
+  }
+  const copy = conflictCopyName(path, now, (p) => taken.has(p));
+  taken.add(copy);
+  plan.keep.push({ from: a, to: copy, path, found });
+}
+
+/** Every file or link in an rsync backup directory is an aside of the same path below the root. */
+function settleBackupDir(
+  plan: AsideRecoveryPlan,
+  dir: string,
+  remote: Snapshot,
+  ancestor: Snapshot,
+  now: Date,
+  taken: Set<string>,
+): void {
+  const dirs = new Map<string, Entry>();
+  for (const [p, e] of remote) {
+    if (p !== dir && !p.startsWith(`${dir}/`)) continue;
+    if (e.kind === 'dir') dirs.set(p, e);
+    else settleOne(plan, p, p.slice(dir.length + 1), e, remote, ancestor, now, taken);
+  }
+  plan.cleanup.push({ path: dir, kind: 'dir', expected: dirs });
 }
 
 /** Carries out `plan`; returns how many asides were settled and the conflict records of those kept. */
@@ -76,6 +118,7 @@ export async function settleAsides(
   const moves = [...plan.restore, ...plan.keep.map(({ from, to }) => ({ from, to }))];
   const moved = moves.length ? await transport.rename(moves) : [];
   const removed = plan.discard.length ? await transport.remove(plan.discard) : [];
+  const cleaned = plan.cleanup.length ? await transport.remove(plan.cleanup) : [];
   const conflicts: ConflictRecord[] = [];
   plan.keep.forEach((k, i) => {
     if (moved[plan.restore.length + i]?.error !== undefined) return;
@@ -94,7 +137,7 @@ export async function settleAsides(
       note: 'found moved aside by an interrupted sync; kept as a conflict copy',
     });
   });
-  const settled = [...moved, ...removed].filter((r) => r.error === undefined).length;
+  const settled = [...moved, ...removed, ...cleaned].filter((r) => r.error === undefined).length;
   return { settled, conflicts };
 }
 

@@ -322,7 +322,7 @@ function dropRefusedCreations(
 async function settleLeftoverAsides(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<boolean> {
   const now = new Date();
   const plan = planAsideRecovery(remote, lane.ancestor, local, now);
-  if (!plan.restore.length && !plan.discard.length && !plan.keep.length) return false;
+  if (!plan.restore.length && !plan.discard.length && !plan.keep.length && !plan.cleanup.length) return false;
   const { settled, conflicts } = await settleAsides(lane.transports.main, plan, now);
   for (const record of conflicts) {
     await appendConflict(lane.files.conflicts, record);

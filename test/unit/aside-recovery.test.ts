@@ -66,5 +66,34 @@ test('an aside no known name matches is left alone, and so is what lies below an
     [`${a}/inner.txt`, file(1)],
   ]);
   const plan = planAsideRecovery(remote, new Map([['', dir]]), new Map(), now);
-  assert.deepEqual(plan, { restore: [], discard: [], keep: [] });
+  assert.deepEqual(plan, { restore: [], discard: [], keep: [], cleanup: [] });
+});
+
+test('an rsync backup directory left by a crash: each file settles as an aside of its path, then the directory goes', () => {
+  const b = '.ferry-aside-rsync-0123456789abcdef';
+  const remote = new Map<string, Entry>([
+    ['', dir],
+    ['d', dir],
+    ['d/a.txt', file(9, 1_700_000_500)],
+    [b, dir],
+    [`${b}/d`, dir],
+    [`${b}/d/a.txt`, file(2)],
+    [`${b}/d/gone.txt`, file(3)],
+  ]);
+  const ancestor = new Map<string, Entry>([
+    ['', dir],
+    ['d', dir],
+    ['d/a.txt', file(2)],
+    ['d/gone.txt', file(3)],
+  ]);
+  const plan = planAsideRecovery(remote, ancestor, new Map(), now);
+  assert.deepEqual(
+    plan.discard.map((d) => d.path),
+    [`${b}/d/a.txt`],
+  );
+  assert.deepEqual(plan.restore, [{ from: `${b}/d/gone.txt`, to: 'd/gone.txt' }]);
+  assert.deepEqual(
+    plan.cleanup.map((c) => [c.path, [...(c.expected?.keys() ?? [])]]),
+    [[b, [b, `${b}/d`]]],
+  );
 });
