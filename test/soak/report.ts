@@ -50,6 +50,7 @@ export function formatReport(r: SoakReport): string {
         `final --once: exit ${f.finalOnce.code}, ${f.finalOnce.fileEvents} operation(s)` +
         `${f.finalOnce.restored ? ` (+${f.finalOnce.restored} restore(s) of server deletes it had not seen)` : ''}; differences: ${f.differences.length}`,
     );
+    for (const [area, n] of Object.entries(f.serverEdits.areaFiles)) lines.push(`    ${n} file(s) in the ${area}`);
     if (f.serverOperations) {
       const s = f.serverEdits;
       const kept = Object.entries(s.kept).map(([k, v]) => `, ${v} in the ${k}`);

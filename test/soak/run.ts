@@ -1,11 +1,14 @@
 /**
- * `npm run soak -- --minutes N [--folders N] [--seed N] [--faults kind,kind] [--server-share S] [--short] [--json] [--keep]`
+ * `npm run soak -- --minutes N [--folders N] [--seed N] [--faults kind,kind] [--server-share S] [--no-trash] [--short] [--json] [--keep]`
  *
  * Runs the soak (see soak.ts) for N minutes of edits under faults, prints what was done, the
  * faults injected by kind and every difference found, and exits 0 only when there were none
  * (1 on differences or problems, 2 on bad usage). `--keep` keeps the work directory of a
  * failed run; `--server-share S` (0 to 1, default 0.1; 0: none) is the share of the driver's
- * turns spent editing the server's copy instead of the local folder (server-edits.ts); `--short` uses the CI version's faster chaos and smaller trees; `--json` prints the whole report as JSON at the end.
+ * turns spent editing the server's copy instead of the local folder (server-edits.ts);
+ * `--no-trash` runs no folder with `--trash` (by default the one before the small disk does);
+ * `--short` uses the CI version's faster chaos and smaller trees; `--json` prints the whole
+ * report as JSON at the end.
  */
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, type FaultKind } from './chaos.ts';
@@ -14,7 +17,7 @@ import { runSoak } from './soak.ts';
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--server-share S] [--short] [--json] [--keep]\n`,
+    `${message}\nusage: npm run soak -- --minutes N [--folders N] [--seed N] [--faults ${FAULT_KINDS.join(',')}] [--server-share S] [--no-trash] [--short] [--json] [--keep]\n`,
   );
   process.exit(2);
 }
@@ -31,6 +34,7 @@ try {
       short: { type: 'boolean', default: false },
       faults: { type: 'string' },
       'server-share': { type: 'string' },
+      'no-trash': { type: 'boolean', default: false },
     },
   }));
 } catch (err) {
@@ -61,6 +65,7 @@ const report = await runSoak({
   short: values.short,
   ...(faults ? { faults } : {}),
   ...(serverShare !== undefined ? { serverShare } : {}),
+  trash: !values['no-trash'],
   log: (line) => process.stderr.write(`[${stamp()}] ${line}\n`),
 });
 process.stdout.write(formatReport(report));

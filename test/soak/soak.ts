@@ -55,6 +55,8 @@ export interface SoakOptions {
    * (server-edits.ts), 0 to 1; default {@link DEFAULT_SERVER_SHARE}, 0 turns it off.
    */
   serverShare?: number;
+  /** Whether one plain folder (the one before the small disk) runs with `--trash` (default true). */
+  trash?: boolean;
   log?: (line: string) => void;
 }
 
@@ -215,7 +217,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       // folder (its budget makes it delete a lot when full); the rail that halts such a pass
       // until confirmed is correct and has its own tests (sync-once.test.ts), but a halted
       // folder waits for a person, which a soak has none of (the first 30-minute run halted so).
-      const safety = ['--allow-mass-delete'];
+      const trash = (o.trash ?? true) && i === nFolders - 2;
+      const safety = ['--allow-mass-delete', ...(trash ? ['--trash'] : [])];
       const args = viaFault
         ? [
             ...safety,
@@ -244,7 +247,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
             target,
           ];
       const env: NodeJS.ProcessEnv = viaFault ? { FERRY_SOAK_PW: fault?.password, HOME: work } : { HOME: work };
-      const name = `folder-${i}${small ? ' (small disk)' : ''}`;
+      const name = `folder-${i}${small ? ' (small disk)' : ''}${trash ? ' (--trash)' : ''}`;
       const mutator = new Mutator({
         root: local,
         rng,
@@ -420,7 +423,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const unexplained = onceFiles.filter((e) => !restores.includes(e));
       if (once.code !== 0 || unexplained.length) {
         problems.push(
-          `${f.name}: the final --once run exited ${once.code} with ${unexplained.length} file operation(s) besides ${restores.length} restore(s) of server deletes: ${JSON.stringify(unexplained.slice(0, 5))} ${once.stderr.slice(0, 500)}`,
+          `${f.name}: the final --once run exited ${once.code} with ${unexplained.length} file operation(s) besides ${restores.length} restore(s) of server deletes: ${JSON.stringify(unexplained.slice(0, 5))} ${JSON.stringify(once.events.filter((e) => e.event === 'error').slice(0, 3))} ${once.stderr.slice(0, 500)}`,
         );
       }
       // After a full pass, every server delete must have been seen: no allowance left.

@@ -152,7 +152,7 @@ test('the trash keeps a version (pluggable kept area); an aside name alone does 
   const t = trees({
     local: { 'a.txt': 'local', 'b.txt': 'local b' },
     remote: {
-      '.ferry-trash/20261203T120000Z/a.txt': 'server version 0001',
+      '.ferry-trash/20261203-120000/a.txt': 'server version 0001',
       '.ferry-aside-1-b.txt': 'server version 0002',
     },
   });

@@ -21,7 +21,9 @@
  * Content is matched by SHA-256: every version the driver writes is random and at least 16
  * bytes, so a hash names one version; local files never come from the server in push mode.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { diffTrees, ferryTempFiles, readTree, type TreeEntry } from '../harness/trees.ts';
 import type { ServerChange } from './server-edits.ts';
 
@@ -43,6 +45,8 @@ export interface ServerEditAccount {
   emptiedDirs: string[];
   /** Where the `elsewhere` ones were written and found ("from" -> "to"). */
   moved: string[];
+  /** Files in each kept area (the trash), whatever they hold. */
+  areaFiles: Record<string, number>;
   /** Live versions found nowhere, or only under an aside name: each is a difference. */
   lost: number;
   /** Local files the driver deleted on the server after Ferry's last full pass. */
@@ -77,12 +81,21 @@ export interface ServerLedger {
  */
 export interface KeptArea {
   name: string;
-  /** True for the root of an area. */
-  isRoot(path: string): boolean;
+  /** The area's directory: a name at the top of the remote folder, one Ferry reserves (`.ferry-*`). */
+  root: string;
+  /** Entries directly in `root` that have no business there (readable problems). */
+  misplaced?(names: string[]): string[];
 }
 
 /** The server trash of issue 15 (`<remote>/.ferry-trash/<UTC stamp>/<path>`); empty until Ferry has one. */
-export const TRASH: KeptArea = { name: 'trash', isRoot: (p) => p === '.ferry-trash' };
+export const TRASH: KeptArea = {
+  name: 'trash',
+  root: '.ferry-trash',
+  misplaced: (names) =>
+    names
+      .filter((n) => !/^\d{8}-\d{6}$/.test(n))
+      .map((n) => `not a trash stamp: ${JSON.stringify(`.ferry-trash/${n}`)}`),
+};
 export const KEPT_AREAS: readonly KeptArea[] = [TRASH];
 
 export interface VerifyOptions {
@@ -124,6 +137,31 @@ function selfAndAncestors(p: string): string[] {
   return out;
 }
 
+/** Regular files below `dir` (not following links), with their sizes; a tree changing meanwhile is tolerated. */
+function filesBelow(dir: string): { rel: string; size: number }[] {
+  const out: { rel: string; size: number }[] = [];
+  const walk = (rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(rel ? join(dir, rel) : dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      try {
+        const st = lstatSync(join(dir, r));
+        if (st.isDirectory()) walk(r);
+        else if (st.isFile()) out.push({ rel: r, size: st.size });
+      } catch {
+        // vanished
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
 function hasChildren(tree: Map<string, TreeEntry>, dir: string): boolean {
   for (const p of tree.keys()) if (p.startsWith(`${dir}/`)) return true;
   return false;
@@ -141,6 +179,7 @@ export const emptyAccount = (): ServerEditAccount => ({
   elsewhere: 0,
   conflictCopy: 0,
   kept: {},
+  areaFiles: {},
   moved: [],
   emptiedDirs: [],
   lost: 0,
@@ -163,7 +202,9 @@ export function verifyFolder(local: string, remote: string, opts: VerifyOptions 
     : { copies: new Set<string>(), records: 0 };
   const areas = opts.keptAreas ?? KEPT_AREAS;
   const localTree = readTree(local);
-  const remoteTree = readTree(remote);
+  // Kept areas are read on their own below: only their files of a live version's size are hashed.
+  const areaRoots = new Set(areas.map((a) => a.root));
+  const remoteTree = readTree(remote, { skip: (name) => areaRoots.has(name) });
 
   // Where each remote path lives: in a conflict copy (logged or not), a kept area, under an aside name, or plain.
   type Place =
@@ -177,7 +218,7 @@ export function verifyFolder(local: string, remote: string, opts: VerifyOptions 
     // A conflict copy inside a directory kept as a conflict copy later is covered by the outer record.
     const outer = up.filter((q) => baseOf(q).includes(CONFLICT_MARK)).at(-1);
     for (const q of up) {
-      const area = areas.find((a) => a.isRoot(q));
+      const area = areas.find((a) => a.root === q);
       if (area) return { kind: 'area', name: area.name };
       if (baseOf(q).includes(CONFLICT_MARK))
         return { kind: 'copy', root: q, logged: copies.has(q) || (outer !== undefined && copies.has(outer)) };
@@ -199,8 +240,22 @@ export function verifyFolder(local: string, remote: string, opts: VerifyOptions 
   }
   const moved: string[] = [];
   const byHash = new Map<string, string[]>();
-  for (const [p, e] of remoteTree)
-    if (e.kind === 'file' && e.sha256 && live.has(e.sha256)) byHash.set(e.sha256, [...(byHash.get(e.sha256) ?? []), p]);
+  const found = (hash: string, p: string) => byHash.set(hash, [...(byHash.get(hash) ?? []), p]);
+  for (const [p, e] of remoteTree) if (e.kind === 'file' && e.sha256 && live.has(e.sha256)) found(e.sha256, p);
+  const liveSizes = new Set([...live.values()].map((c) => c.size));
+  for (const area of areas) {
+    const dir = join(remote, area.root);
+    if (!existsSync(dir)) continue;
+    differences.push(...(area.misplaced?.(readdirSync(dir)) ?? []));
+    for (const f of filesBelow(dir)) {
+      serverEdits.areaFiles[area.name] = (serverEdits.areaFiles[area.name] ?? 0) + 1;
+      if (!liveSizes.has(f.size)) continue;
+      const hash = createHash('sha256')
+        .update(readFileSync(join(dir, f.rel)))
+        .digest('hex');
+      if (live.has(hash)) found(hash, `${area.root}/${f.rel}`);
+    }
+  }
   const describe = (c: ServerChange) =>
     `${c.kind} of ${JSON.stringify(c.path)} at ${new Date(c.at).toISOString()} (sha256 ${c.sha256?.slice(0, 16)}, ${c.size} B)`;
   for (const [hash, c] of live) {
@@ -233,11 +288,6 @@ export function verifyFolder(local: string, remote: string, opts: VerifyOptions 
   const logged: string[] = [];
   for (const p of [...remoteTree.keys()].sort()) {
     if (!remoteTree.has(p)) continue;
-    if (areas.some((a) => a.isRoot(p))) {
-      dropSubtree(remoteTree, p);
-      dropped.push(p);
-      continue;
-    }
     if (!baseOf(p).includes(CONFLICT_MARK)) continue;
     if (copies.has(p)) {
       logged.push(p);
