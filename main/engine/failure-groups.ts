@@ -4,7 +4,7 @@
  * the rest are listed one per line, at most `limit` lines, then a count of what is left.
  * (The full list stays in the status, the app and `--json`.)
  */
-import { blockedByOf } from './apply-plan.ts';
+import { blockedByOf } from './apply-steps.ts';
 
 export interface FailureLike {
   path: string;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { notCreatedError } from '../../main/engine/apply-plan.ts';
+import { notCreatedError } from '../../main/engine/apply-steps.ts';
 import { groupFailures } from '../../main/engine/failure-groups.ts';
 
 test('items below a refused directory are one line with a count under its own failure', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { humanReporter } from '../../main/cli/reporter.ts';
-import { notCreatedError } from '../../main/engine/apply-plan.ts';
+import { notCreatedError } from '../../main/engine/apply-steps.ts';
 import type { PassReport } from '../../main/engine/pass-report.ts';
 import { status } from './folder-status-fixture.ts';
 
