@@ -27,7 +27,6 @@ void buildProgram()
     settled = true;
     // Watch mode has stopped every folder and saved its state by the time parseAsync resolves.
     // Should a socket to a dead server (or a watcher handle) still hold the event loop open, do
-    // not hang on it: exit anyway (an unref'd timer fires only if something else keeps Node up;
-    // the soak saw a stopped Ferry not exit within 30 s).
+    // not hang on it: exit anyway (an unref'd timer fires only if something else keeps Node up).
     setTimeout(() => process.exit(), 3000).unref();
   });

@@ -7,8 +7,8 @@
  * watching the new directory, only when the old entry was a directory too
  * (`TreeState.replacedSinceObserved`). A file that became a directory was listed once and never
  * watched. Nothing below it was reported again: files moved into it, written in it or deleted
- * from it went unnoticed. Found by the CI soak. A file was replaced by a directory, files were
- * moved into it, and they stayed local-only while Ferry reported in sync.
+ * from it went unnoticed: files moved into a directory that replaced a file stayed local-only
+ * while Ferry reported in sync.
  *
  * The repair widens that one test to "any tracked name that is now a directory whose recorded
  * kind is not directory". That case then takes chokidar's own replace path: the old entry is

@@ -116,8 +116,8 @@ type EntryKind = 'dir' | 'link' | 'other' | undefined;
 /**
  * lstat kinds of absolute paths, remembered until the current burst of calls is over (chokidar
  * asks about every entry of a directory in one go). Never throws: a path that vanished or
- * whose ancestor changed kind meanwhile (ENOENT, ENOTDIR, EACCES) is `undefined`. (An lstat
- * that threw ENOTDIR inside a chokidar callback crashed Ferry in a 30-minute soak.)
+ * whose ancestor changed kind meanwhile (ENOENT, ENOTDIR, EACCES) is `undefined`: a throw
+ * inside a chokidar callback would crash the process.
  */
 function entryKinds(): (abs: string) => EntryKind {
   const cache = new Map<string, EntryKind>();
@@ -157,8 +157,8 @@ export function belowSymlinkCheck(
  * The real path chokidar (6.0) means when it asks `ignored` about `path`: it turns every
  * backslash into a slash first (a Windows habit), so below a directory named `back\slash`
  * it asks about `back/slash/...`, which does not exist. Then neither the symlink guard nor
- * the ignore rules could see the real path (the soak: a link to / below such a directory was
- * crawled, 2.8 GB and a core for minutes). Where the path's parent exists it is taken as
+ * the ignore rules could see the real path, and a link to / below such a directory would be
+ * crawled (gigabytes and a core for minutes). Where the path's parent exists it is taken as
  * given; otherwise, level by level from the root, the first reading of the next
  * directories that exists is taken (`a\b` where `a` is missing). The last name and whatever
  * no reading finds are kept as given.
@@ -200,8 +200,8 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
     if (rel === undefined || rel === '') return false;
     // Nothing below a symlink is ours. Chokidar (6.0) sometimes reads a directory that was
     // replaced by a link to a directory through the link: with a link to / it crawled /proc
-    // (found by the soak: the watcher failed on EACCES, the process starved, and the engine
-    // was handed those paths). Every directory between the root and the path is checked, not
+    // (the watcher then fails on EACCES, the process starves, and the engine is handed those
+    // paths). Every directory between the root and the path is checked, not
     // only the parent: chokidar was seen asking about paths several levels below the link.
     if (belowLink(path)) return true;
     // Without stats the kind is unknown: ignore only what is ignored either way. Chokidar
@@ -260,7 +260,7 @@ export function watchFolder(root: string, options: WatchFolderOptions): LocalWat
       // it uploads). fs.watch reports both, on the parent's watch (under the entry's name) and
       // on a directory's own watch (under its own name). Marking those paths dirty costs a
       // rescan of what changed anyway; without it a new mode reached the server only at the
-      // next full pass (found by the soak).
+      // next full pass.
       w.on('raw', (_event, name, details) => {
         const watched = (details as { watchedPath?: unknown } | undefined)?.watchedPath;
         if (typeof watched !== 'string' || typeof name !== 'string' || name === '') return;
