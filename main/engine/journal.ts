@@ -158,7 +158,8 @@ export function matchJournaled(
  * The engine records these in the ancestor *before* it acts (and in a journal on disk, for a
  * crash): an operation whose outcome it never learns (the connection cut after the server
  * acted, or Ferry killed before it saved its index) must not leave something on the server
- * that Ferry then takes for someone else's and keeps for ever once the local side deletes it. Such an entry is safe whatever happened: absent on the server, it is
+ * that Ferry then takes for someone else's and keeps for ever once the local side deletes it.
+ * Such an entry is safe whatever happened: absent on the server, it is
  * created again if it still exists locally (or forgotten if not); present, it is Ferry's own
  * and follows the local side. Excluded: paths whose server entry is being kept as a conflict
  * copy or cleared first (there the ancestor must keep describing what the server holds).
