@@ -85,8 +85,7 @@ async function stagedPass(remoteDir: string, indexFile: string, initial: boolean
   const rows: Row[] = [];
   const matcher = createIgnoreMatcher({});
   const ignores = (rel: string, isDir: boolean) => rel !== '' && matcher.ignores(rel, isDir);
-  const ancestor =
-    (await stage(rows, 'index load', () => loadIndex(indexFile))) ?? new Map<string, Entry>();
+  const ancestor = (await stage(rows, 'index load', () => loadIndex(indexFile))) ?? new Map<string, Entry>();
   const t = await stage(rows, 'connect', () => openTransports(endpoint(remoteDir), src, 'auto'));
   const [local, remote] = [
     await stage(rows, 'local scan', () => scanLocal(src, [''], ignores)),
