@@ -7,6 +7,9 @@
  * File format (JSON, one entry per line for readability):
  *   { "version": 1, "localRoot": "...", "remote": "user@host:/path", "savedAt": ISO,
  *     "entries": [[path, Entry], ...] }
+ * saveIndex writes the head on the first line, one entry per line and `]}` on the last, in
+ * pieces; loadIndex reads a file laid out that way in pieces of whole lines (other JSON whole), so
+ * neither holds the whole text and its parsed tree at once.
  */
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -142,19 +145,22 @@ function damaged(file: string, what: string, cause?: unknown): Error {
  * exists but cannot be read or is invalid in any way.
  */
 export async function loadIndex(file: string): Promise<Map<string, Entry> | undefined> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`Could not read the sync index ${file}: ${(err as Error).message}`, { cause: err });
   }
+  const lines = byLines(bytes);
   let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw damaged(file, `not valid JSON (${(err as Error).message})`, err);
-  }
+  if (lines === undefined) {
+    try {
+      json = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw damaged(file, `not valid JSON (${(err as Error).message})`, err);
+    }
+  } else json = lines;
   const version = (json as { version?: unknown } | null)?.version;
   if (typeof version === 'number' && version > INDEX_VERSION) {
     throw new Error(
@@ -170,6 +176,48 @@ export async function loadIndex(file: string): Promise<Map<string, Entry> | unde
   const entries = validateEntries(pairs);
   if (typeof entries === 'string') throw damaged(file, entries);
   return entries;
+}
+
+const HEAD_END = '"entries":[';
+const TAIL = Buffer.from('\n]}\n');
+/** How much of the index is read, parsed or written as one piece. */
+const PIECE_BYTES = 1 << 20;
+
+/**
+ * The file as {@link saveIndex} lays it out (the head on the first line, one entry per line,
+ * `]}` on the last), parsed in pieces of whole lines: what JSON.parse of the whole file gives, without
+ * holding the whole text and the whole parsed tree at once (a 1,000,000-entry index is about
+ * 150 MB of JSON). Undefined when the file is laid out any other way or a line does not
+ * parse: then the whole file is parsed, and its error (if any) is the one reported.
+ */
+function byLines(bytes: Buffer): { entries: unknown[] } | undefined {
+  const first = bytes.indexOf(10);
+  if (first < 0 || bytes.length < first + TAIL.length || !bytes.subarray(bytes.length - TAIL.length).equals(TAIL))
+    return undefined;
+  const headText = bytes.toString('utf8', 0, first);
+  if (!headText.endsWith(HEAD_END)) return undefined;
+  try {
+    const head = JSON.parse(`${headText}]}`) as { entries: unknown[] };
+    const end = bytes.length - TAIL.length;
+    const entries: unknown[] = [];
+    // About 1 MB of whole lines at a time, parsed as one array: the commas between the lines
+    // of a piece are JSON's to check; the one ending a piece (not the last) is checked here.
+    for (let start = first + 1; start < end;) {
+      let stop = Math.min(start + PIECE_BYTES, end);
+      if (stop < end) {
+        stop = bytes.indexOf(10, stop);
+        if (stop < 0 || stop > end) stop = end;
+      }
+      if (stop < end && bytes[stop - 1] !== 44) return undefined;
+      const piece = JSON.parse(`[${bytes.toString('utf8', start, stop < end ? stop - 1 : stop)}]`) as unknown[];
+      for (const pair of piece) entries.push(pair);
+      start = stop + 1;
+    }
+    head.entries = entries;
+    return head;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -190,8 +238,7 @@ export async function saveIndex(file: string, snapshot: Snapshot, meta: IndexMet
     remote: meta.remote,
     savedAt: new Date().toISOString(),
   });
-  const lines = [...entries.keys()].sort(comparePathOrder).map((p) => JSON.stringify([p, entries.get(p)]));
-  const text = `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`;
+  const paths = [...entries.keys()].sort(comparePathOrder);
 
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
@@ -199,7 +246,18 @@ export async function saveIndex(file: string, snapshot: Snapshot, meta: IndexMet
   try {
     const fh = await open(temp, 'wx', 0o600);
     try {
-      await fh.writeFile(text, 'utf8');
+      // In pieces of about 1 MB: never the whole file as one string (150 MB for a million entries).
+      let piece = `${head.slice(0, -1)},"entries":[\n`;
+      for (let i = 0; i < paths.length; i++) {
+        const p = paths[i] as string;
+        piece += JSON.stringify([p, entries.get(p)]) + (i < paths.length - 1 ? ',\n' : '\n');
+        if (piece.length >= PIECE_BYTES) {
+          await fh.writeFile(piece, 'utf8'); // from the current position, all of it
+          piece = '';
+        }
+      }
+      if (paths.length === 0) piece += '\n';
+      await fh.writeFile(`${piece}]}\n`, 'utf8');
       await fh.sync();
     } finally {
       await fh.close();

@@ -211,4 +211,61 @@ describe('index store', () => {
     await saveIndex(file, new Map(), meta);
     assert.deepEqual(await loadIndex(file), new Map());
   });
+
+  it('writes the layout it reads line by line, byte for byte what one JSON text would be', async () => {
+    const big = sample();
+    for (let i = 0; i < 20_000; i++)
+      big.set(`d/e/f ${i} line\nbreak \\ "q" ${'x'.repeat(60)}`, {
+        kind: 'file',
+        size: i,
+        mtimeMs: i * 1000,
+        mode: 0o644,
+      });
+    await saveIndex(file, big, meta);
+    const text = await readFile(file, 'utf8');
+    assert.ok(text.length > 2 << 20, 'more than one piece');
+    const json = JSON.parse(text) as { savedAt: string; entries: [string, Entry][] };
+    const head = JSON.stringify({ version: 1, localRoot: meta.localRoot, remote: meta.remote, savedAt: json.savedAt });
+    const lines = json.entries.map((pair) => JSON.stringify(pair));
+    assert.equal(text, `${head.slice(0, -1)},"entries":[\n${lines.join(',\n')}\n]}\n`);
+    assert.deepEqual(await loadIndex(file), big);
+  });
+
+  it('round-trips an empty index and loads a valid index written on one line', async () => {
+    await saveIndex(file, new Map(), meta);
+    assert.match(await readFile(file, 'utf8'), /"entries":\[\n\n\]\}\n$/);
+    assert.deepEqual(await loadIndex(file), new Map());
+    await writeFile(
+      file,
+      JSON.stringify({ version: 1, localRoot: '', remote: '', savedAt: '', entries: [...sample()] }),
+    );
+    assert.deepEqual(await loadIndex(file), sample());
+  });
+
+  it('loads an index whose layout was changed but is still the same JSON (a blank line added)', async () => {
+    await saveIndex(file, sample(), meta);
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    lines.splice(3, 0, '');
+    await writeFile(file, lines.join('\n'));
+    assert.deepEqual(await loadIndex(file), sample());
+  });
+
+  const damagedLines: { name: string; edit: (lines: string[]) => void }[] = [
+    { name: 'a line cut short', edit: (l) => (l[3] = (l[3] as string).slice(0, 10)) },
+    { name: 'a separating comma lost', edit: (l) => (l[2] = (l[2] as string).slice(0, -1)) },
+    { name: 'a comma after the last entry', edit: (l) => (l[l.length - 2] += ',') },
+  ];
+  for (const t of damagedLines) {
+    it(`rejects an index saved by Ferry and then damaged: ${t.name}`, async () => {
+      await saveIndex(file, sample(), meta);
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      t.edit(lines);
+      await writeFile(file, lines.join('\n'));
+      await assert.rejects(loadIndex(file), (err: Error) => {
+        assert.ok(err.message.includes(file), err.message);
+        assert.match(err.message, /damaged: not valid JSON/);
+        return true;
+      });
+    });
+  }
 });
