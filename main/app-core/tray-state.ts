@@ -33,6 +33,7 @@ export function folderDisplayState(
     case 'error':
       return 'error';
     case 'halted':
+    case 'held':
       return 'halted';
     case 'paused':
       return 'paused';

@@ -6,13 +6,29 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import type { FolderOptions } from '../engine/folder-options.ts';
+import type { FolderOptions, TargetOptions } from '../engine/folder-options.ts';
 import { parseRate } from '../transport/rate-limit.ts';
+
+const targetString = z.string().min(1, 'must be a target like user@host:/path');
+
+/** One of a folder's `targets`: a target, or a target with its own commands after sync. */
+const targetSchema = z.union([
+  targetString,
+  z.object({ target: targetString, afterSync: z.string().optional(), remoteAfterSync: z.string().optional() }).strict(),
+]);
 
 const folderSchema = z
   .object({
     local: z.string().min(1, 'must be a local folder path'),
-    target: z.string().min(1, 'must be a target like user@host:/path'),
+    target: targetString.optional(),
+    /** Several servers: one watcher and one local scan feed them all (after `target`, if given). */
+    targets: z.array(targetSchema).min(1, 'must list at least one target').optional(),
+    /** Commands after sync for every target that does not give its own. */
+    afterSync: z.string().optional(),
+    remoteAfterSync: z.string().optional(),
+    /** Seconds a command after sync may run. */
+    hookTimeout: z.number().int().positive().optional(),
+    canary: z.boolean().optional(),
     mode: z.enum(['push', 'mirror', 'upload']).optional(),
     identity: z.union([z.string(), z.array(z.string())]).optional(),
     knownHosts: z.string().optional(),
@@ -35,7 +51,10 @@ const folderSchema = z
       })
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => f.target !== undefined || f.targets !== undefined, {
+    message: 'needs a "target" or a "targets" list',
+  });
 
 export const daemonConfigSchema = z
   .object({
@@ -77,23 +96,48 @@ export async function loadDaemonConfig(file: string): Promise<{ config: DaemonCo
   }
   const config = parseDaemonConfig(json, file);
   const base = dirname(resolve(file));
-  const folders = config.folders.map((f): FolderOptions => ({
-    local: resolve(base, f.local),
-    target: f.target,
-    ...(f.mode ? { mode: f.mode } : {}),
-    ...(f.identity
-      ? { identity: (Array.isArray(f.identity) ? f.identity : [f.identity]).map((p) => resolve(base, p)) }
-      : {}),
-    ...(f.knownHosts ? { knownHosts: resolve(base, f.knownHosts) } : {}),
-    ...(f.hostKeyPolicy ? { hostKeyPolicy: f.hostKeyPolicy } : {}),
-    ...(f.transport ? { transport: f.transport } : {}),
-    ...(f.ignore ? { ignore: f.ignore } : {}),
-    ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
-    ...(f.bwlimit ? { bwlimitBps: f.bwlimit } : {}),
-    ...(f.trash !== undefined ? { trash: f.trash } : {}),
-    ...(f.trashDays !== undefined ? { trashDays: f.trashDays } : {}),
-    ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
-    ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
-  }));
+  const folders = config.folders.map((f): FolderOptions => {
+    const hooks = (t: { afterSync?: string; remoteAfterSync?: string }) => {
+      const h = t.afterSync !== undefined || t.remoteAfterSync !== undefined ? t : f;
+      return {
+        ...(h.afterSync !== undefined ? { afterSync: h.afterSync } : {}),
+        ...(h.remoteAfterSync !== undefined ? { remoteAfterSync: h.remoteAfterSync } : {}),
+      };
+    };
+    const all = [
+      ...(f.target !== undefined ? [{ target: f.target }] : []),
+      ...(f.targets ?? []).map((t) => (typeof t === 'string' ? { target: t } : t)),
+    ].map((t) => ({ ...hooks(t), target: t.target }));
+    const [first, ...more] = all as [(typeof all)[number], ...typeof all];
+    return folderOptions(f, first, more);
+  });
   return { config, folders };
+
+  function folderOptions(
+    f: DaemonConfig['folders'][number],
+    first: TargetOptions,
+    more: TargetOptions[],
+  ): FolderOptions {
+    return {
+      local: resolve(base, f.local),
+      ...first,
+      ...(more.length ? { moreTargets: more } : {}),
+      ...(f.canary ? { canary: true } : {}),
+      ...(f.hookTimeout !== undefined ? { hookTimeoutMs: f.hookTimeout * 1000 } : {}),
+      ...(f.mode ? { mode: f.mode } : {}),
+      ...(f.identity
+        ? { identity: (Array.isArray(f.identity) ? f.identity : [f.identity]).map((p) => resolve(base, p)) }
+        : {}),
+      ...(f.knownHosts ? { knownHosts: resolve(base, f.knownHosts) } : {}),
+      ...(f.hostKeyPolicy ? { hostKeyPolicy: f.hostKeyPolicy } : {}),
+      ...(f.transport ? { transport: f.transport } : {}),
+      ...(f.ignore ? { ignore: f.ignore } : {}),
+      ...(f.allowMassDelete !== undefined ? { allowMassDelete: f.allowMassDelete } : {}),
+      ...(f.bwlimit ? { bwlimitBps: f.bwlimit } : {}),
+      ...(f.trash !== undefined ? { trash: f.trash } : {}),
+      ...(f.trashDays !== undefined ? { trashDays: f.trashDays } : {}),
+      ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
+      ...(config.sshConfig ? { sshConfig: resolve(base, config.sshConfig) } : {}),
+    };
+  }
 }

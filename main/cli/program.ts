@@ -60,6 +60,10 @@ interface SyncFlags {
   bwlimit?: number;
   trash?: boolean;
   trashDays?: number;
+  afterSync?: string;
+  remoteAfterSync?: string;
+  hookTimeout?: number;
+  canary?: boolean;
 }
 
 interface OutputFlags {
@@ -68,11 +72,11 @@ interface OutputFlags {
   quiet?: boolean;
 }
 
-/** `names`: several folders share the output, so per-pass lines name theirs. */
-function reporterFor(flags: OutputFlags, names = false): Reporter {
+/** `names`: several folders share the output, so per-pass lines name theirs; `targets`: so do targets. */
+function reporterFor(flags: OutputFlags, names = false, targets = false): Reporter {
   if (flags.json) return jsonReporter();
   const detail = flags.quiet ? 'quiet' : flags.verbose ? 'verbose' : 'normal';
-  return humanReporter(process.stderr, { detail, names });
+  return humanReporter(process.stderr, { detail, names, targets });
 }
 
 const quietOption = () => new Option('-q, --quiet', 'print errors, warnings and halts only').conflicts('verbose');
@@ -85,15 +89,24 @@ function secretFromEnv(name: string | undefined, what: string): string | undefin
   return v;
 }
 
-async function syncCommand(local: string, target: string, flags: SyncFlags): Promise<number> {
-  const reporter = reporterFor(flags);
+async function syncCommand(local: string, targets: string[], flags: SyncFlags): Promise<number> {
+  const reporter = reporterFor(flags, false, targets.length > 1);
   let options: FolderOptions;
   try {
     const password = secretFromEnv(flags.passwordEnv, 'password');
     const passphrase = secretFromEnv(flags.passphraseEnv, 'passphrase');
+    const hooks = {
+      ...(flags.afterSync !== undefined ? { afterSync: flags.afterSync } : {}),
+      ...(flags.remoteAfterSync !== undefined ? { remoteAfterSync: flags.remoteAfterSync } : {}),
+    };
+    const [target = '', ...more] = targets;
     options = {
       local,
       target,
+      ...hooks,
+      ...(more.length ? { moreTargets: more.map((t) => ({ target: t, ...hooks })) } : {}),
+      ...(flags.canary ? { canary: true } : {}),
+      ...(flags.hookTimeout !== undefined ? { hookTimeoutMs: flags.hookTimeout * 1000 } : {}),
       mode: flags.mode,
       hostKeyPolicy: flags.hostKeyPolicy,
       transport: flags.transport,
@@ -162,9 +175,12 @@ export function buildProgram(): Command {
 
   program
     .command('sync')
-    .description('Push <local-dir> to <target> and keep it pushed until interrupted.')
+    .description('Push <local-dir> to each <target> and keep it pushed until interrupted.')
     .argument('<local-dir>', 'local folder to sync')
-    .argument('<target>', '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config')
+    .argument(
+      '<target...>',
+      '[user@]host:/abs/path, ssh://[user@]host[:port]/abs/path, or alias:/path from ~/.ssh/config; several: one watcher and one scan feed them all',
+    )
     .option('--once', 'reconcile once, then exit: 0 when in sync, non-zero with a summary when not')
     .option(
       '--dry-run',
@@ -228,14 +244,27 @@ export function buildProgram(): Command {
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number of days, 0 or more');
       return n;
     })
+    .option(
+      '--after-sync <cmd>',
+      'after a pass that changed a target converged: run /bin/sh -c CMD in the local folder',
+    )
+    .option(
+      '--remote-after-sync <cmd>',
+      'the same on each target server, in its remote folder, over the same SSH connection',
+    )
+    .option('--hook-timeout <seconds>', 'end a command after sync that runs longer (default 60)', positiveInt)
+    .option(
+      '--canary',
+      'each change goes to the first target first; the others get it once it converged and its commands exited 0',
+    )
     .option('--bwlimit <rate>', 'keep uploads at or below this rate, bytes per second: 500K, 5M (K = 1024)', rate)
     .option('--password-env <VAR>', 'read the SSH password from this environment variable')
     .option('--passphrase-env <VAR>', 'read the key passphrase from this environment variable')
     .option('--json', 'one JSON object per line on stdout')
     .option('-v, --verbose', 'print every transferred file')
     .addOption(quietOption())
-    .action(async (local: string, target: string, flags: SyncFlags) => {
-      process.exitCode = await syncCommand(local, target, flags);
+    .action(async (local: string, targets: string[], flags: SyncFlags) => {
+      process.exitCode = await syncCommand(local, targets, flags);
     });
 
   program

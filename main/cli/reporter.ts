@@ -9,15 +9,18 @@ import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
 import type { PassReport } from '../engine/pass-report.ts';
 import type { SkippedFile } from '../engine/skipped-files.ts';
-import type { FolderStatus } from '../engine/status.ts';
+import type { FolderStatus, HookReport } from '../engine/status.ts';
 
 export interface Reporter {
   status(s: FolderStatus): void;
   synced(s: FolderStatus): void;
-  file(folder: string, o: FileOutcome): void;
-  conflict(folder: string, c: ConflictRecord): void;
-  /** A pass ended (see pass-report.ts). */
-  pass(folder: string, r: PassReport): void;
+  /** `target`: the target's `remote` (a folder may have several). */
+  file(folder: string, o: FileOutcome, target?: string): void;
+  conflict(folder: string, c: ConflictRecord, target?: string): void;
+  /** A pass of one target ended (see pass-report.ts). */
+  pass(folder: string, r: PassReport, target?: string): void;
+  /** A command after sync ended (after-sync.ts). */
+  hook(folder: string, h: HookReport): void;
   /** A socket, FIFO or device found in the folder: said once per path (the caller dedupes). */
   skipped(folder: string, s: SkippedFile): void;
   /** What a dry run found would happen. */
@@ -30,29 +33,36 @@ export interface Reporter {
 
 export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
   const line = (o: object) => out.write(`${JSON.stringify(o)}\n`);
-  let lastState = '';
+  /** Per folder and target: the last state said. */
+  const lastState = new Map<string, string>();
+  const of = (target: string | undefined) => (target !== undefined ? { target } : {});
   return {
     status(s) {
       // Every state change, not every progress tick.
-      const key = `${s.id}:${s.state}:${s.inSync}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}`;
-      if (key === lastState) return;
-      lastState = key;
+      const key = `${s.state}:${s.inSync}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.held?.message ?? ''}`;
+      const at = `${s.id}\0${s.remote}`;
+      if (key === lastState.get(at)) return;
+      lastState.set(at, key);
       // Idle and in sync is synced()'s line. Idle with failed items waiting for their retry
       // is a state too: without it the last line said "scanning" while Ferry waited.
-      if (s.state !== 'idle') line({ event: 'state', folder: s.id, state: s.state, status: s });
-      else if (!s.inSync) line({ event: 'state', folder: s.id, state: 'idle', inSync: false, status: s });
+      const target = s.remote;
+      if (s.state !== 'idle') line({ event: 'state', folder: s.id, target, state: s.state, status: s });
+      else if (!s.inSync) line({ event: 'state', folder: s.id, target, state: 'idle', inSync: false, status: s });
     },
     synced(s) {
-      line({ event: 'state', folder: s.id, state: 'idle', inSync: true, status: s });
+      line({ event: 'state', folder: s.id, target: s.remote, state: 'idle', inSync: true, status: s });
     },
-    file(folder, o) {
-      line({ event: 'file', folder, ...o });
+    file(folder, o, target) {
+      line({ event: 'file', folder, ...of(target), ...o });
     },
-    conflict(folder, c) {
-      line({ event: 'conflict', folder, ...c });
+    conflict(folder, c, target) {
+      line({ event: 'conflict', folder, ...of(target), ...c });
     },
-    pass(folder, r) {
-      line({ event: 'pass', folder, ...r });
+    pass(folder, r, target) {
+      line({ event: 'pass', folder, ...of(target), ...r });
+    },
+    hook(folder, h) {
+      line({ event: 'hook', folder, ...h });
     },
     skipped(folder, s) {
       line({ event: 'skipped', folder, ...s });
@@ -86,6 +96,8 @@ export interface HumanOptions {
   detail?: Detail;
   /** Name the folder on per-pass and per-path lines (several folders share the output). */
   names?: boolean;
+  /** Name the target on per-pass, per-path and state lines (a folder has several). */
+  targets?: boolean;
   /** Time for the plain progress lines of long passes off a terminal (a test passes its own). */
   now?: () => number;
 }
@@ -138,8 +150,14 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
   };
   /** Per folder id: its local root, to name it by (from its status, which comes first). */
   const roots = new Map<string, string>();
-  const named = (folder: string, text: string) => (options.names ? `${roots.get(folder) ?? folder}: ${text}` : text);
-  let lastState = '';
+  const named = (folder: string, text: string, target?: string) => {
+    const t = options.targets && target !== undefined ? `${target}: ${text}` : text;
+    return options.names ? `${roots.get(folder) ?? folder}: ${t}` : t;
+  };
+  /** Per folder and target: the last state said. */
+  const lastState = new Map<string, string>();
+  /** Per folder and target: the key its tallies and failures are kept under. */
+  const keyOf = (folder: string, target: string | undefined) => `${folder}\0${target ?? ''}`;
   /** Per folder: file outcomes since the last pass line. */
   const tallies = new Map<string, Tally>();
   /** Per folder: failures since the last pass line, printed grouped by cause at its end. */
@@ -153,58 +171,66 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
   return {
     status(s) {
       roots.set(s.id, s.localRoot);
-      if (s.state === 'halted' || s.state === 'error' || s.failedItems.length) saidInSync.delete(s.id);
+      if (s.state === 'halted' || s.state === 'error' || s.failedItems.length) saidInSync.delete(keyOf(s.id, s.remote));
       if (s.state === 'syncing' && tty && !quiet) {
         clear();
         out.write(progressText(s));
         progressShown = true;
       }
       if (!tty && !quiet) plainProgress(s);
-      const key = `${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.watcherMessage ?? ''}`;
-      if (key === lastState) return;
-      lastState = key;
-      if (s.state === 'idle' && s.inSync) saidError.delete(s.id);
-      if (s.state === 'halted' && s.halt) say(`Halted: ${s.halt.message}`);
-      else if (s.state === 'error' && s.lastError && saidError.get(s.id) !== s.lastError) {
-        saidError.set(s.id, s.lastError);
-        say(`Error: ${s.lastError}`);
+      const key = `${s.state}:${s.halt?.reason ?? ''}:${s.lastError ?? ''}:${s.watcherMessage ?? ''}:${s.held?.output ? s.held.message : ''}`;
+      const at = keyOf(s.id, s.remote);
+      if (key === lastState.get(at)) return;
+      lastState.set(at, key);
+      const target = (text: string) => (options.targets ? `${s.remote}: ${text}` : text);
+      if (s.state === 'idle' && s.inSync) saidError.delete(at);
+      if (s.state === 'halted' && s.halt) say(target(`Halted: ${s.halt.message}`));
+      else if (s.state === 'held' && s.held?.output) say(target(`Held: ${s.held.message}`));
+      else if (s.state === 'error' && s.lastError && saidError.get(at) !== s.lastError) {
+        saidError.set(at, s.lastError);
+        say(target(`Error: ${s.lastError}`));
       }
       if (s.watcher === 'polling' && s.watcherMessage) say(`Warning: ${s.watcherMessage}`);
     },
     synced(s) {
-      if (quiet || saidInSync.has(s.id)) return;
-      saidInSync.add(s.id);
+      if (quiet || saidInSync.has(keyOf(s.id, s.remote))) return;
+      saidInSync.add(keyOf(s.id, s.remote));
       const failed = s.failedItems.length ? `, ${s.failedItems.length} item(s) failing` : '';
       say(`In sync: ${s.localRoot} -> ${s.remote}${failed}`);
     },
-    file(folder, o) {
-      if (!o.ok)
-        failures.set(folder, [...(failures.get(folder) ?? []), { path: o.path, error: o.error ?? 'failed', op: o.op }]);
-      else if (detail === 'verbose') say(`${o.op} ${o.from ? `${o.from} -> ` : ''}${o.path}`);
-      const t = tallies.get(folder) ?? { renamed: 0, other: 0, failed: 0 };
-      tallies.set(folder, t);
+    file(folder, o, target) {
+      const k = keyOf(folder, target);
+      if (!o.ok) failures.set(k, [...(failures.get(k) ?? []), { path: o.path, error: o.error ?? 'failed', op: o.op }]);
+      else if (detail === 'verbose') say(named(folder, `${o.op} ${o.from ? `${o.from} -> ` : ''}${o.path}`, target));
+      const t = tallies.get(k) ?? { renamed: 0, other: 0, failed: 0 };
+      tallies.set(k, t);
       if (!o.ok) t.failed++;
       else if (o.op === 'rename') t.renamed++;
       else if (o.op !== 'upload' && o.op !== 'remove') t.other++;
     },
-    conflict(_folder, c) {
+    conflict(folder, c, target) {
       if (quiet) return;
       const what =
         c.action === 'kept-remote-copy'
           ? `the server's version was kept as ${c.conflictCopyPath ?? '(copy failed)'} and the local version pushed`
           : 'the local delete was not applied; the server keeps its version';
-      say(`Conflict on ${c.path}: changed on the server since the last sync; ${what}.`);
+      say(named(folder, `Conflict on ${c.path}: changed on the server since the last sync; ${what}.`, target));
     },
-    pass(folder, r) {
-      const t = tallies.get(folder);
-      tallies.delete(folder);
-      const failed = failures.get(folder) ?? [];
-      failures.delete(folder);
+    pass(folder, r, target) {
+      const k = keyOf(folder, target);
+      const t = tallies.get(k);
+      tallies.delete(k);
+      const failed = failures.get(k) ?? [];
+      failures.delete(k);
       const describe = (f: FailureLike) => `Failed to ${f.op ?? 'sync'} ${f.path}: ${f.error}`;
-      for (const line of groupFailures(failed, 50, describe)) say(named(folder, line));
+      for (const line of groupFailures(failed, 50, describe)) say(named(folder, line, target));
       if (quiet || r.halted) return;
       const text = passLine(r, t);
-      if (text) say(named(folder, text));
+      if (text) say(named(folder, text, target));
+    },
+    hook(folder, h) {
+      if (h.ok && quiet) return;
+      for (const line of hookLines(h)) say(named(folder, line, h.target));
     },
     skipped(folder, s) {
       if (!quiet) say(named(folder, `Skipping non-regular file: ${s.path} (${s.reason})`));
@@ -233,6 +259,25 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
     plain.set(s.id, t);
     say(progressText(s));
   }
+}
+
+/** A command after sync in words: what ran where, how it ended, and a failure's last output lines. */
+export function hookLines(h: HookReport): string[] {
+  const where = h.where === 'remote' ? 'on the server' : 'locally';
+  const took = formatDuration(h.durationMs);
+  const files = plural(h.changed, 'changed path');
+  if (h.ok) return [`Ran ${where} after sync (${files}): ${h.command} (exit 0, ${took})`];
+  const how = h.timedOut
+    ? `timed out after ${took} and was ended`
+    : h.error
+      ? `could not run: ${h.error}`
+      : h.exitCode === null
+        ? `was ended by ${h.signal ?? 'a signal'} after ${took}`
+        : `exited ${h.exitCode} after ${took}`;
+  return [
+    `Command after sync failed ${where}: ${h.command} ${how}. The files are synced; the target shows "command failed" until its next pass.`,
+    ...h.output.map((l) => `  | ${l}`),
+  ];
 }
 
 function progressText(s: FolderStatus): string {

@@ -2,29 +2,39 @@
  * Runs folders until SIGINT/SIGTERM (watch mode) or for one pass (`--once`), wiring engine
  * events to a reporter. A second signal while stopping exits at once.
  */
-import { FolderSync, type PassSummary } from '../engine/folder-loop.ts';
+import { FolderSync, type FolderOnceSummary } from '../engine/folder-loop.ts';
 import type { FolderConfig } from '../engine/folder-loop.ts';
 import type { FolderStatus } from '../engine/status.ts';
 import { dirname } from 'node:path';
 import { ControlServer } from '../control/server.ts';
 import { groupFailures } from '../engine/failure-groups.ts';
+import { laneConfig, targetsOf } from '../engine/folder-config.ts';
 import { previewFolder } from '../engine/preview.ts';
 import { PERMANENT_ERROR_KINDS } from '../engine/target-connection.ts';
 import type { Reporter } from './reporter.ts';
 
-export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4 } as const;
+/**
+ * `held`: a canary rollout's first target failed (its commands or its sync), so the others
+ * were not synced. `hookFailed`: everything synced, but a command after sync failed.
+ */
+export const EXIT = { ok: 0, notInSync: 1, usage: 2, halted: 3, failed: 4, held: 5, hookFailed: 6 } as const;
 
-/** Wires a folder's events to the reporter; returns the check that reports newly skipped paths. */
+/**
+ * Wires a folder's events to the reporter, each target's status on its own (with one
+ * target, the folder's); returns the check that reports newly skipped paths.
+ */
 function wire(sync: FolderSync, reporter: Reporter): (s: FolderStatus) => void {
-  const noteSkipped = skippedOnce(sync.config.id, reporter);
-  sync.on('status', (s) => {
+  const id = sync.config.id;
+  const noteSkipped = skippedOnce(id, reporter);
+  sync.on('target', (s) => {
     reporter.status(s);
     noteSkipped(s);
   });
-  sync.on('synced', (s) => reporter.synced(s));
-  sync.on('file', (o) => reporter.file(sync.config.id, o));
-  sync.on('conflict', (c) => reporter.conflict(sync.config.id, c));
-  sync.on('pass', (r) => reporter.pass(sync.config.id, r));
+  sync.on('targetSynced', (s) => reporter.synced(s));
+  sync.on('file', (o, target) => reporter.file(id, o, target));
+  sync.on('conflict', (c, target) => reporter.conflict(id, c, target));
+  sync.on('pass', (r, target) => reporter.pass(id, r, target));
+  sync.on('hook', (h) => reporter.hook(id, h));
   return noteSkipped;
 }
 
@@ -43,7 +53,7 @@ function skippedOnce(folder: string, reporter: Reporter): (s: FolderStatus) => v
 export async function runOnce(config: FolderConfig, reporter: Reporter): Promise<number> {
   const sync = new FolderSync(config);
   const noteSkipped = wire(sync, reporter);
-  let summary: PassSummary;
+  let summary: FolderOnceSummary;
   try {
     summary = await sync.runOnce();
   } catch (err) {
@@ -54,13 +64,25 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
   noteSkipped(status);
   reporter.done();
   if (summary.halted) return EXIT.halted;
+  if (summary.held) {
+    const held = (status.targets ?? [status]).find((s) => s.held)?.held;
+    reporter.error(
+      `Held: ${held?.message ?? 'the canary failed'} Not synced: ${sync.targets.slice(1).join(', ')}.`,
+      config.id,
+    );
+    return EXIT.held;
+  }
   const did = [
     `${summary.uploaded} file(s) uploaded`,
     `${summary.removed} removed`,
     ...(summary.conflicts ? [`${summary.conflicts} conflict(s) logged in ${sync.conflictFile}`] : []),
   ].join(', ');
   if (summary.inSync) {
-    reporter.synced({ ...status, state: 'idle', inSync: true });
+    for (const s of status.targets ?? [status]) reporter.synced({ ...s, state: 'idle', inSync: true });
+    if (summary.hookFailed) {
+      reporter.error(`Synced (${did}), but a command after sync failed (see above).`, config.id);
+      return EXIT.hookFailed;
+    }
     reporter.info(`Done: ${did}.`);
     return EXIT.ok;
   }
@@ -77,7 +99,7 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
 /** `--dry-run`: what a sync would do, with nothing changed; exit 0 (4 when Ferry could not connect or scan). */
 export async function runDryRun(config: FolderConfig, reporter: Reporter): Promise<number> {
   try {
-    reporter.plan(config.id, await previewFolder(config));
+    for (const t of targetsOf(config)) reporter.plan(config.id, await previewFolder(laneConfig(config, t)));
     reporter.done();
     return EXIT.ok;
   } catch (err) {

@@ -42,7 +42,7 @@ export const wireStatusSchema = z.looseObject({
   localRoot: z.string(),
   remote: z.string(),
   mode: z.string(),
-  state: z.enum(['starting', 'scanning', 'syncing', 'idle', 'paused', 'halted', 'error']),
+  state: z.enum(['starting', 'scanning', 'syncing', 'idle', 'paused', 'halted', 'error', 'held']),
   halt: z.looseObject({ reason: z.string(), message: z.string() }).optional(),
   transport: z.string().optional(),
   queued: z.number(),

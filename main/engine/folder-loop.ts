@@ -1,49 +1,51 @@
 /**
- * One synced folder: a single serialized loop with a named state (Syncthing's folder.Serve,
- * Mutagen's Scanning -> Reconciling -> Transitioning -> Saving). It owns the folder's local
- * side (local-side.ts) and its target lane: the connection, the ancestor, the crash journal,
- * the retry book and the status; each pass is runPass (pass.ts).
+ * One synced folder: its local side (local-side.ts: watcher, coalescer, ignore rules, scans)
+ * and one target lane per server (target-lane.ts, lane-loop.ts). Each lane runs its own
+ * loop, so a slow or unreachable server never holds the others back; every lane gets the
+ * same watcher batches, and lanes asking for the same scopes share one local scan
+ * (shared-scans.ts). With `canary`, the first target is the canary and the others follow
+ * it (canary.ts).
  *
  * Invariants:
- * - Only the loop touches the ancestor, the transports and the index file; everything else
- *   (watcher, pause, stop) only sets flags, marks paths dirty and wakes the loop.
- * - Watcher events are hints: they mark paths dirty; each pass rescans those paths on both
- *   sides and reconciles. A full pass (scope "") runs at start, after every reconnect, after
- *   a resume, every poll interval while the watcher is down, and every rescan interval while
- *   it is live (a watcher can miss an event: a chmod, a change made while a directory's watch
- *   was being set up), so nothing missed stays missed.
- * - The ancestor on disk is saved after every pass that changed it, validated first.
+ * - Each target has its own ancestor index, journal and conflict log in its own state
+ *   directory; the first target's is the folder's (`config.stateDir`, the one a folder
+ *   synced to that one server always had), so adding targets keeps its index.
+ * - With one target, the folder's status and events are that target's, unchanged; with
+ *   several, `status()` sums them up and lists each one in `targets`.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
-import { outermost, parentOf, type Entry } from '../core/tree.ts';
-import { endpointDisplay } from '../ssh/display.ts';
-import { openTransports, type OpenTransports, type TransportOpener } from '../transport/open-transport.ts';
+import { openTransports, type TransportOpener } from '../transport/open-transport.ts';
 import type { FileOutcome } from './apply-plan.ts';
-import { RetryBook } from './backoff.ts';
-import { readConflicts, type ConflictRecord } from './conflict-log.ts';
-import { folderStateFiles, type FolderConfig, type FolderStateFiles } from './folder-config.ts';
-import { lockFolderState, type FolderLock } from './folder-lock.ts';
-import { loadIndex, saveIndex } from './index-store.ts';
-import { readJournal, recoverJournal, removeJournal, type PendingJournal } from './journal.ts';
+import { CanaryGate } from './canary.ts';
+import type { ConflictRecord } from './conflict-log.ts';
+import { laneConfig, targetsOf, type FolderConfig } from './folder-config.ts';
 import { LocalSide, type WatchFolder } from './local-side.ts';
-import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
-import { passReport, type PassReport } from './pass-report.ts';
-import { newFolderStatus, type FolderState, type FolderStatus } from './status.ts';
-import { RemoteRootError, TargetConnection, errorKindOf } from './target-connection.ts';
-import { ThroughputMeter } from './throughput.ts';
+import type { PassSummary } from './pass.ts';
+import type { PassReport } from './pass-report.ts';
+import { SharedScans } from './shared-scans.ts';
+import { combinedStatus } from './folder-status.ts';
+import type { FolderStatus, HookReport } from './status.ts';
+import { TargetLane } from './target-lane.ts';
 
 export type { FolderConfig } from './folder-config.ts';
 export type { PassSummary } from './pass.ts';
 
 export interface FolderEvents {
+  /** The folder's status (with several targets: all of them summed up, see combinedStatus). */
   status: [FolderStatus];
-  file: [FileOutcome];
-  conflict: [ConflictRecord];
-  /** The folder became idle with nothing queued, failed or halted. */
+  /** A server operation's outcome, and the target (its `remote`) it was for. */
+  file: [FileOutcome, string];
+  conflict: [ConflictRecord, string];
+  /** The folder became idle with nothing queued, failed or halted (every target). */
   synced: [FolderStatus];
-  /** A pass ended (halted ones too): what it did and how long it took. */
-  pass: [PassReport];
+  /** A pass of one target ended (halted ones too): what it did and how long it took. */
+  pass: [PassReport, string];
+  /** A command after sync ended. */
+  hook: [HookReport];
+  /** One target's status changed (its `remote` names it); with one target, the folder's. */
+  target: [FolderStatus];
+  /** One target became idle and in sync. */
+  targetSynced: [FolderStatus];
 }
 
 /** What the loop is given rather than builds: the transport opener and the watcher (a test passes fakes). */
@@ -52,126 +54,158 @@ export interface FolderDeps {
   watchFolder?: WatchFolder;
 }
 
+/** A `--once` run of every target. */
+export interface FolderOnceSummary extends PassSummary {
+  /** Canary rollout: the canary failed, the other targets were not synced. */
+  held?: boolean;
+  /** A command after sync failed on some target (the sync itself stands). */
+  hookFailed?: boolean;
+  /** The commands after sync that ran (absent when none did). */
+  hooks?: HookReport[];
+  /** With several targets, per target (its `remote`): what its run did; absent for a held one. */
+  targets?: { target: string; summary?: PassSummary }[];
+}
+
 export class FolderSync extends EventEmitter<FolderEvents> {
   readonly config: FolderConfig;
-  readonly #files: FolderStateFiles;
   readonly #local: LocalSide;
-  readonly #st: FolderStatus;
-  // The target lane.
-  #ancestor = new Map<string, Entry>();
-  #journal: PendingJournal = { maybeLanded: new Map(), maybeMoved: [] };
-  readonly #retries = new RetryBook();
-  readonly #approvals: DeleteApprovals = { shown: [], approved: undefined, keepCopies: false, lastRetrySoon: 0 };
-  readonly #connection: TargetConnection;
-  #waitingToReconnect = false;
-  #lock: FolderLock | undefined;
-  // The loop.
-  #dirty: string[] = [];
-  #needFullPass = true;
-  #stopping = false;
-  #paused = false;
-  #wakeUp: (() => void) | undefined;
-  #loopDone: Promise<void> | undefined;
-  #nextPollAt = 0;
-  /** When the next periodic full pass is due while the watcher is live (see rescanIntervalMs). */
-  #nextRescanAt = Infinity;
-  // Publishing.
-  readonly #throughput = new ThroughputMeter();
-  #lastPublish = 0;
+  readonly #scans: SharedScans;
+  readonly #lanes: TargetLane[];
+  readonly #gate: CanaryGate | undefined;
 
   constructor(config: FolderConfig, deps: FolderDeps = {}) {
     super();
     this.config = config;
-    this.#files = folderStateFiles(config.stateDir);
-    this.#connection = new TargetConnection(config, deps.openTransports ?? openTransports, (err) => {
-      this.#st.lastError = `Lost the connection to ${this.#st.remote}: ${err?.message ?? 'closed'}. Reconnecting.`;
-      this.#st.lastErrorKind = 'connection';
-      this.#wake();
-    });
-    this.#st = newFolderStatus({
-      id: config.id,
-      localRoot: config.localRoot,
-      remote: endpointDisplay(config.endpoint),
-      mode: config.mode,
-    });
     this.#local = new LocalSide(config.localRoot, config.ignore, {
       watchFolder: deps.watchFolder,
       onDirty: (paths) => {
-        this.#dirty.push(...paths);
-        // A local edit cannot bring the server back: waking a reconnect backoff for it would
-        // hammer a down server on every save and count each try as another failed attempt,
-        // growing the backoff to its cap while edits go on.
-        if (!this.#waitingToReconnect) this.#wake();
+        this.#scans.noteChange();
+        for (const l of this.#lanes) l.loop.markDirty(paths);
       },
-      onIgnoreFileChanged: () => (this.#needFullPass = true),
+      onIgnoreFileChanged: () => {
+        this.#scans.noteChange();
+        for (const l of this.#lanes) l.loop.needFullPass = true;
+      },
       onWatcherFailed: (message) => {
-        this.#st.watcher = 'polling';
-        this.#st.watcherMessage = message;
-        this.#nextPollAt = Date.now() + this.config.pollIntervalMs;
-        this.#publish();
-        // An idle loop sleeps until its next rescan (up to a minute): wake it to poll instead.
-        if (!this.#waitingToReconnect) this.#wake();
+        for (const l of this.#lanes) l.loop.watcherFailed(message);
       },
     });
+    this.#scans = new SharedScans(this.#local);
+    const targets = targetsOf(config);
+    const generation = () => this.#scans.generation;
+    const open = deps.openTransports ?? openTransports;
+    this.#lanes = targets.map(
+      (t) =>
+        new TargetLane({ config: laneConfig(config, t), local: this.#scans.view(), generation, openTransports: open }),
+    );
+    if (config.canary && this.#lanes.length > 1) {
+      const gate = new CanaryGate(this.#lanes[0]!.name, generation);
+      this.#gate = gate;
+      this.#lanes.forEach((l, i) => (l.setup.canary = { gate, role: i === 0 ? 'canary' : 'follower' }));
+    }
+    for (const lane of this.#lanes) this.#wire(lane);
   }
 
+  #wire(lane: TargetLane): void {
+    const single = this.#lanes.length === 1;
+    lane.on('status', (s) => {
+      this.emit('target', s);
+      this.emit('status', single ? s : this.status());
+    });
+    lane.on('synced', (s) => {
+      this.emit('targetSynced', s);
+      if (single) this.emit('synced', s);
+      else if (this.#lanes.every((l) => l.st.state === 'idle' && l.st.inSync)) this.emit('synced', this.status());
+    });
+    lane.on('file', (o) => this.emit('file', o, lane.name));
+    lane.on('conflict', (r) => this.emit('conflict', r, lane.name));
+    lane.on('pass', (r) => this.emit('pass', r, lane.name));
+    lane.on('hook', (h) => this.emit('hook', h));
+  }
+
+  /** The first target's conflict log (each target has its own: {@link conflictFiles}). */
   get conflictFile(): string {
-    return this.#files.conflicts;
+    return this.#lanes[0]!.files.conflicts;
+  }
+
+  conflictFiles(): { target: string; file: string }[] {
+    return this.#lanes.map((l) => ({ target: l.name, file: l.files.conflicts }));
+  }
+
+  /** The targets' names (their `remote`), the canary first. */
+  get targets(): string[] {
+    return this.#lanes.map((l) => l.name);
+  }
+
+  /** Local scans made so far (one per pass however many targets; see shared-scans.ts). */
+  get localScans(): number {
+    return this.#scans.scans;
   }
 
   status(): FolderStatus {
-    return structuredClone(this.#st);
+    if (this.#lanes.length === 1) return this.#lanes[0]!.status();
+    return combinedStatus(this.#lanes.map((l) => l.status()));
   }
 
-  /** Loads state, starts watching and runs the loop until {@link stop}. */
+  /** Loads state, starts watching and runs every target's loop until {@link stop}. */
   async start(): Promise<void> {
-    await this.#prepare();
+    for (const l of this.#lanes) await l.prepare();
     const watching = await this.#local.watch();
-    if (watching.live) {
-      if (this.#st.watcher === 'off') this.#st.watcher = 'live';
-    } else {
-      this.#st.watcher = 'polling';
-      this.#st.watcherMessage = `File watching is unavailable (${watching.message}); Ferry rescans the folder every ${Math.round(this.config.pollIntervalMs / 1000)} s instead.`;
-    }
-    this.#loopDone = this.#loop();
-  }
-
-  /** One full reconcile pass (for `ferry sync --once`): connect, sync, disconnect. */
-  async runOnce(): Promise<PassSummary> {
-    await this.#prepare();
-    try {
-      await this.#connect();
-      let summary = await this.#pass(['']);
-      // Files that changed mid-upload or were moved aside: a bounded number of follow-ups.
-      for (let i = 0; i < 3 && this.#dirty.length && !summary.halted; i++) {
-        const next = await this.#pass(this.#takeDirty());
-        summary = {
-          ...next,
-          uploaded: summary.uploaded + next.uploaded,
-          removed: summary.removed + next.removed,
-          conflicts: summary.conflicts + next.conflicts,
-        };
+    for (const l of this.#lanes) {
+      if (watching.live) {
+        if (l.st.watcher === 'off') l.st.watcher = 'live';
+      } else {
+        l.st.watcher = 'polling';
+        l.st.watcherMessage = `File watching is unavailable (${watching.message}); Ferry rescans the folder every ${Math.round(this.config.pollIntervalMs / 1000)} s instead.`;
       }
-      return summary;
-    } finally {
-      await this.#disconnect();
-      await this.#releaseLock();
+      l.loop.start();
     }
   }
 
-  pause(): void {
-    this.#paused = true;
-    this.#setState('paused');
-    this.#wake();
+  /**
+   * One full reconcile of every target (`ferry sync --once`): connect, sync, run the
+   * commands after sync, disconnect. The targets run at the same time; with `canary`, the
+   * first runs alone and the others only when it converged and its commands exited 0.
+   */
+  async runOnce(): Promise<FolderOnceSummary> {
+    const [first, ...rest] = this.#lanes as [TargetLane, ...TargetLane[]];
+    const results: ({ summary: PassSummary; hooks: HookReport[] } | undefined)[] = [];
+    if (this.#gate) {
+      // The followers get the canary's scan of the folder, however long its run took.
+      this.#scans.pinned = true;
+      try {
+        const canary = await first.runOnce();
+        results.push(canary);
+        const ok = canary.summary.inSync && canary.hooks.every((h) => h.ok);
+        if (ok) results.push(...(await Promise.all(rest.map((l) => l.runOnce()))));
+        else
+          for (const l of rest) {
+            const hold = this.#gate.hold();
+            l.st.held = { canary: this.#gate.canary, ...hold };
+            l.setState('held');
+            results.push(undefined);
+          }
+      } finally {
+        this.#scans.pinned = false;
+      }
+    } else results.push(...(await Promise.all(this.#lanes.map((l) => l.runOnce()))));
+    return combineOnce(this.#lanes, results);
   }
 
-  resume(): void {
-    const wasHalted = this.#st.state === 'halted';
-    this.#paused = false;
-    this.#needFullPass = true;
-    if (wasHalted) delete this.#st.halt;
-    this.#setState('scanning');
-    this.#wake();
+  #chosen(target: string | undefined): TargetLane[] {
+    if (target === undefined) return this.#lanes;
+    const lanes = this.#lanes.filter((l) => l.name === target);
+    if (!lanes.length) throw new Error(`${this.config.localRoot} has no target ${target}.`);
+    return lanes;
+  }
+
+  /** Pauses every target, or the one named (its `remote`). */
+  pause(target?: string): void {
+    for (const l of this.#chosen(target)) l.loop.pause();
+  }
+
+  resume(target?: string): void {
+    for (const l of this.#chosen(target)) l.loop.resume();
   }
 
   /**
@@ -179,9 +213,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
    * mirror sync): the next pass may delete exactly those server files. A plan that deletes
    * anything else (more files vanished since) halts again and shows the new set.
    */
-  confirmMassDelete(): void {
-    this.#approvals.approved = new Set(this.#approvals.shown);
-    this.resume();
+  confirmMassDelete(target?: string): void {
+    for (const l of this.#halted(target)) {
+      l.approvals.approved = new Set(l.approvals.shown);
+      l.loop.resume();
+    }
   }
 
   /**
@@ -189,252 +225,72 @@ export class FolderSync extends EventEmitter<FolderEvents> {
    * keeps the server's copies and stops tracking them (see keep-server-copies.ts). Push mode
    * only: a mirror would plan the same deletes again on the pass after.
    */
-  cancelMassDelete(): void {
+  cancelMassDelete(target?: string): void {
     if (this.config.mode === 'mirror')
       throw new Error(
         `${this.config.localRoot} syncs in mirror mode, which makes the server an exact copy of this folder: its deletes cannot be cancelled. Restore the files locally, or confirm the deletes.`,
       );
-    const reason = this.#st.state === 'halted' ? this.#st.halt?.reason : undefined;
-    if (reason !== 'mass-delete' && reason !== 'root-emptied')
-      throw new Error(
-        reason === 'root-missing'
-          ? `${this.config.localRoot} is missing: there are no pending deletes to cancel. Restore the folder, then resume.`
-          : `${this.config.localRoot} has no pending deletes to cancel (it is not halted on a mass delete).`,
-      );
-    this.#approvals.keepCopies = true;
-    this.resume();
+    const lanes = this.#halted(target);
+    for (const l of lanes) {
+      const reason = l.st.state === 'halted' ? l.st.halt?.reason : undefined;
+      if (reason !== 'mass-delete' && reason !== 'root-emptied')
+        throw new Error(
+          reason === 'root-missing'
+            ? `${this.config.localRoot} is missing: there are no pending deletes to cancel. Restore the folder, then resume.`
+            : `${this.config.localRoot} has no pending deletes to cancel (it is not halted on a mass delete).`,
+        );
+    }
+    for (const l of lanes) {
+      l.approvals.keepCopies = true;
+      l.loop.resume();
+    }
+  }
+
+  /** The targets a halt answer is for: the one named, else the halted ones (else all, to say why not). */
+  #halted(target: string | undefined): TargetLane[] {
+    const chosen = this.#chosen(target);
+    const halted = chosen.filter((l) => l.st.state === 'halted');
+    return halted.length ? halted : chosen;
   }
 
   /** Retry every failed item now instead of at its backoff time. */
   retryFailed(): void {
-    for (const f of this.#retries.list()) this.#dirty.push(f.path);
-    this.#retries.clearAll();
-    this.#wake();
+    for (const l of this.#lanes) l.loop.retryFailed();
   }
 
   /** Finish what is in flight, save state, close connections and the watcher. */
   async stop(): Promise<void> {
-    this.#stopping = true;
-    this.#connection.abort(new Error('the folder is stopping'));
-    this.#wake();
+    for (const l of this.#lanes) {
+      l.loop.stopping = true;
+      l.connection.abort(new Error('the folder is stopping'));
+      l.loop.wake();
+    }
     await this.#local.close();
-    await this.#loopDone;
-    await this.#disconnect();
-    await this.#releaseLock();
+    await Promise.all(this.#lanes.map((l) => l.loop.stop()));
   }
+}
 
-  async #releaseLock(): Promise<void> {
-    const l = this.#lock;
-    this.#lock = undefined;
-    await l?.release();
-  }
-
-  async #prepare(): Promise<void> {
-    await mkdir(this.config.stateDir, { recursive: true });
-    this.#lock ??= await lockFolderState(this.config.stateDir, `${this.config.localRoot} -> ${this.#st.remote}`);
-    this.#ancestor = (await loadIndex(this.#files.index)) ?? new Map();
-    // Ferry stopped (killed, crashed) in the middle of a pass: see journal.ts.
-    const records = await readJournal(this.#files.journal);
-    if (records.length) {
-      const { added, pending } = recoverJournal(records, this.#ancestor);
-      this.#journal = pending;
-      if (added)
-        await saveIndex(this.#files.index, this.#ancestor, {
-          localRoot: this.config.localRoot,
-          remote: this.#st.remote,
-        });
-    }
-    await removeJournal(this.#files.journal);
-    this.#st.conflictCount = (await readConflicts(this.#files.conflicts)).records.length;
-    await this.#local.reloadIgnores();
-  }
-
-  #wake(): void {
-    const w = this.#wakeUp;
-    this.#wakeUp = undefined;
-    w?.();
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wakeUp = undefined;
-        resolve();
-      }, ms);
-      this.#wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  #takeDirty(): string[] {
-    const scopes = [...new Set(this.#dirty)];
-    this.#dirty = [];
-    // Rescan a path's parent as well: a deleted or renamed entry is only visible from its directory.
-    return outermost(scopes.map((p) => (p === '' ? '' : parentOf(p))).concat(scopes));
-  }
-
-  async #loop(): Promise<void> {
-    while (!this.#stopping) {
-      if (this.#paused) {
-        await this.#sleep(60_000);
-        continue;
-      }
-      if (this.#st.state === 'halted') {
-        // Re-check on any local change or every poll interval: a remounted disk or restored
-        // files clear the halt by themselves; a pending mass delete still needs confirmation.
-        await this.#sleep(this.config.pollIntervalMs);
-        if (this.#stopping || this.#paused) continue;
-        this.#needFullPass = true;
-        this.#setState('scanning');
-      }
-      try {
-        if (!this.#connection.current) await this.#connect();
-      } catch (err) {
-        await this.#backOff(err);
-        continue;
-      }
-      const scopes = this.#nextScopes(Date.now());
-      if (!scopes) {
-        this.#markIdle();
-        await this.#sleep(this.#idleDelay(Date.now()));
-        continue;
-      }
-      try {
-        await this.#pass(scopes);
-      } catch (err) {
-        this.#needFullPass = true;
-        await this.#disconnect();
-        if (err instanceof RemoteRootError) {
-          this.#connection.failed();
-          await this.#backOff(err);
-          continue;
-        }
-        // The transport is dead (connection lost, server gone): reconnect and rescan everything.
-        this.#st.lastError = (err as Error).message;
-        this.#st.lastErrorKind = 'connection';
-        this.#setState('error');
-      }
-    }
-  }
-
-  /** Shows `err` as the folder's error and waits out the backoff (a local edit does not cut it short). */
-  async #backOff(err: unknown): Promise<void> {
-    this.#st.lastError = (err as Error).message;
-    this.#st.lastErrorKind = errorKindOf(err);
-    this.#setState('error');
-    if (this.#stopping) return;
-    this.#waitingToReconnect = true;
-    try {
-      await this.#sleep(this.#connection.retryDelay(this.#st.lastErrorKind));
-    } finally {
-      this.#waitingToReconnect = false;
-    }
-  }
-
-  /** The scopes of the next pass, or undefined when there is nothing to do now. */
-  #nextScopes(now: number): string[] | undefined {
-    if (this.#st.watcher === 'polling' && now >= this.#nextPollAt) {
-      this.#needFullPass = true;
-      this.#nextPollAt = now + this.config.pollIntervalMs;
-    }
-    if (this.#st.watcher === 'live' && now >= this.#nextRescanAt) this.#needFullPass = true;
-    for (const p of this.#retries.due(now)) this.#dirty.push(p);
-    if (this.#needFullPass) {
-      this.#needFullPass = false;
-      this.#dirty = [];
-      if (this.config.rescanIntervalMs > 0) this.#nextRescanAt = now + this.config.rescanIntervalMs;
-      return [''];
-    }
-    return this.#dirty.length ? this.#takeDirty() : undefined;
-  }
-
-  /** How long an idle loop sleeps: until the next retry, poll or rescan, at most a minute. */
-  #idleDelay(now: number): number {
-    const until = Math.min(
-      this.#retries.nextDueAt() ?? Infinity,
-      this.#st.watcher === 'polling' ? this.#nextPollAt : Infinity,
-      this.#st.watcher === 'live' ? this.#nextRescanAt : Infinity,
-      now + 60_000,
-    );
-    return Math.max(10, until - now);
-  }
-
-  async #connect(): Promise<void> {
-    this.#setState('starting');
-    const t = await this.#connection.open();
-    this.#retries.retrySoon(Date.now());
-    this.#st.transport = t.main.kind;
-    delete this.#st.lastError;
-    delete this.#st.lastErrorKind;
-    this.#needFullPass = true;
-  }
-
-  async #disconnect(): Promise<void> {
-    await this.#connection.close();
-  }
-
-  /** One pass over `scopes` (see pass.ts). Throws only when the transport died. */
-  async #pass(scopes: string[]): Promise<PassSummary> {
-    const transports = this.#connection.current;
-    if (!transports) throw new Error('not connected');
-    const started = Date.now();
-    const { summary, changedDuringUpload } = await runPass(this.#lane(transports), scopes);
-    this.#connection.succeeded();
-    this.emit('pass', passReport(summary, this.#st, scopes, Date.now() - started));
-    if (summary.halted) {
-      this.#dirty = [];
-      return { ...summary, inSync: false };
-    }
-    this.#dirty.push(...changedDuringUpload);
-    return { ...summary, inSync: summary.failed === 0 && this.#dirty.length === 0 };
-  }
-
-  #lane(transports: OpenTransports): PassLane {
-    return {
-      config: this.config,
-      files: this.#files,
-      local: this.#local,
-      transports,
-      ancestor: this.#ancestor,
-      journal: this.#journal,
-      retries: this.#retries,
-      status: this.#st,
-      approvals: this.#approvals,
-      shouldStop: () => this.#paused || this.#stopping,
-      setState: (state) => this.#setState(state),
-      progress: () => this.#publishThrottled(),
-      bytesSent: (bytes) => (this.#st.throughputBps = this.#throughput.note(bytes)),
-      file: (o) => this.emit('file', o),
-      conflict: (r) => this.emit('conflict', r),
-    };
-  }
-
-  #markIdle(): void {
-    const wasIdle = this.#st.state === 'idle';
-    this.#st.queued = 0;
-    this.#st.throughputBps = 0;
-    const inSync = this.#st.failedItems.length === 0;
-    if (inSync) this.#st.lastSyncAt = new Date().toISOString();
-    this.#st.inSync = inSync;
-    this.#setState('idle');
-    if (!wasIdle && inSync) this.emit('synced', this.status());
-  }
-
-  #setState(state: FolderState): void {
-    this.#st.state = state;
-    if (state !== 'idle') this.#st.inSync = false;
-    this.#st.queued = this.#dirty.length;
-    this.#publish();
-  }
-
-  #publishThrottled(): void {
-    if (Date.now() - this.#lastPublish >= 200) this.#publish();
-  }
-
-  #publish(): void {
-    this.#lastPublish = Date.now();
-    this.emit('status', this.status());
-  }
+function combineOnce(
+  lanes: TargetLane[],
+  results: ({ summary: PassSummary; hooks: HookReport[] } | undefined)[],
+): FolderOnceSummary {
+  const done = results.filter((r) => r !== undefined);
+  const hooks = done.flatMap((r) => r.hooks);
+  const halted = done.find((r) => r.summary.halted)?.summary.halted;
+  const held = results.some((r) => r === undefined);
+  const hookFailed = hooks.some((h) => !h.ok);
+  return {
+    inSync: !held && done.every((r) => r.summary.inSync),
+    uploaded: done.reduce((n, r) => n + r.summary.uploaded, 0),
+    removed: done.reduce((n, r) => n + r.summary.removed, 0),
+    failed: done.reduce((n, r) => n + r.summary.failed, 0),
+    conflicts: done.reduce((n, r) => n + r.summary.conflicts, 0),
+    ...(halted ? { halted } : {}),
+    ...(held ? { held } : {}),
+    ...(hookFailed ? { hookFailed } : {}),
+    ...(hooks.length ? { hooks } : {}),
+    ...(lanes.length > 1
+      ? { targets: lanes.map((l, i) => ({ target: l.name, ...(results[i] ? { summary: results[i].summary } : {}) })) }
+      : {}),
+  };
 }

@@ -5,7 +5,7 @@
  */
 import { readlink, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { FolderConfig } from './folder-config.ts';
+import type { FolderConfig, TargetConfig, TargetHooks } from './folder-config.ts';
 import { defaultStateRoot, folderId, folderStateDir } from './folder-state-dir.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import type { SyncMode } from '../core/plan.ts';
@@ -13,9 +13,24 @@ import { endpointDisplay } from '../ssh/display.ts';
 import type { HostKeyPolicy } from '../ssh/endpoint.ts';
 import { resolveEndpoint } from '../ssh/resolve-endpoint.ts';
 
+/** A target after the first, with its own commands after sync. */
+export interface TargetOptions extends TargetHooks {
+  target: string;
+}
+
 export interface FolderOptions {
   local: string;
+  /** The first (or only) target. */
   target: string;
+  /** The first target's commands after sync. */
+  afterSync?: string;
+  remoteAfterSync?: string;
+  /** Further targets: one watcher and one local scan feed them all. */
+  moreTargets?: TargetOptions[];
+  /** Canary rollout: the first target gets each change first (canary.ts). */
+  canary?: boolean;
+  /** Commands after sync running longer are ended. */
+  hookTimeoutMs?: number;
   mode?: SyncMode;
   identity?: string[];
   knownHosts?: string;
@@ -95,25 +110,45 @@ export async function folderConfigFrom(o: FolderOptions): Promise<FolderConfig> 
   if (!st) throw new UsageError(`The local folder ${localRoot} does not exist. Create it or check the path.`);
   if (!st.isDirectory())
     throw new UsageError(`${localRoot} is not a folder. Ferry syncs folders; give the folder that contains it.`);
-  const endpoint = resolveEndpoint(o.target, {
-    ...(o.identity?.length ? { identityFiles: o.identity } : {}),
-    ...(o.knownHosts ? { knownHostsPath: o.knownHosts } : {}),
-    ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}),
-    ...(o.sshConfig ? { sshConfigPath: o.sshConfig } : {}),
-    ...(o.password !== undefined ? { password: o.password } : {}),
-    ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
-  });
-  const display = endpointDisplay(endpoint);
-  const id = folderId(localRoot, display);
   const stateRoot = o.stateDir ? resolve(o.stateDir) : defaultStateRoot();
+  const target = (t: TargetOptions): TargetConfig => {
+    const endpoint = resolveEndpoint(t.target, {
+      ...(o.identity?.length ? { identityFiles: o.identity } : {}),
+      ...(o.knownHosts ? { knownHostsPath: o.knownHosts } : {}),
+      ...(o.hostKeyPolicy ? { hostKeyPolicy: o.hostKeyPolicy } : {}),
+      ...(o.sshConfig ? { sshConfigPath: o.sshConfig } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
+    });
+    // Each target's own state directory, named as if the folder synced to it alone: the
+    // first target's is the one this folder always had.
+    const hooks: TargetHooks = {
+      ...(t.afterSync !== undefined ? { afterSync: t.afterSync } : {}),
+      ...(t.remoteAfterSync !== undefined ? { remoteAfterSync: t.remoteAfterSync } : {}),
+    };
+    return {
+      endpoint,
+      stateDir: folderStateDir(stateRoot, folderId(localRoot, endpointDisplay(endpoint))),
+      ...(Object.keys(hooks).length ? { hooks } : {}),
+    };
+  };
+  const first = target(o);
+  const more = (o.moreTargets ?? []).map(target);
+  const names = [first, ...more].map((t) => endpointDisplay(t.endpoint));
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new UsageError(`${twice} is given twice as a target of ${localRoot}.`);
   return {
-    id,
+    id: folderId(localRoot, names[0]!),
     localRoot,
-    endpoint,
+    endpoint: first.endpoint,
     mode: o.mode ?? 'push',
     ignore: o.ignore ?? [],
     transport: o.transport ?? 'auto',
-    stateDir: folderStateDir(stateRoot, id),
+    stateDir: first.stateDir,
+    ...(first.hooks ? { hooks: first.hooks } : {}),
+    ...(more.length ? { moreTargets: more } : {}),
+    ...(o.canary ? { canary: true } : {}),
+    ...(o.hookTimeoutMs !== undefined ? { hookTimeoutMs: o.hookTimeoutMs } : {}),
     allowMassDelete: o.allowMassDelete ?? false,
     deltaThreshold: o.deltaThreshold ?? DEFAULT_DELTA_THRESHOLD,
     bulkThreshold: o.bulkThreshold ?? DEFAULT_BULK_THRESHOLD,

@@ -5,7 +5,30 @@
 import type { HaltReason, SyncMode } from '../core/plan.ts';
 import type { SkippedFile } from './skipped-files.ts';
 
-export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'paused' | 'halted' | 'error';
+/** 'held': a canary rollout keeps this target back (see `held`). */
+export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'paused' | 'halted' | 'error' | 'held';
+
+/** What the commands after sync of one converged pass did (after-sync.ts). */
+export interface HookReport {
+  /** The target they ran for (its `remote`). */
+  target: string;
+  where: 'local' | 'remote';
+  command: string;
+  ok: boolean;
+  /** Exit status; null when ended by a signal, the timeout, or when it could not start. */
+  exitCode: number | null;
+  signal?: string;
+  timedOut?: boolean;
+  /** Why it could not start or finish (no connection, spawn failed). */
+  error?: string;
+  durationMs: number;
+  /** How many changed paths it was given on standard input. */
+  changed: number;
+  /** The last lines of its output (standard output and error together). */
+  output: string[];
+  /** ISO time it ended. */
+  at: string;
+}
 
 export interface FailedItem {
   path: string;
@@ -70,6 +93,15 @@ export interface FolderStatus {
   watcherMessage?: string;
   /** Idle with nothing queued, failed or halted: the server holds what the folder holds. */
   inSync: boolean;
+  /**
+   * A command after sync failed (exit status not 0, timed out, could not start): the sync
+   * itself stands; shown until the next pass on this target.
+   */
+  hookFailed?: HookReport;
+  /** Set while state is 'held': the canary target this one waits for, and why. */
+  held?: { canary: string; message: string; output?: string[] };
+  /** A folder with several targets: each target's own status (its `remote` names it). */
+  targets?: FolderStatus[];
 }
 
 /** A status with every counter at zero: the state of a folder before its loop has run. */

@@ -14,6 +14,7 @@ import { TokenBucket } from './rate-limit.ts';
 import { treeLister } from './remote-list.ts';
 import { SftpSession } from './sftp-session.ts';
 import { SftpTransport } from './sftp-transport.ts';
+import { sshExec, type RemoteExec } from './ssh-exec.ts';
 import type { AsideSettler, RemoteTransport } from './transport.ts';
 
 export type TransportChoice = 'auto' | 'sftp' | 'rsync';
@@ -24,6 +25,8 @@ export interface OpenTransports {
   delta?: RemoteTransport;
   /** Resolves when the underlying connection drops (SFTP only). */
   closed: Promise<Error | undefined>;
+  /** Runs a command on the server over this connection (absent for rsync-only targets). */
+  exec?: RemoteExec;
   close(): Promise<void>;
 }
 
@@ -84,7 +87,7 @@ export async function openTransports(
   } catch (err) {
     // Only a server that refuses SFTP gets rsync instead. A connection lost (or a server gone
     // silent) while SFTP was starting is a connection failure: reconnect. Falling back then
-    // left a healthy SFTP server on rsync until the next reconnect (found by the soak).
+    // left a healthy SFTP server on rsync until the next reconnect.
     if (lost || (err as { code?: unknown }).code === 'ETIMEDOUT') {
       client.end();
       const kind = lost ? 'closed' : 'timeout';
@@ -124,6 +127,7 @@ export async function openTransports(
     main,
     ...(delta ? { delta } : {}),
     closed,
+    exec: sshExec(client),
     close: async () => {
       await delta?.close();
       await main.close();
