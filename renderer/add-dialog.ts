@@ -1,106 +1,103 @@
 /**
- * The add flow: a modal form for one folder. "Start syncing" is enabled only after a test
- * of exactly the connection settings shown succeeded; changing any of them needs a new test.
- * A first connection shows the host key's fingerprint to confirm; a changed key shows a
- * blocking warning with both fingerprints and nothing to click through.
+ * The add flow, and the edit flow for a saved folder (the same form, pre-filled). The title
+ * and the buttons stay in view; the fields scroll between them, and port, mode and ignore
+ * patterns sit in an "Advanced" fold. "Start syncing" needs a successful test of exactly the
+ * connection settings shown (an edit that keeps them needs none); a new folder then shows
+ * the dry run of its first sync, with Start and Cancel. Escape or Cancel on a form with
+ * changes asks before discarding them.
  */
-import type { AuthChoice, ConnectionRequest, FolderEntry, TestConnectionResult } from '../main/ipc/contract.ts';
+import type { AuthChoice, ConnectionRequest, FolderEntry, UpdateFolderRequest } from '../main/ipc/contract.ts';
+import { confirmDialog } from './confirm-dialog.ts';
 import { h, replaceChildren, uid } from './dom.ts';
 import { ferry } from './ferry.ts';
+import { restoreFocus } from './focus.ts';
+import { errorText, renderTestResult } from './host-key-panel.ts';
 import { t, type MessageKey } from './i18n.ts';
+import { previewPanel } from './preview-panel.ts';
+import { remoteBrowser } from './remote-browser.ts';
 
 export interface AddDialogOptions {
   localPath?: string;
-  onAdded(entry: FolderEntry): void;
+  /** Edit this saved folder instead of adding one. */
+  edit?: FolderEntry;
+  onDone(entry: FolderEntry): void;
 }
 
 function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
-  const id = control.id || uid('field');
-  control.id = id;
+  control.id ||= uid('field');
+  const hintId = hint ? `${control.id}-hint` : undefined;
+  if (hintId) control.setAttribute('aria-describedby', hintId);
   return h(
     'div',
     { class: 'field' },
-    h('label', { for: id }, label),
+    h('label', { for: control.id }, label),
     control,
-    hint ? h('small', { class: 'muted' }, hint) : null,
+    hint ? h('small', { class: 'muted', id: hintId }, hint) : null,
   );
 }
 
+const input = (attrs: Record<string, string | number | boolean | undefined>) =>
+  h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', ...attrs });
+
 export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
-  const local = h('input', {
-    type: 'text',
+  const e = opts.edit;
+  const local = input({
     name: 'localPath',
     required: true,
-    autocomplete: 'off',
-    value: opts.localPath ?? '',
+    value: e?.localPath ?? opts.localPath ?? '',
+    readonly: !!e,
   });
-  const choose = h('button', { type: 'button' }, t('choose'));
+  const choose = h('button', { type: 'button', hidden: !!e }, t('choose'));
   const aliases = h('datalist', { id: uid('aliases') });
-  const host = h('input', {
-    type: 'text',
-    name: 'host',
-    required: true,
-    autocomplete: 'off',
-    list: aliases.id,
-    spellcheck: 'false',
-  });
-  const user = h('input', {
-    type: 'text',
-    name: 'user',
-    autocomplete: 'off',
-    placeholder: t('userPlaceholder'),
-    spellcheck: 'false',
-  });
-  const port = h('input', {
+  const host = input({ name: 'host', required: true, list: aliases.id, value: e?.host });
+  const user = input({ name: 'user', placeholder: t('userPlaceholder'), value: e?.user });
+  const port = input({
     type: 'number',
     name: 'port',
     min: 1,
     max: 65535,
     inputmode: 'numeric',
     placeholder: '22',
+    value: e?.port,
   });
   const authName = uid('auth');
-  const authRadio = (value: AuthChoice['kind'], label: MessageKey, checked = false) => {
-    const input = h('input', { type: 'radio', name: authName, value, checked });
-    return { input, el: h('label', { class: 'radio' }, input, ' ', t(label)) };
+  const kind0 = e?.authKind ?? 'agent';
+  const authRadio = (value: AuthChoice['kind'], label: MessageKey) => {
+    const el = h('input', { type: 'radio', name: authName, value, checked: kind0 === value });
+    return { input: el, el: h('label', { class: 'radio' }, el, ' ', t(label)) };
   };
-  const agent = authRadio('agent', 'authAgent', true);
+  const agent = authRadio('agent', 'authAgent');
   const key = authRadio('key', 'authKey');
   const pw = authRadio('password', 'authPassword');
-  const keyPath = h('input', { type: 'text', name: 'keyPath', placeholder: '~/.ssh/id_ed25519', spellcheck: 'false' });
-  const passphrase = h('input', { type: 'password', name: 'passphrase', autocomplete: 'off' });
-  const password = h('input', { type: 'password', name: 'password', autocomplete: 'off' });
+  const keyPath = input({ name: 'keyPath', placeholder: '~/.ssh/id_ed25519', value: e?.keyPath });
+  const keep = e ? t('secretUnchanged') : undefined;
+  const passphrase = input({ type: 'password', name: 'passphrase', placeholder: keep });
+  const password = input({ type: 'password', name: 'password', placeholder: keep });
   const keyFields = h('div', { class: 'sub-fields' }, field(t('keyPath'), keyPath), field(t('passphrase'), passphrase));
   const passwordFields = h('div', { class: 'sub-fields' }, field(t('password'), password));
-  const remote = h('input', {
-    type: 'text',
-    name: 'remotePath',
-    required: true,
-    placeholder: '/home/you/backup',
-    spellcheck: 'false',
-  });
+  const remote = input({ name: 'remotePath', required: true, placeholder: '/home/you/backup', value: e?.remotePath });
   const browse = h('button', { type: 'button' }, t('browse'));
   const browser = h('div', { class: 'remote-browser', hidden: true });
   const mode = h(
     'select',
     { name: 'mode' },
-    h('option', { value: 'push' }, t('mode.push')),
-    h('option', { value: 'mirror' }, t('mode.mirror')),
-    h('option', { value: 'upload' }, t('mode.upload')),
+    ...(['push', 'mirror', 'upload'] as const).map((m) => h('option', { value: m }, t(`mode.${m}`))),
   );
+  mode.value = e?.mode ?? 'push';
   const ignore = h('textarea', { name: 'ignore', rows: 3, spellcheck: 'false', placeholder: 'node_modules/\n*.tmp' });
+  ignore.value = e?.ignore.join('\n') ?? '';
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
+  const preview = h('div', { class: 'preview-box', hidden: true });
   const testButton = h('button', { type: 'button', class: 'test-button' }, t('testConnection'));
-  const addButton = h('button', { type: 'submit', class: 'primary add-button', disabled: true }, t('add'));
+  const back = h('button', { type: 'button', class: 'back-button', hidden: true }, t('back'));
+  const submit = h('button', { type: 'submit', class: 'primary add-button', disabled: !e }, e ? t('save') : t('add'));
   const cancel = h('button', { type: 'button', class: 'cancel-button' }, t('cancel'));
   const titleId = uid('add-title');
-
-  const form = h(
-    'form',
-    { novalidate: true },
-    h('h2', { id: titleId }, t('addTitle')),
+  const fields = h(
+    'div',
+    { class: 'fields' },
     h('div', { class: 'row' }, field(t('localFolder'), local), choose),
-    h('div', { class: 'grid' }, field(t('host'), host), field(t('user'), user), field(t('port'), port), aliases),
+    h('div', { class: 'grid' }, field(t('host'), host), field(t('user'), user), aliases),
     h(
       'fieldset',
       {},
@@ -111,10 +108,26 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     ),
     h('div', { class: 'row' }, field(t('remotePath'), remote), browse),
     browser,
-    field(t('mode'), mode),
-    field(t('ignore'), ignore),
+    h(
+      'details',
+      { class: 'advanced', open: !!e },
+      h('summary', {}, t('advanced')),
+      h(
+        'div',
+        { class: 'advanced-body' },
+        field(t('port'), port),
+        field(t('mode'), mode),
+        field(t('ignore'), ignore, t('ferryignoreHint')),
+      ),
+    ),
     result,
-    h('div', { class: 'dialog-buttons' }, testButton, h('span', { class: 'spacer' }), cancel, addButton),
+  );
+  const form = h(
+    'form',
+    { novalidate: true, class: 'add-form' },
+    h('h2', { id: titleId }, e ? t('editTitle', { name: e.localPath }) : t('addTitle')),
+    h('div', { class: 'dialog-body' }, fields, preview),
+    h('div', { class: 'dialog-buttons' }, testButton, back, h('span', { class: 'spacer' }), cancel, submit),
   );
   const dialog = h('dialog', { class: 'add-dialog', 'aria-labelledby': titleId }, form);
 
@@ -124,21 +137,12 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     passwordFields.hidden = authKind() !== 'password';
   };
   showAuthFields();
-
-  let testedFor: string | undefined;
-  const invalidate = () => {
-    testedFor = undefined;
-    addButton.disabled = true;
-  };
-  for (const el of [host, user, port, keyPath, passphrase, password, remote]) el.addEventListener('input', invalidate);
-  for (const r of [agent, key, pw]) r.input.addEventListener('change', () => (showAuthFields(), invalidate()));
-
-  const showError = (message: string) =>
-    replaceChildren(result, h('p', { class: 'error-text', role: 'alert' }, message));
+  const showError = (message: string) => replaceChildren(result, errorText(message));
 
   /** The connection settings as a request, or undefined after saying what is missing. */
-  const request = (): ConnectionRequest | undefined => {
+  const request = (quiet = false): ConnectionRequest | undefined => {
     const missing = (el: HTMLInputElement, label: MessageKey) => {
+      if (quiet) return undefined;
       showError(t('fieldRequired', { field: t(label) }));
       el.focus();
       return undefined;
@@ -165,6 +169,33 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       remotePath: remote.value.trim(),
     };
   };
+  const settings = (): UpdateFolderRequest | undefined => {
+    const req = request();
+    if (!req) return undefined;
+    const ignores = ignore.value
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    const m = mode.value === 'mirror' || mode.value === 'upload' ? mode.value : 'push';
+    return { ...req, mode: m, ignore: ignores };
+  };
+
+  const initial = JSON.stringify(request(true) ?? null);
+  const snapshot = () =>
+    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore].map((el) => el.value).join('\0') +
+    authKind();
+  const pristine = snapshot();
+  let testedFor: string | undefined;
+  const connectionOk = () => {
+    const now = JSON.stringify(request(true) ?? null);
+    return now === testedFor || (!!e && now === initial);
+  };
+  const invalidate = () => {
+    testedFor = undefined;
+    submit.disabled = !connectionOk();
+  };
+  for (const el of [host, user, port, keyPath, passphrase, password, remote]) el.addEventListener('input', invalidate);
+  for (const r of [agent, key, pw]) r.input.addEventListener('change', () => (showAuthFields(), invalidate()));
 
   const busy = async <T>(
     button: HTMLButtonElement,
@@ -185,128 +216,49 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     }
   };
 
+  const show = (req: ConnectionRequest, r: Parameters<typeof renderTestResult>[2], fallback: HTMLElement) => {
+    testedFor = undefined;
+    const focus = renderTestResult(result, req, r, (trust, hostKey) => {
+      void busy(trust, 'testing', async () => {
+        await ferry().trustHostKey({ host: hostKey.host, port: hostKey.port, fingerprint: hostKey.fingerprint });
+        return ferry().testConnection(req);
+      }).then((done) => done && show(req, done, testButton));
+    });
+    if (r.outcome === 'ok') testedFor = JSON.stringify(req);
+    submit.disabled = !connectionOk();
+    // Focus goes where the next step is: the trust button, Start, or back to the test.
+    (focus ?? (submit.disabled ? fallback : submit)).focus();
+    result.scrollIntoView({ block: 'nearest' });
+  };
+
   const test = async () => {
     const req = request();
     if (!req) return;
     const r = await busy(testButton, 'testing', () => ferry().testConnection(req));
-    if (r) showResult(req, r);
+    if (r) show(req, r, testButton);
+    else testButton.focus();
   };
 
-  const showResult = (req: ConnectionRequest, r: TestConnectionResult) => {
-    invalidate();
-    switch (r.outcome) {
-      case 'ok':
-        testedFor = JSON.stringify(req);
-        addButton.disabled = false;
-        replaceChildren(
-          result,
-          h('p', { class: 'ok-text', role: 'status' }, t('connectedOk', { fingerprint: r.hostKey.fingerprint })),
-          r.remotePathExists ? null : h('p', { class: 'muted' }, t('remoteMissing', { path: req.remotePath })),
-        );
-        return;
-      case 'unknown-host-key': {
-        const trust = h('button', { type: 'button', class: 'primary trust-button' }, t('trustKey'));
-        trust.addEventListener('click', async () => {
-          const done = await busy(trust, 'testing', async () => {
-            await ferry().trustHostKey({
-              host: r.hostKey.host,
-              port: r.hostKey.port,
-              fingerprint: r.hostKey.fingerprint,
-            });
-            return ferry().testConnection(req);
-          });
-          if (done) showResult(req, done);
-        });
-        replaceChildren(
-          result,
-          h(
-            'section',
-            { class: 'hostkey-confirm', role: 'alert' },
-            h('strong', {}, t('firstConnectTitle', { host: `${r.hostKey.host}:${r.hostKey.port}` })),
-            h('p', {}, t('firstConnectBody')),
-            h('p', {}, h('code', { class: 'fingerprint' }, `${r.hostKey.keyType} ${r.hostKey.fingerprint}`)),
-            h('div', { class: 'actions' }, trust),
-          ),
-        );
-        trust.focus();
-        return;
-      }
-      case 'changed-host-key':
-        replaceChildren(
-          result,
-          h(
-            'section',
-            { class: 'hostkey-changed', role: 'alert' },
-            h('strong', {}, t('changedTitle')),
-            h('p', {}, t('changedBody')),
-            h(
-              'dl',
-              {},
-              h('dt', {}, t('changedKnown')),
-              ...r.knownFingerprints.map((f) => h('dd', {}, h('code', { class: 'fingerprint known' }, f))),
-              h('dt', {}, t('changedPresented')),
-              h('dd', {}, h('code', { class: 'fingerprint presented' }, r.hostKey.fingerprint)),
-            ),
-            h('details', {}, h('summary', {}, 'ssh'), h('p', { class: 'muted' }, r.message)),
-          ),
-        );
-        return;
-      case 'revoked-host-key':
-        replaceChildren(
-          result,
-          h(
-            'section',
-            { class: 'hostkey-changed', role: 'alert' },
-            h('strong', {}, t('revokedTitle')),
-            h('p', {}, r.message),
-          ),
-        );
-        return;
-      case 'failed':
-        showError(r.message);
-        return;
-    }
+  const showPreview = (on: boolean) => {
+    fields.hidden = on;
+    preview.hidden = !on;
+    back.hidden = !on;
+    testButton.hidden = on;
   };
+  let previewed: string | undefined;
 
-  const browseTo = async (path: string) => {
-    const req = request();
-    if (!req) return;
-    const listing = await busy(browse, 'testing', () => ferry().browseRemote({ ...req, remotePath: path }));
-    browser.hidden = false;
-    if (!listing) {
-      const create = h('button', { type: 'button' }, t('createRemote'));
-      create.addEventListener('click', async () => {
-        if ((await busy(create, 'testing', () => ferry().makeRemoteDir({ ...req, remotePath: path }))) !== undefined)
-          void browseTo(path);
+  const discard = async () => {
+    if (snapshot() !== pristine || previewed) {
+      const ok = await confirmDialog({
+        title: t('discardTitle'),
+        body: t('discardBody'),
+        confirm: t('discard'),
+        cancel: t('keepEditing'),
+        danger: true,
       });
-      replaceChildren(browser, h('p', {}, h('code', {}, path)), create);
-      return;
+      if (!ok) return;
     }
-    remote.value = listing.path;
-    invalidate();
-    const parent = listing.path === '/' ? undefined : listing.path.replace(/\/[^/]+$/, '') || '/';
-    replaceChildren(
-      browser,
-      h('p', {}, h('code', {}, listing.path)),
-      h(
-        'ul',
-        { class: 'dir-list' },
-        parent
-          ? h('li', {}, h('button', { type: 'button', onclick: () => void browseTo(parent) }, `↑ ${t('up')}`))
-          : null,
-        ...listing.dirs.map((d) =>
-          h(
-            'li',
-            {},
-            h(
-              'button',
-              { type: 'button', onclick: () => void browseTo(`${listing.path === '/' ? '' : listing.path}/${d}`) },
-              `${d}/`,
-            ),
-          ),
-        ),
-      ),
-    );
+    dialog.close();
   };
 
   choose.addEventListener('click', async () => {
@@ -315,36 +267,62 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       .catch((err: Error) => (showError(err.message), null));
     if (picked) local.value = picked;
   });
-  browse.addEventListener('click', () => void browseTo(remote.value.trim() || '/'));
+  browse.addEventListener('click', () => {
+    const req = request();
+    if (req)
+      void remoteBrowser(
+        browser,
+        req,
+        remote.value.trim() || '/',
+        <T>(w: () => Promise<T>) => busy(browse, 'testing', w),
+        (p) => ((remote.value = p), invalidate()),
+      );
+  });
   testButton.addEventListener('click', () => void test());
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
+  back.addEventListener('click', () => {
+    previewed = undefined;
+    submit.textContent = t('add');
+    showPreview(false);
+    testButton.focus();
+  });
+  cancel.addEventListener('click', () => void discard());
+  dialog.addEventListener('cancel', (ev) => {
+    ev.preventDefault();
+    void discard();
+  });
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    queueMicrotask(restoreFocus);
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const req = request();
-    if (!req || JSON.stringify(req) !== testedFor) return invalidate();
-    if (!local.value.trim()) {
-      showError(t('fieldRequired', { field: t('localFolder') }));
-      local.focus();
+    const s = settings();
+    if (!s || !connectionOk()) return invalidate();
+    if (e) {
+      const entry = await busy(submit, 'saving', () => ferry().updateFolder(e.id, s));
+      if (entry) (opts.onDone(entry), dialog.close());
       return;
     }
-    const entry = await busy(addButton, 'adding', () =>
-      ferry().addFolder({
-        ...req,
-        localPath: local.value.trim(),
-        mode: mode.value === 'mirror' || mode.value === 'upload' ? mode.value : 'push',
-        ignore: ignore.value
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l !== ''),
-      }),
-    );
-    if (entry) {
-      opts.onAdded(entry);
-      dialog.close();
-    } else {
-      addButton.disabled = testedFor === undefined;
+    if (!local.value.trim()) {
+      showError(t('fieldRequired', { field: t('localFolder') }));
+      return local.focus();
     }
+    const add = { ...s, localPath: local.value.trim() };
+    const key = JSON.stringify(add);
+    if (previewed !== key) {
+      const p = await busy(submit, 'previewing', () => ferry().previewFolder(add));
+      if (!p) return;
+      previewed = key;
+      const id = uid('preview');
+      replaceChildren(preview, previewPanel(p, id));
+      showPreview(true);
+      submit.textContent = t('start');
+      submit.setAttribute('aria-describedby', `${id}-summary`);
+      submit.focus();
+      return;
+    }
+    const entry = await busy(submit, 'adding', () => ferry().addFolder(add));
+    if (entry) (opts.onDone(entry), dialog.close());
   });
 
   void ferry()
@@ -354,6 +332,6 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
 
   document.body.append(dialog);
   dialog.showModal();
-  (local.value ? host : local).focus();
+  (e ? host : local.value ? host : local).focus();
   return dialog;
 }

@@ -7,6 +7,7 @@ import { h, replaceChildren, uid } from './dom.ts';
 import { ferry } from './ferry.ts';
 import { formatDateTime } from './format.ts';
 import { t } from './i18n.ts';
+import { focusFirst, focusLost } from './focus.ts';
 import { showMessage } from './messages.ts';
 
 function what(c: ConflictView): string {
@@ -106,6 +107,8 @@ export function openConflictsDialog(folderId: string, localPath: string, onChang
     try {
       render(await ferry().getConflicts(folderId));
       onChange();
+      // "Mark resolved" turned into a badge: focus moves to the next one, or to Close.
+      if (focusLost()) focusFirst(body.querySelector<HTMLElement>('.mark-resolved'), close);
     } catch (err) {
       replaceChildren(body, h('p', { class: 'error-text', role: 'alert' }, (err as Error).message));
     }

@@ -1,22 +1,31 @@
 /**
  * One folder's card. Built once and then updated in place on every status event, so focus
- * and an opened "failed items" list survive the frequent updates.
+ * and opened lists survive the frequent updates; when an update removes what had focus (a
+ * halt decided, a recovery), focus moves to the card's Pause/Resume button, never the page.
+ *
+ * Sized for several targets: the target line is one row of the card (`.targets`), so more
+ * targets become more rows, not a new card.
  */
-import type { FolderEntry, FolderStatus } from '../main/ipc/contract.ts';
+import type { FolderEntry, WhyResult } from '../main/ipc/contract.ts';
 import { folderDisplayState, type FolderDisplayState } from '../main/app-core/tray-state.ts';
-import { h, replaceChildren, uid } from './dom.ts';
-import { formatBytes, formatTime } from './format.ts';
+import { CardDetails } from './card-details.ts';
+import { ProblemPanel, type ProblemActions } from './card-problem.ts';
+import { h, uid } from './dom.ts';
+import { FailedItems } from './failed-items.ts';
+import { focusFirst, focusLost } from './focus.ts';
+import { formatBytes } from './format.ts';
 import { t } from './i18n.ts';
 
-export interface CardActions {
-  pause(id: string): void;
-  resume(id: string): void;
+export interface CardActions extends ProblemActions {
   remove(id: string, localPath: string): void;
-  retry(id: string): void;
-  confirmDeletes(id: string): void;
-  cancelDeletes(id: string): void;
-  provideSecret(id: string, secret: string): void;
   showConflicts(id: string, localPath: string): void;
+  edit(entry: FolderEntry): void;
+  syncNow(id: string): void;
+  openFolder(id: string): void;
+  openFile(id: string, path: string): void;
+  ignorePath(id: string, path: string): void;
+  copy(text: string): void;
+  why(id: string, path: string): Promise<WhyResult | undefined>;
 }
 
 export const STATE_ICON: Record<FolderDisplayState, string> = {
@@ -28,7 +37,7 @@ export const STATE_ICON: Record<FolderDisplayState, string> = {
   starting: '…',
 };
 
-function folderName(path: string): string {
+export function folderName(path: string): string {
   const parts = path.split(/[\\/]+/).filter((p) => p !== '');
   return parts[parts.length - 1] ?? path;
 }
@@ -39,37 +48,39 @@ export class FolderCard {
   private readonly actions: CardActions;
   private readonly icon = h('span', { class: 'state-icon', 'aria-hidden': 'true' });
   private readonly stateText = h('span', { class: 'state-text' });
+  private readonly remote = h('span', { class: 'remote' });
+  private readonly mode = h('span', { class: 'mode' });
   private readonly progress = h('progress', { max: 1, value: 0 });
   private readonly progressText = h('span', { class: 'progress-text' });
   private readonly progressBox = h('div', { class: 'progress' }, this.progress, this.progressText);
-  private readonly lastSynced = h('p', { class: 'last-synced' });
   private readonly sessionNote = h('p', { class: 'muted session-note', hidden: true });
-  private readonly problem = h('div', { class: 'problem', role: 'alert', hidden: true });
-  private readonly failedSummary = h('summary');
-  private readonly failedList = h('ul', { class: 'failed-list' });
-  private readonly failed = h('details', { class: 'failed' });
+  private readonly details = new CardDetails();
+  private readonly problem: ProblemPanel;
+  private readonly failed: FailedItems;
   private readonly conflictButton = h('button', { type: 'button', class: 'conflicts-button' });
+  private readonly syncButton = h('button', { type: 'button', class: 'sync-now' }, t('syncNow'));
   private readonly pauseButton = h('button', { type: 'button', class: 'pause-button' });
-  private readonly removeButton = h('button', { type: 'button', class: 'remove-button danger' });
+  private readonly whyAnswer = h('p', { class: 'why-answer', role: 'status' });
 
   constructor(entry: FolderEntry, actions: CardActions) {
     this.entry = entry;
     this.actions = actions;
+    this.problem = new ProblemPanel(actions);
+    const id = () => this.entry.id;
+    this.failed = new FailedItems({
+      retry: () => actions.retry(id()),
+      ignore: (p) => actions.ignorePath(id(), p),
+      open: (p) => actions.openFile(id(), p),
+      copy: (text) => actions.copy(text),
+    });
     const titleId = uid('folder-title');
-    const retry = h(
-      'button',
-      { type: 'button', class: 'retry-button', onclick: () => this.actions.retry(this.entry.id) },
-      t('retryNow'),
-    );
-    this.failed.append(this.failedSummary, this.failedList, retry);
-    this.conflictButton.addEventListener('click', () =>
-      this.actions.showConflicts(this.entry.id, this.entry.localPath),
-    );
+    this.conflictButton.addEventListener('click', () => actions.showConflicts(id(), this.entry.localPath));
+    this.syncButton.addEventListener('click', () => actions.syncNow(id()));
     this.pauseButton.addEventListener('click', () =>
-      this.entry.status.state === 'paused' ? this.actions.resume(this.entry.id) : this.actions.pause(this.entry.id),
+      this.entry.status.state === 'paused' ? actions.resume(id()) : actions.pause(id()),
     );
-    this.removeButton.addEventListener('click', () => this.actions.remove(this.entry.id, this.entry.localPath));
-    this.removeButton.textContent = t('remove');
+    const button = (cls: string, label: string, onclick: () => void) =>
+      h('button', { type: 'button', class: cls, onclick }, label);
     this.el = h(
       'article',
       { class: 'card', 'data-folder-id': entry.id, 'aria-labelledby': titleId },
@@ -78,34 +89,49 @@ export class FolderCard {
         'p',
         { class: 'paths' },
         h('span', { class: 'local', title: entry.localPath }, entry.localPath),
-        ' ',
-        h('span', { class: 'remote' }, t('remoteLabel', { remote: entry.status.remote })),
-        ' · ',
-        h('span', { class: 'mode' }, t(`mode.${entry.mode}`)),
+        h('span', { class: 'targets' }, ' ', this.remote, ' · ', this.mode),
       ),
+      this.details.el,
       this.progressBox,
-      this.lastSynced,
       this.sessionNote,
-      this.problem,
-      this.failed,
-      h('footer', {}, this.conflictButton, h('span', { class: 'spacer' }), this.pauseButton, this.removeButton),
+      this.problem.el,
+      this.failed.el,
+      this.whyForm(),
+      h(
+        'footer',
+        {},
+        this.conflictButton,
+        h('span', { class: 'spacer' }),
+        this.syncButton,
+        button('open-folder', t('openFolder'), () => actions.openFolder(id())),
+        button('edit-button', t('edit'), () => actions.edit(this.entry)),
+        this.pauseButton,
+        button('remove-button danger', t('remove'), () => actions.remove(id(), this.entry.localPath)),
+      ),
     );
     this.update(entry);
   }
 
   update(entry: FolderEntry): void {
+    const hadFocus = this.el.contains(document.activeElement);
     this.entry = entry;
     const s = entry.status;
     const display = folderDisplayState(s);
     this.el.dataset.state = display;
     this.icon.textContent = STATE_ICON[display];
-    this.stateText.textContent = t(`state.${display}`);
+    const notSynced = display === 'error' && s.state === 'idle' && s.failedItems.length > 0;
+    this.stateText.textContent = notSynced
+      ? t(s.failedItems.length === 1 ? 'notSyncedOne' : 'notSynced', { count: s.failedItems.length })
+      : t(`state.${display}`);
+    this.remote.textContent = t('remoteLabel', { remote: s.remote });
+    this.mode.textContent = t(`mode.${entry.mode}`);
 
     const transferring = s.state === 'syncing' && s.filesTotal > 0;
     this.progressBox.hidden = !transferring;
     if (transferring) {
       this.progress.max = Math.max(1, s.bytesTotal || s.filesTotal);
       this.progress.value = s.bytesTotal ? s.bytesDone : s.filesDone;
+      this.progress.setAttribute('aria-label', t('progressLabel'));
       this.progressText.textContent = t('progress', {
         done: s.filesDone,
         total: s.filesTotal,
@@ -116,117 +142,49 @@ export class FolderCard {
     }
     this.sessionNote.hidden = !entry.secretSessionOnly;
     this.sessionNote.textContent = entry.secretSessionOnly ? t('secret.sessionOnly') : '';
-    this.lastSynced.textContent = s.lastSyncAt ? t('lastSynced', { time: formatTime(s.lastSyncAt) }) : t('neverSynced');
+    this.details.update(entry);
+    this.problem.update(entry, display);
+    this.failed.update(s.failedItems);
 
-    this.renderProblem(s, display);
-
-    this.failed.hidden = s.failedItems.length === 0;
-    this.failedSummary.textContent = t('failedItems', { count: s.failedItems.length });
-    replaceChildren(
-      this.failedList,
-      ...s.failedItems
-        .slice(0, 50)
-        .map((f) =>
-          h(
-            'li',
-            {},
-            h('code', {}, f.path),
-            ': ',
-            f.error,
-            h(
-              'span',
-              { class: 'muted' },
-              ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`,
-            ),
-          ),
-        ),
-    );
-
+    const n = entry.unresolvedConflicts;
     this.conflictButton.textContent =
-      s.conflictCount > 0 ? `⚠ ${t('conflicts', { count: s.conflictCount })}` : t('showConflicts');
-    this.conflictButton.classList.toggle('attention', s.conflictCount > 0);
+      n > 0 ? `⚠ ${t(n === 1 ? 'unresolvedOne' : 'unresolved', { count: n })}` : t('showConflicts');
+    this.conflictButton.classList.toggle('attention', n > 0);
+    this.syncButton.disabled = s.state === 'paused' || s.state === 'halted' || !!entry.needsSecret;
     this.pauseButton.textContent = s.state === 'paused' ? t('resume') : t('pause');
+    if (hadFocus && focusLost()) focusFirst(this.failed.el.hidden ? null : this.failed.summary, this.pauseButton);
   }
 
-  private problemKey = '';
+  /** The latest transfer of this folder (from the activity feed). */
+  changed(time: string): void {
+    this.details.changed(time);
+  }
 
-  /** Rebuilt only when what it says changes, so a focused button in it stays focused. */
-  private renderProblem(s: FolderStatus, display: FolderDisplayState): void {
-    const needs = this.entry.needsSecret;
-    const key = needs
-      ? `needs:${needs}`
-      : display === 'halted'
-        ? `halted:${s.halt?.reason}:${s.halt?.message}`
-        : display === 'error' && s.lastError
-          ? `error:${s.lastError}`
-          : '';
-    if (key === this.problemKey) return;
-    this.problemKey = key;
-    const id = this.entry.id;
-    if (needs) {
-      const inputId = uid('secret');
-      const input = h('input', { id: inputId, type: 'password', autocomplete: 'off', required: true });
-      const form = h(
-        'form',
-        {
-          class: 'secret-form',
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            if (input.value) this.actions.provideSecret(id, input.value);
-          },
+  tick(): void {
+    this.details.tick();
+  }
+
+  private whyForm(): HTMLElement {
+    const inputId = uid('why');
+    const input = h('input', { id: inputId, type: 'text', spellcheck: 'false', placeholder: 'docs/readme.md' });
+    const form = h(
+      'form',
+      {
+        class: 'why-form',
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          const path = input.value.trim();
+          if (!path) return void input.focus();
+          void this.actions.why(this.entry.id, path).then((r) => {
+            this.whyAnswer.textContent = r?.text ?? '';
+            if (r) this.whyAnswer.dataset.verdict = r.verdict;
+          });
         },
-        h('label', { for: inputId }, t(needs === 'password' ? 'secret.password' : 'secret.passphrase')),
-        input,
-        h('button', { type: 'submit', class: 'primary' }, t('secret.start')),
-      );
-      replaceChildren(this.problem, h('strong', {}, t('secret.title')), h('p', {}, s.lastError ?? ''), form);
-      this.problem.hidden = false;
-    } else if (display === 'halted' && s.halt) {
-      const buttons =
-        s.halt.reason === 'root-missing'
-          ? [
-              h(
-                'button',
-                { type: 'button', class: 'primary', onclick: () => this.actions.resume(id) },
-                t('halt.root-missing'),
-              ),
-            ]
-          : [
-              h(
-                'button',
-                { type: 'button', class: 'danger', onclick: () => this.actions.confirmDeletes(id) },
-                t('halt.confirm'),
-              ),
-              s.mode === 'push'
-                ? h(
-                    'button',
-                    { type: 'button', onclick: () => this.actions.cancelDeletes(id) },
-                    t('halt.cancelDeletes'),
-                  )
-                : h('button', { type: 'button', onclick: () => this.actions.pause(id) }, t('halt.keepPaused')),
-            ];
-      replaceChildren(
-        this.problem,
-        h('strong', {}, t('haltedTitle')),
-        h('p', {}, s.halt.message),
-        h('div', { class: 'actions' }, ...buttons),
-      );
-      this.problem.hidden = false;
-    } else if (display === 'error' && s.lastError) {
-      replaceChildren(
-        this.problem,
-        h('strong', {}, t('errorTitle')),
-        h('p', { class: 'error-text' }, s.lastError),
-        h(
-          'div',
-          { class: 'actions' },
-          h('button', { type: 'button', onclick: () => this.actions.retry(id) }, t('retryNow')),
-        ),
-      );
-      this.problem.hidden = false;
-    } else {
-      this.problem.hidden = true;
-      this.problem.replaceChildren();
-    }
+      },
+      h('label', { for: inputId }, t('whyPath')),
+      h('div', { class: 'row' }, input, h('button', { type: 'submit' }, t('whyExplain'))),
+      this.whyAnswer,
+    );
+    return h('details', { class: 'why' }, h('summary', {}, t('whyTitle')), form);
   }
 }

@@ -1,33 +1,39 @@
 /**
- * The window: header with the overall state, one card per folder, the activity panel, and
- * drag-and-drop of a folder onto the window to start the add flow. Talks to main only
- * through `window.ferry`.
+ * The window: header with the overall state (unresolved conflicts counted), one card per
+ * folder, the activity panel, and drag-and-drop of a folder onto the window to start the
+ * add flow. Talks to main only through `window.ferry`.
  */
 import type { AppSettings, Events, FolderEntry } from '../main/ipc/contract.ts';
 import { overallState } from '../main/app-core/tray-state.ts';
+import { ActivityPanel } from './activity-panel.ts';
 import { openAddDialog } from './add-dialog.ts';
+import { BytesSent } from './bytes-sent.ts';
+import { confirmDialog } from './confirm-dialog.ts';
 import { openConflictsDialog } from './conflicts-dialog.ts';
 import { h, replaceChildren } from './dom.ts';
 import { ferry } from './ferry.ts';
-import { FolderCard, STATE_ICON, type CardActions } from './folder-card.ts';
-import { formatBytes } from './format.ts';
+import { FolderCard, STATE_ICON, folderName, type CardActions } from './folder-card.ts';
+import { trackFocus } from './focus.ts';
 import { resolveLanguage, setLanguage, t, type MessageKey } from './i18n.ts';
 import { messageRegion, showMessage } from './messages.ts';
-import { ThroughputSeries } from './throughput-series.ts';
+import { openSettings } from './settings-dialog.ts';
 
 const folders = new Map<string, FolderEntry>();
 const cards = new Map<string, FolderCard>();
 let settings: AppSettings = { language: 'system', openAtLogin: false };
 
+const root = h('div', { class: 'app-root' });
 const list = h('section', { class: 'folder-list', 'aria-label': 'Folders' });
 const overall = h('p', { class: 'overall', role: 'status' });
-const activityList = h('ol', { class: 'activity-list' });
-const chart = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-const chartArea = document.createElementNS('http://www.w3.org/2000/svg', 'polygon');
-const chartLabel = h('p', { class: 'muted chart-label' });
 const dropOverlay = h('div', { class: 'drop-overlay', hidden: true, 'aria-hidden': 'true' });
-const series = new ThroughputSeries(60);
-const recent: Events['fileActivity'][] = [];
+const sent = new BytesSent();
+const lastChange = new Map<string, string>();
+let activity = new ActivityPanel(nameOf);
+
+function nameOf(id: string): string {
+  const f = folders.get(id);
+  return f ? folderName(f.localPath) : id;
+}
 
 async function run<T>(work: () => Promise<T>): Promise<T | undefined> {
   try {
@@ -38,6 +44,15 @@ async function run<T>(work: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
+async function copy(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+    showMessage(t('copied', { text }));
+  } catch (err) {
+    showMessage((err as Error).message, 'error');
+  }
+}
+
 const actions: CardActions = {
   pause: (id) => void run(() => ferry().pauseFolder(id)).then(refresh),
   resume: (id) => void run(() => ferry().resumeFolder(id)).then(refresh),
@@ -45,16 +60,37 @@ const actions: CardActions = {
   confirmDeletes: (id) => void run(() => ferry().confirmMassDelete(id)),
   cancelDeletes: (id) => void run(() => ferry().cancelMassDelete(id)),
   provideSecret: (id, secret) => void run(() => ferry().provideSecret(id, secret)).then(refresh),
-  remove: (id, localPath) => {
-    if (confirm(t('removeConfirm', { path: localPath }))) void run(() => ferry().removeFolder(id)).then(refresh);
-  },
-  showConflicts: (id, localPath) => void openConflictsDialog(id, localPath, () => undefined),
+  remove: (id, localPath) =>
+    void confirmDialog({
+      title: t('removeTitle', { name: folderName(localPath) }),
+      body: t('removeConfirm', { path: localPath }),
+      confirm: t('remove'),
+      cancel: t('cancel'),
+      danger: true,
+    }).then((yes) => (yes ? run(() => ferry().removeFolder(id)).then(refresh) : undefined)),
+  showConflicts: (id, localPath) => void openConflictsDialog(id, localPath, () => void refresh()),
+  edit: (entry) => void openAddDialog({ edit: entry, onDone: () => void refresh() }),
+  syncNow: (id) => void run(() => ferry().syncNow(id)),
+  openFolder: (id) => void run(() => ferry().openFolder(id)),
+  openFile: (id, path) => void run(() => ferry().openLocalFile(id, path)),
+  ignorePath: (id, path) => void run(() => ferry().ignorePath(id, path)).then(refresh),
+  copy: (text) => void copy(text),
+  why: (id, path) => run(() => ferry().whyPath(id, path)),
 };
 
 function renderOverall(): void {
-  const state = overallState([...folders.values()].map((f) => ({ status: f.status, conflictsNeedingAttention: 0 })));
-  overall.dataset.state = state;
-  overall.textContent = `${STATE_ICON[state === 'conflict' ? 'error' : state]} ${t(`overall.${state}` as MessageKey)}`;
+  const entries = [...folders.values()];
+  const unresolved = entries.reduce((n, f) => n + f.unresolvedConflicts, 0);
+  const state = overallState(
+    entries.map((f) => ({ status: f.status, conflictsNeedingAttention: f.unresolvedConflicts })),
+  );
+  overall.dataset.state = entries.length === 0 ? 'empty' : state;
+  overall.textContent =
+    entries.length === 0
+      ? t('overall.empty')
+      : state === 'conflict'
+        ? `⚠ ${t('overall.unresolved', { count: unresolved })}`
+        : `${STATE_ICON[state]} ${t(`overall.${state}` as MessageKey)}`;
 }
 
 function renderList(): void {
@@ -62,6 +98,7 @@ function renderList(): void {
     if (!folders.has(id)) {
       card.el.remove();
       cards.delete(id);
+      sent.forget(id);
     }
   }
   if (folders.size === 0) {
@@ -73,6 +110,8 @@ function renderList(): void {
       if (card) card.update(entry);
       else {
         const c = new FolderCard(entry, actions);
+        const changed = lastChange.get(entry.id);
+        if (changed) c.changed(changed);
         cards.set(entry.id, c);
         list.append(c.el);
       }
@@ -90,6 +129,7 @@ async function refresh(): Promise<void> {
 }
 
 function onStatus(s: Events['folderStatus']): void {
+  activity.addBytes(sent.update(s));
   const entry = folders.get(s.id);
   if (!entry) return void refresh();
   const next = { ...entry, status: s, paused: s.state === 'paused' };
@@ -99,90 +139,24 @@ function onStatus(s: Events['folderStatus']): void {
 }
 
 function onActivity(a: Events['fileActivity']): void {
-  if (a.outcome.ok && a.outcome.op === 'upload') series.add(a.outcome.bytes ?? 0);
-  recent.unshift(a);
-  recent.length = Math.min(recent.length, 30);
-  renderActivity();
+  activity.add(a);
+  lastChange.set(a.folderId, a.time);
+  cards.get(a.folderId)?.changed(a.time);
 }
 
-function renderActivity(): void {
-  if (recent.length === 0) return replaceChildren(activityList, h('li', { class: 'muted' }, t('noActivity')));
-  replaceChildren(
-    activityList,
-    ...recent.map((a) => {
-      const op = (['upload', 'remove', 'mkdir', 'rename'] as const).find((o) => a.outcome.op === o) ?? 'other';
-      return h(
-        'li',
-        { class: a.outcome.ok ? 'ok' : 'failed' },
-        h('span', { class: 'op' }, t(`op.${op}`)),
-        ' ',
-        h('code', {}, a.outcome.path || '/'),
-        a.outcome.ok ? null : h('span', { class: 'error-text' }, ` ${t('failed')}: ${a.outcome.error ?? ''}`),
-      );
-    }),
-  );
-}
-
-/** Once a second: close the chart's second and redraw it with the current and peak rates. */
-function sampleThroughput(): void {
-  series.tick();
-  drawThroughput();
-}
-
-function drawThroughput(): void {
-  chartArea.setAttribute('points', series.areaPoints(100, 30));
-  // While a folder syncs, its own live rate is the better "now"; otherwise the last second's.
+/** Once a second: close the chart's second; every 15 s: refresh the cards' relative times. */
+let seconds = 0;
+function tick(): void {
   const live = [...folders.values()].reduce(
     (n, f) => n + (f.status.state === 'syncing' ? f.status.throughputBps : 0),
     0,
   );
-  chartLabel.textContent = t('throughputLine', {
-    now: formatBytes(Math.max(live, series.last())),
-    peak: formatBytes(series.peak()),
-  });
-}
-
-function openSettings(): void {
-  const lang = h(
-    'select',
-    { id: 'settings-language' },
-    h('option', { value: 'system' }, t('languageSystem')),
-    h('option', { value: 'en' }, 'English'),
-    h('option', { value: 'zh-CN' }, '简体中文'),
-  );
-  lang.value = settings.language;
-  const login = h('input', { type: 'checkbox', id: 'settings-login', checked: settings.openAtLogin });
-  const close = h('button', { type: 'button' }, t('close'));
-  const dialog = h(
-    'dialog',
-    { class: 'settings-dialog', 'aria-labelledby': 'settings-title' },
-    h('h2', { id: 'settings-title' }, t('settings')),
-    h('div', { class: 'field' }, h('label', { for: lang.id }, t('language')), lang),
-    h('div', { class: 'field checkbox' }, login, h('label', { for: login.id }, t('openAtLogin'))),
-    h('div', { class: 'dialog-buttons' }, h('span', { class: 'spacer' }), close),
-  );
-  lang.addEventListener('change', async () => {
-    const language = lang.value === 'en' || lang.value === 'zh-CN' ? lang.value : 'system';
-    const next = await run(() => ferry().setSettings({ language }));
-    if (next) {
-      settings = next;
-      dialog.close();
-      render();
-    }
-  });
-  login.addEventListener('change', async () => {
-    const next = await run(() => ferry().setSettings({ openAtLogin: login.checked }));
-    if (next) settings = next;
-  });
-  close.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', () => dialog.remove());
-  document.body.append(dialog);
-  dialog.showModal();
-  lang.focus();
+  activity.tick(live);
+  if (++seconds % 15 === 0) for (const c of cards.values()) c.tick();
 }
 
 function startAdd(localPath?: string): void {
-  openAddDialog({ ...(localPath ? { localPath } : {}), onAdded: () => void refresh() });
+  openAddDialog({ ...(localPath ? { localPath } : {}), onDone: () => void refresh() });
 }
 
 async function handleDrop(ev: DragEvent): Promise<void> {
@@ -210,50 +184,53 @@ function render(): void {
   document.title = t('appTitle');
   cards.clear();
   list.replaceChildren();
-  chart.setAttribute('viewBox', '0 0 100 30');
-  chart.setAttribute('preserveAspectRatio', 'none');
-  chart.setAttribute('class', 'chart');
-  chart.setAttribute('role', 'img');
-  chart.setAttribute('aria-label', t('throughput'));
-  chart.replaceChildren(chartArea);
-  drawThroughput();
+  list.setAttribute('aria-label', t('folders'));
+  activity = new ActivityPanel(nameOf);
   replaceChildren(dropOverlay, h('p', {}, t('dropHere')));
-  const app = h(
-    'div',
-    { class: 'app' },
+  const settingsButton = h('button', { type: 'button', class: 'settings-button' }, t('settings'));
+  settingsButton.addEventListener('click', () =>
+    openSettings(settings, (next) => {
+      const relabel = next.language !== settings.language;
+      settings = next;
+      if (relabel) render();
+    }),
+  );
+  replaceChildren(
+    root,
     h(
-      'header',
-      { class: 'top' },
-      h('h1', {}, t('appTitle')),
-      overall,
-      h('span', { class: 'spacer' }),
-      h('button', { type: 'button', class: 'primary add-folder', onclick: () => startAdd() }, t('addFolder')),
-      h('button', { type: 'button', class: 'settings-button', onclick: openSettings }, t('settings')),
-    ),
-    h('main', {}, list),
-    h(
-      'aside',
-      { class: 'activity', 'aria-labelledby': 'activity-title' },
-      h('h2', { id: 'activity-title' }, t('activity')),
-      chart,
-      chartLabel,
-      activityList,
+      'div',
+      { class: 'app' },
+      h(
+        'header',
+        { class: 'top' },
+        h('h1', { tabindex: -1 }, t('appTitle')),
+        overall,
+        h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'primary add-folder', onclick: () => startAdd() }, t('addFolder')),
+        settingsButton,
+      ),
+      h('main', {}, list),
+      activity.el,
     ),
     messageRegion(),
     dropOverlay,
   );
-  document.body.replaceChildren(app);
   renderList();
-  renderActivity();
 }
 
 async function main(): Promise<void> {
   settings = (await run(() => ferry().getSettings())) ?? settings;
+  document.body.append(root);
+  trackFocus();
   render();
   ferry().on('folderStatus', onStatus);
   ferry().on('foldersChanged', () => void refresh());
   ferry().on('fileActivity', onActivity);
   ferry().on('conflict', () => void refresh());
+  ferry().on('showConflicts', ({ folderId }) => {
+    const f = folders.get(folderId);
+    if (f) openConflictsDialog(folderId, f.localPath, () => void refresh());
+  });
   let depth = 0;
   document.addEventListener('dragenter', (ev) => {
     ev.preventDefault();
@@ -269,7 +246,7 @@ async function main(): Promise<void> {
     depth = 0;
     void handleDrop(ev);
   });
-  setInterval(sampleThroughput, 1000);
+  setInterval(tick, 1000);
   await refresh();
   document.body.dataset.ready = 'true';
 }

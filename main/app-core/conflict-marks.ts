@@ -37,3 +37,11 @@ export async function addConflictMark(file: string, time: string, path: string):
     throw new Error(`Could not save the resolved mark in ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/** How many of `records` no mark resolves: the one count the card, header and tray show. */
+export function countUnresolved(
+  records: readonly { time: string; path: string }[],
+  marks: ReadonlySet<string>,
+): number {
+  return records.filter((r) => !marks.has(conflictKey(r.time, r.path))).length;
+}

@@ -21,9 +21,26 @@ import type { TransportChoice } from '../transport/open-transport.ts';
 import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
 import { folderConfigFrom } from '../engine/folder-options.ts';
 import { ControlServer } from '../control/server.ts';
+import { explainPath } from '../control/why.ts';
+import { previewFolder, type PlanPreview } from '../engine/preview.ts';
 import { checkKeyPassphrase } from '../ssh/key-file.ts';
-import type { AddFolderRequest, AppSettings, ConflictList, FolderEntry, LocalPathInfo } from '../ipc/contract.ts';
-import { addConflictMark, conflictKey, conflictMarksFile, readConflictMarks } from './conflict-marks.ts';
+import type {
+  AddFolderRequest,
+  AppSettings,
+  ConflictList,
+  FolderEntry,
+  LocalPathInfo,
+  UpdateFolderRequest,
+  WhyResult,
+} from '../ipc/contract.ts';
+import {
+  addConflictMark,
+  conflictKey,
+  conflictMarksFile,
+  countUnresolved,
+  readConflictMarks,
+} from './conflict-marks.ts';
+import { TimedPauses } from './timed-pause.ts';
 import { targetSpecOf } from './connection.ts';
 import { migrateSettings, type PersistedSettings, type StoredFolder } from './settings-migrations.ts';
 import type { SecretStore, SettingsStore } from './settings-store.ts';
@@ -53,6 +70,8 @@ interface Running {
   /** Absent when the folder could not be started (its status explains why). */
   sync?: FolderSync;
   stateDir: string;
+  /** The config it runs with (secrets included: a session-only secret survives an edit). */
+  config?: FolderConfig;
   failure?: FolderStatus;
   /** Not started because this secret is not stored (no system keyring); see provideSecret. */
   needsSecret?: 'password' | 'passphrase';
@@ -68,6 +87,9 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   private readonly folders = new Map<string, Running>();
   /** `ferry status` and friends reach the app's folders through this (main/control/). */
   private control: ControlServer | undefined;
+  /** Unresolved conflict-log records per folder (a new conflict adds one; a mark recounts). */
+  private readonly unresolved = new Map<string, number>();
+  private readonly timedPauses = new TimedPauses();
 
   private constructor(opts: FolderManagerOptions, settings: PersistedSettings) {
     super();
@@ -124,23 +146,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
         `${info.path} already syncs to ${other?.sync?.status().remote ?? other?.saved.host ?? 'a server'}. Remove that folder first to sync it somewhere else.`,
       );
     }
-    const draft: StoredFolder = {
-      id: '',
-      localPath: info.path,
-      host: req.host,
-      ...(req.user ? { user: req.user } : {}),
-      ...(req.port ? { port: req.port } : {}),
-      authKind: req.auth.kind,
-      ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
-      remotePath: req.remotePath,
-      mode: req.mode,
-      ignore: req.ignore,
-      paused: false,
-    };
-    const config = await this.configFor(draft, {
-      ...(req.auth.kind === 'password' ? { password: req.auth.password } : {}),
-      ...(req.auth.kind === 'key' && req.auth.passphrase ? { passphrase: req.auth.passphrase } : {}),
-    });
+    const draft = storedFrom(req, info.path, false);
+    const config = await this.configFor(draft, secretsOf(req));
     if (this.folders.has(config.id)) throw new Error(`${info.path} already syncs to ${config.endpoint.displayName}.`);
     // The id comes from the resolved endpoint, and the remote path as the server spells it.
     const saved: StoredFolder = { ...draft, id: config.id, remotePath: config.endpoint.remoteRoot };
@@ -180,8 +187,131 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     return this.entryOf(this.mustGet(id));
   }
 
+  /** The dry run of a folder about to be added: what its first sync would do. */
+  async preview(req: AddFolderRequest): Promise<PlanPreview> {
+    const info = await this.inspectLocalPath(req.localPath);
+    if (info.kind !== 'dir') throw new Error(`${info.path} is not a folder Ferry can sync.`);
+    return previewFolder(await this.configFor(storedFrom(req, info.path, false), secretsOf(req)));
+  }
+
+  /**
+   * New settings for a saved folder: the new config is built (and checked) first, then the
+   * folder restarts with it. A new server or remote path is a new target, so a new id.
+   */
+  async update(id: string, req: UpdateFolderRequest): Promise<FolderEntry> {
+    const r = this.mustGet(id);
+    const next = storedFrom(req, r.saved.localPath, r.saved.paused);
+    const kept = async (what: 'password' | 'passphrase') =>
+      (await this.opts.secrets.get(secretKey(id, what))) ?? r.config?.endpoint[what];
+    const given = secretsOf(req);
+    const secrets = {
+      ...given,
+      ...(req.auth.kind === 'password' && !given.password ? { password: (await kept('password')) ?? '' } : {}),
+      ...(req.auth.kind === 'key' && !given.passphrase && (await kept('passphrase'))
+        ? { passphrase: (await kept('passphrase')) as string }
+        : {}),
+    };
+    const config = await this.configFor(next, secrets);
+    const saved: StoredFolder = { ...next, id: config.id, remotePath: config.endpoint.remoteRoot };
+    if (config.id !== id && this.folders.has(config.id))
+      throw new Error(`${r.saved.localPath} already syncs to ${config.endpoint.displayName}.`);
+    if (JSON.stringify(saved) === JSON.stringify(r.saved) && !given.password && !given.passphrase && r.sync)
+      return this.entryOf(r);
+    await r.sync?.stop();
+    this.folders.delete(id);
+    this.timedPauses.clear(id);
+    this.unresolved.delete(id);
+    for (const what of ['password', 'passphrase'] as const) await this.opts.secrets.delete(secretKey(id, what));
+    let stored = true;
+    if (secrets.password) stored = await this.opts.secrets.set(secretKey(saved.id, 'password'), secrets.password);
+    if (secrets.passphrase) stored = await this.opts.secrets.set(secretKey(saved.id, 'passphrase'), secrets.passphrase);
+    await this.saveFolders(this.settings.folders.map((f) => (f.id === id ? saved : f)));
+    await this.run(saved, config);
+    if (!stored) this.mustGet(saved.id).secretSessionOnly = true;
+    this.changed();
+    return this.entryOf(this.mustGet(saved.id));
+  }
+
+  /** Ignores exactly `path` (an anchored pattern) from now on; restarts the folder. */
+  async ignorePath(id: string, path: string): Promise<FolderEntry> {
+    const r = this.mustGet(id);
+    const rel = this.localPathOf(id, path)
+      .slice(resolve(r.saved.localPath).length + 1)
+      .split('\\')
+      .join('/');
+    if (!rel) throw new Error('The folder itself cannot be ignored; remove it instead.');
+    const pattern = `/${rel.replace(/([*?[\]!#\\])/g, '\\$1')}`;
+    if (r.saved.ignore.includes(pattern)) return this.entryOf(r);
+    const auth =
+      r.saved.authKind === 'key'
+        ? { kind: 'key' as const, keyPath: r.saved.keyPath ?? '' }
+        : r.saved.authKind === 'password'
+          ? { kind: 'password' as const, password: '' }
+          : { kind: 'agent' as const };
+    return this.update(id, {
+      host: r.saved.host,
+      ...(r.saved.user ? { user: r.saved.user } : {}),
+      ...(r.saved.port ? { port: r.saved.port } : {}),
+      auth,
+      remotePath: r.saved.remotePath,
+      mode: r.saved.mode,
+      ignore: [...r.saved.ignore, pattern],
+    });
+  }
+
+  /** A full pass now, which also retries failed items; a paused or halted folder waits for the user. */
+  syncNow(id: string): void {
+    const sync = this.runningSync(id);
+    const state = sync.status().state;
+    if (state === 'paused') throw new Error(`${sync.config.localRoot} is paused: resume it to sync.`);
+    if (state === 'halted') throw new Error(`${sync.config.localRoot} is halted: decide on the halt first.`);
+    sync.retryFailed();
+    sync.resume();
+  }
+
+  /** Why `path` (relative to the folder) is or is not on the server, as `ferry why` says it. */
+  async why(id: string, path: string): Promise<WhyResult> {
+    const r = this.mustGet(id);
+    const status = this.entryOf(r).status;
+    const answer = await explainPath(
+      this.localPathOf(id, path),
+      [
+        {
+          id,
+          localRoot: resolve(r.saved.localPath),
+          remote: status.remote,
+          stateDir: r.sync?.config.stateDir ?? r.stateDir,
+          ignore: r.saved.ignore,
+          status,
+        },
+      ],
+      'running',
+    );
+    return { verdict: answer.verdict, text: answer.text };
+  }
+
+  /** Pauses now; resumes by itself at `until`. */
+  async pauseUntil(id: string, until: string): Promise<void> {
+    const at = new Date(until);
+    this.runningSync(id);
+    this.timedPauses.set(
+      id,
+      at,
+      Date.now(),
+      () => void this.resume(id).catch((err: Error) => console.error(`Ferry: timed resume: ${err.message}`)),
+    );
+    await this.pause(id, true);
+    this.changed();
+  }
+
+  unresolvedConflicts(id: string): number {
+    return this.unresolved.get(id) ?? 0;
+  }
+
   async remove(id: string): Promise<void> {
     const r = this.mustGet(id);
+    this.timedPauses.clear(id);
+    this.unresolved.delete(id);
     await r.sync?.stop();
     this.folders.delete(id);
     await this.saveFolders(this.settings.folders.filter((f) => f.id !== id));
@@ -190,12 +320,14 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.changed();
   }
 
-  async pause(id: string): Promise<void> {
+  async pause(id: string, timed = false): Promise<void> {
+    if (!timed) this.timedPauses.clear(id);
     this.runningSync(id).pause();
     await this.setPaused([id], true);
   }
 
   async resume(id: string): Promise<void> {
+    this.timedPauses.clear(id);
     this.runningSync(id).resume();
     await this.setPaused([id], false);
   }
@@ -208,7 +340,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   async resumeAll(): Promise<void> {
     const ids = [...this.folders.values()].filter((r) => r.sync && r.saved.paused).map((r) => r.saved.id);
-    for (const id of ids) this.runningSync(id).resume();
+    for (const id of ids) (this.timedPauses.clear(id), this.runningSync(id).resume());
     await this.setPaused(ids, false);
   }
 
@@ -236,6 +368,15 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   async markConflictResolved(id: string, time: string, path: string): Promise<void> {
     await addConflictMark(conflictMarksFile(this.mustGet(id).stateDir), time, path);
+    await this.countConflicts(id);
+    this.changed();
+  }
+
+  private async countConflicts(id: string): Promise<void> {
+    const r = this.folders.get(id);
+    if (!r?.sync) return;
+    const log = await readConflicts(r.sync.conflictFile).catch(() => ({ records: [] }));
+    this.unresolved.set(id, countUnresolved(log.records, await readConflictMarks(conflictMarksFile(r.stateDir))));
   }
 
   /** Absolute local path of `rel` inside folder `id`; refuses anything outside it. */
@@ -250,6 +391,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   /** Stops every folder: in-flight transfers finish and each index is saved. */
   async stopAll(): Promise<void> {
+    this.timedPauses.clearAll();
     await this.control?.close().catch(() => undefined);
     this.control = undefined;
     await Promise.all([...this.folders.values()].map((r) => r.sync?.stop()));
@@ -292,10 +434,13 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       ...(s.user ? { user: s.user } : {}),
       ...(s.port ? { port: s.port } : {}),
       authKind: s.authKind,
+      ...(s.keyPath ? { keyPath: s.keyPath } : {}),
       remotePath: s.remotePath,
       mode: s.mode,
       ignore: s.ignore,
       paused: s.paused,
+      ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
+      unresolvedConflicts: this.unresolved.get(s.id) ?? 0,
       status: status as FolderStatus,
       ...(r.needsSecret ? { needsSecret: r.needsSecret } : {}),
       ...(r.secretSessionOnly ? { secretSessionOnly: true } : {}),
@@ -368,8 +513,12 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     const id = saved.id;
     sync.on('status', (s) => this.emit('folderStatus', s));
     sync.on('file', (outcome) => this.emit('fileActivity', { folderId: id, outcome, time: new Date().toISOString() }));
-    sync.on('conflict', (record) => this.emit('conflict', { folderId: id, record }));
-    this.folders.set(id, { saved, sync, stateDir: config.stateDir });
+    sync.on('conflict', (record) => {
+      this.unresolved.set(id, (this.unresolved.get(id) ?? 0) + 1);
+      this.emit('conflict', { folderId: id, record });
+    });
+    this.folders.set(id, { saved, sync, stateDir: config.stateDir, config });
+    await this.countConflicts(id);
     if (saved.paused) sync.pause();
     await sync.start();
   }
@@ -390,6 +539,30 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   private changed(): void {
     this.emit('foldersChanged', { folderIds: [...this.folders.keys()] });
   }
+}
+
+/** A request's folder as saved (no secrets, no id yet). */
+function storedFrom(req: UpdateFolderRequest, localPath: string, paused: boolean): StoredFolder {
+  return {
+    id: '',
+    localPath,
+    host: req.host,
+    ...(req.user ? { user: req.user } : {}),
+    ...(req.port ? { port: req.port } : {}),
+    authKind: req.auth.kind,
+    ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
+    remotePath: req.remotePath,
+    mode: req.mode,
+    ignore: req.ignore,
+    paused,
+  };
+}
+
+function secretsOf(req: UpdateFolderRequest): { password?: string; passphrase?: string } {
+  return {
+    ...(req.auth.kind === 'password' && req.auth.password ? { password: req.auth.password } : {}),
+    ...(req.auth.kind === 'key' && req.auth.passphrase ? { passphrase: req.auth.passphrase } : {}),
+  };
 }
 
 function failedStatus(saved: StoredFolder, message: string): FolderStatus {

@@ -28,6 +28,16 @@ const en = {
   openFerry: 'Open Ferry',
   openAtLogin: 'Open at login',
   quit: 'Quit Ferry',
+  lastSynced: 'Last synced {time}',
+  neverSynced: 'Not synced yet',
+  rate: '{rate}/s',
+  pausedUntil: 'Paused until {time}',
+  syncNow: 'Sync now',
+  openFolder: 'Open folder',
+  conflicts: 'Conflicts ({count})…',
+  conflictLog: 'Conflict log…',
+  pauseHour: 'Pause for 1 hour',
+  pauseTomorrow: 'Pause until tomorrow {time}',
   conflictTitle: 'Conflict in {folder}',
   conflictBody: '{path} changed on both sides. Ferry kept both versions; review it in the conflict log.',
   haltedTitle: '{folder} is halted',
@@ -64,6 +74,16 @@ const zh: Strings = {
   openFerry: '打开 Ferry',
   openAtLogin: '登录时启动',
   quit: '退出 Ferry',
+  lastSynced: '上次同步：{time}',
+  neverSynced: '尚未同步',
+  rate: '{rate}/秒',
+  pausedUntil: '暂停到 {time}',
+  syncNow: '立即同步',
+  openFolder: '打开文件夹',
+  conflicts: '冲突（{count}）…',
+  conflictLog: '冲突记录…',
+  pauseHour: '暂停 1 小时',
+  pauseTomorrow: '暂停到明天 {time}',
   conflictTitle: '{folder} 出现冲突',
   conflictBody: '{path} 在两边都被修改了。Ferry 保留了两个版本，请在冲突记录中查看。',
   haltedTitle: '{folder} 已停止同步',
@@ -88,4 +108,30 @@ export function fill(template: string, values: Record<string, string>): string {
 export function shellLanguageFor(setting: 'en' | 'zh-CN' | 'system', systemLocale: string): ShellLanguage {
   if (setting !== 'system') return setting;
   return /^zh(?:[-_]|$)/i.test(systemLocale) ? 'zh-CN' : 'en';
+}
+
+/** "5 minutes ago", "in 1 hour" in the shell's language; older than a day: the date. */
+export function relativeTime(iso: string, now: number, lang: ShellLanguage): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const seconds = Math.round((t - now) / 1000);
+  const rtf = new Intl.RelativeTimeFormat(lang, { numeric: 'auto' });
+  const abs = Math.abs(seconds);
+  if (abs < 45) return rtf.format(0, 'second');
+  if (abs < 3600) return rtf.format(Math.round(seconds / 60), 'minute');
+  if (abs < 86_400) return rtf.format(Math.round(seconds / 3600), 'hour');
+  return new Date(t).toLocaleString(lang);
+}
+
+/** A clock time ("08:00") in the shell's language. */
+export function clockTime(date: Date, lang: ShellLanguage): string {
+  return date.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+}
+
+export function formatRate(bytesPerSecond: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = bytesPerSecond;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) ((v /= 1024), u++);
+  return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }

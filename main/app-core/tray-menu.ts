@@ -4,12 +4,15 @@
  * Invariants (Linux StatusNotifier/AppIndicator may not deliver icon clicks and ignores
  * tooltips, so the menu carries everything):
  * - The first item is a disabled label stating the overall state.
- * - One item per folder, labelled with its name and state, whose submenu pauses or resumes it.
+ * - One item per folder, labelled with its name, state and unresolved conflicts, whose
+ *   submenu says when it last synced (and its rate while syncing), then offers Sync now, Open
+ *   folder, its conflict log, Pause/Resume and the timed pauses (1 hour, tomorrow 08:00).
  * - "Pause all" is enabled when some folder runs, "Resume all" when some folder is paused.
  * - Then Open Ferry, Open at login (a checkbox), Quit: always present, always last.
  */
 import type { FolderStatus } from '../engine/status.ts';
-import { shellStrings, type ShellLanguage } from './shell-strings.ts';
+import { clockTime, fill, formatRate, relativeTime, shellStrings, type ShellLanguage } from './shell-strings.ts';
+import { pauseChoices } from './timed-pause.ts';
 import { folderDisplayState, overallState, type OverallState, type TrayFolderInput } from './tray-state.ts';
 
 export type MenuAction =
@@ -17,6 +20,10 @@ export type MenuAction =
   | { type: 'resumeAll' }
   | { type: 'pauseFolder'; folderId: string }
   | { type: 'resumeFolder'; folderId: string }
+  | { type: 'pauseFolderUntil'; folderId: string; until: string }
+  | { type: 'syncNow'; folderId: string }
+  | { type: 'openFolder'; folderId: string }
+  | { type: 'showConflicts'; folderId: string }
   | { type: 'openWindow' }
   | { type: 'toggleOpenAtLogin' }
   | { type: 'quit' };
@@ -39,6 +46,8 @@ export interface TrayMenuInput {
   folders: readonly TrayFolderInput[];
   openAtLogin: boolean;
   language: ShellLanguage;
+  /** The clock for relative times (the shell rebuilds the menu every minute). */
+  now?: number;
 }
 
 /** Short name of a folder for the menu: its last path segment (either separator). */
@@ -50,23 +59,12 @@ export function folderLabel(s: Pick<FolderStatus, 'localRoot'>): string {
 export function trayModel(input: TrayMenuInput): TrayModel {
   const t = shellStrings(input.language);
   const state = overallState(input.folders);
-  const title = t.overall[state];
-  const items: MenuItemModel[] = [{ kind: 'label', label: title }, { kind: 'separator' }];
-  if (input.folders.length === 0) items.push({ kind: 'label', label: t.noFolders });
-  for (const f of input.folders) {
-    const display = folderDisplayState(f.status);
-    const paused = f.status.state === 'paused';
-    const conflicts = f.conflictsNeedingAttention > 0 ? ` (${f.conflictsNeedingAttention} ⚠)` : '';
-    items.push({
-      kind: 'submenu',
-      label: `${folderLabel(f.status)}: ${t.folder[display]}${conflicts}`,
-      items: [
-        paused
-          ? { kind: 'action', label: t.resume, enabled: true, action: { type: 'resumeFolder', folderId: f.status.id } }
-          : { kind: 'action', label: t.pause, enabled: true, action: { type: 'pauseFolder', folderId: f.status.id } },
-      ],
-    });
-  }
+  // No folders is not "everything in sync": the first line says there is nothing yet.
+  const title = input.folders.length === 0 ? `Ferry: ${t.noFolders}` : t.overall[state];
+  const items: MenuItemModel[] = [{ kind: 'label', label: title }];
+  if (input.folders.length > 0) items.push({ kind: 'separator' });
+  const now = input.now ?? Date.now();
+  for (const f of input.folders) items.push(folderMenu(f, t, input.language, now));
   const anyRunning = input.folders.some((f) => f.status.state !== 'paused');
   const anyPaused = input.folders.some((f) => f.status.state === 'paused');
   items.push(
@@ -79,4 +77,54 @@ export function trayModel(input: TrayMenuInput): TrayModel {
     { kind: 'action', label: t.quit, enabled: true, action: { type: 'quit' } },
   );
   return { state, title, items };
+}
+
+function folderMenu(
+  f: TrayFolderInput,
+  t: ReturnType<typeof shellStrings>,
+  lang: ShellLanguage,
+  now: number,
+): MenuItemModel {
+  const s = f.status;
+  const id = s.id;
+  const display = folderDisplayState(s);
+  const paused = s.state === 'paused';
+  const unresolved = f.conflictsNeedingAttention;
+  const when = s.lastSyncAt ? fill(t.lastSynced, { time: relativeTime(s.lastSyncAt, now, lang) }) : t.neverSynced;
+  const rate =
+    s.state === 'syncing' && s.throughputBps > 0 ? ` · ${fill(t.rate, { rate: formatRate(s.throughputBps) })}` : '';
+  const choices = pauseChoices(new Date(now));
+  const act = (label: string, action: MenuAction, enabled = true): MenuItemModel => ({
+    kind: 'action',
+    label,
+    enabled,
+    action,
+  });
+  const items: MenuItemModel[] = [{ kind: 'label', label: when + rate }];
+  if (paused && f.pausedUntil)
+    items.push({ kind: 'label', label: fill(t.pausedUntil, { time: clockTime(new Date(f.pausedUntil), lang) }) });
+  items.push(
+    { kind: 'separator' },
+    act(t.syncNow, { type: 'syncNow', folderId: id }, !paused && s.state !== 'halted'),
+    act(t.openFolder, { type: 'openFolder', folderId: id }),
+    act(unresolved > 0 ? fill(t.conflicts, { count: String(unresolved) }) : t.conflictLog, {
+      type: 'showConflicts',
+      folderId: id,
+    }),
+    { kind: 'separator' },
+    paused
+      ? act(t.resume, { type: 'resumeFolder', folderId: id })
+      : act(t.pause, { type: 'pauseFolder', folderId: id }),
+  );
+  if (!paused)
+    items.push(
+      act(t.pauseHour, { type: 'pauseFolderUntil', folderId: id, until: choices.hour.toISOString() }),
+      act(fill(t.pauseTomorrow, { time: clockTime(choices.tomorrow, lang) }), {
+        type: 'pauseFolderUntil',
+        folderId: id,
+        until: choices.tomorrow.toISOString(),
+      }),
+    );
+  const conflicts = unresolved > 0 ? ` (${unresolved} ⚠)` : '';
+  return { kind: 'submenu', label: `${folderLabel(s)}: ${t.folder[display]}${conflicts}`, items };
 }

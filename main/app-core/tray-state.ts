@@ -6,7 +6,7 @@
  * Priority, most urgent first (the first that any folder is in wins):
  *   1. error    - a folder is in error or halted, or idle with items that keep failing:
  *                 nothing syncs there until something changes or the user acts.
- *   2. conflict - a folder has conflicts the user has not looked at yet.
+ *   2. conflict - a folder has conflicts the user has not marked resolved.
  *   3. syncing  - a folder is starting, scanning or transferring.
  *   4. paused   - a folder is paused (and none of the above).
  *   5. in-sync  - every folder is idle and in sync, or there are no folders.
@@ -49,8 +49,10 @@ export function folderDisplayState(
 
 export interface TrayFolderInput {
   status: FolderStatus;
-  /** Conflicts logged since the user last looked at this folder's conflict log. */
+  /** Conflict-log records not marked resolved (the same count the window shows). */
   conflictsNeedingAttention: number;
+  /** When a timed pause ends. */
+  pausedUntil?: string;
 }
 
 function folderOverall(f: TrayFolderInput): OverallState {

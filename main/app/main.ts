@@ -35,9 +35,6 @@ function setupSingleInstance(): boolean {
   return true;
 }
 
-/** Conflicts seen since the user last had the window in front: the tray's "needs attention". */
-const attention = new Map<string, number>();
-
 async function setupApp(): Promise<void> {
   const userData = app.getPath('userData');
   const secrets = new SafeStorageSecretStore(join(userData, 'secrets.json'));
@@ -88,6 +85,15 @@ async function setupApp(): Promise<void> {
         return done(manager.pause(action.folderId));
       case 'resumeFolder':
         return done(manager.resume(action.folderId));
+      case 'pauseFolderUntil':
+        return done(manager.pauseUntil(action.folderId, action.until));
+      case 'syncNow':
+        return done(manager.syncNow(action.folderId));
+      case 'openFolder':
+        return done(shell.openPath(manager.localPathOf(action.folderId, '.')));
+      case 'showConflicts':
+        showWindow();
+        return sendEvent('showConflicts', { folderId: action.folderId });
       case 'openWindow':
         return showWindow();
       case 'toggleOpenAtLogin':
@@ -98,9 +104,12 @@ async function setupApp(): Promise<void> {
   };
   const tray: TrayController = setupTray(
     () => ({
-      folders: manager
-        .statuses()
-        .map((status) => ({ status, conflictsNeedingAttention: attention.get(status.id) ?? 0 })),
+      folders: manager.list().map((f) => ({
+        status: f.status,
+        conflictsNeedingAttention: f.unresolvedConflicts,
+        ...(f.pausedUntil ? { pausedUntil: f.pausedUntil } : {}),
+      })),
+      now: Date.now(),
       openAtLogin: manager.getSettings().openAtLogin,
       language: language(),
     }),
@@ -118,7 +127,6 @@ async function setupApp(): Promise<void> {
   manager.on('fileActivity', (a) => sendEvent('fileActivity', a));
   manager.on('conflict', (c) => {
     sendEvent('conflict', c);
-    if (!mainWindow()?.isFocused()) attention.set(c.folderId, (attention.get(c.folderId) ?? 0) + 1);
     tray.refresh();
     const folder = manager.statuses().find((s) => s.id === c.folderId);
     if (folder) showNotices(rules.onConflict(c.folderId, folder, c.record), showWindow);
@@ -132,11 +140,11 @@ async function setupApp(): Promise<void> {
     tray.refresh();
     void setOpenAtLogin(s.openAtLogin).catch((err: Error) => console.error(`Open at login: ${err.message}`));
   });
-  app.on('browser-window-focus', () => {
-    attention.clear();
+  // Relative times in the tray ("Last synced 5 minutes ago") move on without a status event.
+  const ticker = setInterval(() => {
+    showNotices(rules.tick(Date.now()), showWindow);
     tray.refresh();
-  });
-  const ticker = setInterval(() => showNotices(rules.tick(Date.now()), showWindow), 30_000);
+  }, 30_000);
 
   let stopped = false;
   app.on('before-quit', (event) => {

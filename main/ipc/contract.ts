@@ -14,8 +14,9 @@ import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
 import type { SyncMode } from '../core/plan.ts';
 import type { FolderStatus } from '../engine/status.ts';
+import type { PlanPreview } from '../engine/preview.ts';
 
-export type { ConflictRecord, FileOutcome, FolderStatus, SyncMode };
+export type { ConflictRecord, FileOutcome, FolderStatus, PlanPreview, SyncMode };
 
 export type Language = 'en' | 'zh-CN' | 'system';
 
@@ -39,6 +40,19 @@ export interface AddFolderRequest extends ConnectionRequest {
   ignore: string[];
 }
 
+/**
+ * A saved folder's new settings (its local path stays). A password or passphrase left empty
+ * keeps the stored one. Changing anything restarts the folder; changing the server or the
+ * remote path makes it a new target (a new id).
+ */
+export type UpdateFolderRequest = Omit<AddFolderRequest, 'localPath'>;
+
+/** `why` for one path of a folder: the control socket's answer, for the card. */
+export interface WhyResult {
+  verdict: 'outside' | 'ignored' | 'failed' | 'synced' | 'held' | 'waiting' | 'absent';
+  text: string;
+}
+
 /** A folder as the window lists it: its saved settings (without secrets) and live status. */
 export interface FolderEntry {
   id: string;
@@ -47,10 +61,16 @@ export interface FolderEntry {
   user?: string;
   port?: number;
   authKind: AuthChoice['kind'];
+  /** The private key file of a 'key' folder (a path, not a secret). */
+  keyPath?: string;
   remotePath: string;
   mode: SyncMode;
   ignore: string[];
   paused: boolean;
+  /** A timed pause (tray or card): when the folder resumes by itself. */
+  pausedUntil?: string;
+  /** Conflict-log records not marked resolved: what the card, header and tray count. */
+  unresolvedConflicts: number;
   status: FolderStatus;
   /**
    * Set when the folder could not start because its password or key passphrase is not
@@ -127,9 +147,20 @@ export interface Commands {
   inspectLocalPath: { args: [path: string]; result: LocalPathInfo };
   chooseLocalFolder: { args: []; result: string | null };
   addFolder: { args: [request: AddFolderRequest]; result: FolderEntry };
+  /** The dry run of a folder not added yet: what its first sync would do. Changes nothing. */
+  previewFolder: { args: [request: AddFolderRequest]; result: PlanPreview };
+  updateFolder: { args: [folderId: string, request: UpdateFolderRequest]; result: FolderEntry };
+  /** Adds an ignore pattern matching exactly this path (anchored) and restarts the folder. */
+  ignorePath: { args: [folderId: string, path: string]; result: FolderEntry };
+  /** A full pass now (also retries failed items); refused while paused or halted. */
+  syncNow: { args: [folderId: string]; result: void };
+  openFolder: { args: [folderId: string]; result: void };
+  whyPath: { args: [folderId: string, path: string]; result: WhyResult };
   removeFolder: { args: [folderId: string]; result: void };
   pauseFolder: { args: [folderId: string]; result: void };
   resumeFolder: { args: [folderId: string]; result: void };
+  /** Pauses now and resumes at `until` (ISO time, within 7 days). */
+  pauseFolderUntil: { args: [folderId: string, until: string]; result: void };
   pauseAll: { args: []; result: void };
   resumeAll: { args: []; result: void };
   retryFailed: { args: [folderId: string]; result: void };
@@ -156,6 +187,8 @@ export interface Events {
   fileActivity: { folderId: string; outcome: FileOutcome; time: string };
   conflict: { folderId: string; record: ConflictRecord };
   foldersChanged: { folderIds: string[] };
+  /** The tray's "Conflicts" item: show this folder's conflict log. */
+  showConflicts: { folderId: string };
 }
 
 export type CommandName = keyof Commands;
@@ -172,9 +205,16 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   inspectLocalPath: true,
   chooseLocalFolder: true,
   addFolder: true,
+  previewFolder: true,
+  updateFolder: true,
+  ignorePath: true,
+  syncNow: true,
+  openFolder: true,
+  whyPath: true,
   removeFolder: true,
   pauseFolder: true,
   resumeFolder: true,
+  pauseFolderUntil: true,
   pauseAll: true,
   resumeAll: true,
   retryFailed: true,
@@ -199,6 +239,7 @@ const EVENT_TABLE: { [K in EventName]: true } = {
   fileActivity: true,
   conflict: true,
   foldersChanged: true,
+  showConflicts: true,
 };
 export const EVENT_NAMES = Object.keys(EVENT_TABLE) as EventName[];
 

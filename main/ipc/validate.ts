@@ -64,6 +64,11 @@ const addFolder = z.strictObject({
   mode: z.enum(['push', 'mirror', 'upload'], { error: 'the mode must be "push", "mirror" or "upload"' }),
   ignore: z.array(text('an ignore pattern', 1024)).max(1000),
 });
+const updateFolder = z.strictObject({
+  ...connectionFields,
+  mode: addFolder.shape.mode,
+  ignore: addFolder.shape.ignore,
+});
 const fingerprint = z
   .string()
   .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: 'the fingerprint must look like SHA256:<43 base64 characters>' });
@@ -82,9 +87,16 @@ export const argumentSchemas = {
   inspectLocalPath: z.tuple([localPath]),
   chooseLocalFolder: none,
   addFolder: z.tuple([addFolder]),
+  previewFolder: z.tuple([addFolder]),
+  updateFolder: z.tuple([folderId, updateFolder]),
+  ignorePath: z.tuple([folderId, text('the file path')]),
+  syncNow: oneFolder,
+  openFolder: oneFolder,
+  whyPath: z.tuple([folderId, text('the file path')]),
   removeFolder: oneFolder,
   pauseFolder: oneFolder,
   resumeFolder: oneFolder,
+  pauseFolderUntil: z.tuple([folderId, isoTime]),
   pauseAll: none,
   resumeAll: none,
   retryFailed: oneFolder,

@@ -21,6 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,8 +106,64 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
   );
 }
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** States axe-core checked, for the summary assertion at the end. */
+const axeStates: string[] = [];
+
+/** axe-core at WCAG 2.1 AA on the page as it is now: no violation allowed. */
+async function axe(state: string): Promise<void> {
+  // page.evaluate runs through the debugging protocol, so the page's CSP does not block it.
+  await page.evaluate(axeSource);
+  const violations = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })
+    .then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
+  assert.deepEqual(violations, [], `axe-core violations in state "${state}"`);
+  axeStates.push(state);
+}
+
+/** Checks the state with axe-core and saves its screenshot at the default size. */
 async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  await axe(name);
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
+
+/** Screenshots at the default (980x680) and minimum (560x400) sizes, light and dark, each checked by axe. */
+async function shotsAllSizes(name: string): Promise<void> {
+  for (const [w, hgt] of [
+    [980, 680],
+    [560, 400],
+  ] as const) {
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.setViewportSize({ width: w, height: hgt });
+      await page.emulateMedia({ colorScheme: scheme });
+      await axe(`${name} ${w}x${hgt} ${scheme}`);
+      await page.screenshot({ path: join(shots, `${name}-${w}x${hgt}-${scheme}.png`) });
+    }
+  }
+  await page.setViewportSize({ width: 980, height: 680 });
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+const active = () =>
+  page.evaluate(() => {
+    const el = (
+      globalThis as unknown as {
+        document: {
+          activeElement: {
+            className: string;
+            textContent: string;
+            tagName: string;
+            getAttribute(n: string): string | null;
+          } | null;
+        };
+      }
+    ).document.activeElement;
+    return el ? `${el.tagName}[${el.getAttribute('type') ?? ''}].${el.className}|${el.textContent}` : '';
+  });
+
+/** Keyboard only: Tab (or Shift+Tab) until the focused element's description matches. */
+async function tabTo(re: RegExp, back = false): Promise<void> {
+  for (let i = 0; i < 60 && !re.test(await active()); i++) await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+  assert.match(await active(), re);
 }
 
 /** The card of the folder the tests add through the window (a control folder comes and goes). */
@@ -179,7 +236,11 @@ before(async () => {
   const served = await serve(rendererDir);
   server = served.server;
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1100, height: 760 }, locale: 'en-US' });
+  const context = await browser.newContext({
+    viewport: { width: 980, height: 680 },
+    locale: 'en-US',
+    permissions: ['clipboard-read', 'clipboard-write'],
+  });
   page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(`page error: ${err.stack ?? err.message}`));
   await page.exposeBinding('__ferryInvoke', (_source, name: unknown, args: unknown) =>
@@ -237,7 +298,12 @@ describe('Ferry window in Chromium', () => {
       api.join(','),
     );
     await page.getByRole('heading', { name: 'No folders yet' }).waitFor();
-    await shot('01-empty');
+    assert.equal(
+      await page.locator('.overall').innerText(),
+      'No folders yet',
+      'never "Everything in sync" with no folders',
+    );
+    await shotsAllSizes('01-empty');
   });
 
   test('the CSP blocks inline scripts, inline event handlers and scripts from another origin', async () => {
@@ -302,15 +368,35 @@ describe('Ferry window in Chromium', () => {
         .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),
       ['build-box', 'nas'],
     );
-    await dialog.getByLabel('Server (host or ssh alias)').fill('127.0.0.1');
-    await dialog.getByLabel('User', { exact: true }).fill(sshd.user);
-    await dialog.getByLabel('Port').fill(String(sshd.port));
-    await dialog.getByLabel('Key file', { exact: true }).check();
-    await dialog.getByLabel('Private key file').fill(sshd.clientKeyPath);
-    await dialog.getByLabel('Folder on the server').fill(remote);
-    await dialog.getByLabel('Ignore patterns').fill('*.tmp');
+    // Keyboard only from here: focus starts in the form (the host, the local path being known).
+    assert.match(await active(), /^INPUT/);
+    await page.keyboard.type('127.0.0.1');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(sshd.user);
+    await tabTo(/^INPUT\[radio\]/); // the first auth radio (ssh-agent)
+    await page.keyboard.press('ArrowRight'); // Key file
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(sshd.clientKeyPath);
+    await tabTo(/^INPUT\[password\]/); // passphrase: left empty
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(remote);
+    await tabTo(/^SUMMARY/);
+    await page.keyboard.press('Enter'); // opens Advanced
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(String(sshd.port));
+    await tabTo(/^TEXTAREA/);
+    await page.keyboard.type('*.tmp');
+    assert.equal(await dialog.getByLabel('Private key file').inputValue(), sshd.clientKeyPath);
+    assert.equal(await dialog.getByLabel('Port').inputValue(), String(sshd.port));
+    assert.match(await dialog.locator('.advanced').innerText(), /\.ferryignore/, 'the dialog mentions .ferryignore');
     assert.ok(await dialog.locator('.add-button').isDisabled(), 'cannot add before a successful test');
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    // The dialog fits the default window: title and buttons in view, the fields scroll.
+    const box = await dialog.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= 680, `dialog inside the window: ${JSON.stringify(box)}`);
+    const footer = await dialog.locator('.dialog-buttons').boundingBox();
+    assert.ok(footer && footer.y + footer.height <= 680, 'the buttons are visible');
+    await tabTo(/test-button/);
+    await page.keyboard.press('Enter');
     const confirm = dialog.locator('.hostkey-confirm');
     await confirm.waitFor({ timeout: SYNC_TIMEOUT });
     const expected = fingerprintSha256(
@@ -322,10 +408,12 @@ describe('Ferry window in Chromium', () => {
     );
     assert.equal(existsSync(knownHosts), false, 'nothing is pinned before the user confirms');
     assert.ok(await dialog.locator('.add-button').isDisabled());
-    await shot('02-add-confirm-host-key');
+    assert.match(await active(), /trust-button/, 'the trust button has focus');
+    await shotsAllSizes('02-add-confirm-host-key');
 
-    await confirm.getByRole('button', { name: /trust this server/ }).click();
+    await page.keyboard.press('Enter');
     await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match(await active(), /add-button\|Start syncing/, 'after trusting, focus is on Start');
     assert.match(
       await dialog.locator('.ok-text').innerText(),
       new RegExp(`Host key ${expected.replace(/[+/]/g, '\\$&')} is known`),
@@ -334,8 +422,14 @@ describe('Ferry window in Chromium', () => {
     await shot('03-add-connected');
   });
 
-  test('starting the sync adds a card that reaches "In sync" with the server holding the folder', async () => {
-    await page.locator('dialog.add-dialog .add-button').click();
+  test('Start first shows the dry run with Start and Cancel; Start adds a card that reaches "In sync"', async () => {
+    await page.keyboard.press('Enter');
+    const preview = page.locator('dialog.add-dialog .preview');
+    await preview.waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match(await preview.innerText(), /Upload 2 file\(s\)/);
+    assert.match(await active(), /add-button\|Start$/);
+    await shot('03b-add-preview');
+    await page.keyboard.press('Enter');
     await page.locator('dialog.add-dialog').waitFor({ state: 'detached' });
     await waitForState('in-sync');
     assert.equal(await card().locator('.state-text').innerText(), 'In sync');
@@ -344,6 +438,8 @@ describe('Ferry window in Chromium', () => {
       new RegExp(`${local.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
     );
     assert.match(await card().locator('.last-synced').innerText(), /^Last synced/);
+    assert.match(await card().locator('.details').innerText(), /SFTP|rsync/);
+    assert.match(await card().locator('.details').innerText(), /Watching for changes|Polling/);
     assert.deepEqual(diffTrees(readTree(local), readTree(remote)), []);
     const [saved] = (
       JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as {
@@ -355,7 +451,7 @@ describe('Ferry window in Chromium', () => {
       { localPath: local, authKind: 'key', ignore: ['*.tmp'] },
     );
     await page.getByText('Everything in sync').waitFor();
-    await shot('04-in-sync');
+    await shotsAllSizes('04-in-sync');
   });
 
   test('dropping the same folder again says it already syncs and opens no add flow', async () => {
@@ -372,8 +468,9 @@ describe('Ferry window in Chromium', () => {
     const past = new Date(Date.now() - 3600_000);
     utimesSync(join(remote, 'a.txt'), past, past);
     writeFileSync(join(local, 'a.txt'), 'local version 2\n');
-    await card().locator('.conflicts-button', { hasText: '1 conflict(s)' }).waitFor({ timeout: SYNC_TIMEOUT });
+    await card().locator('.conflicts-button', { hasText: '1 unresolved conflict' }).waitFor({ timeout: SYNC_TIMEOUT });
     await waitForState('in-sync');
+    assert.equal(await page.locator('.overall').innerText(), '⚠ 1 unresolved conflict(s)', 'the header counts it');
     assert.equal(readFileSync(join(remote, 'a.txt'), 'utf8'), 'local version 2\n');
     await card().locator('.conflicts-button').click();
     const dialog = page.locator('dialog.conflicts-dialog');
@@ -388,9 +485,14 @@ describe('Ferry window in Chromium', () => {
     await row.getByRole('button', { name: 'Open local file' }).click();
     await eventually(() => opened.length === 1, 'openPath');
     assert.deepEqual(opened, [join(local, 'a.txt')]);
-    await row.getByRole('button', { name: 'Mark resolved' }).click();
+    await row.getByRole('button', { name: 'Mark resolved' }).focus();
+    await page.keyboard.press('Enter');
     await dialog.locator('tr.conflict.resolved').waitFor();
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    assert.match(await active(), /\|Close$/, 'after Mark resolved, focus is on Close');
+    await page.keyboard.press('Enter');
+    await card().locator('.conflicts-button', { hasText: 'Conflict log' }).waitFor();
+    await page.locator('.overall', { hasText: 'Everything in sync' }).waitFor();
+    assert.match(await active(), /conflicts-button/, 'focus returns to the card');
   });
 
   test('pause holds local changes back; resume sends them', async () => {
@@ -449,12 +551,14 @@ describe('Ferry window in Chromium', () => {
     assert.match(await problem.innerText(), /Cannot sync right now/);
     assert.match(await problem.locator('.error-text').innerText(), /127\.0\.0\.1/);
     await page.locator('.overall[data-state="error"]').waitFor();
-    await shot('07-error');
+    await shotsAllSizes('07-error');
+    await problem.getByRole('button', { name: 'Retry now' }).focus();
     await sshd.start();
     writeFileSync(join(local, 'after-outage.txt'), 'written after the outage\n');
     await waitForState('in-sync', 60_000);
     await eventually(() => existsSync(join(remote, 'after-outage.txt')), 'after-outage.txt on the server');
     assert.equal(await card().locator('.problem').isVisible(), false);
+    assert.match(await active(), /pause-button/, 'Retry now had focus: it moves to the card, not the page');
     await shot('08-recovered');
   });
 
@@ -474,10 +578,32 @@ describe('Ferry window in Chromium', () => {
     await waitForState('halted');
     const problem = card().locator('.problem');
     assert.match(await problem.innerText(), /would delete 120 of \d+ file\(s\) on the server/);
+    assert.doesNotMatch(await problem.innerText(), /--|command line/, 'no command-line text in the window');
+    assert.equal(await problem.locator('.halt-paths li').count(), 50, 'the first 50 paths are listed');
+    assert.match(await problem.locator('.halt-paths li').first().innerText(), /^many\/f\d+\.txt$/);
+    assert.match(await problem.innerText(), /…and 70 more/);
+    const buttons = problem.locator('.actions button');
+    assert.deepEqual(
+      await buttons.evaluateAll((bs) => bs.map((b) => (b as unknown as { className: string }).className)),
+      ['primary cancel-deletes', 'danger confirm-deletes'],
+    );
     assert.equal(readdirSync(join(remote, 'many')).length, 150, 'nothing deleted while halted');
-    await shot('09-halted-mass-delete');
-    await problem.getByRole('button', { name: 'Cancel the deletes: keep the files on the server' }).click();
+    await shotsAllSizes('09-halted-mass-delete');
+    // At the minimum size every button of the halted card can be reached on screen.
+    await page.setViewportSize({ width: 560, height: 400 });
+    for (const b of await card().locator('button:visible').all()) {
+      await b.scrollIntoViewIfNeeded();
+      const r = await b.boundingBox();
+      assert.ok(
+        r && r.x >= 0 && r.x + r.width <= 560 && r.y >= 0 && r.y + r.height <= 400,
+        `${await b.innerText()} on screen`,
+      );
+    }
+    await page.setViewportSize({ width: 980, height: 680 });
+    await problem.getByRole('button', { name: 'Cancel the deletes: keep the files on the server' }).focus();
+    await page.keyboard.press('Enter');
     await waitForState('in-sync');
+    assert.match(await active(), /pause-button/, 'after "Cancel the deletes" focus stays in the card');
     assert.equal(readdirSync(join(remote, 'many')).length, 150, 'the server keeps the files');
     // The folder keeps syncing, and the kept files are not deleted by a later pass.
     writeFileSync(join(local, 'many', 'f149.txt'), 'edited after the cancel\n');
@@ -516,14 +642,117 @@ describe('Ferry window in Chromium', () => {
 
   test('the window switches to Simplified Chinese from the settings', async () => {
     await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByLabel('Language').focus();
+    await page.keyboard.press('ArrowDown'); // English: applied at once, Settings stays open
+    await page.locator('dialog.settings-dialog').waitFor();
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('button', { name: '添加文件夹' }).waitFor();
+    assert.equal(await page.locator('dialog.settings-dialog[open]').count(), 1, 'Settings stays open');
+    assert.match(await active(), /^SELECT/, 'focus stays on the language select');
+    await page.locator('dialog.settings-dialog').getByRole('button', { name: '关闭' }).click();
     assert.equal(await card().locator('.state-text').innerText(), '已同步');
     assert.equal(
       await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang),
       'zh-CN',
     );
-    await shot('10-zh-CN');
+    await shotsAllSizes('10-zh-CN');
     assert.deepEqual(manager.getSettings().language, 'zh-CN');
+  });
+
+  test('back in English; editing a folder: pre-filled form, a new ignore pattern saved, the folder restarts', async () => {
+    await page.getByRole('button', { name: '设置' }).click();
+    await page.getByLabel('语言').selectOption('en');
+    await page.getByRole('button', { name: 'Add folder' }).waitFor();
+    await page.keyboard.press('Escape');
+    await card().getByRole('button', { name: 'Edit…' }).click();
+    const dialog = page.locator('dialog.add-dialog');
+    await dialog.waitFor();
+    assert.equal(await dialog.getByLabel('Server (host or ssh alias)').inputValue(), '127.0.0.1');
+    assert.equal(await dialog.getByLabel('Private key file').inputValue(), sshd.clientKeyPath);
+    assert.equal(await dialog.getByLabel('Port').inputValue(), String(sshd.port));
+    assert.match(await dialog.getByLabel(/Ignore patterns/).inputValue(), /^\*\.tmp$/);
+    assert.ok(await dialog.locator('.add-button').isEnabled(), 'same connection: no new test needed');
+    await shot('11-edit');
+    await dialog.getByLabel(/Ignore patterns/).fill('*.tmp\n*.log');
+    await dialog.getByRole('button', { name: 'Save and restart' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitForState('in-sync');
+    const [saved] = (
+      JSON.parse(readFileSync(join(tmp, 'settings.json'), 'utf8')) as { folders: { ignore: string[] }[] }
+    ).folders;
+    assert.deepEqual(saved?.ignore, ['*.tmp', '*.log']);
+    writeFileSync(join(local, 'debug.log'), 'ignored\n');
+    writeFileSync(join(local, 'after-edit.txt'), 'synced\n');
+    await eventually(() => existsSync(join(remote, 'after-edit.txt')), 'after-edit.txt on the server');
+    assert.equal(existsSync(join(remote, 'debug.log')), false, 'the new pattern applies');
+    await card().locator('.why summary').click();
+    await card().getByLabel('File in this folder').fill('debug.log');
+    await card().getByRole('button', { name: 'Explain' }).click();
+    await card()
+      .locator('.why-answer', { hasText: /ignored by the rule "\*\.log"/ })
+      .waitFor();
+  });
+
+  test('Escape on a half-filled add form asks first; Remove asks in the window', async () => {
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    const dialog = page.locator('dialog.add-dialog');
+    await dialog.getByLabel('Local folder').fill('/tmp/half');
+    await page.keyboard.press('Escape');
+    const ask = page.locator('dialog.confirm-dialog');
+    await ask.waitFor();
+    assert.match(await active(), /confirm-cancel\|Keep editing/, 'the safe choice has focus');
+    await shot('12-discard-confirm');
+    await page.keyboard.press('Enter');
+    await ask.waitFor({ state: 'detached' });
+    assert.equal(await dialog.getByLabel('Local folder').inputValue(), '/tmp/half', 'still there');
+    await page.keyboard.press('Escape');
+    await ask.getByRole('button', { name: 'Discard' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await card().getByRole('button', { name: 'Remove' }).click();
+    await ask.waitFor();
+    assert.match(await active(), /confirm-cancel\|Cancel/);
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached' });
+    assert.equal(await card().count(), 1, 'Escape keeps the folder');
+  });
+
+  test('failed items say "1 file not synced"; a row is copied and ignored; toasts leave focus alone', async () => {
+    const entry = manager.list()[0];
+    assert.ok(entry);
+    const next = new Date(Date.now() + 60_000).toISOString();
+    const failing = {
+      ...entry.status,
+      state: 'idle',
+      inSync: false,
+      failedItems: [{ path: 'locked.bin', error: 'Permission denied', attempts: 2, nextRetryAt: next }],
+    };
+    // A status as the engine sends it for a file the server refuses (the real folder's id).
+    await page.evaluate(([p]) => (globalThis as unknown as PageGlobals).__ferryEmit('folderStatus', p), [failing]);
+    assert.equal(await card().locator('.state-text').innerText(), '1 file not synced');
+    await card().locator('.failed summary').click();
+    await shot('13-failed-items');
+    const row = card().locator('.failed-item');
+    await row.getByRole('button', { name: 'Copy error: locked.bin' }).click();
+    assert.equal(await page.evaluate('navigator.clipboard.readText()'), 'locked.bin: Permission denied');
+    assert.match(await active(), /copy-item/, 'the toast did not take focus');
+    await page.locator('.message', { hasText: 'Copied' }).getByRole('button').click();
+    assert.doesNotMatch(await active(), /^BODY|^$/, 'closing a toast leaves focus somewhere');
+    await row.getByRole('button', { name: 'Ignore: locked.bin' }).click();
+    await eventually(() => manager.list()[0]?.ignore.includes('/locked.bin') === true, 'the pattern saved');
+    await waitForState('in-sync');
+  });
+
+  test('layout: cards keep a readable width, the activity panel scrolls by itself', async () => {
+    await page.setViewportSize({ width: 1600, height: 900 });
+    const w = (await card().boundingBox())?.width ?? 0;
+    assert.ok(w > 0 && w <= 880, `card width ${w}`);
+    const doc = (await page.evaluate('[document.documentElement.scrollHeight, innerHeight]')) as number[];
+    assert.ok((doc[0] ?? 0) <= (doc[1] ?? 0), `the page itself does not scroll: ${doc.join(' > ')}`);
+    assert.equal(await page.evaluate("getComputedStyle(document.querySelector('.activity-scroll')).overflowY"), 'auto');
+    assert.match(await page.locator('.activity-list li').first().innerText(), /\d\d:\d\d:\d\d( [AP]M)? Projects · /);
+    assert.deepEqual(await page.locator('.axis-x span').allInnerTexts(), ['60 s ago', 'now']);
+    await page.setViewportSize({ width: 980, height: 680 });
+    assert.ok(axeStates.length >= 20, `axe-core ran in ${axeStates.length} states`);
   });
 });

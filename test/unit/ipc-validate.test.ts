@@ -54,7 +54,7 @@ test('malformed arguments are refused with a message naming the command, the arg
     refusal('addFolder', [{ ...goodAdd, remotePath: 'srv/docs' }]),
     /argument 1 \(remotePath\): the remote path must be absolute/,
   );
-  assert.match(refusal('addFolder', [{ ...goodAdd, mode: 'sync' }]), /the mode must be "push" or "mirror"/);
+  assert.match(refusal('addFolder', [{ ...goodAdd, mode: 'sync' }]), /the mode must be "push", "mirror" or "upload"/);
   assert.match(refusal('addFolder', [{ ...goodAdd, auth: { kind: 'telepathy' } }]), /auth must be one of/);
   assert.match(refusal('addFolder', [{ ...goodAdd, host: '-oProxyCommand=x' }]), /host must not .* start with "-"/);
   assert.match(refusal('addFolder', [{ ...goodAdd, extra: 1 }]), /argument 1.*extra/i);

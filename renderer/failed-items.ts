@@ -1,0 +1,60 @@
+/**
+ * A card's failed items: "2 files not synced", each with its error and next retry, and
+ * per row Retry, Ignore (adds an ignore pattern for exactly that path), Open and Copy error.
+ * Rebuilt only when the list changes, so focus and the open state survive status events.
+ */
+import type { FailedItem } from '../main/engine/status.ts';
+import { h, replaceChildren } from './dom.ts';
+import { formatTime } from './format.ts';
+import { t } from './i18n.ts';
+
+export interface FailedActions {
+  retry(): void;
+  ignore(path: string): void;
+  open(path: string): void;
+  copy(text: string): void;
+}
+
+export class FailedItems {
+  readonly summary = h('summary');
+  private readonly list = h('ul', { class: 'failed-list' });
+  private readonly retryAll = h('button', { type: 'button', class: 'retry-button' });
+  readonly el = h('details', { class: 'failed' }, this.summary, this.list, this.retryAll);
+  private key = '';
+  private readonly actions: FailedActions;
+
+  constructor(actions: FailedActions) {
+    this.actions = actions;
+    this.retryAll.addEventListener('click', () => actions.retry());
+  }
+
+  update(items: readonly FailedItem[]): void {
+    this.el.hidden = items.length === 0;
+    this.summary.textContent = t(items.length === 1 ? 'notSyncedOne' : 'notSynced', { count: items.length });
+    this.retryAll.textContent = t('retryAll');
+    const key = items.map((f) => `${f.path}\n${f.error}\n${f.attempts}`).join('\n');
+    if (key === this.key) return;
+    this.key = key;
+    replaceChildren(this.list, ...items.slice(0, 50).map((f) => this.row(f)));
+  }
+
+  private row(f: FailedItem): HTMLElement {
+    const button = (cls: string, label: string, onclick: () => void) =>
+      h('button', { type: 'button', class: cls, 'aria-label': `${label}: ${f.path}`, onclick }, label);
+    return h(
+      'li',
+      { class: 'failed-item', 'data-path': f.path },
+      h('code', {}, f.path),
+      h('span', { class: 'error-text' }, ` ${f.error}`),
+      h('span', { class: 'muted' }, ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`),
+      h(
+        'span',
+        { class: 'actions row-actions' },
+        button('retry-item', t('retry'), () => this.actions.retry()),
+        button('ignore-item', t('ignoreItem'), () => this.actions.ignore(f.path)),
+        button('open-item', t('open'), () => this.actions.open(f.path)),
+        button('copy-item', t('copyError'), () => this.actions.copy(`${f.path}: ${f.error}`)),
+      ),
+    );
+  }
+}
