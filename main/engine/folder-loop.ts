@@ -119,7 +119,9 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     });
     lane.on('file', (o) => this.emit('file', o, lane.name));
     lane.on('conflict', (r) => this.emit('conflict', r, lane.name));
-    lane.on('pass', (r) => this.emit('pass', r, lane.name));
+    lane.on('pass', (r) =>
+      this.emit('pass', this.#lanes.length > 1 ? { ...r, localScans: this.#scans.scans } : r, lane.name),
+    );
     lane.on('hook', (h) => this.emit('hook', h));
   }
 
@@ -170,10 +172,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
   async runOnce(): Promise<FolderOnceSummary> {
     const [first, ...rest] = this.#lanes as [TargetLane, ...TargetLane[]];
     const results: ({ summary: PassSummary; hooks: HookReport[] } | undefined)[] = [];
-    if (this.#gate) {
-      // The followers get the canary's scan of the folder, however long its run took.
-      this.#scans.pinned = true;
-      try {
+    // One scan of the folder feeds every target, however long the first one's run took
+    // (the canary's commands, a slow server): a `--once` run syncs one snapshot.
+    this.#scans.pinned = true;
+    try {
+      if (this.#gate) {
         const canary = await first.runOnce();
         results.push(canary);
         const ok = canary.summary.inSync && canary.hooks.every((h) => h.ok);
@@ -185,10 +188,10 @@ export class FolderSync extends EventEmitter<FolderEvents> {
             l.setState('held');
             results.push(undefined);
           }
-      } finally {
-        this.#scans.pinned = false;
-      }
-    } else results.push(...(await Promise.all(this.#lanes.map((l) => l.runOnce()))));
+      } else results.push(...(await Promise.all(this.#lanes.map((l) => l.runOnce()))));
+    } finally {
+      this.#scans.pinned = false;
+    }
     return combineOnce(this.#lanes, results);
   }
 

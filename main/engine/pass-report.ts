@@ -25,6 +25,8 @@ export interface PassReport {
   /** Sockets, FIFOs and devices the folder holds (never synced; see skipped-files.ts). */
   skipped: number;
   halted?: HaltReason['kind'];
+  /** A folder with several targets: local scans made so far, shared by its targets (shared-scans.ts). */
+  localScans?: number;
 }
 
 /** The report of a pass over `scopes` that ended with `summary` and left `status` behind. */

@@ -2,7 +2,8 @@
  * Runs one command on the server over an exec channel of the folder's open SSH connection
  * (for commands after sync, engine/after-sync.ts). The command line is the caller's: it must
  * never hold file names (those go on standard input). The channel ends after `timeoutMs`:
- * Ferry asks the server to send the process TERM and closes the channel.
+ * Ferry asks the server to send the process TERM and closes the channel (a command that
+ * ignores both may outlive the timeout on the server; Ferry no longer waits for it).
  */
 import type { Client } from 'ssh2';
 
@@ -45,10 +46,20 @@ export function sshExec(client: Client): RemoteExec {
         let timedOut = false;
         let code: number | null = null;
         let signal: string | undefined;
+        let done = false;
+        const finish = () => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          resolve({ code: timedOut ? null : code, ...(signal ? { signal } : {}), timedOut, output: tail.value });
+        };
+        // A shell waiting for its foreground command handles TERM only once that command
+        // ends, and sshd keeps the channel open while it runs: do not wait for either.
         const timer = setTimeout(() => {
           timedOut = true;
           channel.signal('TERM');
           channel.close();
+          finish();
         }, opts.timeoutMs);
         channel.on('data', (d: Buffer) => tail.add(d));
         channel.stderr.on('data', (d: Buffer) => tail.add(d));
@@ -56,15 +67,7 @@ export function sshExec(client: Client): RemoteExec {
           code = c;
           if (sig) signal = sig;
         });
-        channel.on('close', () => {
-          clearTimeout(timer);
-          resolve({
-            code: timedOut ? null : code,
-            ...(signal ? { signal } : {}),
-            timedOut,
-            output: tail.value,
-          });
-        });
+        channel.on('close', finish);
         channel.on('error', () => undefined);
         channel.end(opts.stdin);
       });
