@@ -51,6 +51,9 @@ export class LaneLoop {
     this.#st.watcherMessage = message;
     this.nextPollAt = Date.now() + this.#lane.config.pollIntervalMs;
     this.#lane.publish();
+    // An idle loop sleeps until its next rescan (up to a minute): wake it so polling starts on
+    // time, except in a reconnect backoff, which local events never cut short.
+    if (!this.#waitingToReconnect) this.wake();
   }
 
   pause(): void {
