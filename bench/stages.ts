@@ -5,18 +5,20 @@
  * the whole `ferry sync --once` (initial and no-op) next to `rsync -a -e ssh`, interleaved,
  * with each run's peak RSS (GNU time).
  *
- *   node --expose-gc bench/stages.ts [--files 100000] [--dirs 1000] [--reps 3] [--no-cli] [--no-stages]
+ *   node --expose-gc bench/stages.ts [--files 100000] [--dirs 1000] [--reps 3] [--no-cli] [--no-stages] [--profile]
  *
  * Prints a Markdown table per part. Never run by the tests.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startSshd, type TestSshd } from '../test/harness/sshd.ts';
 import { FERRY_BIN, sshFlags, targetOf } from '../test/harness/trees.ts';
 import { makeSmallTree } from './data.ts';
 import { sshCommandLine, remoteSpec } from './peers.ts';
 import { median } from './stats.ts';
+import { newestProfile, summarizeProfile } from './profile.ts';
 import { loadIndex, saveIndex } from '../main/engine/index-store.ts';
 import { scanLocal } from '../main/engine/local-scan.ts';
 import { createIgnoreMatcher } from '../main/engine/ignore.ts';
@@ -36,6 +38,7 @@ const num = (flag: string, dflt: number) => {
 const files = num('--files', 100_000);
 const dirs = num('--dirs', Math.max(1, Math.round(files / 100)));
 const reps = num('--reps', 3);
+const BIN_FERRY = fileURLToPath(new URL('../bin/ferry', import.meta.url));
 const log = (m: string) => process.stderr.write(`[stages] ${m}\n`);
 const mb = (b: number) => `${(b / 1e6).toFixed(0)} MB`;
 const ms = (t: number) => (t >= 1000 ? `${(t / 1000).toFixed(2)} s` : `${t.toFixed(0)} ms`);
@@ -91,6 +94,11 @@ async function stagedPass(remoteDir: string, indexFile: string, initial: boolean
     await stage(rows, 'local scan', () => scanLocal(src, [''], ignores)),
     await stage(rows, 'remote scan', () => t.main.scan([''])),
   ];
+  // What pass.ts would save by running the two scans at once (the remote listing runs on the server).
+  if (!initial)
+    await stage(rows, 'both scans at once (not what pass.ts does yet)', () =>
+      Promise.all([scanLocal(src, [''], ignores), t.main.scan([''])]),
+    );
   const plan = await stage(rows, 'reconcile', () =>
     reconcile({
       ancestor,
@@ -192,11 +200,35 @@ if (!argv.includes('--no-cli')) {
   for (let i = 0; i < Math.max(reps, 5); i++) {
     const order = i % 2 ? ['rsync', 'ferry'] : ['ferry', 'rsync'];
     for (const who of order) {
-      if (who === 'ferry') push('ferry no-op', timed(node, ferryArgs(ferryState, join(sshd.remoteRoot, 'cli-ferry'))));
-      else push('rsync no-op', timed('rsync', rsyncArgs(join(sshd.remoteRoot, 'cli-rsync'))));
+      if (who === 'ferry') {
+        const args = ferryArgs(ferryState, join(sshd.remoteRoot, 'cli-ferry'));
+        push('ferry no-op', timed(node, args));
+        // The installed command (bin/ferry: the bundle when it is fresh, V8 flags).
+        push('ferry no-op (bin/ferry)', timed(BIN_FERRY, args.slice(1)));
+      } else push('rsync no-op', timed('rsync', rsyncArgs(join(sshd.remoteRoot, 'cli-rsync'))));
     }
   }
   for (let i = 0; i < reps; i++) push('ferry --help', timed(node, [FERRY_BIN, 'sync', '--help']));
+  if (argv.includes('--profile')) {
+    const dir = join(work, 'cpuprof');
+    mkdirSync(dir);
+    timed(node, ['--cpu-prof', '--cpu-prof-dir', dir, ...ferryArgs(ferryState, join(sshd.remoteRoot, 'cli-ferry'))]);
+    const path = newestProfile(dir);
+    if (path) {
+      const p = summarizeProfile(path, 25);
+      out.push(
+        [
+          `### One no-op under --cpu-prof: ${ms(p.wallMs)} wall, busy ${ms(p.busyMs)}, GC ${ms(p.gcMs)}`,
+          '',
+          ...p.categories.map((c) => `- ${c.name}: ${ms(c.selfMs)}`),
+          '',
+          '| self | function | where |',
+          '|---:|---|---|',
+          ...p.top.slice(0, 25).map((f) => `| ${ms(f.selfMs)} | \`${f.fn}\` | ${f.where} |`),
+        ].join('\n'),
+      );
+    }
+  }
   const lines = [
     `### Whole runs (${files} files), medians of interleaved runs`,
     '',
