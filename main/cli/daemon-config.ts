@@ -52,8 +52,11 @@ const folderSchema = z
       .optional(),
   })
   .strict()
+  // Checked even when other keys are wrong, so every problem is listed at once.
   .refine((f) => f.target !== undefined || f.targets !== undefined, {
-    message: 'needs a "target" or a "targets" list',
+    message: 'must be a target like user@host:/path (or give a "targets" list)',
+    path: ['target'],
+    when: (p) => typeof p.value === 'object' && p.value !== null,
   });
 
 export const daemonConfigSchema = z
