@@ -24,6 +24,8 @@ import type { Client } from 'ssh2';
 const TYPES = new Set(['f', 'd', 'l', 'p', 's', 'c', 'b', 'D']);
 const FIELDS = 6;
 const END = Buffer.from('ferry-list-end\n');
+/** How long a listing may send nothing before it is given up (the SFTP session's request timeout). */
+const QUIET_MS = 120_000;
 
 export interface ListedEntry {
   /** Path relative to the listed directory; "" is the directory itself. */
@@ -137,7 +139,22 @@ function listing(client: Client, dir: string, onEntry: (e: ListedEntry) => void)
           any = true;
           onEntry(e);
         };
+        // A server that goes quiet mid-listing (find stuck on a hung mount) gets what SFTP's
+        // watchdog gives it (sftp-session.ts): after as long without a byte, no listing.
+        let quiet: NodeJS.Timeout | undefined;
+        const heard = () => {
+          clearTimeout(quiet);
+          quiet = setTimeout(() => {
+            bad = true;
+            stream.close();
+            done(false);
+          }, QUIET_MS);
+          quiet.unref();
+        };
+        heard();
+        stream.on('close', () => clearTimeout(quiet));
         stream.on('data', (chunk: Buffer) => {
+          heard();
           if (bad) return;
           const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
           const rest = parseRecords(buf, 0, seen);
