@@ -67,7 +67,12 @@ export interface ServerEditorOptions {
   token: string;
   /** Who the server's files belong to (the sshd's user), when not us. */
   owner?: { uid: number; gid: number };
-  /** Above this many bytes in the server files it can see, the driver mostly deletes. */
+  /** The local folder synced to remoteDir: what is not there is the server's alone. */
+  localRoot: string;
+  /**
+   * Above this many bytes in files only the server holds (push mode never removes them), the
+   * driver deletes those until it is below again.
+   */
   maxBytes: number;
   /** Where to append the ledger as JSON lines, for a look after a failed run. */
   ledgerFile?: string;
@@ -111,13 +116,13 @@ export class ServerEditor {
   step(): void {
     const r = this.o.rng;
     const l = this.list();
-    const bytes = l.files.reduce((n, f) => n + f.size, 0);
-    const op: ServerOperation =
-      bytes > this.o.maxBytes
-        ? 'server-delete'
-        : r.weighted<ServerOperation>({ 'server-edit': 5, 'server-create': 3, 'server-delete': 2 });
+    const serverOnly = l.files.filter((f) => !exists(join(this.o.localRoot, f.rel)));
+    const full = serverOnly.reduce((n, f) => n + f.size, 0) > this.o.maxBytes;
+    const op: ServerOperation = full
+      ? 'server-delete'
+      : r.weighted<ServerOperation>({ 'server-edit': 5, 'server-create': 3, 'server-delete': 2 });
     try {
-      this.apply(op, l);
+      this.apply(op, full ? { ...l, files: serverOnly } : l);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code && ['EROFS', 'EXDEV', 'ENOSPC', 'ENOENT', 'ENOTDIR', 'EEXIST', 'EDQUOT'].includes(code))

@@ -270,7 +270,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
               ...(account && account.uid !== process.getuid?.()
                 ? { owner: { uid: account.uid, gid: account.gid } }
                 : {}),
-              maxBytes: (small ? 4 : 8) * MiB,
+              localRoot: local,
+              maxBytes: (small ? 2 : 4) * MiB,
               ledgerFile: join(work, 'logs', `server-${i}.jsonl`),
             })
           : undefined;

@@ -189,6 +189,7 @@ test('the server driver: its ledger accounts for every change it made, with nobo
   const editor = new ServerEditor({
     remoteDir: remote,
     stagingDir: join(root, 'staging'),
+    localRoot: local,
     rng: new Rng(42),
     token: 'test',
     maxBytes: 1024 * 1024,
