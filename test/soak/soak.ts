@@ -1,12 +1,14 @@
 /**
  * The soak: several folders synced at once by watch-mode `ferry sync --json` processes,
- * against the real test sshd through a TCP proxy, while a driver edits the folders and a
- * chaos loop breaks things (see chaos.ts). At the end the chaos stops, the edits go on a little
- * longer without faults (only the watchers report them), and then every running
- * Ferry must report idle and in sync, with the server's copy equal to its folder (see
- * verify.ts), within a convergence window and without help: a folder that would need a
- * restart (or more time) to converge is a failure. A final `ferry sync --once` per folder
- * must then find nothing to do: Ferry's own index agrees with both sides.
+ * against the real test sshd through a TCP proxy, while a driver edits the folders (and, in
+ * a share of its turns, their server copies: server-edits.ts) and a chaos loop breaks things
+ * (see chaos.ts). At the end the chaos stops, the edits go on a little longer without
+ * faults (only the watchers report them), and then every running Ferry must report idle and
+ * in sync, with the server's copy equal to its folder (see verify.ts, which accounts for
+ * every server edit), within a convergence window and without help: a folder that would
+ * need a restart (or more time) to converge is a failure. A final `ferry sync --once` per
+ * folder must then find nothing to do but restore server deletes it had no full pass to see:
+ * Ferry's own index agrees with both sides.
  *
  * Layout: folders 0..n-2 sync to plain directories of the sshd; the last folder syncs onto
  * a small tmpfs that chaos fills up (or, where mounting is not allowed, to the fault SFTP
