@@ -243,5 +243,5 @@ if (!argv.includes('--no-cli')) {
 }
 
 process.stdout.write(`${out.join('\n\n')}\n`);
-await sshd.stop();
+await sshd.dispose();
 rmSync(work, { recursive: true, force: true });
