@@ -2,9 +2,11 @@
  * Workloads 9 and 10 (issue 17): a large tree of 1 KiB files, initial sync and no-op
  * `ferry sync --once` next to `rsync -a -e ssh`, interleaved, with each run's peak RSS (GNU
  * time's maximum resident set size). 9 is 100,000 files in 1,000 directories (in a full run);
- * 10 is 1,000,000 in 10,000 (only with `--only 10`: it takes a long while).
+ * 10 is 1,000,000 in 10,000 (only with `--only 10`: it takes a long while, and about 14 GB of
+ * free space for three copies of the tree; it refuses to start with less).
  */
 import { spawnSync } from 'node:child_process';
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FERRY, type BenchContext, type Series, type Target, type WorkloadResult } from '../context.ts';
 import { makeSmallTree } from '../data.ts';
@@ -39,6 +41,14 @@ export interface LargeTreeSpec {
 
 export async function largeTree(ctx: BenchContext, spec: LargeTreeSpec): Promise<WorkloadResult> {
   const { id, files, dirs, reps } = spec;
+  // Three copies of the tree at once (the source, Ferry's and rsync's server copies), each
+  // file a page and an inode on tmpfs: about 4.7 GB per copy of a million files.
+  const need = files * 3 * 4.7 * 1024;
+  const fs = statfsSync(ctx.work);
+  if (fs.bavail * fs.bsize < need)
+    throw new Error(
+      `workload ${id} needs about ${(need / 1e9).toFixed(1)} GB free in ${ctx.work} for three copies of its tree; ${((fs.bavail * fs.bsize) / 1e9).toFixed(1)} GB are`,
+    );
   const src = scratchDir(ctx, `w${id}-src`);
   ctx.log(`workload ${id}: making ${fmtInt(files)} files`);
   makeSmallTree(src, files, dirs, 1024);
