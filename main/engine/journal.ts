@@ -89,6 +89,28 @@ export interface PendingJournal {
   maybeMoved: [string, string][];
 }
 
+/** The still-pending records, to be written again with the next pass's journal (so a crash keeps them). */
+export function pendingRecords(pending: PendingJournal): JournalRecord[] {
+  return [
+    ...[...pending.maybeLanded].map(([path, entry]) => ({ kind: 'replace' as const, path, entry })),
+    ...pending.maybeMoved.map(([from, to]) => ({ kind: 'rename' as const, from, to })),
+  ];
+}
+
+/**
+ * A pass died with its transport (the connection cut) after writing `records`: its
+ * overwrites and renames may have landed without Ferry learning it. They become pending,
+ * exactly as after a crash, so the next pass accepts those the server shows done instead of
+ * taking Ferry's own writes for server changes. (Creations are in the ancestor already.)
+ */
+export function holdPending(pending: PendingJournal, records: readonly JournalRecord[]): void {
+  for (const r of records) {
+    if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
+    else if (r.kind === 'rename' && !pending.maybeMoved.some(([f, t]) => f === r.from && t === r.to))
+      pending.maybeMoved.push([r.from, r.to]);
+  }
+}
+
 /**
  * Applies a crashed pass's journal to the ancestor: creations join it (those whose parent
  * the ancestor does not hold as a directory are left out); replacements and renames are

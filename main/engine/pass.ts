@@ -23,7 +23,15 @@ import { utcStamp } from '../core/conflict-name.ts';
 import { appendConflict, type ConflictRecord } from './conflict-log.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
-import { journalFor, matchJournaled, removeJournal, writeJournal, type PendingJournal } from './journal.ts';
+import {
+  holdPending,
+  journalFor,
+  matchJournaled,
+  pendingRecords,
+  removeJournal,
+  writeJournal,
+  type PendingJournal,
+} from './journal.ts';
 import { keepServerCopies } from './keep-server-copies.ts';
 import type { LocalSide } from './local-side.ts';
 import { reconcile } from './reconcile.ts';
@@ -198,55 +206,62 @@ async function execute(
   let uploaded = 0;
   let removed = 0;
   let wrote = false;
-  const records = journalFor(plan, ancestor);
+  const records = [...journalFor(plan, ancestor), ...pendingRecords(lane.journal)];
   const creations = new Map<string, Entry>();
   for (const r of records) if (r.kind === 'create') creations.set(r.path, r.entry);
   if (records.length) {
     await writeJournal(lane.files.journal, records);
     for (const [p, e] of creations) ancestor.set(p, e);
   }
-  const result = await applyPlan({
-    plan,
-    ...(config.trash ? { trashDir: `${TRASH_DIR}/${utcStamp(new Date())}` } : {}),
-    transport: t.main,
-    ...(t.delta
-      ? {
-          deltaTransport: t.delta,
-          deltaThreshold: config.deltaThreshold,
-          bulkThreshold: config.bulkThreshold,
-          bulkBytes: config.bulkBytes,
+  let result;
+  try {
+    result = await applyPlan({
+      plan,
+      ...(config.trash ? { trashDir: `${TRASH_DIR}/${utcStamp(new Date())}` } : {}),
+      transport: t.main,
+      ...(t.delta
+        ? {
+            deltaTransport: t.delta,
+            deltaThreshold: config.deltaThreshold,
+            bulkThreshold: config.bulkThreshold,
+            bulkBytes: config.bulkBytes,
+          }
+        : {}),
+      localRoot: config.localRoot,
+      ancestor,
+      remote,
+      now: () => new Date(),
+      shouldStop: () => lane.shouldStop(),
+      onProgress: (bytes) => {
+        st.bytesDone += bytes;
+        lane.bytesSent(bytes);
+      },
+      onOutcome: (o) => {
+        st.filesDone++;
+        st.inFlight = Math.max(0, st.inFlight - 1);
+        // A rename involves two paths, and its retry must look at both: retried for the new
+        // one only, the old one would stay on the server while Ferry reported in sync.
+        const paths = o.op === 'rename' && o.from !== undefined ? [o.path, o.from] : [o.path];
+        if (o.ok) {
+          for (const p of paths) lane.retries.clear(p);
+          wrote = true;
+          if (o.op === 'upload') uploaded++;
+          if (o.op === 'remove') removed++;
+        } else {
+          for (const p of paths) {
+            lane.retries.recordFailure(p, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
+            failedNow.add(p);
+          }
         }
-      : {}),
-    localRoot: config.localRoot,
-    ancestor,
-    remote,
-    now: () => new Date(),
-    shouldStop: () => lane.shouldStop(),
-    onProgress: (bytes) => {
-      st.bytesDone += bytes;
-      lane.bytesSent(bytes);
-    },
-    onOutcome: (o) => {
-      st.filesDone++;
-      st.inFlight = Math.max(0, st.inFlight - 1);
-      // A rename involves two paths, and its retry must look at both: retried for the new
-      // one only, the old one would stay on the server while Ferry reported in sync.
-      const paths = o.op === 'rename' && o.from !== undefined ? [o.path, o.from] : [o.path];
-      if (o.ok) {
-        for (const p of paths) lane.retries.clear(p);
-        wrote = true;
-        if (o.op === 'upload') uploaded++;
-        if (o.op === 'remove') removed++;
-      } else {
-        for (const p of paths) {
-          lane.retries.recordFailure(p, o.error ?? 'failed', o.errorCode ?? 'other', Date.now());
-          failedNow.add(p);
-        }
-      }
-      lane.file(o);
-      lane.progress();
-    },
-  });
+        lane.file(o);
+        lane.progress();
+      },
+    });
+  } catch (err) {
+    // The transport died mid-plan: what it was doing may have landed (see holdPending).
+    holdPending(lane.journal, records);
+    throw err;
+  }
   st.inFlight = 0;
   for (const [path, entry] of result.recordedAfterClear) creations.set(path, entry);
   dropRefusedCreations(ancestor, creations, result.outcomes);

@@ -40,10 +40,10 @@ export class MemoryServer {
   /** Runs before every call, before the server acts: edit the tree behind Ferry's back here. */
   beforeCall: ((call: MemoryCall, paths: string[]) => void) | undefined;
   /**
-   * Runs after a mkdir has acted, before it answers: cut the connection here to lose an
-   * outcome the server already carried out.
+   * Runs after a mkdir or an upload has acted, before it answers: cut the connection here to
+   * lose an outcome the server already carried out.
    */
-  afterMkdir: ((paths: string[]) => void) | undefined;
+  afterCall: ((call: 'mkdir' | 'upload', paths: string[]) => void) | undefined;
   #current: { cut(err: Error): void } | undefined;
 
   /** The opener a FolderSync takes instead of the real one. */
@@ -162,11 +162,13 @@ class MemoryTransport implements RemoteTransport {
       items.map((i) => i.path),
     );
     const out: UploadResult[] = [];
-    for (const [i, it] of items.entries()) {
-      const result = await this.#uploadOne(it);
-      out.push(result);
-      onItem?.(i, result);
-    }
+    for (const it of items) out.push(await this.#uploadOne(it));
+    this.#server.afterCall?.(
+      'upload',
+      items.map((i) => i.path),
+    );
+    if (this.dead) throw this.dead;
+    out.forEach((result, i) => onItem?.(i, result));
     return out;
   }
 
@@ -216,7 +218,10 @@ class MemoryTransport implements RemoteTransport {
       this.#server.entries.set(path, { kind: 'dir', mode });
       return { path };
     });
-    this.#server.afterMkdir?.(items.map((i) => i.path));
+    this.#server.afterCall?.(
+      'mkdir',
+      items.map((i) => i.path),
+    );
     if (this.dead) throw this.dead;
     return results;
   }

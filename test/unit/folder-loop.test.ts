@@ -188,8 +188,8 @@ test('a directory made where a file was cleared is Ferry\u2019s own even when it
   await sync.start();
   await statusWhere(sync, inSync, 'the first in-sync state');
   let cut = false;
-  server.afterMkdir = (paths) => {
-    if (cut || !paths.includes('x')) return;
+  server.afterCall = (call, paths) => {
+    if (cut || call !== 'mkdir' || !paths.includes('x')) return;
     cut = true;
     // The server made x; the answer is lost with the connection, and x is deleted locally
     // before Ferry reconnects.
@@ -200,4 +200,25 @@ test('a directory made where a file was cleared is Ferry\u2019s own even when it
   mkdirSync(join(localRoot, 'x'));
   await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
   assert.equal(server.entries.has('x'), false, 'x was Ferry\u2019s and followed the local delete');
+});
+
+test('an overwrite whose answer is lost with the connection is Ferry\u2019s own: deleted locally, it goes', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'a.txt': 'v1', 'keep.txt': 'k' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  let cut = false;
+  server.afterCall = (call, paths) => {
+    if (cut || call !== 'upload' || !paths.includes('a.txt')) return;
+    cut = true;
+    // v2 landed; the answer is lost, and a.txt is deleted locally before Ferry reconnects.
+    rmSync(join(localRoot, 'a.txt'));
+    server.cut();
+  };
+  writeFileSync(join(localRoot, 'a.txt'), 'v2, longer');
+  await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
+  assert.equal(server.entries.has('a.txt'), false, 'Ferry\u2019s own v2 followed the local delete');
+  assert.equal(sync.status().conflictCount, 0, 'no conflict: nothing of the server\u2019s was involved');
 });
