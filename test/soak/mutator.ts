@@ -8,6 +8,7 @@
  * operation sees the tree as the previous one left it. It reads the tree afresh from disk
  * for each choice instead of keeping a model that could drift from it.
  */
+import type { RecentEdits } from './recent-edits.ts';
 import {
   chmodSync,
   lstatSync,
@@ -58,6 +59,8 @@ export interface MutatorOptions {
   maxBytes: number;
   /** Largest "big" file (chaos asks for these to cut connections mid-transfer). */
   bigFileMax: number;
+  /** Shared with the folder's server driver (recent-edits.ts). */
+  recent?: RecentEdits;
 }
 
 interface Listing {
@@ -177,8 +180,10 @@ export class Mutator {
       case 'edit': {
         const f = file();
         if (!f) return this.apply('create', l);
-        const size = r.chance(0.3) ? f.size : Math.max(0, f.size + r.int(-512, 512));
-        writeFileSync(abs(f.rel), r.bytes(Math.min(size, 1 << 20)));
+        const wanted = Math.min(r.chance(0.3) ? f.size : Math.max(0, f.size + r.int(-512, 512)), 1 << 20);
+        const size = this.opts.recent?.sizeFor('local', f.rel, wanted) ?? wanted;
+        writeFileSync(abs(f.rel), r.bytes(size));
+        this.opts.recent?.note('local', f.rel, size);
         return op;
       }
       case 'append': {
@@ -190,7 +195,10 @@ export class Mutator {
       case 'truncate': {
         const f = file();
         if (!f) return this.apply('create', l);
-        truncateSync(abs(f.rel), r.chance(0.3) ? 0 : r.int(0, f.size));
+        const wanted = r.chance(0.3) ? 0 : r.int(0, f.size);
+        const size = this.opts.recent?.sizeFor('local', f.rel, wanted) ?? wanted;
+        truncateSync(abs(f.rel), size);
+        this.opts.recent?.note('local', f.rel, size);
         return op;
       }
       case 'rename': {

@@ -22,6 +22,7 @@
  * file modified less than 2 s ago is not edited (two edits in one second could return to
  * the size and second Ferry recorded). Same-size edits in another second do happen (1 in 4).
  */
+import type { RecentEdits } from './recent-edits.ts';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
@@ -76,6 +77,8 @@ export interface ServerEditorOptions {
   maxBytes: number;
   /** Where to append the ledger as JSON lines, for a look after a failed run. */
   ledgerFile?: string;
+  /** Shared with the folder's local driver (recent-edits.ts). */
+  recent?: RecentEdits;
 }
 
 interface ServerFile {
@@ -170,6 +173,8 @@ export class ServerEditor {
         const before = lstatSync(abs(f.rel));
         let content =
           f.size >= 16 && r.chance(0.25) ? r.bytes(f.size) : this.content(f.size === 0 ? undefined : f.size);
+        if (this.o.recent && this.o.recent.sizeFor('server', f.rel, content.length) !== content.length)
+          content = Buffer.concat([content, r.bytes(1)]);
         let staged = this.stage(content, before.mode & 0o7777);
         try {
           const taken = this.take(abs(f.rel));
@@ -194,6 +199,7 @@ export class ServerEditor {
           } finally {
             rmSync(taken, { force: true });
           }
+          this.o.recent?.note('server', f.rel, content.length);
           this.record({
             kind: op,
             path: f.rel,

@@ -14,6 +14,7 @@
  * a small tmpfs that chaos fills up (or, where mounting is not allowed, to the fault SFTP
  * server, whose "disk full" is simulated).
  */
+import { RecentEdits } from './recent-edits.ts';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -250,7 +251,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
           ];
       const env: NodeJS.ProcessEnv = viaFault ? { FERRY_SOAK_PW: fault?.password, HOME: work } : { HOME: work };
       const name = `folder-${i}${small ? ' (small disk)' : ''}${trash ? ' (--trash)' : ''}`;
+      const recent = new RecentEdits();
       const mutator = new Mutator({
+        recent,
         root: local,
         rng,
         token,
@@ -273,6 +276,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
                 ? { owner: { uid: account.uid, gid: account.gid } }
                 : {}),
               localRoot: local,
+              recent,
               maxBytes: (small ? 2 : 4) * MiB,
               ledgerFile: join(work, 'logs', `server-${i}.jsonl`),
             })
