@@ -77,6 +77,8 @@ export interface ApplyContext {
   now: () => Date;
   onProgress?: (bytes: number, files: number) => void;
   onOutcome?: (o: FileOutcome) => void;
+  /** Each conflict as soon as it is resolved (so its log record survives a kill mid-plan). */
+  onConflict?: (c: AppliedConflict) => void;
   /** Checked between phases; true stops before the next phase (pause or shutdown). */
   shouldStop?: () => boolean;
 }
@@ -104,16 +106,20 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       error: r.error ?? 'unknown error',
       ...(r.errorCode ? { errorCode: r.errorCode } : {}),
     });
+  const addConflict = (c: AppliedConflict) => {
+    conflicts.push(c);
+    ctx.onConflict?.(c);
+  };
   const noteConflict = (path: string, conflictCopyPath: string | undefined, error?: string) => {
     const c = conflictByPath.get(path);
     if (!c) return;
-    conflicts.push({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
+    addConflict({ ...c, ...(conflictCopyPath ? { conflictCopyPath } : {}), ...(error ? { error } : {}) });
   };
 
   /** A server entry the transport found changed since the scan and kept instead of destroying. */
   const keptServerCopy = (k: KeptServerCopy) => {
     takenNames.add(k.copy);
-    conflicts.push({
+    addConflict({
       path: k.path,
       kind: 'server-changed-during-sync',
       resolution: 'kept-remote-copy',
@@ -126,7 +132,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const expectedBelow = (paths: readonly string[]) => subtreesOf(ctx.remote, paths);
 
   // Conflicts without a server action (skipped local deletes) are final as planned.
-  for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') conflicts.push(c);
+  for (const c of plan.conflicts) if (c.resolution === 'skipped-local-delete') addConflict(c);
 
   /**
    * Server entries that had to be moved aside (conflict copies) and could not be: nothing is

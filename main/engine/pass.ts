@@ -14,7 +14,7 @@
 import type { HaltReason, Plan } from '../core/plan.ts';
 import { hasAncestorOrSelfIn, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
-import { applyPlan, type FileOutcome } from './apply-plan.ts';
+import { applyPlan, type AppliedConflict, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
 import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
 import { pruneTrash } from './trash.ts';
@@ -213,10 +213,28 @@ async function execute(
     await writeJournal(lane.files.journal, records);
     for (const [p, e] of creations) ancestor.set(p, e);
   }
+  // Each conflict is logged as soon as it is resolved, not after the plan: a kill mid-plan
+  // must not leave a conflict copy on the server with no record of it.
+  const logged: Promise<void>[] = [];
+  const logConflict = async (c: AppliedConflict) => {
+    const record: ConflictRecord = {
+      time: new Date().toISOString(),
+      path: c.path,
+      local: summarize(c.local),
+      remote: summarize(c.remote),
+      action: c.resolution,
+      ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
+      ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : c.note ? { note: c.note } : {}),
+    };
+    await appendConflict(lane.files.conflicts, record);
+    st.conflictCount++;
+    lane.conflict(record);
+  };
   let result;
   try {
     result = await applyPlan({
       plan,
+      onConflict: (c) => logged.push(logConflict(c)),
       ...(config.trash ? { trashDir: `${TRASH_DIR}/${utcStamp(new Date())}` } : {}),
       transport: t.main,
       ...(t.delta
@@ -260,25 +278,13 @@ async function execute(
   } catch (err) {
     // The transport died mid-plan: what it was doing may have landed (see holdPending).
     holdPending(lane.journal, records);
+    await Promise.allSettled(logged);
     throw err;
   }
+  await Promise.all(logged);
   st.inFlight = 0;
   for (const [path, entry] of result.recordedAfterClear) creations.set(path, entry);
   dropRefusedCreations(ancestor, creations, result.outcomes);
-  for (const c of result.conflicts) {
-    const record: ConflictRecord = {
-      time: new Date().toISOString(),
-      path: c.path,
-      local: summarize(c.local),
-      remote: summarize(c.remote),
-      action: c.resolution,
-      ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
-      ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : c.note ? { note: c.note } : {}),
-    };
-    await appendConflict(lane.files.conflicts, record);
-    st.conflictCount++;
-    lane.conflict(record);
-  }
   // An empty plan changed nothing: leave the index file (and the disk) alone.
   if (plan.ops.length > 0)
     await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
 import { writeJournal } from '../../main/engine/journal.ts';
+import { readConflicts } from '../../main/engine/conflict-log.ts';
 import { MemoryServer } from '../harness/memory-transport.ts';
 import { inSync, memoryFolder as folder, statusWhere } from '../harness/memory-folder.ts';
 
@@ -221,4 +222,23 @@ test('an overwrite whose answer is lost with the connection is Ferry\u2019s own:
   await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
   assert.equal(server.entries.has('a.txt'), false, 'Ferry\u2019s own v2 followed the local delete');
   assert.equal(sync.status().conflictCount, 0, 'no conflict: nothing of the server\u2019s was involved');
+});
+
+test('a conflict copy made in a pass that then dies is logged all the same', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'doc.txt': 'v1', 'other.txt': 'o' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  writeFileSync(join(localRoot, 'doc.txt'), 'v2 local');
+  rmSync(join(localRoot, 'other.txt'));
+  // The copy is made during the upload (phase 3); the connection dies at the removal (phase 5).
+  server.beforeCall = (call) => {
+    if (call === 'upload') server.writeFile('doc.txt', 'edited on the server');
+    if (call === 'remove') server.cut();
+  };
+  const sync = new FolderSync(config, { openTransports: server.open });
+  await assert.rejects(sync.runOnce(), /the connection was reset/);
+  const { records } = await readConflicts(sync.conflictFile);
+  assert.equal(records.length, 1);
+  assert.equal(records[0]?.path, 'doc.txt');
+  assert.match(records[0]?.conflictCopyPath ?? '', /^doc\.ferry-conflict-\d{8}-\d{6}\.txt$/);
 });
