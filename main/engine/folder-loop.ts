@@ -261,6 +261,11 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     for (const l of this.#lanes) l.loop.retryFailed();
   }
 
+  /** Retry one failed path (relative to the folder) now, on every target. */
+  retryPath(path: string): void {
+    for (const l of this.#lanes) l.loop.retryPath(path);
+  }
+
   /** Finish what is in flight, save state, close connections and the watcher. */
   async stop(): Promise<void> {
     for (const l of this.#lanes) {

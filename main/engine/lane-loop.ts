@@ -77,6 +77,13 @@ export class LaneLoop {
     this.wake();
   }
 
+  /** Retry one failed path now: out of the retry book, into the next pass's dirty paths. */
+  retryPath(path: string): void {
+    this.#lane.retries.clear(path);
+    this.dirty.push(path);
+    this.wake();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.#lane.connection.abort(new Error('the folder is stopping'));
