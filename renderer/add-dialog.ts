@@ -86,6 +86,17 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
   mode.value = e?.mode ?? 'push';
   const ignore = h('textarea', { name: 'ignore', rows: 3, spellcheck: 'false', placeholder: 'node_modules/\n*.tmp' });
   ignore.value = e?.ignore.join('\n') ?? '';
+  const trashOn = h('input', { type: 'checkbox', name: 'trash', id: uid('trash'), checked: !!e?.trashDays });
+  const trashDays = input({
+    type: 'number',
+    name: 'trashDays',
+    min: 1,
+    max: 365,
+    inputmode: 'numeric',
+    value: e?.trashDays ?? 30,
+    disabled: !e?.trashDays,
+  });
+  trashOn.addEventListener('change', () => (trashDays.disabled = !trashOn.checked));
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview-box', hidden: true });
   const testButton = h('button', { type: 'button', class: 'test-button' }, t('testConnection'));
@@ -118,6 +129,8 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
         field(t('port'), port),
         field(t('mode'), mode),
         field(t('ignore'), ignore, t('ferryignoreHint')),
+        h('div', { class: 'field checkbox trash-option' }, trashOn, h('label', { for: trashOn.id }, t('trashOption'))),
+        field(t('trashDays'), trashDays),
       ),
     ),
     result,
@@ -177,13 +190,22 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       .map((l) => l.trim())
       .filter((l) => l !== '');
     const m = mode.value === 'mirror' || mode.value === 'upload' ? mode.value : 'push';
-    return { ...req, mode: m, ignore: ignores };
+    const days = Math.round(Number(trashDays.value));
+    if (trashOn.checked && !(days >= 1 && days <= 365)) {
+      showError(t('trashDaysRange'));
+      trashDays.focus();
+      return undefined;
+    }
+    return { ...req, mode: m, ignore: ignores, ...(trashOn.checked ? { trashDays: days } : {}) };
   };
 
   const initial = JSON.stringify(request(true) ?? null);
   const snapshot = () =>
-    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore].map((el) => el.value).join('\0') +
-    authKind();
+    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore, trashDays]
+      .map((el) => el.value)
+      .join('\0') +
+    authKind() +
+    String(trashOn.checked);
   const pristine = snapshot();
   let testedFor: string | undefined;
   const connectionOk = () => {
@@ -297,7 +319,8 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const s = settings();
-    if (!s || !connectionOk()) return invalidate();
+    if (!s) return; // settings() said what is missing or wrong; a tested connection stays tested
+    if (!connectionOk()) return invalidate();
     if (e) {
       const entry = await busy(submit, 'saving', () => ferry().updateFolder(e.id, s));
       if (entry) (opts.onDone(entry), dialog.close());

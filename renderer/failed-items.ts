@@ -1,6 +1,6 @@
 /**
  * A card's failed items: "2 files not synced", each with its error and next retry, and
- * per row Retry, Ignore (adds an ignore pattern for exactly that path), Open and Copy error.
+ * per row Retry (that path only), Ignore (adds an ignore pattern for exactly that path), Open and Copy error.
  * Rebuilt only when the list changes, so focus and the open state survive status events.
  */
 import type { FailedItem } from '../main/engine/status.ts';
@@ -10,6 +10,7 @@ import { t } from './i18n.ts';
 
 export interface FailedActions {
   retry(): void;
+  retryPath(path: string): void;
   ignore(path: string): void;
   open(path: string): void;
   copy(text: string): void;
@@ -50,7 +51,7 @@ export class FailedItems {
       h(
         'span',
         { class: 'actions row-actions' },
-        button('retry-item', t('retry'), () => this.actions.retry()),
+        button('retry-item', t('retry'), () => this.actions.retryPath(f.path)),
         button('ignore-item', t('ignoreItem'), () => this.actions.ignore(f.path)),
         button('open-item', t('open'), () => this.actions.open(f.path)),
         button('copy-item', t('copyError'), () => this.actions.copy(`${f.path}: ${f.error}`)),

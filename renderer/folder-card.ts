@@ -6,12 +6,13 @@
  * Sized for several targets: the target line is one row of the card (`.targets`), so more
  * targets become more rows, not a new card.
  */
-import type { FolderEntry, WhyResult } from '../main/ipc/contract.ts';
+import type { FolderEntry, TrashItem, TrashListing, WhyResult } from '../main/ipc/contract.ts';
 import { folderDisplayState, type FolderDisplayState } from '../main/app-core/tray-state.ts';
 import { CardDetails } from './card-details.ts';
 import { ProblemPanel, type ProblemActions } from './card-problem.ts';
 import { h, uid } from './dom.ts';
 import { FailedItems } from './failed-items.ts';
+import { TrashPanel } from './trash-panel.ts';
 import { focusFirst, focusLost } from './focus.ts';
 import { formatBytes } from './format.ts';
 import { t } from './i18n.ts';
@@ -26,6 +27,9 @@ export interface CardActions extends ProblemActions {
   ignorePath(id: string, path: string): void;
   copy(text: string): void;
   why(id: string, path: string): Promise<WhyResult | undefined>;
+  retryPath(id: string, path: string): void;
+  listTrash(id: string): Promise<TrashListing | undefined>;
+  restoreFromTrash(id: string, item: TrashItem): Promise<void>;
 }
 
 export const STATE_ICON: Record<FolderDisplayState, string> = {
@@ -57,6 +61,7 @@ export class FolderCard {
   private readonly details = new CardDetails();
   private readonly problem: ProblemPanel;
   private readonly failed: FailedItems;
+  private readonly trash: TrashPanel;
   private readonly conflictButton = h('button', { type: 'button', class: 'conflicts-button' });
   private readonly syncButton = h('button', { type: 'button', class: 'sync-now' }, t('syncNow'));
   private readonly pauseButton = h('button', { type: 'button', class: 'pause-button' });
@@ -69,9 +74,14 @@ export class FolderCard {
     const id = () => this.entry.id;
     this.failed = new FailedItems({
       retry: () => actions.retry(id()),
+      retryPath: (p) => actions.retryPath(id(), p),
       ignore: (p) => actions.ignorePath(id(), p),
       open: (p) => actions.openFile(id(), p),
       copy: (text) => actions.copy(text),
+    });
+    this.trash = new TrashPanel({
+      list: () => actions.listTrash(id()),
+      restore: (item) => actions.restoreFromTrash(id(), item),
     });
     const titleId = uid('folder-title');
     this.conflictButton.addEventListener('click', () => actions.showConflicts(id(), this.entry.localPath));
@@ -96,6 +106,7 @@ export class FolderCard {
       this.sessionNote,
       this.problem.el,
       this.failed.el,
+      this.trash.el,
       this.whyForm(),
       h(
         'footer',
@@ -145,6 +156,7 @@ export class FolderCard {
     this.details.update(entry);
     this.problem.update(entry, display);
     this.failed.update(s.failedItems);
+    this.trash.update(!!entry.trashDays);
 
     const n = entry.unresolvedConflicts;
     this.conflictButton.textContent =

@@ -14,6 +14,8 @@ import { h, replaceChildren } from './dom.ts';
 import { ferry } from './ferry.ts';
 import { FolderCard, STATE_ICON, folderName, type CardActions } from './folder-card.ts';
 import { trackFocus } from './focus.ts';
+import { formatDateTime } from './format.ts';
+import { stampIso } from './trash-panel.ts';
 import { resolveLanguage, setLanguage, t, type MessageKey } from './i18n.ts';
 import { messageRegion, showMessage } from './messages.ts';
 import { openSettings } from './settings-dialog.ts';
@@ -76,6 +78,16 @@ const actions: CardActions = {
   ignorePath: (id, path) => void run(() => ferry().ignorePath(id, path)).then(refresh),
   copy: (text) => void copy(text),
   why: (id, path) => run(() => ferry().whyPath(id, path)),
+  retryPath: (id, path) => void run(() => ferry().retryPath(id, path)),
+  listTrash: (id) => run(() => ferry().listTrash(id)),
+  restoreFromTrash: async (id, item) => {
+    const r = await run(() => ferry().restoreFromTrash(id, item.path, item.stamp));
+    if (!r) return;
+    const parts = [t('trashRestored', { path: item.path, time: formatDateTime(stampIso(r.stamp)) })];
+    if (r.serverPreviousKeptAs) parts.push(t('trashServerPrevious', { where: r.serverPreviousKeptAs }));
+    if (r.localKeptAs) parts.push(t('trashLocalPrevious', { where: r.localKeptAs }));
+    showMessage(parts.join(' '));
+  },
 };
 
 function renderOverall(): void {

@@ -30,6 +30,8 @@ import type {
   ConflictList,
   FolderEntry,
   LocalPathInfo,
+  TrashListing,
+  TrashRestoreResult,
   UpdateFolderRequest,
   WhyResult,
 } from '../ipc/contract.ts';
@@ -41,6 +43,7 @@ import {
   readConflictMarks,
 } from './conflict-marks.ts';
 import { TimedPauses } from './timed-pause.ts';
+import { listServerTrash, restoreServerTrash } from './server-trash.ts';
 import { targetSpecOf } from './connection.ts';
 import { migrateSettings, type PersistedSettings, type StoredFolder } from './settings-migrations.ts';
 import type { SecretStore, SettingsStore } from './settings-store.ts';
@@ -256,6 +259,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       remotePath: r.saved.remotePath,
       mode: r.saved.mode,
       ignore: [...r.saved.ignore, pattern],
+      ...(r.saved.trashDays ? { trashDays: r.saved.trashDays } : {}),
     });
   }
 
@@ -349,6 +353,33 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.runningSync(id).retryFailed();
   }
 
+  /** Retries one failed path now (the rest keep their backoff). */
+  retryPath(id: string, path: string): void {
+    const root = resolve(this.mustGet(id).saved.localPath);
+    const rel = this.localPathOf(id, path)
+      .slice(root.length + 1)
+      .split('\\')
+      .join('/');
+    if (!rel) throw new Error('Retry a file or folder inside the folder, not the folder itself.');
+    this.runningSync(id).retryPath(rel);
+  }
+
+  async listTrash(id: string): Promise<TrashListing> {
+    return { folderId: id, ...(await listServerTrash(this.trashConfig(id))) };
+  }
+
+  async restoreFromTrash(id: string, path: string, stamp: string): Promise<TrashRestoreResult> {
+    return restoreServerTrash(this.trashConfig(id), path, stamp);
+  }
+
+  private trashConfig(id: string): FolderConfig {
+    const r = this.mustGet(id);
+    if (!r.config) throw new Error(`${r.saved.localPath} is not running, so Ferry cannot reach its server.`);
+    if (!r.config.trash)
+      throw new Error(`${r.saved.localPath} keeps no server trash: turn it on under Edit, Advanced.`);
+    return r.config;
+  }
+
   confirmMassDelete(id: string): void {
     this.runningSync(id).confirmMassDelete();
   }
@@ -438,6 +469,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       remotePath: s.remotePath,
       mode: s.mode,
       ignore: s.ignore,
+      ...(s.trashDays ? { trashDays: s.trashDays } : {}),
       paused: s.paused,
       ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
       unresolvedConflicts: this.unresolved.get(s.id) ?? 0,
@@ -456,6 +488,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       target: targetSpecOf(saved),
       mode: saved.mode,
       ignore: saved.ignore,
+      ...(saved.trashDays ? { trash: true, trashDays: saved.trashDays } : {}),
       hostKeyPolicy: 'strict',
       stateDir: this.opts.stateRoot,
       ...(saved.authKind === 'key' && saved.keyPath ? { identity: [saved.keyPath] } : {}),
@@ -554,6 +587,7 @@ function storedFrom(req: UpdateFolderRequest, localPath: string, paused: boolean
     remotePath: req.remotePath,
     mode: req.mode,
     ignore: req.ignore,
+    ...(req.trashDays ? { trashDays: req.trashDays } : {}),
     paused,
   };
 }

@@ -14,7 +14,9 @@
  * - 1: `{ version: 1, locale, folders: [{ id, local, target: "user@host:/path", mode, ignore, paused }] }`
  *   (the target as one string, as the CLI takes it).
  * - 2: the target split into host, user, port, remotePath and the auth method, so the add
- *   form can show and edit them; `locale` renamed `language`; `openAtLogin` added.
+ *   form can show and edit them; `locale` renamed `language`; `openAtLogin` added. A folder
+ *   may carry `trashDays` (the server trash, added later without a version step: a file
+ *   without it reads as "no trash", which is what every folder had before).
  */
 import { z } from 'zod';
 import { parseTarget } from '../ssh/target.ts';
@@ -32,6 +34,7 @@ const folderSchema = z.strictObject({
   remotePath: z.string().startsWith('/'),
   mode: z.enum(['push', 'mirror', 'upload']),
   ignore: z.array(z.string()),
+  trashDays: z.number().int().min(1).max(365).optional(),
   paused: z.boolean(),
 });
 

@@ -38,6 +38,8 @@ export interface AddFolderRequest extends ConnectionRequest {
   localPath: string;
   mode: SyncMode;
   ignore: string[];
+  /** Keep what Ferry deletes or overwrites on the server in its trash for this many days; absent: no trash. */
+  trashDays?: number;
 }
 
 /**
@@ -66,6 +68,8 @@ export interface FolderEntry {
   remotePath: string;
   mode: SyncMode;
   ignore: string[];
+  /** Days the server trash keeps what Ferry deletes or overwrites; absent: no trash. */
+  trashDays?: number;
   paused: boolean;
   /** A timed pause (tray or card): when the folder resumes by itself. */
   pausedUntil?: string;
@@ -136,6 +140,33 @@ export interface ConflictList {
   malformed: number;
 }
 
+/** One version kept in a folder's server trash. */
+export interface TrashItem {
+  /** The trash stamp (`YYYYMMDD-HHMMSS`, UTC) it was kept under. */
+  stamp: string;
+  /** Its path relative to the folder. */
+  path: string;
+  size: number;
+}
+
+export interface TrashListing {
+  folderId: string;
+  /** Newest stamp first; at most {@link TRASH_LIST_CAP} items. */
+  items: TrashItem[];
+  /** How many items the trash holds in all (more than `items` when capped). */
+  total: number;
+}
+
+export const TRASH_LIST_CAP = 200;
+
+export interface TrashRestoreResult {
+  stamp: string;
+  /** Where (in the server trash) the server's version from before the restore went. */
+  serverPreviousKeptAs?: string;
+  /** The conflict copy that keeps the local file from before the restore, if it differed. */
+  localKeptAs?: string;
+}
+
 export interface AppSettings {
   language: Language;
   openAtLogin: boolean;
@@ -164,6 +195,12 @@ export interface Commands {
   pauseAll: { args: []; result: void };
   resumeAll: { args: []; result: void };
   retryFailed: { args: [folderId: string]; result: void };
+  /** Retries one failed path (relative to the folder) now. */
+  retryPath: { args: [folderId: string, path: string]; result: void };
+  /** What the folder's server trash holds (connects to the server). */
+  listTrash: { args: [folderId: string]; result: TrashListing };
+  /** Puts the version of `path` kept under `stamp` back, on the server and locally. */
+  restoreFromTrash: { args: [folderId: string, path: string, stamp: string]; result: TrashRestoreResult };
   confirmMassDelete: { args: [folderId: string]; result: void };
   /** Push mode: the pending deletes are not run; the server keeps those files, untracked. */
   cancelMassDelete: { args: [folderId: string]; result: void };
@@ -218,6 +255,9 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   pauseAll: true,
   resumeAll: true,
   retryFailed: true,
+  retryPath: true,
+  listTrash: true,
+  restoreFromTrash: true,
   confirmMassDelete: true,
   cancelMassDelete: true,
   provideSecret: true,

@@ -63,11 +63,18 @@ const addFolder = z.strictObject({
   localPath,
   mode: z.enum(['push', 'mirror', 'upload'], { error: 'the mode must be "push", "mirror" or "upload"' }),
   ignore: z.array(text('an ignore pattern', 1024)).max(1000),
+  trashDays: z
+    .number({ error: 'the trash days must be a number' })
+    .int({ error: 'the trash days must be a whole number' })
+    .min(1, { error: 'the trash keeps things from 1 to 365 days' })
+    .max(365, { error: 'the trash keeps things from 1 to 365 days' })
+    .optional(),
 });
 const updateFolder = z.strictObject({
   ...connectionFields,
   mode: addFolder.shape.mode,
   ignore: addFolder.shape.ignore,
+  trashDays: addFolder.shape.trashDays,
 });
 const fingerprint = z
   .string()
@@ -100,6 +107,13 @@ export const argumentSchemas = {
   pauseAll: none,
   resumeAll: none,
   retryFailed: oneFolder,
+  retryPath: z.tuple([folderId, text('the file path')]),
+  listTrash: oneFolder,
+  restoreFromTrash: z.tuple([
+    folderId,
+    text('the file path'),
+    z.string().regex(/^\d{8}-\d{6}$/, { error: 'the trash stamp must look like YYYYMMDD-HHMMSS' }),
+  ]),
   confirmMassDelete: oneFolder,
   cancelMassDelete: oneFolder,
   provideSecret: z.tuple([folderId, text('the password or passphrase', 1024)]),
