@@ -22,6 +22,7 @@ export class FailedItems {
   private readonly retryAll = h('button', { type: 'button', class: 'retry-button' });
   readonly el = h('details', { class: 'failed' }, this.summary, this.list, this.retryAll);
   private key = '';
+  private readonly rows = new Map<string, { error: HTMLElement; next: HTMLElement; copy: string }>();
   private readonly actions: FailedActions;
 
   constructor(actions: FailedActions) {
@@ -33,28 +34,42 @@ export class FailedItems {
     this.el.hidden = items.length === 0;
     this.summary.textContent = t(items.length === 1 ? 'notSyncedOne' : 'notSynced', { count: items.length });
     this.retryAll.textContent = t('retryAll');
-    const key = items.map((f) => `${f.path}\n${f.error}\n${f.attempts}`).join('\n');
-    if (key === this.key) return;
-    this.key = key;
-    replaceChildren(this.list, ...items.slice(0, 50).map((f) => this.row(f)));
+    // Rows are rebuilt only when the paths change; a new attempt updates its row's texts in
+    // place, so a button being clicked is not swapped out by a retry in the background.
+    const shown = items.slice(0, 50);
+    const key = shown.map((f) => f.path).join('\n');
+    if (key !== this.key) {
+      this.key = key;
+      this.rows.clear();
+      replaceChildren(this.list, ...shown.map((f) => this.row(f)));
+    }
+    for (const f of shown) {
+      const r = this.rows.get(f.path);
+      if (!r) continue;
+      r.error.textContent = ` ${f.error}`;
+      r.next.textContent = ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`;
+      r.copy = `${f.path}: ${f.error}`;
+    }
   }
 
   private row(f: FailedItem): HTMLElement {
     const button = (cls: string, label: string, onclick: () => void) =>
       h('button', { type: 'button', class: cls, 'aria-label': `${label}: ${f.path}`, onclick }, label);
+    const r = { error: h('span', { class: 'error-text' }), next: h('span', { class: 'muted' }), copy: '' };
+    this.rows.set(f.path, r);
     return h(
       'li',
       { class: 'failed-item', 'data-path': f.path },
       h('code', {}, f.path),
-      h('span', { class: 'error-text' }, ` ${f.error}`),
-      h('span', { class: 'muted' }, ` (${t('nextRetry', { attempts: f.attempts, time: formatTime(f.nextRetryAt) })})`),
+      r.error,
+      r.next,
       h(
         'span',
         { class: 'actions row-actions' },
         button('retry-item', t('retry'), () => this.actions.retryPath(f.path)),
         button('ignore-item', t('ignoreItem'), () => this.actions.ignore(f.path)),
         button('open-item', t('open'), () => this.actions.open(f.path)),
-        button('copy-item', t('copyError'), () => this.actions.copy(`${f.path}: ${f.error}`)),
+        button('copy-item', t('copyError'), () => this.actions.copy(r.copy)),
       ),
     );
   }

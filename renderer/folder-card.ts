@@ -12,6 +12,7 @@ import { CardDetails } from './card-details.ts';
 import { ProblemPanel, type ProblemActions } from './card-problem.ts';
 import { h, uid } from './dom.ts';
 import { FailedItems } from './failed-items.ts';
+import { TargetRows } from './target-rows.ts';
 import { TrashPanel } from './trash-panel.ts';
 import { focusFirst, focusLost } from './focus.ts';
 import { formatBytes } from './format.ts';
@@ -62,6 +63,7 @@ export class FolderCard {
   private readonly problem: ProblemPanel;
   private readonly failed: FailedItems;
   private readonly trash: TrashPanel;
+  private readonly targetRows = new TargetRows();
   private readonly conflictButton = h('button', { type: 'button', class: 'conflicts-button' });
   private readonly syncButton = h('button', { type: 'button', class: 'sync-now' }, t('syncNow'));
   private readonly pauseButton = h('button', { type: 'button', class: 'pause-button' });
@@ -101,6 +103,7 @@ export class FolderCard {
         h('span', { class: 'local', title: entry.localPath }, entry.localPath),
         h('span', { class: 'targets' }, ' ', this.remote, ' · ', this.mode),
       ),
+      this.targetRows.el,
       this.details.el,
       this.progressBox,
       this.sessionNote,
@@ -154,6 +157,7 @@ export class FolderCard {
     this.sessionNote.hidden = !entry.secretSessionOnly;
     this.sessionNote.textContent = entry.secretSessionOnly ? t('secret.sessionOnly') : '';
     this.details.update(entry);
+    this.targetRows.update(s);
     this.problem.update(entry, display);
     this.failed.update(s.failedItems);
     this.trash.update(!!entry.trashDays);

@@ -148,4 +148,61 @@ describe('server trash and per-item retry in Chromium', () => {
     await checkAndShoot(page, '24-failed-item-retried');
     chmodSync(join(remote, 'lockB'), 0o755);
   });
+
+  test('a folder with two targets shows one row per target, and a failed command after sync', async () => {
+    const { page } = s;
+    // Settled first (the retry test unlocked lockB), so no real status replaces the one sent here.
+    if (existsSync(join(local, 'lockB')))
+      await eventually(() => read(join(remote, 'lockB', 'y.txt')) === 'y\n', 'lockB/y.txt on the server');
+    await page.locator('.card[data-state="in-sync"]', { hasText: local }).waitFor({ timeout: SYNC_TIMEOUT });
+    const entry = s.manager.list()[0];
+    assert.ok(entry);
+    const web1 = {
+      ...entry.status,
+      remote: 'ssh://deploy@web1.example:22/srv/site',
+      state: 'idle',
+      inSync: true,
+      failedItems: [],
+    };
+    const web2 = {
+      ...entry.status,
+      remote: 'ssh://deploy@web2.example:22/srv/site',
+      state: 'error',
+      inSync: false,
+      lastError: 'Could not connect to web2.example:22: connection refused.',
+      hookFailed: {
+        target: 'ssh://deploy@web2.example:22/srv/site',
+        where: 'remote',
+        command: 'systemctl reload site',
+        ok: false,
+        exitCode: 3,
+        durationMs: 1250,
+        changed: 2,
+        output: ['reloading site', 'Job for site.service failed.'],
+        at: new Date().toISOString(),
+      },
+    };
+    // The status the engine sends for a folder with two targets (this folder's id).
+    const both = { ...entry.status, targets: [web1, web2] };
+    await page.evaluate(
+      ([p]) => (globalThis as unknown as { __ferryEmit(n: string, p: unknown): void }).__ferryEmit('folderStatus', p),
+      [both],
+    );
+    const rows = card().locator('.target-row');
+    await rows.nth(1).waitFor();
+    assert.deepEqual(await rows.allInnerTexts().then((r) => r.map((x) => x.split('\n')[0])), [
+      'web1.example · In sync',
+      'web2.example · Error — Could not connect to web2.example:22: connection refused.',
+    ]);
+    const hook = rows.nth(1).locator('.hook-failed');
+    assert.match(await hook.innerText(), /“systemctl reload site” failed \(exit status 3, 1\.3 s\)/);
+    assert.match(await hook.locator('pre').innerText(), /Job for site\.service failed\./);
+    await checkAndShoot(page, '25-two-targets');
+    // One target again: no rows.
+    await page.evaluate(
+      ([p]) => (globalThis as unknown as { __ferryEmit(n: string, p: unknown): void }).__ferryEmit('folderStatus', p),
+      [entry.status],
+    );
+    await card().locator('.target-rows').waitFor({ state: 'hidden' });
+  });
 });
