@@ -22,6 +22,7 @@ export interface CardActions extends ProblemActions {
   remove(id: string, localPath: string): void;
   showConflicts(id: string, localPath: string): void;
   edit(entry: FolderEntry): void;
+  addServer(entry: FolderEntry): void;
   syncNow(id: string): void;
   openFolder(id: string): void;
   openFile(id: string, path: string): void;
@@ -119,6 +120,7 @@ export class FolderCard {
         this.syncButton,
         button('open-folder', t('openFolder'), () => actions.openFolder(id())),
         button('edit-button', t('edit'), () => actions.edit(this.entry)),
+        button('add-server-button', t('addServer'), () => actions.addServer(this.entry)),
         this.pauseButton,
         button('remove-button danger', t('remove'), () => actions.remove(id(), this.entry.localPath)),
       ),

@@ -7,6 +7,7 @@ import type { AppSettings, Events, FolderEntry } from '../main/ipc/contract.ts';
 import { overallState } from '../main/app-core/tray-state.ts';
 import { ActivityPanel } from './activity-panel.ts';
 import { openAddDialog } from './add-dialog.ts';
+import { openAddTargetDialog } from './add-target-dialog.ts';
 import { BytesSent } from './bytes-sent.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { openConflictsDialog } from './conflicts-dialog.ts';
@@ -72,6 +73,7 @@ const actions: CardActions = {
     }).then((yes) => (yes ? run(() => ferry().removeFolder(id)).then(refresh) : undefined)),
   showConflicts: (id, localPath) => void openConflictsDialog(id, localPath, () => void refresh()),
   edit: (entry) => void openAddDialog({ edit: entry, onDone: () => void refresh() }),
+  addServer: (entry) => void openAddTargetDialog(entry, () => void refresh()),
   syncNow: (id) => void run(() => ferry().syncNow(id)),
   openFolder: (id) => void run(() => ferry().openFolder(id)),
   openFile: (id, path) => void run(() => ferry().openLocalFile(id, path)),

@@ -9,10 +9,11 @@ import { folderDisplayState } from '../main/app-core/tray-state.ts';
 import { h, replaceChildren } from './dom.ts';
 import { t } from './i18n.ts';
 
-/** The host part of a target's `remote` (`ssh://user@host:port/path` or `user@host:/path`). */
+/** The host of a target's `remote` (`ssh://user@host:port/path`), with a port other than 22. */
 export function targetName(remote: string): string {
-  const m = /^(?:ssh:\/\/)?(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)/.exec(remote);
-  return m?.[1] ?? remote;
+  const m = /^(?:ssh:\/\/)?(?:[^@/]+@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(remote);
+  if (!m) return remote;
+  return m[2] && m[2] !== '22' ? `${m[1]}:${m[2]}` : (m[1] ?? remote);
 }
 
 function hookText(hk: HookReport): string {

@@ -27,6 +27,7 @@ import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type {
   AddFolderRequest,
   AppSettings,
+  ConnectionRequest,
   ConflictList,
   FolderEntry,
   LocalPathInfo,
@@ -203,7 +204,10 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
    */
   async update(id: string, req: UpdateFolderRequest): Promise<FolderEntry> {
     const r = this.mustGet(id);
-    const next = storedFrom(req, r.saved.localPath, r.saved.paused);
+    const next: StoredFolder = {
+      ...storedFrom(req, r.saved.localPath, r.saved.paused),
+      ...(r.saved.moreTargets ? { moreTargets: r.saved.moreTargets } : {}),
+    };
     const kept = async (what: 'password' | 'passphrase') =>
       (await this.opts.secrets.get(secretKey(id, what))) ?? r.config?.endpoint[what];
     const given = secretsOf(req);
@@ -364,6 +368,35 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.runningSync(id).retryPath(rel);
   }
 
+  /**
+   * Adds a server to a folder: it logs in the way the folder does (a key folder may name this
+   * server's own key file). The folder restarts with both; its id stays the first server's.
+   */
+  async addTarget(id: string, req: ConnectionRequest): Promise<FolderEntry> {
+    const r = this.mustGet(id);
+    if (req.auth.kind !== r.saved.authKind)
+      throw new Error(
+        `A server added to ${r.saved.localPath} logs in the way its first server does (${r.saved.authKind}).`,
+      );
+    const more = {
+      host: req.host,
+      ...(req.user ? { user: req.user } : {}),
+      ...(req.port ? { port: req.port } : {}),
+      ...(req.auth.kind === 'key' ? { keyPath: req.auth.keyPath } : {}),
+      remotePath: req.remotePath,
+    };
+    const saved: StoredFolder = { ...r.saved, moreTargets: [...(r.saved.moreTargets ?? []), more] };
+    const config = await this.configFor(saved, {
+      ...(r.config?.endpoint.password !== undefined ? { password: r.config.endpoint.password } : {}),
+      ...(r.config?.endpoint.passphrase !== undefined ? { passphrase: r.config.endpoint.passphrase } : {}),
+    });
+    await r.sync?.stop();
+    await this.saveFolders(this.settings.folders.map((f) => (f.id === id ? saved : f)));
+    await this.run(saved, config);
+    this.changed();
+    return this.entryOf(this.mustGet(id));
+  }
+
   async listTrash(id: string): Promise<TrashListing> {
     return { folderId: id, ...(await listServerTrash(this.trashConfig(id))) };
   }
@@ -470,6 +503,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       mode: s.mode,
       ignore: s.ignore,
       ...(s.trashDays ? { trashDays: s.trashDays } : {}),
+      ...(s.moreTargets?.length ? { moreTargets: s.moreTargets.map((m) => targetSpecOf(m)) } : {}),
       paused: s.paused,
       ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
       unresolvedConflicts: this.unresolved.get(s.id) ?? 0,
@@ -491,7 +525,12 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       ...(saved.trashDays ? { trash: true, trashDays: saved.trashDays } : {}),
       hostKeyPolicy: 'strict',
       stateDir: this.opts.stateRoot,
-      ...(saved.authKind === 'key' && saved.keyPath ? { identity: [saved.keyPath] } : {}),
+      ...(saved.moreTargets?.length
+        ? { moreTargets: saved.moreTargets.map((m) => ({ target: targetSpecOf(m) })) }
+        : {}),
+      ...(saved.authKind === 'key' && saved.keyPath
+        ? { identity: [saved.keyPath, ...(saved.moreTargets ?? []).flatMap((m) => (m.keyPath ? [m.keyPath] : []))] }
+        : {}),
       ...(this.opts.knownHostsPath ? { knownHosts: this.opts.knownHostsPath } : {}),
       ...(this.opts.sshConfigPath ? { sshConfig: this.opts.sshConfigPath } : {}),
       ...(this.opts.transport ? { transport: this.opts.transport } : {}),

@@ -35,6 +35,18 @@ const folderSchema = z.strictObject({
   mode: z.enum(['push', 'mirror', 'upload']),
   ignore: z.array(z.string()),
   trashDays: z.number().int().min(1).max(365).optional(),
+  /** Further servers of the folder (same login method; a key folder may add a key per server). */
+  moreTargets: z
+    .array(
+      z.strictObject({
+        host: z.string().min(1),
+        user: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).optional(),
+        keyPath: z.string().min(1).optional(),
+        remotePath: z.string().startsWith('/'),
+      }),
+    )
+    .optional(),
   paused: z.boolean(),
 });
 

@@ -70,6 +70,8 @@ export interface FolderEntry {
   ignore: string[];
   /** Days the server trash keeps what Ferry deletes or overwrites; absent: no trash. */
   trashDays?: number;
+  /** Servers after the first, as `ssh://user@host:port/path`. */
+  moreTargets?: string[];
   paused: boolean;
   /** A timed pause (tray or card): when the folder resumes by itself. */
   pausedUntil?: string;
@@ -197,6 +199,8 @@ export interface Commands {
   retryFailed: { args: [folderId: string]; result: void };
   /** Retries one failed path (relative to the folder) now. */
   retryPath: { args: [folderId: string, path: string]; result: void };
+  /** Adds a server to a folder (same login method as its first); restarts the folder. */
+  addTarget: { args: [folderId: string, request: ConnectionRequest]; result: FolderEntry };
   /** What the folder's server trash holds (connects to the server). */
   listTrash: { args: [folderId: string]; result: TrashListing };
   /** Puts the version of `path` kept under `stamp` back, on the server and locally. */
@@ -256,6 +260,7 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   resumeAll: true,
   retryFailed: true,
   retryPath: true,
+  addTarget: true,
   listTrash: true,
   restoreFromTrash: true,
   confirmMassDelete: true,

@@ -47,6 +47,7 @@ export function createHandlers(
     resumeAll: () => manager.resumeAll(),
     retryFailed: async (id) => manager.retryFailed(id),
     retryPath: async (id, path) => manager.retryPath(id, path),
+    addTarget: (id, req) => manager.addTarget(id, req),
     listTrash: (id) => manager.listTrash(id),
     restoreFromTrash: (id, path, stamp) => manager.restoreFromTrash(id, path, stamp),
     confirmMassDelete: async (id) => manager.confirmMassDelete(id),

@@ -108,6 +108,7 @@ export const argumentSchemas = {
   resumeAll: none,
   retryFailed: oneFolder,
   retryPath: z.tuple([folderId, text('the file path')]),
+  addTarget: z.tuple([folderId, connection]),
   listTrash: oneFolder,
   restoreFromTrash: z.tuple([
     folderId,

@@ -8,11 +8,13 @@ import { after, afterEach, before, describe, test, type TestContext } from 'node
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startSshd, type TestSshd } from '../harness/sshd.ts';
 import { checkAndShoot, eventually, startStand, SYNC_TIMEOUT, type UiStand } from './harness.ts';
 
 let s: UiStand;
 let local: string;
 let remote: string;
+let sshd2: TestSshd | undefined;
 
 const card = () => s.page.locator('.card', { hasText: local }).first();
 const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
@@ -33,6 +35,7 @@ afterEach(() => {
 });
 
 after(async () => {
+  await sshd2?.dispose();
   await s?.close();
 });
 
@@ -204,5 +207,50 @@ describe('server trash and per-item retry in Chromium', () => {
       [entry.status],
     );
     await card().locator('.target-rows').waitFor({ state: 'hidden' });
+  });
+
+  test('Add server confirms the new host key, then the card shows both servers; one stopped shows an error', async () => {
+    const { page } = s;
+    sshd2 = await startSshd();
+    const remote2 = join(sshd2.remoteRoot, 'site2');
+    mkdirSync(remote2, { recursive: true });
+    sshd2.own(remote2);
+    await card().getByRole('button', { name: 'Add server' }).click();
+    const dialog = page.locator('dialog.add-target-dialog');
+    await dialog.waitFor();
+    await dialog.getByLabel('Server (host or ssh alias)').fill('127.0.0.1');
+    await dialog.getByLabel('User').fill(sshd2.user);
+    await dialog.getByLabel('Port').fill(String(sshd2.port));
+    await dialog.getByLabel('Private key file').fill(sshd2.clientKeyPath);
+    await dialog.getByLabel('Folder on the server').fill(remote2);
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    await dialog.locator('.hostkey-confirm').waitFor({ timeout: SYNC_TIMEOUT });
+    assert.ok(await dialog.locator('.add-target-button').isDisabled(), 'no adding before the key is confirmed');
+    await checkAndShoot(page, '26-add-server-host-key');
+    await dialog.locator('.trust-button').click();
+    await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
+    await dialog.locator('.add-target-button').click();
+    await dialog.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
+    await eventually(() => read(join(remote2, 'a.txt')) === 'version one\n', 'the folder on the second server');
+    const rows = card().locator('.target-row');
+    const first = rows.filter({ hasText: `127.0.0.1:${s.sshd.port}` });
+    const second = rows.filter({ hasText: `127.0.0.1:${sshd2.port}` });
+    await page
+      .locator('.card[data-state="in-sync"]', { hasText: local })
+      .locator(`.target-row[data-state="in-sync"]`)
+      .nth(1)
+      .waitFor({ timeout: SYNC_TIMEOUT });
+    assert.equal(await rows.count(), 2);
+    assert.match(await first.innerText(), /In sync/);
+    assert.match(await second.innerText(), /In sync/);
+    assert.equal(s.manager.list()[0]?.moreTargets?.length, 1, 'the second server is saved');
+    await checkAndShoot(page, '27-two-servers-in-sync');
+    await sshd2.stop();
+    writeFileSync(join(local, 'c.txt'), 'after the second server went away\n');
+    await card().locator(`.target-row[data-state="error"]`).waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match((await second.getAttribute('data-state')) ?? '', /error/);
+    await eventually(() => read(join(remote, 'c.txt')) === 'after the second server went away\n', 'c.txt on the first');
+    await first.and(page.locator('[data-state="in-sync"]')).waitFor({ timeout: SYNC_TIMEOUT });
+    await checkAndShoot(page, '28-second-server-down');
   });
 });
