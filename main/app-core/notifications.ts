@@ -13,6 +13,7 @@
  *   reaching 'syncing', 'idle' or 'paused' does), once per episode.
  * - A file that keeps failing: once per path when its attempts reach `failedAttempts`, again
  *   only after it stopped failing.
+ * - A command after sync that failed: once per run (its target and end time).
  * Everything else (syncing, recovering, a short outage) is for the tray icon, not a notice.
  * Pure: time comes in as `now` (ms), so tests need no clock.
  */
@@ -22,7 +23,7 @@ import { fill, shellStrings, type ShellLanguage } from './shell-strings.ts';
 import { folderLabel } from './tray-menu.ts';
 
 export type NoticeKind =
-  'conflict' | 'halted' | 'host-key-changed' | 'needs-secret' | 'error-persists' | 'file-failing';
+  'conflict' | 'halted' | 'host-key-changed' | 'needs-secret' | 'error-persists' | 'file-failing' | 'hook-failed';
 
 export interface Notice {
   key: string;
@@ -53,6 +54,7 @@ export class NotificationRules {
   private readonly opts: Required<NotificationRuleOptions>;
   private readonly memo = new Map<string, FolderMemo>();
   private readonly seenConflicts = new Set<string>();
+  private readonly seenHooks = new Set<string>();
 
   constructor(opts: NotificationRuleOptions = {}) {
     this.opts = {
@@ -162,6 +164,30 @@ export class NotificationRules {
       }
     }
     for (const p of [...m.failing]) if (!failingNow.has(p)) m.failing.delete(p);
+
+    for (const hk of [s.hookFailed, ...(s.targets ?? []).map((x) => x.hookFailed)]) {
+      if (!hk) continue;
+      const key = `hook:${s.id}:${hk.target}:${hk.at}`;
+      if (this.seenHooks.has(key)) continue;
+      this.seenHooks.add(key);
+      const how = hk.timedOut
+        ? 'timed out'
+        : hk.exitCode !== null
+          ? `exit status ${hk.exitCode}`
+          : (hk.error ?? hk.signal ?? 'failed');
+      out.push({
+        key,
+        kind: 'hook-failed',
+        folderId: s.id,
+        title: fill(this.t().hookTitle, { folder: name }),
+        body: fill(this.t().hookBody, {
+          command: hk.command,
+          target: hk.target,
+          how,
+          output: hk.output.slice(-2).join(' / '),
+        }).trim(),
+      });
+    }
     return out;
   }
 

@@ -47,6 +47,8 @@ const en = {
   errorTitle: '{folder} cannot sync',
   failingTitle: 'A file in {folder} keeps failing',
   failingBody: '{path}: {error}',
+  hookTitle: 'A command after sync failed in {folder}',
+  hookBody: '“{command}” on {target}: {how}. {output}',
 };
 type Strings = typeof en;
 
@@ -93,6 +95,8 @@ const zh: Strings = {
   errorTitle: '{folder} 无法同步',
   failingTitle: '{folder} 中有文件一直同步失败',
   failingBody: '{path}：{error}',
+  hookTitle: '{folder} 的同步后命令失败',
+  hookBody: '“{command}”（{target}）：{how}。{output}',
 };
 
 export function shellStrings(lang: ShellLanguage): Strings {

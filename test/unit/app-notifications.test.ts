@@ -122,3 +122,33 @@ test('routine states never notify', () => {
   }
   assert.deepEqual(rules.tick(10_000), []);
 });
+
+test('a failed command after sync notifies once per run, also for a second target', () => {
+  const rules = new NotificationRules();
+  const hook = {
+    target: 'ssh://deploy@web2:22/srv/site',
+    where: 'remote' as const,
+    command: 'systemctl reload site',
+    ok: false,
+    exitCode: 3,
+    durationMs: 1200,
+    changed: 1,
+    output: ['Job for site.service failed.'],
+    at: '2024-05-06T07:08:09.000Z',
+  };
+  const base = status('site', { state: 'idle' });
+  const withHook: FolderStatus = { ...base, targets: [base, { ...base, hookFailed: hook }] };
+  const first = rules.onStatus(withHook, 0);
+  assert.deepEqual(
+    first.map((n) => [n.kind, n.body]),
+    [
+      [
+        'hook-failed',
+        '“systemctl reload site” on ssh://deploy@web2:22/srv/site: exit status 3. Job for site.service failed.',
+      ],
+    ],
+  );
+  assert.deepEqual(rules.onStatus(withHook, 1), [], 'the same run is not told twice');
+  const next = { ...hook, at: '2024-05-06T07:09:09.000Z' };
+  assert.equal(rules.onStatus({ ...base, hookFailed: next }, 2).length, 1, 'a later failing run is');
+});
