@@ -96,6 +96,7 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     value: e?.trashDays ?? 30,
     disabled: !e?.trashDays,
   });
+  const afterSync = input({ name: 'afterSync', value: e?.afterSync, placeholder: 'make deploy' });
   trashOn.addEventListener('change', () => (trashDays.disabled = !trashOn.checked));
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview-box', hidden: true });
@@ -131,6 +132,7 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
         field(t('ignore'), ignore, t('ferryignoreHint')),
         h('div', { class: 'field checkbox trash-option' }, trashOn, h('label', { for: trashOn.id }, t('trashOption'))),
         field(t('trashDays'), trashDays),
+        field(t('afterSyncField'), afterSync, t('afterSyncHint')),
       ),
     ),
     result,
@@ -196,12 +198,18 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       trashDays.focus();
       return undefined;
     }
-    return { ...req, mode: m, ignore: ignores, ...(trashOn.checked ? { trashDays: days } : {}) };
+    return {
+      ...req,
+      mode: m,
+      ignore: ignores,
+      ...(trashOn.checked ? { trashDays: days } : {}),
+      ...(afterSync.value.trim() ? { afterSync: afterSync.value.trim() } : {}),
+    };
   };
 
   const initial = JSON.stringify(request(true) ?? null);
   const snapshot = () =>
-    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore, trashDays]
+    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore, trashDays, afterSync]
       .map((el) => el.value)
       .join('\0') +
     authKind() +

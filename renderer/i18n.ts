@@ -175,6 +175,9 @@ const en = {
   addServerHint: 'The folder also syncs to this server. It logs in the way the first server does.',
   hookFailed: 'Command after sync “{command}” failed ({how}, {seconds} s).',
   hookExit: 'exit status {code}',
+  afterSyncField: 'Command after sync',
+  afterSyncHint:
+    'Runs in the folder (/bin/sh) after a sync changed something; the changed paths come on standard input.',
   hookTimedOut: 'timed out',
   trashOption: 'Keep deleted and overwritten server files in a trash',
   trashDays: 'Days the trash keeps them',
@@ -369,6 +372,8 @@ const zhCN: Catalog = {
   addServerHint: '文件夹也会同步到这台服务器，登录方式与第一台服务器相同。',
   hookFailed: '同步后命令“{command}”失败（{how}，{seconds} 秒）。',
   hookExit: '退出状态 {code}',
+  afterSyncField: '同步后命令',
+  afterSyncHint: '同步有改动后在文件夹中运行（/bin/sh）；改动的路径从标准输入传入。',
   hookTimedOut: '超时',
   trashOption: '将服务器上被删除和覆盖的文件保留在回收站中',
   trashDays: '回收站保留天数',

@@ -30,12 +30,14 @@ export class TargetRows {
   private key = '';
 
   update(status: FolderStatus): void {
-    const targets = status.targets ?? [];
-    this.el.hidden = targets.length < 2;
+    // One target: its status is the folder's, and only a failed command gets a row.
+    const targets = (status.targets?.length ?? 0) >= 2 ? (status.targets ?? []) : status.hookFailed ? [status] : [];
+    const single = targets.length === 1;
+    this.el.hidden = targets.length === 0;
     const key = JSON.stringify(targets.map((s) => [s.remote, s.state, s.inSync, s.lastError, s.hookFailed?.at]));
     if (key === this.key) return;
     this.key = key;
-    if (targets.length < 2) return void replaceChildren(this.el);
+    if (targets.length === 0) return void replaceChildren(this.el);
     replaceChildren(
       this.el,
       ...targets.map((s) => {
@@ -44,8 +46,8 @@ export class TargetRows {
         return h(
           'li',
           { class: 'target-row', 'data-state': display, 'data-remote': s.remote, title: s.remote },
-          h('strong', {}, targetName(s.remote)),
-          ` · ${t(`state.${display}`)}`,
+          single ? null : h('strong', {}, targetName(s.remote)),
+          single ? null : ` · ${t(`state.${display}`)}`,
           display === 'error' && s.lastError ? h('span', { class: 'error-text' }, ` — ${s.lastError}`) : null,
           hk
             ? h(

@@ -264,6 +264,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       mode: r.saved.mode,
       ignore: [...r.saved.ignore, pattern],
       ...(r.saved.trashDays ? { trashDays: r.saved.trashDays } : {}),
+      ...(r.saved.afterSync ? { afterSync: r.saved.afterSync } : {}),
     });
   }
 
@@ -503,6 +504,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       mode: s.mode,
       ignore: s.ignore,
       ...(s.trashDays ? { trashDays: s.trashDays } : {}),
+      ...(s.afterSync ? { afterSync: s.afterSync } : {}),
       ...(s.moreTargets?.length ? { moreTargets: s.moreTargets.map((m) => targetSpecOf(m)) } : {}),
       paused: s.paused,
       ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
@@ -523,6 +525,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       mode: saved.mode,
       ignore: saved.ignore,
       ...(saved.trashDays ? { trash: true, trashDays: saved.trashDays } : {}),
+      ...(saved.afterSync ? { afterSync: saved.afterSync } : {}),
       hostKeyPolicy: 'strict',
       stateDir: this.opts.stateRoot,
       ...(saved.moreTargets?.length
@@ -627,6 +630,7 @@ function storedFrom(req: UpdateFolderRequest, localPath: string, paused: boolean
     mode: req.mode,
     ignore: req.ignore,
     ...(req.trashDays ? { trashDays: req.trashDays } : {}),
+    ...(req.afterSync ? { afterSync: req.afterSync } : {}),
     paused,
   };
 }

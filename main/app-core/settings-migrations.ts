@@ -35,6 +35,7 @@ const folderSchema = z.strictObject({
   mode: z.enum(['push', 'mirror', 'upload']),
   ignore: z.array(z.string()),
   trashDays: z.number().int().min(1).max(365).optional(),
+  afterSync: z.string().min(1).optional(),
   /** Further servers of the folder (same login method; a key folder may add a key per server). */
   moreTargets: z
     .array(

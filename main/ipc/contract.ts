@@ -40,6 +40,8 @@ export interface AddFolderRequest extends ConnectionRequest {
   ignore: string[];
   /** Keep what Ferry deletes or overwrites on the server in its trash for this many days; absent: no trash. */
   trashDays?: number;
+  /** A command run locally (`/bin/sh -c`, in the folder) after a pass changed something. */
+  afterSync?: string;
 }
 
 /**
@@ -70,6 +72,7 @@ export interface FolderEntry {
   ignore: string[];
   /** Days the server trash keeps what Ferry deletes or overwrites; absent: no trash. */
   trashDays?: number;
+  afterSync?: string;
   /** Servers after the first, as `ssh://user@host:port/path`. */
   moreTargets?: string[];
   paused: boolean;

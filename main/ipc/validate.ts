@@ -69,12 +69,14 @@ const addFolder = z.strictObject({
     .min(1, { error: 'the trash keeps things from 1 to 365 days' })
     .max(365, { error: 'the trash keeps things from 1 to 365 days' })
     .optional(),
+  afterSync: text('the command after sync').optional(),
 });
 const updateFolder = z.strictObject({
   ...connectionFields,
   mode: addFolder.shape.mode,
   ignore: addFolder.shape.ignore,
   trashDays: addFolder.shape.trashDays,
+  afterSync: addFolder.shape.afterSync,
 });
 const fingerprint = z
   .string()

@@ -209,6 +209,29 @@ describe('server trash and per-item retry in Chromium', () => {
     await card().locator('.target-rows').waitFor({ state: 'hidden' });
   });
 
+  test('a command after sync set in the edit dialog that fails shows its exit status and output', async () => {
+    const { page } = s;
+    const save = async (command: string) => {
+      await card().getByRole('button', { name: 'Edit…' }).click();
+      const dialog = page.locator('dialog.add-dialog');
+      await dialog.waitFor();
+      await dialog.getByLabel('Command after sync').fill(command);
+      await dialog.locator('.add-button').click();
+      await dialog.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
+    };
+    await save('echo reloading site; exit 3');
+    assert.equal(s.manager.list()[0]?.afterSync, 'echo reloading site; exit 3');
+    writeFileSync(join(local, 'd.txt'), 'makes the command run\n');
+    const hook = card().locator('.hook-failed');
+    await hook.waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match(await hook.innerText(), /“echo reloading site; exit 3” failed \(exit status 3, \d+\.\d s\)/);
+    assert.match(await hook.locator('pre').innerText(), /^reloading site$/);
+    assert.equal(read(join(remote, 'd.txt')), 'makes the command run\n', 'the sync itself stands');
+    await checkAndShoot(page, '26-after-sync-failed');
+    await save('');
+    assert.equal(s.manager.list()[0]?.afterSync, undefined);
+  });
+
   test('Add server confirms the new host key, then the card shows both servers; one stopped shows an error', async () => {
     const { page } = s;
     sshd2 = await startSshd();
@@ -226,7 +249,7 @@ describe('server trash and per-item retry in Chromium', () => {
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     await dialog.locator('.hostkey-confirm').waitFor({ timeout: SYNC_TIMEOUT });
     assert.ok(await dialog.locator('.add-target-button').isDisabled(), 'no adding before the key is confirmed');
-    await checkAndShoot(page, '26-add-server-host-key');
+    await checkAndShoot(page, '27-add-server-host-key');
     await dialog.locator('.trust-button').click();
     await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
     await dialog.locator('.add-target-button').click();
@@ -244,13 +267,13 @@ describe('server trash and per-item retry in Chromium', () => {
     assert.match(await first.innerText(), /In sync/);
     assert.match(await second.innerText(), /In sync/);
     assert.equal(s.manager.list()[0]?.moreTargets?.length, 1, 'the second server is saved');
-    await checkAndShoot(page, '27-two-servers-in-sync');
+    await checkAndShoot(page, '28-two-servers-in-sync');
     await sshd2.stop();
     writeFileSync(join(local, 'c.txt'), 'after the second server went away\n');
     await card().locator(`.target-row[data-state="error"]`).waitFor({ timeout: SYNC_TIMEOUT });
     assert.match((await second.getAttribute('data-state')) ?? '', /error/);
     await eventually(() => read(join(remote, 'c.txt')) === 'after the second server went away\n', 'c.txt on the first');
     await first.and(page.locator('[data-state="in-sync"]')).waitFor({ timeout: SYNC_TIMEOUT });
-    await checkAndShoot(page, '28-second-server-down');
+    await checkAndShoot(page, '29-second-server-down');
   });
 });
