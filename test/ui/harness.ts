@@ -65,7 +65,6 @@ function serve(dir: string): Promise<{ server: Server; url: string }> {
 
 export async function startStand(): Promise<UiStand> {
   mkdirSync(shots, { recursive: true });
-  const rendererDir = await buildRenderer(join(root, 'out', 'renderer'));
   const bridge = await build({
     entryPoints: [join(root, 'test', 'ui', 'bridge.ts')],
     bundle: true,
@@ -76,6 +75,8 @@ export async function startStand(): Promise<UiStand> {
   });
   const sshd = await startSshd();
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-ui-features-'));
+  // Its own build directory: app.test.ts may be building out/renderer at the same time.
+  const rendererDir = await buildRenderer(join(tmp, 'renderer'));
   const noSshConfig = join(tmp, 'no-ssh-config');
   const manager = await FolderManager.open({
     store: new JsonFileSettingsStore(join(tmp, 'settings.json')),
