@@ -38,7 +38,7 @@ import { reconcile } from './reconcile.ts';
 import { hashRenameCandidates, isIgnoredPath, scanBothSides, snapshotsOf } from './pass-scan.ts';
 import { dropSkipped, mergeSkipped } from './skipped-files.ts';
 import { RemoteRootError } from './target-connection.ts';
-import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
+import { describeHalt, railsFor } from './safety.ts';
 import type { FolderState, FolderStatus } from './status.ts';
 
 export interface PassSummary {
@@ -123,20 +123,17 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
   const plan = lane.approvals.keepCopies ? keepServerCopies(planned) : planned;
   st.drift = mergeDrift(st.drift, plan.drift, scopes);
-  const deletions = local.get('')?.kind === 'dir' ? deletedServerFiles(plan, remote) : [];
-  const halt =
-    local.get('')?.kind !== 'dir'
-      ? ({ kind: 'root-missing', ...lane.local.rootLink() } as const)
-      : checkSafety({
-          ancestor,
-          local,
-          plan,
-          deletions,
-          mode: config.mode,
-          fullScan: full,
-          allowMassDelete: config.allowMassDelete || lane.approvals.keepCopies,
-          approved: lane.approvals.approved,
-        });
+  const { halt, deletions } = railsFor({
+    ancestor,
+    local,
+    remote,
+    plan,
+    mode: config.mode,
+    fullScan: full,
+    allowMassDelete: config.allowMassDelete || lane.approvals.keepCopies,
+    approved: lane.approvals.approved,
+    rootLink: lane.local.rootLink(),
+  });
   if (halt) {
     lane.approvals.shown = halt.kind === 'root-missing' ? [] : deletions;
     lane.approvals.approved = undefined;

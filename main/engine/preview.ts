@@ -13,7 +13,7 @@ import { readJournal, recoverJournal } from './journal.ts';
 import { LocalSide } from './local-side.ts';
 import { hashRenameCandidates, isIgnoredPath, scanBothSides, snapshotsOf } from './pass-scan.ts';
 import { reconcile } from './reconcile.ts';
-import { checkSafety, deletedServerFiles, describeHalt } from './safety.ts';
+import { describeHalt, railsFor } from './safety.ts';
 import { dropSkipped } from './skipped-files.ts';
 
 /** How many paths of each kind a preview lists (the counts are complete). */
@@ -60,19 +60,16 @@ export async function previewFolder(
       scopes: [''],
       detectRenames: transports.main.canRename,
     });
-    const deletions = local.get('')?.kind === 'dir' ? deletedServerFiles(plan, remote) : [];
-    const halt =
-      local.get('')?.kind !== 'dir'
-        ? ({ kind: 'root-missing' } as const)
-        : checkSafety({
-            ancestor,
-            local,
-            plan,
-            deletions,
-            mode: config.mode,
-            fullScan: true,
-            allowMassDelete: config.allowMassDelete,
-          });
+    const { halt, deletions } = railsFor({
+      ancestor,
+      local,
+      remote,
+      plan,
+      mode: config.mode,
+      fullScan: true,
+      allowMassDelete: config.allowMassDelete,
+      rootLink: side.rootLink(),
+    });
     return {
       ...summarizePlan(plan, deletions.length),
       ...(halt ? { halt: { reason: halt.kind, message: describeHalt(halt, config.localRoot) } } : {}),

@@ -80,6 +80,27 @@ export function checkSafety(args: {
   return undefined;
 }
 
+/**
+ * The rails for one plan, as both a pass and a dry run check them: a missing local root
+ * halts (with what the root's link says, if it is one); otherwise {@link checkSafety} over
+ * the plan's deletions. Returns the deletions too: what a confirmation of the halt approves.
+ */
+export function railsFor(args: {
+  ancestor: Snapshot;
+  local: Snapshot;
+  remote: Snapshot;
+  plan: Plan;
+  mode: SyncMode;
+  fullScan: boolean;
+  allowMassDelete: boolean;
+  approved?: ReadonlySet<string> | undefined;
+  rootLink?: Omit<Extract<HaltReason, { kind: 'root-missing' }>, 'kind'>;
+}): { halt: HaltReason | undefined; deletions: string[] } {
+  if (args.local.get('')?.kind !== 'dir') return { halt: { kind: 'root-missing', ...args.rootLink }, deletions: [] };
+  const deletions = deletedServerFiles(args.plan, args.remote);
+  return { halt: checkSafety({ ...args, deletions }), deletions };
+}
+
 /** A sentence for the user, with what they can do. */
 export function describeHalt(reason: HaltReason, localRoot: string): string {
   switch (reason.kind) {

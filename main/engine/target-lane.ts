@@ -19,7 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
-import { outermost, parentOf, type Entry } from '../core/tree.ts';
+import type { Entry } from '../core/tree.ts';
 import { endpointDisplay } from '../ssh/display.ts';
 import type { OpenTransports, TransportOpener } from '../transport/open-transport.ts';
 import { DEFAULT_HOOK_TIMEOUT_MS, runAfterSync } from './after-sync.ts';
