@@ -129,6 +129,8 @@ export async function saveLatency(ctx: BenchContext): Promise<WorkloadResult> {
     writeFileSync(join(local, PROBE), Buffer.alloc(4000, 'i'));
     const remote = join(ctx.sshd.remoteRoot, `w5-${name}`);
     mkdirSync(remote, { recursive: true });
+    // The server's user (not root when the bench runs as root) must be able to write there.
+    ctx.sshd.own(remote);
     made.push(local, remote);
     return { local, remote };
   };
