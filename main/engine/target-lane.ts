@@ -185,7 +185,6 @@ export class TargetLane extends EventEmitter<LaneEvents> {
     const transports = this.connection.current;
     if (!transports) throw new Error('not connected');
     const started = Date.now();
-    delete this.st.hookFailed;
     const { summary, changedDuringUpload } = await runPass(this.#passLane(transports), scopes);
     this.connection.succeeded();
     this.emit('pass', passReport(summary, this.st, scopes, Date.now() - started));
@@ -216,8 +215,11 @@ export class TargetLane extends EventEmitter<LaneEvents> {
         exec: this.connection.current?.exec,
       });
       for (const h of hooks) this.emit('hook', h);
+      // A failure stays shown until the commands run again (a pass with nothing to do, say
+      // for a second watcher event about the same save, does not clear it).
       const failed = hooks.find((h) => !h.ok);
       if (failed) this.st.hookFailed = failed;
+      else delete this.st.hookFailed;
     }
     if (this.setup.canary?.role === 'canary') this.#judgeCanary(summary);
     return hooks;
