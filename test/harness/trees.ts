@@ -217,15 +217,32 @@ export function startFerry(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
   };
 }
 
-/** Poll `check` until it returns true (or throw after `timeoutMs` with `describe()`). */
+/**
+ * Poll `check` until it returns true (or throw after `timeoutMs` with `describe()` and the
+ * last error `check` threw). A throw counts as "not yet": a file on the server is briefly
+ * absent while Ferry replaces it (moved aside, checked, then the new version lands), so a
+ * read of it can fail with ENOENT between two polls that both see it.
+ */
 export async function eventually(
   check: () => boolean,
   timeoutMs = 20_000,
   describe: () => string = () => '',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time. ${describe()}`);
+  let lastError: unknown;
+  const ok = () => {
+    try {
+      return check();
+    } catch (err) {
+      lastError = err;
+      return false;
+    }
+  };
+  while (!ok()) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `condition not met in time. ${describe()}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
