@@ -44,6 +44,20 @@ export function sameSecond(aMs: number, bMs: number): boolean {
   return Math.floor(aMs / 1000) === Math.floor(bMs / 1000);
 }
 
+/**
+ * Whether a server entry found now is the one expected there, as far as a stat tells: the
+ * kind, and for a file its size, whole-second mtime and mode, for a link its target. A
+ * directory matches any directory (what lies below it is checked entry by entry). The one
+ * rule of the expected-state checks (transport/sftp-expected.ts, engine/aside-recovery.ts).
+ */
+export function matchesExpected(found: Entry, expected: Entry | undefined): boolean {
+  if (!expected || found.kind !== expected.kind) return false;
+  if (found.kind === 'file' && expected.kind === 'file')
+    return found.size === expected.size && sameSecond(found.mtimeMs, expected.mtimeMs) && found.mode === expected.mode;
+  if (found.kind === 'symlink' && expected.kind === 'symlink') return found.target === expected.target;
+  return true;
+}
+
 /** Parent of a relative path; the parent of a top-level name is the root "". */
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

@@ -17,7 +17,7 @@
  */
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { ASIDE_PREFIX, asideNameFor } from '../core/temp-name.ts';
-import { baseName, joinRel, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
+import { baseName, joinRel, matchesExpected, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { RemoteTransport, RemoveItem } from '../transport/transport.ts';
 import type { ConflictRecord } from './conflict-log.ts';
 
@@ -82,7 +82,7 @@ function settleOne(
     return;
   }
   const last = ancestor.get(path);
-  if (found.kind !== 'dir' && last !== undefined && sameEntry(found, last)) {
+  if (found.kind !== 'dir' && last !== undefined && matchesExpected(found, last)) {
     plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]) });
     return;
   }
@@ -143,12 +143,4 @@ export async function settleAsides(
 
 function isAsideSegment(seg: string): boolean {
   return seg.startsWith(ASIDE_PREFIX);
-}
-
-function sameEntry(a: Entry, b: Entry): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'file' && b.kind === 'file')
-    return a.size === b.size && Math.floor(a.mtimeMs / 1000) === Math.floor(b.mtimeMs / 1000) && a.mode === b.mode;
-  if (a.kind === 'symlink' && b.kind === 'symlink') return a.target === b.target;
-  return false;
 }

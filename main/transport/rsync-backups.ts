@@ -28,7 +28,7 @@ import { ASIDE_PREFIX } from '../core/temp-name.ts';
 import { isWithin, joinRel, parentOf, type Entry } from '../core/tree.ts';
 import type { RsyncRunner } from './rsync-runner.ts';
 import { withStage } from './rsync-stage.ts';
-import { matchesExpected } from './sftp-expected.ts';
+import { matchesExpected } from '../core/tree.ts';
 import type { AsideItem, AsideSettler, SettledAside } from './transport.ts';
 
 /** A fresh backup directory name, relative to the remote root. */

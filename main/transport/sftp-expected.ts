@@ -15,21 +15,12 @@
 import { posix } from 'node:path';
 import { asideNameFor } from '../core/temp-name.ts';
 import { conflictCopyName } from '../core/conflict-name.ts';
-import { joinRel, sameSecond, type Entry } from '../core/tree.ts';
+import { joinRel, matchesExpected, type Entry } from '../core/tree.ts';
 import { mapLimit } from '../core/map-limit.ts';
 import { isNoSuchFile } from './sftp-session.ts';
 import { entryOf, type SftpSite } from './sftp-land.ts';
 import type { AsideItem, KeptServerCopy, SettledAside, UploadItem, UploadResult } from './transport.ts';
 import { renameOver } from './sftp-land.ts';
-
-/** Same server entry as far as Ferry can tell: kind, and size, whole-second mtime and mode for files. */
-export function matchesExpected(found: Entry, expected: Entry | undefined): boolean {
-  if (!expected || found.kind !== expected.kind) return false;
-  if (found.kind === 'file' && expected.kind === 'file')
-    return found.size === expected.size && sameSecond(found.mtimeMs, expected.mtimeMs) && found.mode === expected.mode;
-  if (found.kind === 'symlink' && expected.kind === 'symlink') return found.target === expected.target;
-  return true; // directories: what matters is checked entry by entry below them
-}
 
 /**
  * Moves whatever is at `rel` to its aside name (core/temp-name.ts asideNameFor) in its
