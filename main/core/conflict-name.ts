@@ -61,3 +61,19 @@ export function conflictCopyName(relPath: string, date: Date, taken: (path: stri
   }
   throw new Error(`Could not find a free conflict copy name for ${relPath}: ${MAX_COUNTER} candidates were all taken.`);
 }
+
+const COPY_NAME = /^(.*)\.ferry-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})(?:-\d+)?(\.[^.]*)?$/s;
+
+/**
+ * The inverse of {@link conflictCopyName} for one base name: the original's name and the
+ * stamp's time, or undefined when `name` is not a conflict copy's name. The original is
+ * exact unless the copy's stem was shortened to fit {@link MAX_NAME_BYTES}.
+ */
+export function parseConflictCopyName(name: string): { original: string; stamp: Date } | undefined {
+  const m = COPY_NAME.exec(name);
+  if (!m) return undefined;
+  const [, stem, y, mo, d, h, mi, s, ext] = m;
+  const stamp = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  if (Number.isNaN(stamp.getTime()) || stem === '') return undefined;
+  return { original: `${stem}${ext ?? ''}`, stamp };
+}

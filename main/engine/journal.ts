@@ -3,13 +3,16 @@
  * removed once the index that records the outcome is saved. It is for a killed process
  * (the page cache survives it, so it is not fsynced), not for a power cut.
  *
- * Three kinds of record, each planned here from the plan and the ancestor:
+ * Four kinds of record; the first three planned here from the plan and the ancestor:
  * - `create`: a path the ancestor does not know yet. Recorded in the ancestor before acting
  *   and taken into it again on recovery (safe whatever happened, see {@link plannedCreations}).
  * - `replace`: an overwrite of a path the ancestor knows. Accepted after a crash only if the
  *   server shows exactly the entry that would have landed.
  * - `rename`: a server rename. Accepted after a crash only if the server shows it done.
  * The last two are decided by {@link matchJournaled} at the first pass that scans the path.
+ * - `began`: when the pass started acting. A pass interrupted after it kept a server version
+ *   as a conflict copy but before it logged that leaves a copy with no record; the first full
+ *   pass afterwards logs the copies made since then (unlogged-copies.ts).
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -29,13 +32,15 @@ import { entrySchema } from './index-store.ts';
 export type JournalRecord =
   | { kind: 'create'; path: string; entry: Entry }
   | { kind: 'replace'; path: string; entry: Entry }
-  | { kind: 'rename'; from: string; to: string };
+  | { kind: 'rename'; from: string; to: string }
+  | { kind: 'began'; at: number };
 
 const relPath = z.string().refine((p) => p !== '' && isSafeRelPath(p), 'must be a relative path below the root');
 const recordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('create'), path: relPath, entry: entrySchema }),
   z.object({ kind: z.literal('replace'), path: relPath, entry: entrySchema }),
   z.object({ kind: z.literal('rename'), from: relPath, to: relPath }),
+  z.object({ kind: z.literal('began'), at: z.number().int().min(0) }),
 ]);
 const journalSchema = z.object({ version: z.literal(1), records: z.array(recordSchema) });
 
@@ -87,6 +92,12 @@ export interface PendingJournal {
   maybeLanded: Map<string, Entry>;
   /** Renames under way at the crash, [from, to]. */
   maybeMoved: [string, string][];
+  /** When the earliest interrupted pass began acting: conflict copies since then may lack a record. */
+  copiesSince?: number;
+}
+
+function noteBegan(pending: PendingJournal, at: number): void {
+  pending.copiesSince = Math.min(pending.copiesSince ?? at, at);
 }
 
 /** The still-pending records, to be written again with the next pass's journal (so a crash keeps them). */
@@ -94,6 +105,7 @@ export function pendingRecords(pending: PendingJournal): JournalRecord[] {
   return [
     ...[...pending.maybeLanded].map(([path, entry]) => ({ kind: 'replace' as const, path, entry })),
     ...pending.maybeMoved.map(([from, to]) => ({ kind: 'rename' as const, from, to })),
+    ...(pending.copiesSince !== undefined ? [{ kind: 'began' as const, at: pending.copiesSince }] : []),
   ];
 }
 
@@ -106,6 +118,7 @@ export function pendingRecords(pending: PendingJournal): JournalRecord[] {
 export function holdPending(pending: PendingJournal, records: readonly JournalRecord[]): void {
   for (const r of records) {
     if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
+    else if (r.kind === 'began') noteBegan(pending, r.at);
     else if (r.kind === 'rename' && !pending.maybeMoved.some(([f, t]) => f === r.from && t === r.to))
       pending.maybeMoved.push([r.from, r.to]);
   }
@@ -124,6 +137,7 @@ export function recoverJournal(
   let added = 0;
   for (const r of records) {
     if (r.kind === 'rename') pending.maybeMoved.push([r.from, r.to]);
+    else if (r.kind === 'began') noteBegan(pending, r.at);
     else if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
     else if (!ancestor.has(r.path) && (parentOf(r.path) === '' || ancestor.get(parentOf(r.path))?.kind === 'dir')) {
       ancestor.set(r.path, r.entry);

@@ -20,7 +20,8 @@ import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
 import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
 import { utcStamp } from '../core/conflict-name.ts';
-import { appendConflict, type ConflictRecord } from './conflict-log.ts';
+import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
+import { findUnloggedCopies } from './unlogged-copies.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
 import {
@@ -118,6 +119,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
   if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length)
     matchJournaled(lane.journal, ancestor, remote, scopes);
+  if (lane.journal.copiesSince !== undefined && full) await logUnloggedCopies(lane, remote, local);
 
   await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
@@ -204,6 +206,8 @@ async function execute(
   let removed = 0;
   let wrote = false;
   const records = [...journalFor(plan, ancestor), ...pendingRecords(lane.journal)];
+  // Any op on an existing server entry may keep it as a conflict copy: see unlogged-copies.ts.
+  if (serverOps.length) records.push({ kind: 'began', at: Date.now() });
   const creations = new Map<string, Entry>();
   for (const r of records) if (r.kind === 'create') creations.set(r.path, r.entry);
   if (records.length) {
@@ -341,6 +345,11 @@ async function settleLeftoverAsides(lane: PassLane, remote: Snapshot, local: Sna
   const now = new Date();
   const plan = planAsideRecovery(remote, lane.ancestor, local, now);
   if (!plan.restore.length && !plan.discard.length && !plan.keep.length && !plan.cleanup.length) return false;
+  if (plan.keep.length) {
+    // Killed between a keep and its record, the copy must still be found (unlogged-copies.ts).
+    lane.journal.copiesSince ??= now.getTime();
+    await writeJournal(lane.files.journal, pendingRecords(lane.journal));
+  }
   const { settled, conflicts } = await settleAsides(lane.transports.main, plan, now);
   for (const record of conflicts) {
     await appendConflict(lane.files.conflicts, record);
@@ -348,6 +357,23 @@ async function settleLeftoverAsides(lane: PassLane, remote: Snapshot, local: Sna
     lane.conflict(record);
   }
   return settled > 0;
+}
+
+/**
+ * Logs the conflict copies an interrupted pass made without a record (unlogged-copies.ts).
+ * Runs on a full pass only: a copy sits next to its original, anywhere in the tree.
+ */
+async function logUnloggedCopies(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<void> {
+  const since = lane.journal.copiesSince as number;
+  const logged = new Set<string>();
+  for (const r of (await readConflicts(lane.files.conflicts)).records)
+    if (r.conflictCopyPath !== undefined) logged.add(r.conflictCopyPath);
+  for (const record of findUnloggedCopies(remote, lane.ancestor, local, logged, since, new Date())) {
+    await appendConflict(lane.files.conflicts, record);
+    lane.status.conflictCount++;
+    lane.conflict(record);
+  }
+  delete lane.journal.copiesSince;
 }
 
 /**

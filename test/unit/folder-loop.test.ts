@@ -242,3 +242,36 @@ test('a conflict copy made in a pass that then dies is logged all the same', asy
   assert.equal(records[0]?.path, 'doc.txt');
   assert.match(records[0]?.conflictCopyPath ?? '', /^doc\.ferry-conflict-\d{8}-\d{6}\.txt$/);
 });
+
+test('a conflict copy whose record was lost with the process is logged by the next run', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'doc.txt': 'v1' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  writeFileSync(join(localRoot, 'doc.txt'), 'v2 local');
+  server.writeFile('doc.txt', 'edited on the server');
+  // The copy is made and v2 lands; the answer is lost, as when Ferry is killed right then.
+  server.afterCall = (call) => {
+    if (call === 'upload') server.cut();
+  };
+  const first = new FolderSync(config, { openTransports: server.open });
+  await assert.rejects(first.runOnce(), /the connection was reset/);
+  const copies = [...server.files()].filter(([p]) => p.startsWith('doc.ferry-conflict-'));
+  assert.deepEqual(
+    copies.map(([, c]) => c),
+    ['edited on the server'],
+  );
+  assert.equal((await readConflicts(first.conflictFile)).records.length, 0, 'no record yet');
+  server.afterCall = undefined;
+  const second = new FolderSync(config, { openTransports: server.open });
+  const result = await second.runOnce();
+  assert.equal(result.inSync, true);
+  const { records } = await readConflicts(second.conflictFile);
+  assert.deepEqual(
+    records.map((r) => [r.path, r.action, r.conflictCopyPath]),
+    [['doc.txt', 'kept-remote-copy', copies[0]?.[0]]],
+  );
+  assert.equal(second.status().conflictCount, 1);
+  // Found once: a third run logs nothing more.
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal((await readConflicts(second.conflictFile)).records.length, 1);
+});
