@@ -3,13 +3,17 @@
  * removed once the index that records the outcome is saved. It is for a killed process
  * (the page cache survives it, so it is not fsynced), not for a power cut.
  *
- * Four kinds of record; the first three planned here from the plan and the ancestor:
+ * Five kinds of record; the first four planned here from the plan and the ancestor:
  * - `create`: a path the ancestor does not know yet. Recorded in the ancestor before acting
  *   and taken into it again on recovery (safe whatever happened, see {@link plannedCreations}).
  * - `replace`: an overwrite of a path the ancestor knows. Accepted after a crash only if the
  *   server shows exactly the entry that would have landed.
  * - `rename`: a server rename. Accepted after a crash only if the server shows it done.
  * The last two are decided by {@link matchJournaled} at the first pass that scans the path.
+ * - `kept-create`: a creation at or below a path whose server entry is being kept as a
+ *   conflict copy (or cleared) first; not recorded in advance (the ancestor must keep
+ *   describing the server until the keep succeeds). Accepted after a crash or a cut only if
+ *   the server shows exactly what Ferry would have created there.
  * - `began`: when the pass started acting. A pass interrupted after it kept a server version
  *   as a conflict copy but before it logged that leaves a copy with no record; the first full
  *   pass afterwards logs the copies made since then (unlogged-copies.ts).
@@ -26,13 +30,14 @@ import {
   type Entry,
   type Snapshot,
 } from '../core/tree.ts';
-import { moveSubtree } from './ancestor-edits.ts';
+import { moveSubtree, recordEntry } from './ancestor-edits.ts';
 import { entrySchema } from './index-store.ts';
 
 export type JournalRecord =
   | { kind: 'create'; path: string; entry: Entry }
   | { kind: 'replace'; path: string; entry: Entry }
   | { kind: 'rename'; from: string; to: string }
+  | { kind: 'kept-create'; path: string; entry: Entry }
   | { kind: 'began'; at: number };
 
 const relPath = z.string().refine((p) => p !== '' && isSafeRelPath(p), 'must be a relative path below the root');
@@ -40,6 +45,7 @@ const recordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('create'), path: relPath, entry: entrySchema }),
   z.object({ kind: z.literal('replace'), path: relPath, entry: entrySchema }),
   z.object({ kind: z.literal('rename'), from: relPath, to: relPath }),
+  z.object({ kind: z.literal('kept-create'), path: relPath, entry: entrySchema }),
   z.object({ kind: z.literal('began'), at: z.number().int().min(0) }),
 ]);
 const journalSchema = z.object({ version: z.literal(1), records: z.array(recordSchema) });
@@ -50,6 +56,7 @@ export function journalFor(plan: Plan, ancestor: Snapshot): JournalRecord[] {
     ...plannedCreations(plan, ancestor).map(([path, entry]) => ({ kind: 'create' as const, path, entry })),
     ...plannedReplacements(plan, ancestor).map(([path, entry]) => ({ kind: 'replace' as const, path, entry })),
     ...plannedRenames(plan).map(([from, to]) => ({ kind: 'rename' as const, from, to })),
+    ...plannedKeptCreations(plan).map(([path, entry]) => ({ kind: 'kept-create' as const, path, entry })),
   ];
 }
 
@@ -92,6 +99,8 @@ export interface PendingJournal {
   maybeLanded: Map<string, Entry>;
   /** Renames under way at the crash, [from, to]. */
   maybeMoved: [string, string][];
+  /** Creations after a keep or clear under way at the crash: path -> the entry Ferry would have created. */
+  maybeCreated: Map<string, Entry>;
   /** When the earliest interrupted pass began acting: conflict copies since then may lack a record. */
   copiesSince?: number;
 }
@@ -105,6 +114,7 @@ export function pendingRecords(pending: PendingJournal): JournalRecord[] {
   return [
     ...[...pending.maybeLanded].map(([path, entry]) => ({ kind: 'replace' as const, path, entry })),
     ...pending.maybeMoved.map(([from, to]) => ({ kind: 'rename' as const, from, to })),
+    ...[...pending.maybeCreated].map(([path, entry]) => ({ kind: 'kept-create' as const, path, entry })),
     ...(pending.copiesSince !== undefined ? [{ kind: 'began' as const, at: pending.copiesSince }] : []),
   ];
 }
@@ -118,6 +128,7 @@ export function pendingRecords(pending: PendingJournal): JournalRecord[] {
 export function holdPending(pending: PendingJournal, records: readonly JournalRecord[]): void {
   for (const r of records) {
     if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
+    else if (r.kind === 'kept-create') pending.maybeCreated.set(r.path, r.entry);
     else if (r.kind === 'began') noteBegan(pending, r.at);
     else if (r.kind === 'rename' && !pending.maybeMoved.some(([f, t]) => f === r.from && t === r.to))
       pending.maybeMoved.push([r.from, r.to]);
@@ -133,11 +144,12 @@ export function recoverJournal(
   records: readonly JournalRecord[],
   ancestor: Map<string, Entry>,
 ): { added: number; pending: PendingJournal } {
-  const pending: PendingJournal = { maybeLanded: new Map(), maybeMoved: [] };
+  const pending: PendingJournal = { maybeLanded: new Map(), maybeMoved: [], maybeCreated: new Map() };
   let added = 0;
   for (const r of records) {
     if (r.kind === 'rename') pending.maybeMoved.push([r.from, r.to]);
     else if (r.kind === 'began') noteBegan(pending, r.at);
+    else if (r.kind === 'kept-create') pending.maybeCreated.set(r.path, r.entry);
     else if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
     else if (!ancestor.has(r.path) && (parentOf(r.path) === '' || ancestor.get(parentOf(r.path))?.kind === 'dir')) {
       ancestor.set(r.path, r.entry);
@@ -184,6 +196,19 @@ export function matchJournaled(
         ? { ...cand, hash: a.hash }
         : cand,
     );
+  } // Parents first, so a directory's children find it recorded.
+  for (const [p, cand] of [...pending.maybeCreated].sort(([x], [y]) => comparePaths(x, y))) {
+    if (!inScope(p)) continue;
+    pending.maybeCreated.delete(p);
+    const r = remote.get(p);
+    if (r === undefined || r.kind !== cand.kind || (r.kind !== 'dir' && !sameContent(cand, r))) continue;
+    if (parentOf(p) !== '' && ancestor.get(parentOf(p))?.kind !== 'dir') continue;
+    // The server's own attributes: a mode that differs from the local one is pushed next.
+    recordEntry(
+      ancestor,
+      p,
+      r.kind === 'file' && cand.kind === 'file' && !r.hash && cand.hash ? { ...r, hash: cand.hash } : r,
+    );
   }
 }
 
@@ -201,11 +226,7 @@ export function matchJournaled(
  * copy or cleared first (there the ancestor must keep describing what the server holds).
  */
 export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry][] {
-  const replaced: string[] = [];
-  for (const o of plan.ops) {
-    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy))
-      replaced.push(o.path);
-  }
+  const replaced = replacedPaths(plan);
   const candidates = new Map<string, Entry>();
   for (const o of plan.ops) {
     if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && !ancestor.has(o.path))
@@ -223,6 +244,16 @@ export function plannedCreations(plan: Plan, ancestor: Snapshot): [string, Entry
   return [...out];
 }
 
+/** Paths whose server entry the plan clears or keeps as a conflict copy before creating there. */
+function replacedPaths(plan: Plan): string[] {
+  const replaced: string[] = [];
+  for (const o of plan.ops) {
+    if (o.op === 'clear' || ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && o.keepRemoteCopy))
+      replaced.push(o.path);
+  }
+  return replaced;
+}
+
 /**
  * What the plan is about to overwrite on the server at paths the ancestor already knows
  * (uploads over Ferry's own earlier version, mode changes), with the entry the server will
@@ -238,6 +269,21 @@ export function plannedReplacements(plan: Plan, ancestor: Snapshot): [string, En
       out.push([o.path, o.entry]);
   }
   return out;
+}
+
+/**
+ * The creations {@link plannedCreations} leaves out because they lie at or below a path whose
+ * server entry is kept as a conflict copy or cleared first, parents first. Journaled, not
+ * recorded: after a crash or a cut, only what the server shows is taken (matchJournaled).
+ */
+export function plannedKeptCreations(plan: Plan): [string, Entry][] {
+  const replaced = replacedPaths(plan);
+  if (replaced.length === 0) return [];
+  const out: [string, Entry][] = [];
+  for (const o of plan.ops)
+    if ((o.op === 'mkdir' || o.op === 'upload' || o.op === 'symlink') && replaced.some((r) => isWithin(o.path, r)))
+      out.push([o.path, o.entry]);
+  return out.sort(([a], [b]) => comparePaths(a, b));
 }
 
 /** The plan's server renames, [from, to]: journaled like creations (see {@link matchJournaled}). */

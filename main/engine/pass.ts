@@ -117,7 +117,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
     await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
   if (config.trash && full) await pruneTrash(t.main, remoteScan.entries, config.trash.days, Date.now());
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
-  if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length)
+  if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length || lane.journal.maybeCreated.size)
     matchJournaled(lane.journal, ancestor, remote, scopes);
   if (lane.journal.copiesSince !== undefined && full) await logUnloggedCopies(lane, remote, local);
 

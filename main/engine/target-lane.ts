@@ -72,7 +72,7 @@ export class TargetLane extends EventEmitter<LaneEvents> {
   readonly setup: LaneSetup;
   readonly st: FolderStatus;
   ancestor = new Map<string, Entry>();
-  journal: PendingJournal = { maybeLanded: new Map(), maybeMoved: [] };
+  journal: PendingJournal = { maybeLanded: new Map(), maybeMoved: [], maybeCreated: new Map() };
   readonly retries = new RetryBook();
   readonly approvals: DeleteApprovals = { shown: [], approved: undefined, keepCopies: false, lastRetrySoon: 0 };
   readonly connection: TargetConnection;

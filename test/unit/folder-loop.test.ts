@@ -275,3 +275,39 @@ test('a conflict copy whose record was lost with the process is logged by the ne
   await new FolderSync(config, { openTransports: server.open }).runOnce();
   assert.equal((await readConflicts(second.conflictFile)).records.length, 1);
 });
+
+test('a tree created where the server’s version was kept is Ferry’s own even when the answers are lost', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { d: 'a file', 'keep.txt': 'k' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  let cut = false;
+  server.afterCall = (call, paths) => {
+    if (cut || call !== 'upload' || !paths.includes('d/e/f.txt')) return;
+    cut = true;
+    // The server's d went to a conflict copy and the new tree landed; the answers are lost,
+    // and the tree is deleted locally before Ferry reconnects.
+    rmSync(join(localRoot, 'd'), { recursive: true });
+    server.cut();
+  };
+  server.writeFile('d', 'edited on the server');
+  rmSync(join(localRoot, 'd'));
+  mkdirSync(join(localRoot, 'd/e'), { recursive: true });
+  writeFileSync(join(localRoot, 'd/e/f.txt'), 'new');
+  await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
+  assert.deepEqual(
+    [...server.files()].map(([p, c]) => [p.replace(/ferry-conflict-\d{8}-\d{6}/, 'STAMP'), c]).sort(),
+    [
+      ['d.STAMP', 'edited on the server'],
+      ['keep.txt', 'k'],
+    ],
+    'Ferry’s own tree followed the local delete; the server’s version stays in its copy',
+  );
+  const { records } = await readConflicts(sync.conflictFile);
+  assert.deepEqual(
+    records.map((r) => r.path),
+    ['d'],
+  );
+});
