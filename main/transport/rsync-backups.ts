@@ -19,6 +19,11 @@
  * The directory's name has Ferry's aside prefix: ignored by every scan and never cleaned up
  * by itself, so a connection lost before the settling leaves the server's versions there
  * rather than deleting them.
+ *
+ * With `--trash`, what matches goes to the trash instead of being deleted. Settled over SFTP,
+ * that is a rename of each match into the items' trash directory. rsync alone cannot rename,
+ * so there the backup directory is the trash stamp itself (rsync-trash.ts): matches simply
+ * stay, and only what differs is taken out again, as a conflict copy.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
@@ -28,6 +33,7 @@ import { ASIDE_PREFIX } from '../core/temp-name.ts';
 import { isWithin, joinRel, parentOf, type Entry } from '../core/tree.ts';
 import type { RsyncRunner } from './rsync-runner.ts';
 import { withStage } from './rsync-stage.ts';
+import { freeTrashDir } from './rsync-trash.ts';
 import { matchesExpected } from '../core/tree.ts';
 import type { AsideItem, AsideSettler, SettledAside } from './transport.ts';
 
@@ -41,39 +47,80 @@ export function backupArgs(dir: string): string[] {
   return ['--backup', `--backup-dir=${dir}`];
 }
 
-/** Settles the backups in `dir`, through `settler` (SFTP) when there is one, else with rsync alone. */
+/** Where a checked run's backups go: `dir`, which is the trash stamp itself when `inTrash`. */
+export interface BackupPlace {
+  dir: string;
+  inTrash: boolean;
+}
+
+/**
+ * The backup directory for a checked run that may destroy `paths`: with a `trash` and no
+ * SFTP to settle, a trash stamp that holds none of them (rsync-trash.ts); else a fresh
+ * aside directory (SFTP moves what matches into the items' trash when settling).
+ */
+export async function backupPlace(
+  rsync: RsyncRunner,
+  settler: AsideSettler | undefined,
+  trash: string | undefined,
+  paths: readonly string[],
+): Promise<BackupPlace> {
+  if (trash === undefined || settler) return { dir: backupDirName(), inTrash: false };
+  return { dir: await freeTrashDir(rsync, trash, paths), inTrash: true };
+}
+
+/** The trash directory a run's checked items share; undefined when none has one or they differ. */
+export function sharedTrash(items: readonly { trash?: string | undefined }[]): string | undefined {
+  const all = new Set(items.map((it) => it.trash));
+  return all.size === 1 ? [...all][0] : undefined;
+}
+
+/** Settles the backups in `place`, through `settler` (SFTP) when there is one, else with rsync alone. */
 export function settleBackups(
   rsync: RsyncRunner,
   settler: AsideSettler | undefined,
-  dir: string,
+  place: BackupPlace,
   items: readonly AsideItem[],
   now: Date,
 ): Promise<SettledAside[]> {
-  return settler ? settler.settleAside(dir, items, now) : settleWithRsync(rsync, dir, items, now);
+  return settler && !place.inTrash
+    ? settler.settleAside(place.dir, items, now)
+    : settleWithRsync(rsync, place, items, now);
 }
 
 /** Conflict-name candidates tried per kept entry in one listing; a 21st conflict in one second fails (and keeps the backup). */
 const CANDIDATES = 20;
 
+/**
+ * Settles with rsync runs alone. In the trash (`place.inTrash`) only what was kept as a
+ * conflict copy is deleted from `place.dir` (the outermost entries that differ); everything
+ * else stays there. Elsewhere the settled backups are deleted, `dir` too when all are.
+ */
 async function settleWithRsync(
   rsync: RsyncRunner,
-  dir: string,
+  place: BackupPlace,
   items: readonly AsideItem[],
   now: Date,
 ): Promise<SettledAside[]> {
+  const { dir, inTrash } = place;
   const results: SettledAside[] = items.map(() => ({}));
-  const listed = await rsync.list([dir], true);
-  if (!listed?.has(dir)) return results; // rsync destroyed nothing
+  // The trash holds more than this run's backups: only the items' paths in it are listed.
+  const listed = await rsync.list(inTrash ? items.map((it) => joinRel(dir, it.path)) : [dir], true);
+  if (!listed || listed.size === 0) return results; // rsync destroyed nothing
   const at = (rel: string) => listed.get(joinRel(dir, rel));
   const below = (rel: string) => [...listed.keys()].filter((k) => isWithin(k, joinRel(dir, rel))).map(strip(dir));
 
-  // What to keep of each item: relative paths (the item's own first), or nothing.
+  // What to keep of each item: relative paths (the item's own first), or nothing; and the
+  // outermost of them that differ (what leaves the trash once kept).
   const keep = new Map<number, string[]>();
+  const differs = new Map<number, string[]>();
   items.forEach((it, i) => {
     const top = at(it.path);
     if (top === undefined || (it.keepAs === undefined && it.expected === undefined)) return;
-    const kept = it.keepAs !== undefined ? below(it.path) : keptOf(it.path, top, it.expected ?? new Map(), below, at);
-    if (kept.length) keep.set(i, kept);
+    const expected = it.expected ?? new Map<string, Entry>();
+    const kept = it.keepAs !== undefined ? below(it.path) : keptOf(it.path, top, expected, below, at);
+    if (!kept.length) return;
+    keep.set(i, kept);
+    differs.set(i, it.keepAs !== undefined ? [it.path] : differing(it.path, top, expected, below, at));
   });
 
   const settled = new Set<number>(items.keys());
@@ -132,9 +179,13 @@ async function settleWithRsync(
       });
     });
   }
-  // Delete the backups that are settled: the whole directory when all are.
-  const doomed =
-    settled.size === items.length ? [dir] : [...settled].map((i) => joinRel(dir, (items[i] as AsideItem).path));
+  // Delete the backups that are settled: the whole directory when all are. In the trash, only
+  // what now lives on as a conflict copy.
+  const doomed = inTrash
+    ? [...differs].filter(([i]) => settled.has(i)).flatMap(([, roots]) => roots.map((r) => joinRel(dir, r)))
+    : settled.size === items.length
+      ? [dir]
+      : [...settled].map((i) => joinRel(dir, (items[i] as AsideItem).path));
   await deletePaths(
     rsync,
     doomed.filter((p) => p === dir || listed.has(p)),
@@ -159,6 +210,20 @@ function keptOf(
   const children = below(rel).filter((p) => parentOf(p) === rel);
   const kept = children.flatMap((c) => keptOf(c, at(c) as Entry, expected, below, at));
   return kept.length ? [rel, ...kept] : [];
+}
+
+/** The outermost entries at and below `rel` whose backup differs from `expected` (see {@link keptOf}). */
+function differing(
+  rel: string,
+  top: Entry,
+  expected: ReadonlyMap<string, Entry>,
+  below: (rel: string) => string[],
+  at: (rel: string) => Entry | undefined,
+): string[] {
+  if (!matchesExpected(top, expected.get(rel))) return [rel];
+  if (top.kind !== 'dir') return [];
+  const children = below(rel).filter((p) => parentOf(p) === rel);
+  return children.flatMap((c) => differing(c, at(c) as Entry, expected, below, at));
 }
 
 /** A free conflict-copy name for each item in `which` (by a listing of candidates); absent when none was free. */

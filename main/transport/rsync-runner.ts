@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import { ASIDE_PREFIX } from '../core/temp-name.ts';
+import { ASIDE_PREFIX, TRASH_DIR } from '../core/temp-name.ts';
 import type { Entry } from '../core/tree.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { itemOfMessage, OUT_FORMAT, parseRecord, readableLine, type RsyncRecord } from './rsync-list-parser.ts';
@@ -304,8 +304,9 @@ export class RsyncRunner {
     for (const line of out.lines) {
       if (/^rsync (error|warning):/.test(line) || /^default_perms_for_dir:/.test(line)) continue;
       const i = itemOfMessage(line, paths);
-      // A line about rsync's backup of the item (`.ferry-aside-rsync-*/...`) only when nothing better says why it failed.
-      const aboutBackup = line.includes(ASIDE_PREFIX);
+      // A line about rsync's backup of the item (`.ferry-aside-rsync-*/...`, `.ferry-trash/...`)
+      // only when nothing better says why it failed.
+      const aboutBackup = line.includes(ASIDE_PREFIX) || line.includes(`${TRASH_DIR}/`);
       if (i < 0) general.push(line);
       else if (!errors.has(i) || (errors.get(i)?.aboutBackup && !aboutBackup)) {
         const local = line.includes(localRole) || line.includes(localPrefix) || /^file has vanished/.test(line);

@@ -7,7 +7,7 @@
 import { chmod, mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { comparePaths, isSafeRelPath, isWithin, outermost, parentOf, type Entry, type Mode } from '../core/tree.ts';
-import { backupArgs, backupDirName, settleBackups } from './rsync-backups.ts';
+import { backupArgs, backupPlace, settleBackups, sharedTrash } from './rsync-backups.ts';
 import { ABSENT, failure, type RsyncRunner } from './rsync-runner.ts';
 import { withStage } from './rsync-stage.ts';
 import type { AsideSettler, ItemResult, RemoveItem } from './transport.ts';
@@ -68,7 +68,8 @@ export async function symlinkViaRsync(
  * Removes files, symlinks and whole trees; a missing path is success. Items with `expected`
  * are removed with `--backup --backup-dir`: everything rsync deletes is moved aside and then
  * settled against what the plan saw (rsync-backups.ts), so an entry edited or added on the
- * server since the scan is kept as a conflict copy (`keptServerCopy`) instead of deleted.
+ * server since the scan is kept as a conflict copy (`keptServerCopy`) instead of deleted;
+ * with `trash`, what matches goes to the trash.
  */
 export async function removeViaRsync(
   rsync: RsyncRunner,
@@ -83,8 +84,9 @@ export async function removeViaRsync(
   const keep = all.map((p) => outer.has(p));
   const paths = all.filter((_, j) => keep[j]);
   const indexOf = allIndex.filter((_, j) => keep[j]);
-  const checked = indexOf.some((i) => items[i]?.expected !== undefined);
-  const backupDir = checked ? backupDirName() : undefined;
+  const checkedItems = indexOf.map((i) => items[i] as RemoveItem).filter((it) => it.expected !== undefined);
+  const place = checkedItems.length ? await backupPlace(rsync, settler, sharedTrash(checkedItems), paths) : undefined;
+  const backupDir = place?.dir;
   await withStage(async (stage) => {
     for (const p of paths) await mkdir(join(stage, parentOf(p)), { recursive: true });
     await pushStaged(
@@ -100,12 +102,13 @@ export async function removeViaRsync(
       true,
     );
   });
-  if (backupDir !== undefined) {
+  if (place !== undefined) {
     const aside = indexOf.map((i) => {
       const it = items[i] as RemoveItem;
-      return it.expected === undefined ? { path: it.path } : { path: it.path, expected: it.expected };
+      if (it.expected === undefined) return { path: it.path };
+      return { path: it.path, expected: it.expected, ...(it.trash !== undefined ? { trash: it.trash } : {}) };
     });
-    const settled = await settleBackups(rsync, settler, backupDir, aside, new Date());
+    const settled = await settleBackups(rsync, settler, place, aside, new Date());
     indexOf.forEach((i, j) => {
       const s = settled[j];
       const r = results[i] as ItemResult;

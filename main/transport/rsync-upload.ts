@@ -3,7 +3,8 @@
  * `--ignore-times` (every file is sent) and, when the items carry what they replace or a
  * planned conflict copy, `--backup --backup-dir` into a fresh aside directory: every server
  * file the run replaces, whenever it replaces it, is kept there and settled afterwards
- * (rsync-backups.ts): deleted when it is what the plan saw, else kept as a conflict copy.
+ * (rsync-backups.ts): deleted (with `trash`: moved to the trash) when it is what the plan
+ * saw, else kept as a conflict copy.
  * rsync confirms a batch only when it ends; whatever it did not confirm is checked with one
  * listing run.
  *
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { hashFile } from '../core/hash-file.ts';
 import { mapLimit } from '../core/map-limit.ts';
 import { isSafeRelPath, sameSecond, type Entry, type FileEntry } from '../core/tree.ts';
-import { backupArgs, backupDirName, settleBackups } from './rsync-backups.ts';
+import { backupArgs, backupPlace, settleBackups, sharedTrash, type BackupPlace } from './rsync-backups.ts';
 import { failure, type RsyncRunner } from './rsync-runner.ts';
 import {
   classifyError,
@@ -119,7 +120,7 @@ export async function uploadViaRsync(
   const progress: TransferProgress = { bytes: 0, files: 0 };
   const sent = new Set<number>();
   const unconfirmed = new Map<number, string>();
-  const backups: { dir: string; idx: number[] }[] = [];
+  const backups: { place: BackupPlace; idx: number[] }[] = [];
   try {
     for (const group of groups.values()) {
       const paths = group.idx.map((i) => (items[i] as UploadItem).path);
@@ -127,9 +128,11 @@ export async function uploadViaRsync(
       const checked = group.idx.some(
         (i) => items[i]?.replaces !== undefined || items[i]?.conflictCopyPath !== undefined,
       );
-      const backupDir = checked ? backupDirName() : undefined;
-      if (backupDir !== undefined) backups.push({ dir: backupDir, idx: group.idx });
-      const args = ['--perms', '--times', '--ignore-times', ...(backupDir ? backupArgs(backupDir) : [])];
+      const place = checked
+        ? await backupPlace(rsync, settler, sharedTrash(group.idx.map((i) => items[i] as UploadItem)), paths)
+        : undefined;
+      if (place !== undefined) backups.push({ place, idx: group.idx });
+      const args = ['--perms', '--times', '--ignore-times', ...(place ? backupArgs(place.dir) : [])];
       const out = await rsync.push(group.source, paths, args, (r) => {
         const i = indexByPath.get(r.path);
         if (i === undefined || !r.itemize.startsWith('<f')) return;
@@ -158,11 +161,11 @@ export async function uploadViaRsync(
       });
     }
     // What the runs replaced is settled before anything is reported (rsync-backups.ts).
-    for (const { dir, idx } of backups) {
+    for (const { place, idx } of backups) {
       const settled = await settleBackups(
         rsync,
         settler,
-        dir,
+        place,
         idx.map((i) => asideItem(items[i] as UploadItem)),
         new Date(),
       );
@@ -236,9 +239,16 @@ function changed(a: Stats, b: Stats): boolean {
   return a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino || a.mode !== b.mode;
 }
 
-/** How the server entry an upload replaced is settled: kept as the planned copy, compared, or (unchecked) discarded. */
+/**
+ * How the server entry an upload replaced is settled: kept as the planned copy, compared
+ * (what matches goes to the item's trash, if any), or (unchecked) discarded.
+ */
 function asideItem(it: UploadItem): AsideItem {
   if (it.conflictCopyPath !== undefined) return { path: it.path, keepAs: it.conflictCopyPath };
   if (it.replaces === undefined) return { path: it.path };
-  return { path: it.path, expected: new Map(it.replaces === null ? [] : [[it.path, it.replaces]]) };
+  return {
+    path: it.path,
+    expected: new Map(it.replaces === null ? [] : [[it.path, it.replaces]]),
+    ...(it.trash !== undefined ? { trash: it.trash } : {}),
+  };
 }

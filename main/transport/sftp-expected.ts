@@ -250,8 +250,9 @@ async function landNew(site: SftpSite, temp: string, target: string): Promise<bo
 /**
  * Settles what another transport moved into the aside directory `dir` (relative; rsync's
  * `--backup-dir`): each item's entry at `<dir>/<path>` is compared with what the plan
- * expected and removed or kept as a conflict copy exactly as {@link settleAside} does; an
- * item with `keepAs` is kept under that name; an item without `expected` is discarded. Then
+ * expected and removed (moved to the item's `trash`, when it has one) or kept as a conflict
+ * copy exactly as {@link settleAside} does; an item with `keepAs` is kept under that name; an
+ * item without `expected` is discarded (or trashed). Then
  * the directories left empty in `dir` are removed (never a file: what could not be settled
  * stays there, under Ferry's aside prefix, which is ignored and never cleaned up).
  */
@@ -298,10 +299,10 @@ export async function settleAsideDir(
       const top = await statEntry(site, aside);
       if (top === undefined) return {};
       if (it.expected === undefined) {
-        await removeMatching(site, aside, it.path, top, ANY);
+        await removeMatching(site, aside, it.path, top, ANY, it.trash);
         return {};
       }
-      const kept = await settleAside(site, it.path, aside, it.expected, now);
+      const kept = await settleAside(site, it.path, aside, it.expected, now, it.trash);
       return kept ? { keptServerCopy: kept } : {};
     } catch (err) {
       return { error: (err as Error).message };

@@ -81,6 +81,11 @@ export interface AsideItem {
   expected?: ReadonlyMap<string, Entry>;
   /** Keep whatever is there under this name (a planned conflict copy; the next free counter if taken). */
   keepAs?: string;
+  /**
+   * A trash directory (relative, `--trash`): what matches `expected` (everything, when the
+   * item has no `expected`) goes to `<trash>/<path>` instead of being deleted.
+   */
+  trash?: string;
 }
 
 /** What settling one {@link AsideItem} did: where a copy was kept, or why it could not be settled. */

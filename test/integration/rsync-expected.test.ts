@@ -224,3 +224,48 @@ for (const settledBy of ['rsync', 'sftp'] as const) {
     });
   });
 }
+
+describe('rsync runs with a trash directory (--trash)', () => {
+  for (const settledBy of ['rsync', 'sftp'] as const) {
+    test(`settled by ${settledBy}: what matches goes to the trash, a file added during the run to a conflict copy`, async (t) => {
+      const r = await rig(t, 'trash-dir', settledBy);
+      mkdirSync(join(r.remote, 'site', 'css'), { recursive: true });
+      serverWrite(r.remote, 'site/index.html', 'i', 1_700_000_000);
+      serverWrite(r.remote, 'site/css/a.css', 'a', 1_700_000_000);
+      fx.sshd.own(join(r.remote, 'site'));
+      const dirMode = lstatSync(join(r.remote, 'site')).mode & 0o7777;
+      const expected = new Map<string, Entry>([
+        ['site', { kind: 'dir', mode: dirMode }],
+        ['site/css', { kind: 'dir', mode: dirMode }],
+        ['site/index.html', seen(join(r.remote, 'site/index.html'))],
+        ['site/css/a.css', seen(join(r.remote, 'site/css/a.css'))],
+      ]);
+      const trash = '.ferry-trash/20260102-030405';
+      r.duringNextRun(() => serverWrite(r.remote, 'site/css/uploaded-by-someone.css', 'new'));
+      const [res] = await r.rsync.remove([{ path: 'site', kind: 'dir', expected, trash }]);
+      assert.ok(r.edited());
+      assert.equal(res?.error, undefined);
+      const copy = res?.keptServerCopy?.copy ?? 'missing';
+      assert.deepEqual(readdirSync(r.remote).sort(), ['.ferry-trash', copy].sort());
+      assert.equal(readFileSync(join(r.remote, copy, 'css', 'uploaded-by-someone.css'), 'utf8'), 'new');
+      assert.equal(readFileSync(join(r.remote, trash, 'site/index.html'), 'utf8'), 'i');
+      assert.equal(readFileSync(join(r.remote, trash, 'site/css/a.css'), 'utf8'), 'a');
+      assert.deepEqual(readdirSync(join(r.remote, trash, 'site/css')), ['a.css'], 'the added file left the trash');
+    });
+  }
+
+  test('rsync alone: a file trashed twice within one stamp keeps both versions, the second a second later', async (t) => {
+    const r = await rig(t, 'trash-twice', 'rsync');
+    const trash = '.ferry-trash/20260102-030459';
+    for (const version of ['v1', 'v2']) {
+      serverWrite(r.remote, 'doc.txt', version, 1_700_000_000);
+      const item = { ...localItem(r.local, 'doc.txt', `after ${version}`), replaces: seen(join(r.remote, 'doc.txt')) };
+      const [res] = await r.rsync.upload([{ ...item, trash }]);
+      assert.equal(res?.error, undefined);
+      assert.equal(res?.keptServerCopy, undefined);
+    }
+    assert.deepEqual(readdirSync(join(r.remote, '.ferry-trash')).sort(), ['20260102-030459', '20260102-030500']);
+    assert.equal(readFileSync(join(r.remote, trash, 'doc.txt'), 'utf8'), 'v1');
+    assert.equal(readFileSync(join(r.remote, '.ferry-trash/20260102-030500/doc.txt'), 'utf8'), 'v2');
+  });
+});
