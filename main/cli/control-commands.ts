@@ -108,11 +108,13 @@ export async function statusCommand(flags: ControlFlags): Promise<number> {
   }
 }
 
+/** `ferry pause|resume [folder] [--target NAME]`: every target of the chosen folders, or the one named. */
 export async function pauseResumeCommand(
   op: 'pause' | 'resume',
   folder: string | undefined,
-  flags: ControlFlags,
+  flags: ControlFlags & { target?: string },
 ): Promise<number> {
+  const target = flags.target;
   const { root } = await where(flags);
   const cs = await clients(root);
   if (!cs) return EXIT.usage;
@@ -121,18 +123,32 @@ export async function pauseResumeCommand(
       err(`No Ferry is running (no control socket in ${controlDir(root)}); there is nothing to ${op}.`);
       return EXIT.none;
     }
-    const replies = await Promise.all(cs.map((c) => c.request({ op, ...(folder !== undefined ? { folder } : {}) })));
+    let replies;
+    try {
+      replies = await Promise.all(
+        cs.map((c) =>
+          c.request({ op, ...(folder !== undefined ? { folder } : {}), ...(target !== undefined ? { target } : {}) }),
+        ),
+      );
+    } catch (e) {
+      // The running Ferry's refusal ("... has no target X; its targets are ..."), for a person.
+      err((e as Error).message);
+      return EXIT.usage;
+    }
     const ids = replies.flatMap((r) => r.folders);
     if (!ids.length) {
       err(
         folder !== undefined
           ? `No running folder matches ${folder}. Give its local path or id (ferry status lists them).`
-          : `No folder is running.`,
+          : target !== undefined
+            ? `No running folder has a target ${target}.`
+            : `No folder is running.`,
       );
       return EXIT.none;
     }
+    const remotes = replies.flatMap((r) => r.targets ?? []);
     out(
-      `${op === 'pause' ? 'Paused' : 'Resumed'} ${ids.length} folder(s): ${ids.map((i) => i.slice(0, 8)).join(', ')}`,
+      `${op === 'pause' ? 'Paused' : 'Resumed'} ${target !== undefined ? `${[...new Set(remotes)].join(', ')} of ` : ''}${ids.length} folder(s): ${ids.map((i) => i.slice(0, 8)).join(', ')}`,
     );
     return EXIT.ok;
   } finally {

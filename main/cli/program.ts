@@ -339,8 +339,9 @@ function addControlCommands(program: Command): void {
       program
         .command(op)
         .description(`${op === 'pause' ? 'Pause' : 'Resume'} a running folder (by local path or id), or all of them.`)
-        .argument('[folder]', 'local path or id of the folder; default: every folder'),
-    ).action(async (folder: string | undefined, flags: ControlFlags) => {
+        .argument('[folder]', 'local path or id of the folder; default: every folder')
+        .option('--target <name>', 'only this target of the folder: its remote, or its host when that is unique'),
+    ).action(async (folder: string | undefined, flags: ControlFlags & { target?: string }) => {
       process.exitCode = await (await commands()).pauseResumeCommand(op, folder, flags);
     });
   where(

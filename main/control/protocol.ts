@@ -11,12 +11,26 @@ export const PROTOCOL_VERSION = 1;
 
 /** A folder by id, id prefix (at least 4 characters) or local path; absent: every folder. */
 const folderSelector = z.string().min(1).max(4096).optional();
+/** One target of a folder, by its remote or short name (control/targets.ts); absent: every target. */
+const targetSelector = z.string().min(1).max(4096).optional();
 
 export const requestSchema = z.discriminatedUnion('op', [
   z.object({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), op: z.literal('status') }),
   z.object({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), op: z.literal('monitor') }),
-  z.object({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), op: z.literal('pause'), folder: folderSelector }),
-  z.object({ v: z.literal(PROTOCOL_VERSION), id: z.number().int(), op: z.literal('resume'), folder: folderSelector }),
+  z.object({
+    v: z.literal(PROTOCOL_VERSION),
+    id: z.number().int(),
+    op: z.literal('pause'),
+    folder: folderSelector,
+    target: targetSelector,
+  }),
+  z.object({
+    v: z.literal(PROTOCOL_VERSION),
+    id: z.number().int(),
+    op: z.literal('resume'),
+    folder: folderSelector,
+    target: targetSelector,
+  }),
   z.object({
     v: z.literal(PROTOCOL_VERSION),
     id: z.number().int(),
@@ -74,6 +88,10 @@ export const whyAnswerSchema = z.object({
   folder: z.object({ id: z.string(), localRoot: z.string(), remote: z.string() }).optional(),
   /** Answered by a running Ferry, or read from the state directory with none running. */
   source: z.enum(['running', 'state-dir']),
+  /** A folder with several targets: each one's own answer (`verdict` is then the least settled of them). */
+  targets: z
+    .array(z.object({ target: z.string(), label: z.string(), verdict: z.enum(whyVerdicts), text: z.string() }))
+    .optional(),
 });
 export type WhyAnswer = z.infer<typeof whyAnswerSchema>;
 
@@ -81,7 +99,13 @@ const ok = { id: z.number().int(), ok: z.literal(true) };
 export const responseSchema = z.union([
   z.object({ ...ok, op: z.literal('status'), pid: z.number().int(), folders: z.array(wireStatusSchema) }),
   z.object({ ...ok, op: z.literal('monitor'), pid: z.number().int(), folders: z.array(wireStatusSchema) }),
-  z.object({ ...ok, op: z.enum(['pause', 'resume']), folders: z.array(z.string()) }),
+  /** `targets`: with a target named, the remote it named in each folder (same order as `folders`). */
+  z.object({
+    ...ok,
+    op: z.enum(['pause', 'resume']),
+    folders: z.array(z.string()),
+    targets: z.array(z.string()).optional(),
+  }),
   /** `answer` absent: the path lies in none of this process's folders. */
   z.object({ ...ok, op: z.literal('why'), answer: whyAnswerSchema.optional() }),
   z.object({ id: z.number().int(), ok: z.literal(false), error: z.string() }),

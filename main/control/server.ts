@@ -10,7 +10,9 @@ import type { FolderSync } from '../engine/folder-loop.ts';
 import type { FolderStatus } from '../engine/status.ts';
 import { lineSplitter, parseLine, requestSchema, type ControlRequest, type ControlResponse } from './protocol.ts';
 import { checkPrivate, prepareSocketPath } from './socket-dir.ts';
+import { pickTarget } from './targets.ts';
 import { explainPath } from './why.ts';
+import { targetsOf } from '../engine/folder-config.ts';
 
 export interface ControlHost {
   /** The folders running now (a daemon's set changes on reload). */
@@ -18,6 +20,9 @@ export interface ControlHost {
   /** How to pause a folder; default `sync.pause()` (the app also saves the paused flag). */
   pause?(sync: FolderSync): unknown;
   resume?(sync: FolderSync): unknown;
+  /** How to pause one target (its remote); default `sync.pause(target)`. */
+  pauseTarget?(sync: FolderSync, target: string): unknown;
+  resumeTarget?(sync: FolderSync, target: string): unknown;
 }
 
 /** The folders `selector` names: an id, an id prefix of 4 or more characters, or a local path; none: all. */
@@ -130,6 +135,10 @@ export class ControlServer {
           send(socket, { id: req.id, ok: true, op: req.op, folders: [] });
           return;
         }
+        if (req.target !== undefined) {
+          await this.#pauseTarget(socket, req.id, req.op, chosen, req.target, req.folder !== undefined);
+          return;
+        }
         for (const s of chosen) {
           if (req.op === 'pause') await (this.#host.pause ? this.#host.pause(s) : s.pause());
           else await (this.#host.resume ? this.#host.resume(s) : s.resume());
@@ -138,19 +147,55 @@ export class ControlServer {
         return;
       }
       case 'why': {
-        const folders = syncs.map((s) => ({
-          id: s.config.id,
-          localRoot: s.config.localRoot,
-          remote: s.status().remote,
-          stateDir: s.config.stateDir,
-          ignore: s.config.ignore,
-          status: s.status(),
-        }));
+        const folders = syncs.map((s) => {
+          const status = s.status();
+          const lanes = status.targets ?? [];
+          const dirs = targetsOf(s.config).map((t) => t.stateDir);
+          return {
+            id: s.config.id,
+            localRoot: s.config.localRoot,
+            remote: status.remote,
+            stateDir: s.config.stateDir,
+            ignore: s.config.ignore,
+            status,
+            // Lanes and state directories come in the same order (folder-loop.ts).
+            ...(lanes.length > 1
+              ? { targets: lanes.map((t, i) => ({ remote: t.remote, stateDir: dirs[i] as string, status: t })) }
+              : {}),
+          };
+        });
         const answer = await explainPath(req.path, folders, 'running');
         send(socket, { id: req.id, ok: true, op: 'why', ...(answer.verdict !== 'outside' ? { answer } : {}) });
         return;
       }
     }
+  }
+
+  /**
+   * Pauses or resumes the target `selector` names in each of `chosen`. A folder named by the
+   * request that has no such target is an error (naming its targets); with every folder
+   * chosen, folders without it are left alone.
+   */
+  async #pauseTarget(
+    socket: Socket,
+    id: number,
+    op: 'pause' | 'resume',
+    chosen: FolderSync[],
+    selector: string,
+    named: boolean,
+  ): Promise<void> {
+    const picked = chosen.map((s) => [s, pickTarget(s.targets, selector)] as const);
+    const missing = picked.find(([, t]) => t === undefined);
+    if (named && missing)
+      throw new Error(
+        `${missing[0].config.localRoot} has no target ${selector}; its targets are ${missing[0].targets.join(', ')}.`,
+      );
+    const found = picked.filter((p): p is readonly [FolderSync, string] => p[1] !== undefined);
+    for (const [s, t] of found) {
+      if (op === 'pause') await (this.#host.pauseTarget ? this.#host.pauseTarget(s, t) : s.pause(t));
+      else await (this.#host.resumeTarget ? this.#host.resumeTarget(s, t) : s.resume(t));
+    }
+    send(socket, { id, ok: true, op, folders: found.map(([s]) => s.config.id), targets: found.map(([, t]) => t) });
   }
 }
 
@@ -158,7 +203,7 @@ export class ControlServer {
 type Outgoing =
   | Exclude<ControlResponse, { folders: unknown } | { event: 'status' }>
   | { id: number; ok: true; op: 'status' | 'monitor'; pid: number; folders: FolderStatus[] }
-  | { id: number; ok: true; op: 'pause' | 'resume'; folders: string[] }
+  | { id: number; ok: true; op: 'pause' | 'resume'; folders: string[]; targets?: string[] }
   | { id: number; event: 'status'; status: FolderStatus };
 
 function send(socket: Socket, msg: Outgoing): void {

@@ -7,6 +7,10 @@
  * last error, attempts, next retry); synced (the index holds exactly what the folder holds);
  * held (it differs, but the folder is halted or paused); waiting (it differs: queued or in
  * flight, or sent when Ferry next runs); absent (neither here nor in the index).
+ *
+ * A folder with several targets is answered per target (each has its own index and status):
+ * one line naming each target's verdict ("web1: synced; web2: held (paused)"), then each
+ * target's paragraph. The folder's verdict is the least settled of theirs.
  */
 import { lstat, readFile, readlink } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
@@ -15,7 +19,8 @@ import { folderStateFiles } from '../engine/folder-config.ts';
 import { createIgnoreMatcher, loadFerryignore } from '../engine/ignore.ts';
 import { loadIndex } from '../engine/index-store.ts';
 import type { FolderStatus } from '../engine/status.ts';
-import type { WhyAnswer } from './protocol.ts';
+import type { WhyAnswer, WhyVerdict } from './protocol.ts';
+import { targetLabels } from './targets.ts';
 
 export interface WhyFolder {
   id: string;
@@ -27,7 +32,14 @@ export interface WhyFolder {
   ignore: readonly string[] | undefined;
   /** The live status, from a running Ferry. */
   status?: FolderStatus;
+  /** With several targets (a running Ferry): each target's remote, state directory and status. */
+  targets?: { remote: string; stateDir: string; status: FolderStatus }[];
+  /** Set on one target's view of a folder: its short name, for the pause hint. */
+  label?: string;
 }
+
+/** Least settled first: the verdict a folder with several targets takes. */
+const UNSETTLED: readonly WhyVerdict[] = ['failed', 'held', 'waiting', 'absent', 'synced', 'ignored', 'outside'];
 
 function formatSize(n: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -73,6 +85,47 @@ export async function explainPath(
 ): Promise<WhyAnswer> {
   const abs = resolve(path);
   const f = folderOf(abs, folders);
+  if (!f?.targets || f.targets.length < 2) return explainOne(abs, f, folders, source);
+  const labels = targetLabels(f.targets.map((t) => t.remote));
+  const each = await Promise.all(
+    f.targets.map((t, i) => {
+      const { targets: _all, ...one } = f;
+      const view: WhyFolder = { ...one, remote: t.remote, stateDir: t.stateDir, status: t.status, label: labels[i] };
+      return explainOne(abs, view, folders, source);
+    }),
+  );
+  const first = each[0] as WhyAnswer;
+  // Ignore rules are the folder's: every target says the same.
+  if (first.verdict === 'ignored')
+    return { ...first, folder: { ...(first.folder as NonNullable<WhyAnswer['folder']>), remote: f.remote } };
+  const word = (a: WhyAnswer, i: number) => {
+    const st = f.targets?.[i]?.status.state;
+    const why = st === 'paused' || st === 'halted' ? ` (${st})` : '';
+    return `${labels[i]}: ${a.verdict}${why}`;
+  };
+  const rel = relative(f.localRoot, abs).split(sep).join('/') || f.localRoot;
+  return {
+    path: abs,
+    verdict: UNSETTLED.find((v) => each.some((a) => a.verdict === v)) ?? first.verdict,
+    folder: { id: f.id, localRoot: f.localRoot, remote: f.remote },
+    source,
+    text: [`${rel} (in ${f.localRoot}): ${each.map(word).join('; ')}.`, ...each.map((a) => `  ${a.text}`)].join('\n'),
+    targets: each.map((a, i) => ({
+      target: f.targets?.[i]?.remote ?? '',
+      label: labels[i] ?? '',
+      verdict: a.verdict,
+      text: a.text,
+    })),
+  };
+}
+
+/** Explains `abs` for the one folder (or one target's view of it) `f` it lies in. */
+async function explainOne(
+  abs: string,
+  f: WhyFolder | undefined,
+  folders: readonly WhyFolder[],
+  source: WhyAnswer['source'],
+): Promise<WhyAnswer> {
   if (!f) {
     const roots = folders.map((x) => x.localRoot);
     return {
@@ -157,7 +210,12 @@ export async function explainPath(
       `${change}, but is held back: the folder is halted. ${status.halt?.message ?? ''} Nothing moves until that is resolved (ferry resume, or confirm in the app).`,
     );
   if (status?.state === 'paused')
-    return answer('held', `${change}, but is held back: the folder is paused. Run ferry resume to send it.`);
+    return answer(
+      'held',
+      f.label !== undefined
+        ? `${change}, but is held back: this target is paused. Run ferry resume --target ${f.label} to send it.`
+        : `${change}, but is held back: the folder is paused. Run ferry resume to send it.`,
+    );
   if (!status)
     return answer(
       'waiting',

@@ -1,0 +1,108 @@
+/**
+ * One target of a folder with two, through the control socket of a running `ferry sync`
+ * against the real sshd: `ferry pause <folder> --target` holds only that target back,
+ * `ferry why` answers per target, and `ferry resume --target` lets it catch up.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sshdForFile } from '../harness/sshd-for-file.ts';
+import { runFerry, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
+
+const fx = sshdForFile();
+
+interface Why {
+  verdict: string;
+  text: string;
+  targets?: { target: string; label: string; verdict: string; text: string }[];
+}
+
+/** Polls `check` (a sync or async condition) until it gives a value other than undefined or false. */
+async function until<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+): Promise<Exclude<T, false | undefined>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as Exclude<T, false | undefined>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not in ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+async function why(path: string, state: string): Promise<Why> {
+  const r = await runFerry(['why', '--json', '--state-dir', state, path]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Why;
+}
+
+test('pause and resume one target of two; why answers for each', async () => {
+  const state = fx.scope.dir('two-state');
+  const local = fx.scope.dir('two-local');
+  const [r1, r2] = ['two-web1', 'two-web2'].map((n) => join(fx.sshd.remoteRoot, n)) as [string, string];
+  writeTree(local, { 'a.txt': 'alpha' });
+  fx.scope.watch([...sshFlags(fx.sshd, state), local, targetOf(fx.sshd, r1), targetOf(fx.sshd, r2)]);
+  await until(
+    () => readFileSync(join(r1, 'a.txt'), 'utf8') === 'alpha' && readFileSync(join(r2, 'a.txt'), 'utf8') === 'alpha',
+    30_000,
+    'first sync of both',
+  );
+  const status = await runFerry(['status', '--json', '--state-dir', state]);
+  type Listed = { processes: { folders: { targets?: { remote: string }[] }[] }[] };
+  const [folder] = (JSON.parse(status.stdout) as Listed).processes[0]?.folders ?? [];
+  const [web1, web2] = (folder?.targets ?? []).map((t) => t.remote) as [string, string];
+  assert.ok(web1?.endsWith('/two-web1') && web2?.endsWith('/two-web2'), `${web1} ${web2}`);
+  await until(async () => (await why(join(local, 'a.txt'), state)).verdict === 'synced', 10_000, 'a.txt synced');
+
+  const paused = await runFerry(['pause', local, '--target', web2, '--state-dir', state]);
+  assert.equal(paused.code, 0, paused.stderr);
+  assert.match(paused.stdout, new RegExp(`^Paused ${escape(web2)} of 1 folder\\(s\\): `));
+  writeFileSync(join(local, 'new.txt'), 'while web2 is paused');
+  await until(() => existsSync(join(r1, 'new.txt')), 30_000, 'new.txt on web1');
+  const held = await until(
+    async () => {
+      const w = await why(join(local, 'new.txt'), state);
+      return w.targets?.[0]?.verdict === 'synced' ? w : undefined;
+    },
+    10_000,
+    'new.txt synced to web1 by the index',
+  );
+  assert.equal(held.verdict, 'held');
+  assert.deepEqual(
+    held.targets?.map((t) => [t.target, t.verdict]),
+    [
+      [web1, 'synced'],
+      [web2, 'held'],
+    ],
+  );
+  assert.equal(held.text.split('\n')[0], `new.txt (in ${local}): ${web1}: synced; ${web2}: held (paused).`);
+  assert.match(
+    held.targets?.[1]?.text ?? '',
+    / is new since the last sync, but is held back: this target is paused\. Run ferry resume --target .+ to send it\.$/,
+  );
+  assert.equal(existsSync(join(r2, 'new.txt')), false, 'the paused target got nothing');
+
+  const unknown = await runFerry(['pause', local, '--target', 'nope', '--state-dir', state]);
+  assert.equal(unknown.code, 2, unknown.stdout);
+  assert.equal(unknown.stderr.trim(), `${local} has no target nope; its targets are ${web1}, ${web2}.`);
+
+  const resumed = await runFerry(['resume', local, '--target', web2, '--state-dir', state]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  await until(() => existsSync(join(r2, 'new.txt')), 30_000, 'new.txt on web2 after the resume');
+  await until(
+    async () => (await why(join(local, 'new.txt'), state)).targets?.every((t) => t.verdict === 'synced') === true,
+    10_000,
+    'both synced',
+  );
+});
