@@ -14,7 +14,8 @@
  *   several, `status()` sums them up and lists each one in `targets`.
  */
 import { EventEmitter } from 'node:events';
-import { openTransports, type TransportOpener } from '../transport/open-transport.ts';
+import { ConnectionPool } from '../transport/connection-pool.ts';
+import type { TransportOpener } from '../transport/open-transport.ts';
 import type { FileOutcome } from './apply-plan.ts';
 import { CanaryGate } from './canary.ts';
 import type { ConflictRecord } from './conflict-log.ts';
@@ -93,7 +94,8 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     this.#scans = new SharedScans(this.#local);
     const targets = targetsOf(config);
     const generation = () => this.#scans.generation;
-    const open = deps.openTransports ?? openTransports;
+    // Targets on one server share its connection (connection-pool.ts).
+    const open = deps.openTransports ?? new ConnectionPool().open;
     this.#lanes = targets.map(
       (t) =>
         new TargetLane({ config: laneConfig(config, t), local: this.#scans.view(), generation, openTransports: open }),
@@ -110,7 +112,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const single = this.#lanes.length === 1;
     lane.on('status', (s) => {
       this.emit('target', s);
-      this.emit('status', single ? s : this.status());
+      this.emit('status', single ? this.#withTotals(s) : this.status());
     });
     lane.on('synced', (s) => {
       this.emit('targetSynced', s);
@@ -144,9 +146,15 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     return this.#scans.scans;
   }
 
+  /** The folder's status, with the local side's file count and size (see {@link FolderStatus.localFiles}). */
   status(): FolderStatus {
-    if (this.#lanes.length === 1) return this.#lanes[0]!.status();
-    return combinedStatus(this.#lanes.map((l) => l.status()));
+    if (this.#lanes.length === 1) return this.#withTotals(this.#lanes[0]!.status());
+    return this.#withTotals(combinedStatus(this.#lanes.map((l) => l.status())));
+  }
+
+  #withTotals(s: FolderStatus): FolderStatus {
+    const totals = this.#local.totals();
+    return totals ? { ...s, localFiles: totals.files, localBytes: totals.bytes } : s;
   }
 
   /** Loads state, starts watching and runs every target's loop until {@link stop}. */

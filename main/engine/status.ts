@@ -102,6 +102,13 @@ export interface FolderStatus {
   held?: { canary: string; message: string; output?: string[] };
   /** A folder with several targets: each target's own status (its `remote` names it). */
   targets?: FolderStatus[];
+  /**
+   * Regular files in the local folder (ignored ones left out) and their total size, as the
+   * latest local scans found them (local-side.ts); absent before the first scan. Set on the
+   * folder's status, not on each target's.
+   */
+  localFiles?: number;
+  localBytes?: number;
 }
 
 /** A status with every counter at zero: the state of a folder before its loop has run. */
