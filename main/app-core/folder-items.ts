@@ -22,14 +22,19 @@ export class FolderItems {
     this.#reg = registry;
   }
 
-  /** A full pass now, which also retries failed items; a paused or halted folder waits for the user. */
+  /**
+   * A full pass now, which also retries failed items; a paused or halted folder waits for the
+   * user. With a server paused on its own, the others sync and that one stays paused.
+   */
   syncNow(id: string): void {
+    const r = this.#reg.mustGet(id);
     const sync = this.#reg.runningSync(id);
-    const state = sync.status().state;
-    if (state === 'paused') throw new Error(`${sync.config.localRoot} is paused: resume it to sync.`);
-    if (state === 'halted') throw new Error(`${sync.config.localRoot} is halted: decide on the halt first.`);
+    const status = sync.status();
+    const paused = (status.targets ?? [status]).every((t) => t.state === 'paused');
+    if (paused) throw new Error(`${sync.config.localRoot} is paused: resume it to sync.`);
+    if (status.state === 'halted') throw new Error(`${sync.config.localRoot} is halted: decide on the halt first.`);
     sync.retryFailed();
-    sync.resume();
+    for (const t of sync.targets) if (!r.saved.pausedTargets?.includes(t)) sync.resume(t);
   }
 
   /** Why `path` (relative to the folder) is or is not on the server, as `ferry why` says it. */

@@ -24,7 +24,7 @@ import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type {
   AddFolderRequest,
   AppSettings,
-  ConnectionRequest,
+  AddTargetRequest,
   ConflictList,
   FolderEntry,
   LocalPathInfo,
@@ -171,6 +171,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     const next: StoredFolder = {
       ...storedFrom(req, r.saved.localPath, r.saved.paused),
       ...(r.saved.moreTargets ? { moreTargets: r.saved.moreTargets } : {}),
+      ...(r.saved.pausedTargets ? { pausedTargets: r.saved.pausedTargets } : {}),
     };
     const kept = async (what: 'password' | 'passphrase') =>
       (await this.#reg.opts.secrets.get(secretKey(id, what))) ?? r.config?.endpoint[what];
@@ -231,6 +232,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
       ignore: [...r.saved.ignore, pattern],
       ...(r.saved.trashDays ? { trashDays: r.saved.trashDays } : {}),
       ...(r.saved.afterSync ? { afterSync: r.saved.afterSync } : {}),
+      ...(r.saved.remoteAfterSync ? { remoteAfterSync: r.saved.remoteAfterSync } : {}),
+      ...(r.saved.canary ? { canary: true } : {}),
     });
   }
 
@@ -279,10 +282,11 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     await this.#reg.setPaused([id], true);
   }
 
+  /** Resumes the folder; a server paused on its own stays paused (unless every one is). */
   async resume(id: string): Promise<void> {
     this.#reg.timedPauses.clear(id);
-    this.#reg.runningSync(id).resume();
-    await this.#reg.setPaused([id], false);
+    const saved = this.#reg.resumeTargets(id);
+    await this.#reg.replaceSaved(id, { ...saved, paused: false });
   }
 
   async pauseAll(): Promise<void> {
@@ -293,8 +297,10 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
 
   async resumeAll(): Promise<void> {
     const ids = [...this.#reg.folders.values()].filter((r) => r.sync && r.saved.paused).map((r) => r.saved.id);
-    for (const id of ids) (this.#reg.timedPauses.clear(id), this.#reg.runningSync(id).resume());
-    await this.#reg.setPaused(ids, false);
+    for (const id of ids) this.#reg.timedPauses.clear(id);
+    const resumed = new Map(ids.map((id) => [id, { ...this.#reg.resumeTargets(id), paused: false }]));
+    for (const r of this.#reg.folders.values()) r.saved = resumed.get(r.saved.id) ?? r.saved;
+    await this.#reg.saveFolders(this.#reg.settings.folders.map((f) => resumed.get(f.id) ?? f));
   }
 
   retryFailed(id: string): void {
@@ -305,7 +311,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.items.retryPath(id, path);
   }
 
-  addTarget(id: string, req: ConnectionRequest): Promise<FolderEntry> {
+  addTarget(id: string, req: AddTargetRequest): Promise<FolderEntry> {
     return this.targets.add(id, req);
   }
 

@@ -17,7 +17,7 @@ import type { FileOutcome } from '../engine/apply-plan.ts';
 import { readConflicts, type ConflictRecord } from '../engine/conflict-log.ts';
 import { FolderSync, type FolderConfig } from '../engine/folder-loop.ts';
 import { folderConfigFrom } from '../engine/folder-options.ts';
-import { newFolderStatus, type FolderStatus } from '../engine/status.ts';
+import { newFolderStatus, type FolderStatus, type HookReport } from '../engine/status.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type { AppSettings, FolderEntry, UpdateFolderRequest } from '../ipc/contract.ts';
@@ -44,6 +44,7 @@ export interface FolderManagerEvents {
   fileActivity: [{ folderId: string; outcome: FileOutcome; time: string }];
   conflict: [{ folderId: string; record: ConflictRecord }];
   foldersChanged: [{ folderIds: string[] }];
+  hookRun: [{ folderId: string; report: HookReport }];
   settingsChanged: [AppSettings];
 }
 
@@ -107,7 +108,10 @@ export class FolderRegistry {
       ignore: s.ignore,
       ...(s.trashDays ? { trashDays: s.trashDays } : {}),
       ...(s.afterSync ? { afterSync: s.afterSync } : {}),
+      ...(s.remoteAfterSync ? { remoteAfterSync: s.remoteAfterSync } : {}),
+      ...(s.canary ? { canary: true } : {}),
       ...(s.moreTargets?.length ? { moreTargets: s.moreTargets.map((m) => targetSpecOf(m)) } : {}),
+      ...(s.pausedTargets?.length ? { pausedTargets: s.pausedTargets } : {}),
       paused: s.paused,
       ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
       unresolvedConflicts: this.unresolved.get(s.id) ?? 0,
@@ -129,10 +133,17 @@ export class FolderRegistry {
       ignore: saved.ignore,
       ...(saved.trashDays ? { trash: true, trashDays: saved.trashDays } : {}),
       ...(saved.afterSync ? { afterSync: saved.afterSync } : {}),
+      ...(saved.remoteAfterSync ? { remoteAfterSync: saved.remoteAfterSync } : {}),
+      ...(saved.canary ? { canary: true } : {}),
       hostKeyPolicy: 'strict',
       stateDir: this.opts.stateRoot,
       ...(saved.moreTargets?.length
-        ? { moreTargets: saved.moreTargets.map((m) => ({ target: targetSpecOf(m) })) }
+        ? {
+            moreTargets: saved.moreTargets.map((m) => ({
+              target: targetSpecOf(m),
+              ...(m.remoteAfterSync ? { remoteAfterSync: m.remoteAfterSync } : {}),
+            })),
+          }
         : {}),
       ...(saved.authKind === 'key' && saved.keyPath
         ? { identity: [saved.keyPath, ...(saved.moreTargets ?? []).flatMap((m) => (m.keyPath ? [m.keyPath] : []))] }
@@ -200,9 +211,11 @@ export class FolderRegistry {
       this.unresolved.set(id, (this.unresolved.get(id) ?? 0) + 1);
       events.emit('conflict', { folderId: id, record });
     });
+    sync.on('hook', (report) => events.emit('hookRun', { folderId: id, report }));
     this.folders.set(id, { saved, sync, stateDir: config.stateDir, config });
     await this.countConflicts(id);
     if (saved.paused) sync.pause();
+    else for (const t of saved.pausedTargets ?? []) if (sync.targets.includes(t)) sync.pause(t);
     await sync.start();
   }
 
@@ -211,6 +224,24 @@ export class FolderRegistry {
     if (!r?.sync) return;
     const log = await readConflicts(r.sync.conflictFile).catch(() => ({ records: [] }));
     this.unresolved.set(id, countUnresolved(log.records, await readConflictMarks(conflictMarksFile(r.stateDir))));
+  }
+
+  /**
+   * Resumes a running folder's targets, except those paused on their own (`pausedTargets`):
+   * when every target is, all of them resume and those pauses are forgotten. Returns the
+   * saved folder as it should now be (not yet saved).
+   */
+  resumeTargets(id: string): StoredFolder {
+    const r = this.mustGet(id);
+    const sync = this.runningSync(id);
+    const own = (r.saved.pausedTargets ?? []).filter((t) => sync.targets.includes(t));
+    if (own.length === sync.targets.length) {
+      sync.resume();
+      const { pausedTargets: _gone, ...rest } = r.saved;
+      return rest;
+    }
+    for (const t of sync.targets) if (!own.includes(t)) sync.resume(t);
+    return r.saved;
   }
 
   async setPaused(ids: string[], paused: boolean): Promise<void> {
@@ -253,6 +284,8 @@ export function storedFrom(req: UpdateFolderRequest, localPath: string, paused: 
     ignore: req.ignore,
     ...(req.trashDays ? { trashDays: req.trashDays } : {}),
     ...(req.afterSync ? { afterSync: req.afterSync } : {}),
+    ...(req.remoteAfterSync ? { remoteAfterSync: req.remoteAfterSync } : {}),
+    ...(req.canary ? { canary: true } : {}),
     paused,
   };
 }

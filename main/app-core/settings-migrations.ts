@@ -16,7 +16,9 @@
  * - 2: the target split into host, user, port, remotePath and the auth method, so the add
  *   form can show and edit them; `locale` renamed `language`; `openAtLogin` added. A folder
  *   may carry `trashDays` (the server trash, added later without a version step: a file
- *   without it reads as "no trash", which is what every folder had before).
+ *   without it reads as "no trash", which is what every folder had before). Likewise, later:
+ *   `moreTargets`, `afterSync`, `remoteAfterSync`, `canary` and `pausedTargets`, each absent
+ *   meaning what a folder without it did.
  */
 import { z } from 'zod';
 import { parseTarget } from '../ssh/target.ts';
@@ -36,6 +38,10 @@ const folderSchema = z.strictObject({
   ignore: z.array(z.string()),
   trashDays: z.number().int().min(1).max(365).optional(),
   afterSync: z.string().min(1).optional(),
+  /** The first server's command after sync, run on the server. */
+  remoteAfterSync: z.string().min(1).optional(),
+  /** Canary rollout: the first server gets each change first. */
+  canary: z.boolean().optional(),
   /** Further servers of the folder (same login method; a key folder may add a key per server). */
   moreTargets: z
     .array(
@@ -45,9 +51,12 @@ const folderSchema = z.strictObject({
         port: z.number().int().min(1).max(65535).optional(),
         keyPath: z.string().min(1).optional(),
         remotePath: z.string().startsWith('/'),
+        remoteAfterSync: z.string().min(1).optional(),
       }),
     )
     .optional(),
+  /** Servers paused on their own, by their status `remote` (only while the folder itself is not paused). */
+  pausedTargets: z.array(z.string().min(1)).optional(),
   paused: z.boolean(),
 });
 

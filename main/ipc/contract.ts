@@ -13,10 +13,10 @@
 import type { FileOutcome } from '../engine/apply-plan.ts';
 import type { ConflictRecord } from '../engine/conflict-log.ts';
 import type { SyncMode } from '../core/plan.ts';
-import type { FolderStatus } from '../engine/status.ts';
+import type { FolderStatus, HookReport } from '../engine/status.ts';
 import type { PlanPreview } from '../engine/preview.ts';
 
-export type { ConflictRecord, FileOutcome, FolderStatus, PlanPreview, SyncMode };
+export type { ConflictRecord, FileOutcome, FolderStatus, HookReport, PlanPreview, SyncMode };
 
 export type Language = 'en' | 'zh-CN' | 'system';
 
@@ -42,6 +42,15 @@ export interface AddFolderRequest extends ConnectionRequest {
   trashDays?: number;
   /** A command run locally (`/bin/sh -c`, in the folder) after a pass changed something. */
   afterSync?: string;
+  /** A command run on the (first) server, in the remote folder, after a pass changed something there. */
+  remoteAfterSync?: string;
+  /** Canary rollout: each change goes to the first server, the others once it converged and its commands exited 0. */
+  canary?: boolean;
+}
+
+/** A server added to a folder, with its own command run on it after a sync. */
+export interface AddTargetRequest extends ConnectionRequest {
+  remoteAfterSync?: string;
 }
 
 /**
@@ -73,8 +82,14 @@ export interface FolderEntry {
   /** Days the server trash keeps what Ferry deletes or overwrites; absent: no trash. */
   trashDays?: number;
   afterSync?: string;
+  /** The first server's command after sync (run on the server). */
+  remoteAfterSync?: string;
+  /** Canary rollout across the folder's servers (the first is the canary). */
+  canary?: boolean;
   /** Servers after the first, as `ssh://user@host:port/path`. */
   moreTargets?: string[];
+  /** The servers paused on their own (their status `remote`); the others sync. */
+  pausedTargets?: string[];
   paused: boolean;
   /** A timed pause (tray or card): when the folder resumes by itself. */
   pausedUntil?: string;
@@ -203,7 +218,15 @@ export interface Commands {
   /** Retries one failed path (relative to the folder) now. */
   retryPath: { args: [folderId: string, path: string]; result: void };
   /** Adds a server to a folder (same login method as its first); restarts the folder. */
-  addTarget: { args: [folderId: string, request: ConnectionRequest]; result: FolderEntry };
+  addTarget: { args: [folderId: string, request: AddTargetRequest]; result: FolderEntry };
+  /**
+   * Stops syncing the folder to one of its servers (`target`: that server's status `remote`);
+   * refused for the last one. Nothing on the server changes; its state directory stays.
+   */
+  removeTarget: { args: [folderId: string, target: string]; result: FolderEntry };
+  /** Pauses one server of the folder (kept across restarts); the others go on syncing. */
+  pauseTarget: { args: [folderId: string, target: string]; result: void };
+  resumeTarget: { args: [folderId: string, target: string]; result: void };
   /** What the folder's server trash holds (connects to the server). */
   listTrash: { args: [folderId: string]; result: TrashListing };
   /** Puts the version of `path` kept under `stamp` back, on the server and locally. */
@@ -231,6 +254,8 @@ export interface Events {
   fileActivity: { folderId: string; outcome: FileOutcome; time: string };
   conflict: { folderId: string; record: ConflictRecord };
   foldersChanged: { folderIds: string[] };
+  /** A command after sync ended (one per command run, failed or not). */
+  hookRun: { folderId: string; report: HookReport };
   /** The tray's "Conflicts" item: show this folder's conflict log. */
   showConflicts: { folderId: string };
 }
@@ -264,6 +289,9 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   retryFailed: true,
   retryPath: true,
   addTarget: true,
+  removeTarget: true,
+  pauseTarget: true,
+  resumeTarget: true,
   listTrash: true,
   restoreFromTrash: true,
   confirmMassDelete: true,
@@ -287,6 +315,7 @@ const EVENT_TABLE: { [K in EventName]: true } = {
   fileActivity: true,
   conflict: true,
   foldersChanged: true,
+  hookRun: true,
   showConflicts: true,
 };
 export const EVENT_NAMES = Object.keys(EVENT_TABLE) as EventName[];

@@ -70,6 +70,8 @@ const addFolder = z.strictObject({
     .max(365, { error: 'the trash keeps things from 1 to 365 days' })
     .optional(),
   afterSync: text('the command after sync').optional(),
+  remoteAfterSync: text('the command on the server after sync').optional(),
+  canary: z.boolean({ error: 'canary must be true or false' }).optional(),
 });
 const updateFolder = z.strictObject({
   ...connectionFields,
@@ -77,7 +79,12 @@ const updateFolder = z.strictObject({
   ignore: addFolder.shape.ignore,
   trashDays: addFolder.shape.trashDays,
   afterSync: addFolder.shape.afterSync,
+  remoteAfterSync: addFolder.shape.remoteAfterSync,
+  canary: addFolder.shape.canary,
 });
+const addTarget = z.strictObject({ ...connectionFields, remoteAfterSync: addFolder.shape.remoteAfterSync });
+/** A server of a folder, as its status names it (`remote`). */
+const target = text('the server', 1024);
 const fingerprint = z
   .string()
   .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, { error: 'the fingerprint must look like SHA256:<43 base64 characters>' });
@@ -110,7 +117,10 @@ export const argumentSchemas = {
   resumeAll: none,
   retryFailed: oneFolder,
   retryPath: z.tuple([folderId, text('the file path')]),
-  addTarget: z.tuple([folderId, connection]),
+  addTarget: z.tuple([folderId, addTarget]),
+  removeTarget: z.tuple([folderId, target]),
+  pauseTarget: z.tuple([folderId, target]),
+  resumeTarget: z.tuple([folderId, target]),
   listTrash: oneFolder,
   restoreFromTrash: z.tuple([
     folderId,
