@@ -1,13 +1,21 @@
 /**
  * The activity panel: a chart of bytes sent per second over the last minute (fed by the
  * engine's progress, so one large file shows as it goes), with a rate axis and a time axis,
- * and the latest transfers with their time and folder. The panel scrolls by itself.
+ * and the latest transfers with their time and folder. Each command after sync that ran is
+ * a row of the same list: time, folder, server, command, exit status and duration, and its
+ * last lines of output in a fold (a failed one marked in words and with the error colour).
+ * A fold the user opened stays open when new rows arrive. The panel scrolls by itself.
  */
 import type { Events } from '../main/ipc/contract.ts';
 import { h, replaceChildren } from './dom.ts';
 import { formatBytes } from './format.ts';
 import { language, t } from './i18n.ts';
+import { targetName } from './target-rows.ts';
 import { ThroughputSeries } from './throughput-series.ts';
+
+type Row = { kind: 'file'; a: Events['fileActivity'] } | { kind: 'hook'; r: Events['hookRun'] };
+
+const hookKey = (r: Events['hookRun']) => `${r.folderId}\0${r.report.target}\0${r.report.where}\0${r.report.at}`;
 
 const SVG = 'http://www.w3.org/2000/svg';
 const OPS = ['upload', 'remove', 'mkdir', 'rename'] as const;
@@ -15,7 +23,9 @@ const OPS = ['upload', 'remove', 'mkdir', 'rename'] as const;
 export class ActivityPanel {
   readonly el: HTMLElement;
   private readonly series = new ThroughputSeries(60);
-  private readonly recent: Events['fileActivity'][] = [];
+  private readonly recent: Row[] = [];
+  /** Hook rows whose output fold is open (by {@link hookKey}). */
+  private readonly open = new Set<string>();
   private readonly list = h('ol', { class: 'activity-list' });
   private readonly chart = document.createElementNS(SVG, 'svg');
   private readonly area = document.createElementNS(SVG, 'polygon');
@@ -67,6 +77,10 @@ export class ActivityPanel {
     this.renderList();
   }
 
+  folderNameOf(id: string): string {
+    return this.folderName(id);
+  }
+
   addBytes(bytes: number): void {
     this.series.add(bytes);
   }
@@ -78,8 +92,19 @@ export class ActivityPanel {
   }
 
   add(a: Events['fileActivity']): void {
-    this.recent.unshift(a);
+    this.push({ kind: 'file', a });
+  }
+
+  /** A command after sync ended. */
+  addHook(r: Events['hookRun']): void {
+    this.push({ kind: 'hook', r });
+  }
+
+  private push(row: Row): void {
+    this.recent.unshift(row);
     this.recent.length = Math.min(this.recent.length, 100);
+    const keys = new Set(this.recent.flatMap((x) => (x.kind === 'hook' ? [hookKey(x.r)] : [])));
+    for (const k of this.open) if (!keys.has(k)) this.open.delete(k);
     this.renderList();
   }
 
@@ -92,26 +117,75 @@ export class ActivityPanel {
     });
   }
 
+  /** One command after sync: what ran where, how it ended, and its output in a fold. */
+  private hookRow(r: Events['hookRun'], clock: Intl.DateTimeFormat): HTMLElement {
+    const hk = r.report;
+    const how = hk.ok
+      ? t('hookOk')
+      : hk.timedOut
+        ? t('hookTimedOut')
+        : hk.exitCode !== null
+          ? t('hookExit', { code: hk.exitCode })
+          : (hk.error ?? hk.signal ?? '');
+    const key = hookKey(r);
+    const fold = hk.output.length
+      ? h(
+          'details',
+          { open: this.open.has(key) },
+          h('summary', {}, t('hookOutput', { count: hk.output.length })),
+          h('pre', {}, hk.output.join('\n')),
+        )
+      : null;
+    fold?.addEventListener('toggle', () => (fold.open ? this.open.add(key) : this.open.delete(key)));
+    return h(
+      'li',
+      {
+        class: `hook-run ${hk.ok ? 'ok' : 'failed'}`,
+        'data-target': hk.target,
+        'data-exit': hk.exitCode === null ? '' : hk.exitCode,
+      },
+      h('time', { datetime: hk.at, class: 'muted' }, clock.format(new Date(hk.at))),
+      ' ',
+      h('span', { class: 'folder-name' }, this.folderName(r.folderId)),
+      ' · ',
+      h('span', { class: 'hook-target' }, targetName(hk.target)),
+      ' · ',
+      h('span', { class: 'op' }, t(hk.where === 'remote' ? 'hookWhereRemote' : 'hookWhereLocal')),
+      ' ',
+      h('span', { class: 'hook-command' }, t('hookRan', { command: hk.command })),
+      ' — ',
+      h(
+        'span',
+        { class: hk.ok ? 'hook-status' : 'hook-status error-text' },
+        hk.ok ? how : `${t('hookFailedMark')}: ${how}`,
+      ),
+      ` (${(hk.durationMs / 1000).toFixed(1)} s)`,
+      fold,
+    );
+  }
+
   private renderList(): void {
     if (this.recent.length === 0) return replaceChildren(this.list, h('li', { class: 'muted' }, t('noActivity')));
     const clock = new Intl.DateTimeFormat(language(), { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     replaceChildren(
       this.list,
-      ...this.recent.map((a) => {
-        const op = OPS.find((o) => a.outcome.op === o) ?? 'other';
-        return h(
-          'li',
-          { class: a.outcome.ok ? 'ok' : 'failed' },
-          h('time', { datetime: a.time, class: 'muted' }, clock.format(new Date(a.time))),
-          ' ',
-          h('span', { class: 'folder-name' }, this.folderName(a.folderId)),
-          ' · ',
-          h('span', { class: 'op' }, t(`op.${op}`)),
-          ' ',
-          h('code', {}, a.outcome.path || '/'),
-          a.outcome.ok ? null : h('span', { class: 'error-text' }, ` ${t('failed')}: ${a.outcome.error ?? ''}`),
-        );
-      }),
+      ...this.recent.map((row) => (row.kind === 'hook' ? this.hookRow(row.r, clock) : fileRow(row.a, clock, this))),
     );
   }
+}
+
+function fileRow(a: Events['fileActivity'], clock: Intl.DateTimeFormat, panel: { folderNameOf(id: string): string }) {
+  const op = OPS.find((o) => a.outcome.op === o) ?? 'other';
+  return h(
+    'li',
+    { class: a.outcome.ok ? 'ok' : 'failed' },
+    h('time', { datetime: a.time, class: 'muted' }, clock.format(new Date(a.time))),
+    ' ',
+    h('span', { class: 'folder-name' }, panel.folderNameOf(a.folderId)),
+    ' · ',
+    h('span', { class: 'op' }, t(`op.${op}`)),
+    ' ',
+    h('code', {}, a.outcome.path || '/'),
+    a.outcome.ok ? null : h('span', { class: 'error-text' }, ` ${t('failed')}: ${a.outcome.error ?? ''}`),
+  );
 }

@@ -97,6 +97,12 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
     disabled: !e?.trashDays,
   });
   const afterSync = input({ name: 'afterSync', value: e?.afterSync, placeholder: 'make deploy' });
+  const remoteAfterSync = input({
+    name: 'remoteAfterSync',
+    value: e?.remoteAfterSync,
+    placeholder: 'systemctl reload site',
+  });
+  const canary = h('input', { type: 'checkbox', name: 'canary', id: uid('canary'), checked: !!e?.canary });
   trashOn.addEventListener('change', () => (trashDays.disabled = !trashOn.checked));
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
   const preview = h('div', { class: 'preview-box', hidden: true });
@@ -133,6 +139,8 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
         h('div', { class: 'field checkbox trash-option' }, trashOn, h('label', { for: trashOn.id }, t('trashOption'))),
         field(t('trashDays'), trashDays),
         field(t('afterSyncField'), afterSync, t('afterSyncHint')),
+        field(t('remoteAfterSyncField'), remoteAfterSync, t('remoteAfterSyncHint')),
+        h('div', { class: 'field checkbox canary-option' }, canary, h('label', { for: canary.id }, t('canaryOption'))),
       ),
     ),
     result,
@@ -204,16 +212,33 @@ export function openAddDialog(opts: AddDialogOptions): HTMLDialogElement {
       ignore: ignores,
       ...(trashOn.checked ? { trashDays: days } : {}),
       ...(afterSync.value.trim() ? { afterSync: afterSync.value.trim() } : {}),
+      ...(remoteAfterSync.value.trim() ? { remoteAfterSync: remoteAfterSync.value.trim() } : {}),
+      ...(canary.checked ? { canary: true } : {}),
     };
   };
 
   const initial = JSON.stringify(request(true) ?? null);
   const snapshot = () =>
-    [local, host, user, port, keyPath, passphrase, password, remote, mode, ignore, trashDays, afterSync]
+    [
+      local,
+      host,
+      user,
+      port,
+      keyPath,
+      passphrase,
+      password,
+      remote,
+      mode,
+      ignore,
+      trashDays,
+      afterSync,
+      remoteAfterSync,
+    ]
       .map((el) => el.value)
       .join('\0') +
     authKind() +
-    String(trashOn.checked);
+    String(trashOn.checked) +
+    String(canary.checked);
   const pristine = snapshot();
   let testedFor: string | undefined;
   const connectionOk = () => {

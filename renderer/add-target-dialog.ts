@@ -2,9 +2,10 @@
  * "Add server" on a card: the connection part of the add dialog (host, user, port, key file
  * for a key folder, folder on the server), the same connection test with its host-key
  * confirmation, and Add once the test passed for exactly these settings. The new server
- * logs in the way the folder's first server does.
+ * logs in the way the folder's first server does, and may have its own command run on it
+ * after a sync (not part of the tested connection: changing it needs no new test).
  */
-import type { ConnectionRequest, FolderEntry } from '../main/ipc/contract.ts';
+import type { AddTargetRequest, ConnectionRequest, FolderEntry } from '../main/ipc/contract.ts';
 import { h, replaceChildren, uid } from './dom.ts';
 import { ferry } from './ferry.ts';
 import { restoreFocus } from './focus.ts';
@@ -21,6 +22,10 @@ export function openAddTargetDialog(entry: FolderEntry, onDone: (e: FolderEntry)
   const port = field('port', { name: 'port', type: 'number', min: 1, max: 65535, placeholder: '22' });
   const key = field('keyPath', { name: 'keyPath', value: entry.keyPath });
   const remote = field('remotePath', { name: 'remotePath', required: true, value: entry.remotePath });
+  const command = field('remoteAfterSyncField', { name: 'remoteAfterSync', placeholder: 'systemctl reload site' });
+  const hintId = `${command.el.id}-hint`;
+  command.el.setAttribute('aria-describedby', hintId);
+  command.box.append(h('small', { class: 'muted', id: hintId }, t('remoteAfterSyncHint')));
   const result = h('div', { class: 'connection-result', 'aria-live': 'polite' });
   const testButton = h('button', { type: 'button', class: 'test-button' }, t('testConnection'));
   const add = h('button', { type: 'submit', class: 'primary add-target-button', disabled: true }, t('addServer'));
@@ -41,6 +46,7 @@ export function openAddTargetDialog(entry: FolderEntry, onDone: (e: FolderEntry)
         port.box,
         entry.authKind === 'key' ? key.box : null,
         remote.box,
+        command.box,
         result,
       ),
     ),
@@ -111,7 +117,9 @@ export function openAddTargetDialog(entry: FolderEntry, onDone: (e: FolderEntry)
     ev.preventDefault();
     const req = request();
     if (!req || JSON.stringify(req) !== testedFor) return;
-    void run(add, () => ferry().addTarget(entry.id, req)).then((e) => {
+    const cmd = command.el.value.trim();
+    const full: AddTargetRequest = { ...req, ...(cmd ? { remoteAfterSync: cmd } : {}) };
+    void run(add, () => ferry().addTarget(entry.id, full)).then((e) => {
       if (e) (onDone(e), dialog.close());
     });
   });

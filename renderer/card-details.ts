@@ -1,12 +1,13 @@
 /**
  * A card's details row: last sync and last change (relative times that {@link tick}
  * refreshes), queued count, transport, watching or polling (with the watcher's message),
- * changes that exist only on the server, skipped special files. Only what the status says.
+ * changes that exist only on the server, skipped special files, and the folder's file count
+ * and size from its last local scan ("1,234 files · 56 MiB"). Only what the status says.
  */
 import type { FolderEntry } from '../main/ipc/contract.ts';
 import { h, replaceChildren } from './dom.ts';
-import { formatTime } from './format.ts';
-import { t } from './i18n.ts';
+import { formatBytes, formatTime } from './format.ts';
+import { language, t } from './i18n.ts';
 
 export class CardDetails {
   private readonly list = h('ul', { class: 'details' });
@@ -62,8 +63,22 @@ export class CardDetails {
       this.drift.open = open;
     }
     this.drift.hidden = s.drift.length === 0;
+    const files = s.localFiles;
+    const totals =
+      files === undefined
+        ? null
+        : item(
+            'card-totals',
+            files === 1
+              ? t('localTotalsOne', { size: formatBytes(s.localBytes ?? 0) })
+              : t('localTotals', {
+                  files: new Intl.NumberFormat(language()).format(files),
+                  size: formatBytes(s.localBytes ?? 0),
+                }),
+          );
     replaceChildren(
       this.list,
+      totals,
       item('last-synced', s.lastSyncAt ? t('lastSynced', { time: formatTime(s.lastSyncAt) }) : t('neverSynced')),
       this.lastChange ? item('last-change', t('lastChange', { time: formatTime(this.lastChange) })) : null,
       s.queued > 0 ? item('queued', t('queued', { count: s.queued })) : null,

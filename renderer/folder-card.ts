@@ -23,6 +23,10 @@ export interface CardActions extends ProblemActions {
   showConflicts(id: string, localPath: string): void;
   edit(entry: FolderEntry): void;
   addServer(entry: FolderEntry): void;
+  pauseTarget(id: string, target: string): void;
+  resumeTarget(id: string, target: string): void;
+  /** Asks first; afterwards focus goes to the card's Add server button. */
+  removeTarget(entry: FolderEntry, target: string): void;
   syncNow(id: string): void;
   openFolder(id: string): void;
   openFile(id: string, path: string): void;
@@ -42,6 +46,16 @@ export const STATE_ICON: Record<FolderDisplayState, string> = {
   halted: '■',
   starting: '…',
 };
+
+/** Paused as a whole: every target paused (one paused server of several is not the folder paused). */
+export function folderPaused(s: FolderEntry['status']): boolean {
+  return s.targets?.length ? s.targets.every((x) => x.state === 'paused') : s.state === 'paused';
+}
+
+/** The Add server button of the card of folder `id` (where focus goes after a server is removed). */
+export function addServerButton(id: string): HTMLElement | null {
+  return document.querySelector<HTMLElement>(`.card[data-folder-id="${CSS.escape(id)}"] .add-server-button`);
+}
 
 export function folderName(path: string): string {
   const parts = path.split(/[\\/]+/).filter((p) => p !== '');
@@ -64,7 +78,7 @@ export class FolderCard {
   private readonly problem: ProblemPanel;
   private readonly failed: FailedItems;
   private readonly trash: TrashPanel;
-  private readonly targetRows = new TargetRows();
+  private readonly targetRows: TargetRows;
   private readonly conflictButton = h('button', { type: 'button', class: 'conflicts-button' });
   private readonly syncButton = h('button', { type: 'button', class: 'sync-now' }, t('syncNow'));
   private readonly pauseButton = h('button', { type: 'button', class: 'pause-button' });
@@ -75,6 +89,11 @@ export class FolderCard {
     this.actions = actions;
     this.problem = new ProblemPanel(actions);
     const id = () => this.entry.id;
+    this.targetRows = new TargetRows({
+      pause: (target) => actions.pauseTarget(id(), target),
+      resume: (target) => actions.resumeTarget(id(), target),
+      remove: (target) => actions.removeTarget(this.entry, target),
+    });
     this.failed = new FailedItems({
       retry: () => actions.retry(id()),
       retryPath: (p) => actions.retryPath(id(), p),
@@ -90,7 +109,7 @@ export class FolderCard {
     this.conflictButton.addEventListener('click', () => actions.showConflicts(id(), this.entry.localPath));
     this.syncButton.addEventListener('click', () => actions.syncNow(id()));
     this.pauseButton.addEventListener('click', () =>
-      this.entry.status.state === 'paused' ? actions.resume(id()) : actions.pause(id()),
+      folderPaused(this.entry.status) ? actions.resume(id()) : actions.pause(id()),
     );
     const button = (cls: string, label: string, onclick: () => void) =>
       h('button', { type: 'button', class: cls, onclick }, label);
@@ -136,9 +155,13 @@ export class FolderCard {
     this.el.dataset.state = display;
     this.icon.textContent = STATE_ICON[display];
     const notSynced = display === 'error' && s.state === 'idle' && s.failedItems.length > 0;
+    const pausedTargets = (s.targets ?? []).filter((x) => x.state === 'paused').length;
+    const partlyPaused = display === 'paused' && !folderPaused(s);
     this.stateText.textContent = notSynced
       ? t(s.failedItems.length === 1 ? 'notSyncedOne' : 'notSynced', { count: s.failedItems.length })
-      : t(`state.${display}`);
+      : partlyPaused
+        ? t('pausedSome', { count: pausedTargets, total: s.targets?.length ?? 1 })
+        : t(`state.${display}`);
     this.remote.textContent = t('remoteLabel', { remote: s.remote });
     this.mode.textContent = t(`mode.${entry.mode}`);
 
@@ -168,8 +191,8 @@ export class FolderCard {
     this.conflictButton.textContent =
       n > 0 ? `⚠ ${t(n === 1 ? 'unresolvedOne' : 'unresolved', { count: n })}` : t('showConflicts');
     this.conflictButton.classList.toggle('attention', n > 0);
-    this.syncButton.disabled = s.state === 'paused' || s.state === 'halted' || !!entry.needsSecret;
-    this.pauseButton.textContent = s.state === 'paused' ? t('resume') : t('pause');
+    this.syncButton.disabled = folderPaused(s) || s.state === 'halted' || !!entry.needsSecret;
+    this.pauseButton.textContent = folderPaused(s) ? t('resume') : t('pause');
     if (hadFocus && focusLost()) focusFirst(this.failed.el.hidden ? null : this.failed.summary, this.pauseButton);
   }
 

@@ -13,8 +13,9 @@ import { confirmDialog } from './confirm-dialog.ts';
 import { openConflictsDialog } from './conflicts-dialog.ts';
 import { h, replaceChildren } from './dom.ts';
 import { ferry } from './ferry.ts';
-import { FolderCard, STATE_ICON, folderName, type CardActions } from './folder-card.ts';
-import { trackFocus } from './focus.ts';
+import { FolderCard, STATE_ICON, addServerButton, folderName, folderPaused, type CardActions } from './folder-card.ts';
+import { focusFirst, trackFocus } from './focus.ts';
+import { targetName } from './target-rows.ts';
 import { formatDateTime } from './format.ts';
 import { stampIso } from './trash-panel.ts';
 import { resolveLanguage, setLanguage, t, type MessageKey } from './i18n.ts';
@@ -74,6 +75,27 @@ const actions: CardActions = {
   showConflicts: (id, localPath) => void openConflictsDialog(id, localPath, () => void refresh()),
   edit: (entry) => void openAddDialog({ edit: entry, onDone: () => void refresh() }),
   addServer: (entry) => void openAddTargetDialog(entry, () => void refresh()),
+  pauseTarget: (id, target) => void run(() => ferry().pauseTarget(id, target)),
+  resumeTarget: (id, target) => void run(() => ferry().resumeTarget(id, target)),
+  removeTarget: (entry, target) => {
+    const server = targetName(target);
+    const name = folderName(entry.localPath);
+    void confirmDialog({
+      title: t('removeTargetTitle', { name, server }),
+      body: t('removeTargetBody', { server }),
+      confirm: t('removeTargetConfirm'),
+      cancel: t('cancel'),
+      danger: true,
+    }).then(async (yes) => {
+      if (!yes) return;
+      const e = await run(() => ferry().removeTarget(entry.id, target));
+      await refresh();
+      if (!e) return;
+      showMessage(t('targetRemoved', { name, server }));
+      // The row and its button are gone (and the folder's id changed if it was the first server).
+      focusFirst(addServerButton(e.id));
+    });
+  },
   syncNow: (id) => void run(() => ferry().syncNow(id)),
   openFolder: (id) => void run(() => ferry().openFolder(id)),
   openFile: (id, path) => void run(() => ferry().openLocalFile(id, path)),
@@ -146,7 +168,7 @@ function onStatus(s: Events['folderStatus']): void {
   activity.addBytes(sent.update(s));
   const entry = folders.get(s.id);
   if (!entry) return void refresh();
-  const next = { ...entry, status: s, paused: s.state === 'paused' };
+  const next = { ...entry, status: s, paused: folderPaused(s) };
   folders.set(s.id, next);
   cards.get(s.id)?.update(next);
   renderOverall();
@@ -240,6 +262,7 @@ async function main(): Promise<void> {
   ferry().on('folderStatus', onStatus);
   ferry().on('foldersChanged', () => void refresh());
   ferry().on('fileActivity', onActivity);
+  ferry().on('hookRun', (r) => activity.addHook(r));
   ferry().on('conflict', () => void refresh());
   ferry().on('showConflicts', ({ folderId }) => {
     const f = folders.get(folderId);

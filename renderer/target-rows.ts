@@ -1,7 +1,11 @@
 /**
- * A folder with several targets: one row per target ("web1 · In sync", "web2 · Error: …"),
- * and under a target whose command after sync failed, that command's exit status, duration
- * and last lines of output. Only what each target's status says; nothing for one target.
+ * A folder with several targets: one row per target ("web1 · In sync", "web2 · Error: …")
+ * with its own Pause/Resume and Remove buttons, and under a target whose command after sync
+ * failed, that command's exit status, duration and last lines of output. Only what each
+ * target's status says; nothing for one target (its controls are the card's).
+ *
+ * Rows are rebuilt when a target's state changes; a row button that had focus gets it back
+ * in the rebuilt row (Pause becomes Resume in place), so the keyboard user stays put.
  */
 import type { FolderStatus } from '../main/ipc/contract.ts';
 import type { HookReport } from '../main/engine/status.ts';
@@ -25,9 +29,53 @@ function hookText(hk: HookReport): string {
   return t('hookFailed', { command: hk.command, how, seconds: (hk.durationMs / 1000).toFixed(1) });
 }
 
+export interface TargetActions {
+  pause(target: string): void;
+  resume(target: string): void;
+  remove(target: string): void;
+}
+
 export class TargetRows {
   readonly el = h('ul', { class: 'target-rows', hidden: true });
   private key = '';
+  private readonly actions: TargetActions;
+
+  constructor(actions: TargetActions) {
+    this.actions = actions;
+  }
+
+  /** The button that had focus, as (target, which) to find it again after a rebuild. */
+  private focused(): { remote: string; which: string } | undefined {
+    const a = document.activeElement;
+    if (!(a instanceof HTMLElement) || !this.el.contains(a)) return undefined;
+    const remote = a.closest<HTMLElement>('.target-row')?.dataset.remote;
+    return remote !== undefined && a.dataset.which ? { remote, which: a.dataset.which } : undefined;
+  }
+
+  private controls(s: FolderStatus): HTMLElement {
+    const name = targetName(s.remote);
+    const paused = s.state === 'paused';
+    const button = (which: string, label: string, aria: string, onclick: () => void) =>
+      h(
+        'button',
+        { type: 'button', class: `small target-${which}`, 'data-which': which, 'aria-label': aria, onclick },
+        label,
+      );
+    return h(
+      'span',
+      { class: 'target-actions' },
+      paused
+        ? button('pause', t('targetResume'), t('targetResumeLabel', { server: name }), () =>
+            this.actions.resume(s.remote),
+          )
+        : button('pause', t('targetPause'), t('targetPauseLabel', { server: name }), () =>
+            this.actions.pause(s.remote),
+          ),
+      button('remove', t('targetRemove'), t('targetRemoveLabel', { server: name }), () =>
+        this.actions.remove(s.remote),
+      ),
+    );
+  }
 
   update(status: FolderStatus): void {
     // One target: its status is the folder's, and only a failed command gets a row.
@@ -38,6 +86,7 @@ export class TargetRows {
     if (key === this.key) return;
     this.key = key;
     if (targets.length === 0) return void replaceChildren(this.el);
+    const focused = this.focused();
     replaceChildren(
       this.el,
       ...targets.map((s) => {
@@ -46,9 +95,22 @@ export class TargetRows {
         return h(
           'li',
           { class: 'target-row', 'data-state': display, 'data-remote': s.remote, title: s.remote },
-          single ? null : h('strong', {}, targetName(s.remote)),
-          single ? null : ` · ${t(`state.${display}`)}`,
-          display === 'error' && s.lastError ? h('span', { class: 'error-text' }, ` — ${s.lastError}`) : null,
+          single
+            ? display === 'error' && s.lastError
+              ? h('span', { class: 'error-text' }, ` — ${s.lastError}`)
+              : null
+            : h(
+                'div',
+                { class: 'target-line' },
+                h(
+                  'span',
+                  { class: 'target-label' },
+                  h('strong', {}, targetName(s.remote)),
+                  ` · ${t(`state.${display}`)}`,
+                  display === 'error' && s.lastError ? h('span', { class: 'error-text' }, ` — ${s.lastError}`) : null,
+                ),
+                this.controls(s),
+              ),
           hk
             ? h(
                 'div',
@@ -60,5 +122,10 @@ export class TargetRows {
         );
       }),
     );
+    if (focused)
+      [...this.el.querySelectorAll<HTMLElement>('.target-row')]
+        .find((row) => row.dataset.remote === focused.remote)
+        ?.querySelector<HTMLElement>(`[data-which="${focused.which}"]`)
+        ?.focus();
   }
 }
