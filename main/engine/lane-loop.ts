@@ -160,7 +160,7 @@ export class LaneLoop {
           continue;
         }
         this.needFullPass = true;
-        await lane.connection.close();
+        await lane.connection.close({ failed: true });
         if (err instanceof RemoteRootError) {
           lane.connection.failed();
           await this.#backOff(err);

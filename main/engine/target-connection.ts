@@ -100,10 +100,14 @@ export class TargetConnection {
     this.#connecting?.abort(reason);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the transports. `failed`: dropped after an error, so a connection shared with
+   * other targets takes no new ones and the next {@link open} connects afresh.
+   */
+  async close(how?: { failed?: boolean }): Promise<void> {
     const t = this.#transports;
     this.#transports = undefined;
-    await t?.close().catch(() => undefined);
+    await t?.close(how).catch(() => undefined);
   }
 }
 

@@ -27,7 +27,12 @@ export interface OpenTransports {
   closed: Promise<Error | undefined>;
   /** Runs a command on the server over this connection (absent for rsync-only targets). */
   exec?: RemoteExec;
-  close(): Promise<void>;
+  /**
+   * Closes the transports. `failed`: they are being dropped after an error, so a connection
+   * shared with other targets takes no new ones (connection-pool.ts); a connection of its own
+   * ends either way.
+   */
+  close(how?: { failed?: boolean }): Promise<void>;
 }
 
 /** Loaded on demand: most folders never need rsync. */
@@ -41,7 +46,7 @@ async function rsyncTransport(
   return createRsyncTransport(endpoint, localRoot, { bwlimitBps, settler });
 }
 
-function whenClosed(client: Client): Promise<Error | undefined> {
+export function whenClosed(client: Client): Promise<Error | undefined> {
   return new Promise((resolve) => {
     let lastError: Error | undefined;
     client.on('error', (err) => (lastError = err));
@@ -71,17 +76,49 @@ export async function openTransports(
   opts: TransportOpenOptions = {},
 ): Promise<OpenTransports> {
   const client = await connectSsh(endpoint, opts.signal ? { signal: opts.signal } : {});
-  const closed = whenClosed(client);
+  return transportsOver(
+    { client, closed: whenClosed(client), release: () => client.end(), shared: false },
+    endpoint,
+    localRoot,
+    choice,
+    opts,
+  );
+}
+
+/** An authenticated connection the transports run over, and how to let go of it. */
+export interface SshConnection {
+  client: Client;
+  /** Resolves when the connection drops (see {@link whenClosed}). */
+  closed: Promise<Error | undefined>;
+  /** This user is done with the connection (a connection of its own: ends it). */
+  release(opts?: { failed?: boolean }): void;
+  /** Other targets use it too: a refused SFTP channel is then no sign the server lacks SFTP. */
+  shared: boolean;
+}
+
+/** A second SFTP channel was refused on a shared connection (MaxSessions): open one of its own. */
+export class SharedChannelRefused extends Error {}
+
+/** {@link openTransports} over a connection already open (connection-pool.ts shares one between targets). */
+export async function transportsOver(
+  conn: SshConnection,
+  endpoint: SshEndpoint,
+  localRoot: string,
+  choice: TransportChoice,
+  opts: TransportOpenOptions = {},
+): Promise<OpenTransports> {
+  const { client, closed } = conn;
   const rsyncUsable =
     endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
   if (choice === 'rsync') {
-    client.end();
+    conn.release();
     const main = await rsyncTransport(endpoint, localRoot, opts.bwlimitBps);
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
   }
   let sftp;
   let lost = false;
-  client.once('close', () => (lost = true));
+  const onClose = () => (lost = true);
+  client.once('close', onClose);
   try {
     sftp = await openSftp(client, opts.sftpStartTimeoutMs);
   } catch (err) {
@@ -89,7 +126,7 @@ export async function openTransports(
     // silent) while SFTP was starting is a connection failure: reconnect. Falling back then
     // left a healthy SFTP server on rsync until the next reconnect.
     if (lost || (err as { code?: unknown }).code === 'ETIMEDOUT') {
-      client.end();
+      conn.release({ failed: true });
       const kind = lost ? 'closed' : 'timeout';
       throw new SshConnectError(
         kind,
@@ -99,23 +136,31 @@ export async function openTransports(
         { cause: err },
       );
     }
-    if (choice === 'sftp') {
-      client.end();
+    conn.release();
+    if (conn.shared) throw new SharedChannelRefused((err as Error).message, { cause: err });
+    if (choice === 'sftp')
       throw new Error(
         `${endpoint.displayName} does not offer SFTP (${(err as Error).message}). Use --transport rsync or auto, or enable the sftp Subsystem in its sshd_config.`,
         { cause: err },
       );
-    }
-    client.end();
     const main = await rsyncTransport(endpoint, localRoot, opts.bwlimitBps);
     return { main, closed: new Promise(() => undefined), close: () => main.close() };
+  } finally {
+    client.removeListener('close', onClose);
   }
+  let released = false;
+  let failed = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    // A shared connection outlives this target's SFTP channel: close the channel itself.
+    if (conn.shared) sftp.end();
+    conn.release({ failed });
+  };
   const main = new SftpTransport(
     new SftpSession(sftp, { listTree: treeLister(client) }),
     endpoint.remoteRoot,
-    async () => {
-      client.end();
-    },
+    async () => release(),
     opts.bwlimitBps ? { limiter: new TokenBucket(opts.bwlimitBps) } : {},
   );
   const delta =
@@ -128,9 +173,11 @@ export async function openTransports(
     ...(delta ? { delta } : {}),
     closed,
     exec: sshExec(client),
-    close: async () => {
+    close: async (how) => {
+      failed ||= how?.failed === true;
       await delta?.close();
       await main.close();
+      release();
     },
   };
 }
