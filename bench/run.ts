@@ -21,6 +21,7 @@ import { descendants, killTracked, procStat, sleepSync } from './proc.ts';
 import { renderReport } from './report.ts';
 import { burstSync } from './workloads/burst.ts';
 import { deltaRewrite } from './workloads/delta.ts';
+import { fanoutWorkload } from './workloads/fanout.ts';
 import { idleCost } from './workloads/idle.ts';
 import { initialSync } from './workloads/initial.ts';
 import { largeTree } from './workloads/large-tree.ts';
@@ -43,7 +44,7 @@ function parseArgs(argv: string[]) {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
   const quick = argv.includes('--quick');
   const reps = Math.max(3, Number(value('--reps')) || 3);
-  const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 11];
   const out =
     value('--out') ??
     (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
@@ -150,6 +151,8 @@ const plan: { id: number; run: () => Promise<WorkloadResult> }[] = [
         rssLimitMB: 150,
       }),
   },
+  // Fan-out (issue 12): one change set to ten targets against one target; no peer.
+  { id: 11, run: () => fanoutWorkload(ctx) },
   // Only with --only 10: a million files take a long while to make, sync and remove.
   {
     id: 10,
