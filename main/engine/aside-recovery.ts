@@ -18,14 +18,14 @@
 import { conflictCopyName } from '../core/conflict-name.ts';
 import { ASIDE_PREFIX, asideNameFor } from '../core/temp-name.ts';
 import { baseName, joinRel, matchesExpected, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
-import type { RemoteTransport, RemoveItem } from '../transport/transport.ts';
+import type { ItemResult, RemoteTransport, RemoveItem } from '../transport/transport.ts';
 import type { ConflictRecord } from './conflict-log.ts';
 
 export interface AsideRecoveryPlan {
   /** Asides to put back where they were. */
   restore: { from: string; to: string }[];
   /** Asides that are Ferry's own last version, replaced since: removed if still exactly that. */
-  discard: RemoveItem[];
+  discard: (RemoveItem & { original: string })[];
   /** Asides kept as conflict copies of their original path. */
   keep: { from: string; to: string; path: string; found: Entry }[];
   /** Emptied rsync backup directories, removed after the rest (only if nothing but directories is left). */
@@ -83,7 +83,7 @@ function settleOne(
   }
   const last = ancestor.get(path);
   if (found.kind !== 'dir' && last !== undefined && matchesExpected(found, last)) {
-    plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]) });
+    plan.discard.push({ path: a, kind: found.kind, expected: new Map([[a, found]]), original: path });
     return;
   }
   const copy = conflictCopyName(path, now, (p) => taken.has(p));
@@ -109,15 +109,32 @@ function settleBackupDir(
   plan.cleanup.push({ path: dir, kind: 'dir', expected: dirs });
 }
 
-/** Carries out `plan`; returns how many asides were settled and the conflict records of those kept. */
+/**
+ * Carries out `plan`; returns how many asides were settled, the conflict records of those
+ * kept, and the original paths of the asides that could not be put back or kept (the server
+ * refused: read-only, full). Until those are settled the server's version of each such path
+ * lies in its aside: the pass must not take the path for gone on the server (and forget it),
+ * or the aside's name would match nothing any more and it would stay there for ever.
+ */
 export async function settleAsides(
   transport: RemoteTransport,
   plan: AsideRecoveryPlan,
   now: Date,
-): Promise<{ settled: number; conflicts: ConflictRecord[] }> {
+): Promise<{ settled: number; conflicts: ConflictRecord[]; unsettled: ItemResult[] }> {
   const moves = [...plan.restore, ...plan.keep.map(({ from, to }) => ({ from, to }))];
   const moved = moves.length ? await transport.rename(moves) : [];
-  const removed = plan.discard.length ? await transport.remove(plan.discard) : [];
+  const removed = plan.discard.length
+    ? await transport.remove(
+        plan.discard.map(({ path, kind, expected }) => ({ path, kind, ...(expected ? { expected } : {}) })),
+      )
+    : [];
+  const unsettled: ItemResult[] = [];
+  const refused = (path: string, r: ItemResult | undefined) => {
+    if (r?.error !== undefined) unsettled.push({ ...r, path });
+  };
+  plan.restore.forEach((m, i) => refused(m.to, moved[i]));
+  plan.keep.forEach((k, i) => refused(k.path, moved[plan.restore.length + i]));
+  plan.discard.forEach((d, i) => refused(d.original, removed[i]));
   const cleaned = plan.cleanup.length ? await transport.remove(plan.cleanup) : [];
   const conflicts: ConflictRecord[] = [];
   plan.keep.forEach((k, i) => {
@@ -138,7 +155,7 @@ export async function settleAsides(
     });
   });
   const settled = [...moved, ...removed, ...cleaned].filter((r) => r.error === undefined).length;
-  return { settled, conflicts };
+  return { settled, conflicts, unsettled };
 }
 
 function isAsideSegment(seg: string): boolean {

@@ -14,14 +14,14 @@
 import type { HaltReason, Plan } from '../core/plan.ts';
 import { hasAncestorOrSelfIn, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
+import type { ItemResult } from '../transport/transport.ts';
 import { applyPlan, type AppliedConflict, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
-import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
 import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
 import { utcStamp } from '../core/conflict-name.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
-import { findUnloggedCopies } from './unlogged-copies.ts';
+import { keepAsidedPaths, logUnloggedCopies, settleLeftoverAsides } from './pass-recovery.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
 import {
@@ -104,8 +104,10 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   if (full) await lane.local.reloadIgnores();
   lane.setState('scanning');
   const ig = lane.local.ignores;
+  /** Original paths whose server version is still in an aside the server refused to settle. */
+  const unsettled: ItemResult[] = [];
   const scanned = await scanBothSides(lane.local, t.main, scopes, (remote, local) =>
-    settleLeftoverAsides(lane, remote, local),
+    settleLeftoverAsides(lane, remote, local, unsettled),
   );
   scopes = scanned.scopes;
   const { localScan, remoteScan } = scanned;
@@ -123,7 +125,10 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
 
   await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
-  const plan = lane.approvals.keepCopies ? keepServerCopies(planned) : planned;
+  const plan = keepAsidedPaths(
+    lane.approvals.keepCopies ? keepServerCopies(planned) : planned,
+    unsettled.map((u) => u.path),
+  );
   st.drift = mergeDrift(st.drift, plan.drift, scopes);
   const { halt, deletions } = railsFor({
     ancestor,
@@ -154,6 +159,11 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   lane.approvals.keepCopies = false;
   delete st.halt;
   const failedNow = new Set<string>();
+  for (const u of unsettled) {
+    const why = `Ferry moved the server's version aside and the server refused to put it back: ${u.error}. Retrying.`;
+    lane.retries.recordFailure(u.path, why, u.errorCode ?? 'other', Date.now());
+    failedNow.add(u.path);
+  }
   const applied = await execute(lane, plan, remote, failedNow);
   for (const p of localScan.problems) {
     lane.retries.recordFailure(p.path, p.error, 'local-read-failed', Date.now());
@@ -338,42 +348,6 @@ function dropRefusedCreations(
     if (hasAncestorOrSelfIn(failedRenameTargets, p) || (parent !== '' && ancestor.get(parent)?.kind !== 'dir'))
       dropIfRecorded(p);
   }
-}
-
-/** Settles the asides in a raw scan (aside-recovery.ts); true when any was settled. */
-async function settleLeftoverAsides(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<boolean> {
-  const now = new Date();
-  const plan = planAsideRecovery(remote, lane.ancestor, local, now);
-  if (!plan.restore.length && !plan.discard.length && !plan.keep.length && !plan.cleanup.length) return false;
-  if (plan.keep.length) {
-    // Killed between a keep and its record, the copy must still be found (unlogged-copies.ts).
-    lane.journal.copiesSince ??= now.getTime();
-    await writeJournal(lane.files.journal, pendingRecords(lane.journal));
-  }
-  const { settled, conflicts } = await settleAsides(lane.transports.main, plan, now);
-  for (const record of conflicts) {
-    await appendConflict(lane.files.conflicts, record);
-    lane.status.conflictCount++;
-    lane.conflict(record);
-  }
-  return settled > 0;
-}
-
-/**
- * Logs the conflict copies an interrupted pass made without a record (unlogged-copies.ts).
- * Runs on a full pass only: a copy sits next to its original, anywhere in the tree.
- */
-async function logUnloggedCopies(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<void> {
-  const since = lane.journal.copiesSince as number;
-  const logged = new Set<string>();
-  for (const r of (await readConflicts(lane.files.conflicts)).records)
-    if (r.conflictCopyPath !== undefined) logged.add(r.conflictCopyPath);
-  for (const record of findUnloggedCopies(remote, lane.ancestor, local, logged, since, new Date())) {
-    await appendConflict(lane.files.conflicts, record);
-    lane.status.conflictCount++;
-    lane.conflict(record);
-  }
-  delete lane.journal.copiesSince;
 }
 
 /**

@@ -37,7 +37,7 @@ test('an aside that is Ferry\u2019s last version, replaced since, is removed onl
     ['doc.txt', file(2)],
   ]);
   const plan = planAsideRecovery(remote, ancestor, new Map(), now);
-  assert.deepEqual(plan.discard, [{ path: a, kind: 'file', expected: new Map([[a, file(2)]]) }]);
+  assert.deepEqual(plan.discard, [{ path: a, kind: 'file', expected: new Map([[a, file(2)]]), original: 'doc.txt' }]);
   assert.deepEqual([plan.restore, plan.keep], [[], []]);
 });
 

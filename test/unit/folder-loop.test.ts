@@ -12,6 +12,7 @@ import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
 import { writeJournal } from '../../main/engine/journal.ts';
 import { readConflicts } from '../../main/engine/conflict-log.ts';
+import { asideNameFor } from '../../main/core/temp-name.ts';
 import { MemoryServer } from '../harness/memory-transport.ts';
 import { inSync, memoryFolder as folder, statusWhere } from '../harness/memory-folder.ts';
 
@@ -310,4 +311,29 @@ test('a tree created where the server’s version was kept is Ferry’s own even
     records.map((r) => r.path),
     ['d'],
   );
+});
+
+test('an aside the server refuses to put back keeps its original known until it is settled', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'd/x.txt': 'mine', 'd/y.txt': 'y' });
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  // Left over by an interrupted removal: x.txt lies in its aside; the local side deleted it.
+  const aside = `d/${asideNameFor('x.txt')}`;
+  const x = server.entries.get('d/x.txt');
+  server.writeFile(aside, 'mine', 0o644, x?.kind === 'file' ? x.mtimeMs : 0);
+  server.delete('d/x.txt');
+  rmSync(join(localRoot, 'd/x.txt'));
+  server.refusePaths.set('d/x.txt', { code: 'permission-denied', message: 'Read-only file system' });
+  const refused = new FolderSync(config, { openTransports: server.open });
+  const first = await refused.runOnce();
+  assert.equal(first.inSync, false, 'not in sync while the server’s version lies aside');
+  assert.deepEqual(
+    refused.status().failedItems.map((f) => f.path),
+    ['d/x.txt'],
+  );
+  assert.ok(server.entries.has(aside), 'the aside is still there');
+  server.refusePaths.clear();
+  const second = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(second.inSync, true);
+  assert.deepEqual([...server.files().keys()].sort(), ['d/y.txt'], 'put back, then removed as the local delete asks');
 });

@@ -1,0 +1,69 @@
+/**
+ * What a pass settles first, left by an earlier pass that was interrupted (Ferry killed, the
+ * connection cut, the server refusing mid-way): server entries still moved aside, and
+ * conflict copies made without their record. See aside-recovery.ts and unlogged-copies.ts.
+ */
+import type { Plan } from '../core/plan.ts';
+import { isWithin, type Snapshot } from '../core/tree.ts';
+import type { ItemResult } from '../transport/transport.ts';
+import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
+import { appendConflict, readConflicts } from './conflict-log.ts';
+import { writeJournal, pendingRecords } from './journal.ts';
+import type { PassLane } from './pass.ts';
+import { findUnloggedCopies } from './unlogged-copies.ts';
+
+/** Settles the asides in a raw scan (aside-recovery.ts); true when any was settled. */
+export async function settleLeftoverAsides(
+  lane: PassLane,
+  remote: Snapshot,
+  local: Snapshot,
+  unsettled: ItemResult[],
+): Promise<boolean> {
+  const now = new Date();
+  const plan = planAsideRecovery(remote, lane.ancestor, local, now);
+  if (!plan.restore.length && !plan.discard.length && !plan.keep.length && !plan.cleanup.length) return false;
+  if (plan.keep.length) {
+    // Killed between a keep and its record, the copy must still be found (unlogged-copies.ts).
+    lane.journal.copiesSince ??= now.getTime();
+    await writeJournal(lane.files.journal, pendingRecords(lane.journal));
+  }
+  const { settled, conflicts, unsettled: refused } = await settleAsides(lane.transports.main, plan, now);
+  unsettled.push(...refused);
+  for (const record of conflicts) {
+    await appendConflict(lane.files.conflicts, record);
+    lane.status.conflictCount++;
+    lane.conflict(record);
+  }
+  return settled > 0;
+}
+
+/**
+ * The plan without the forgets, removals and clears at or above a path whose server version
+ * still lies in an unsettled aside (aside-recovery.ts settleAsides): the ancestor keeps the
+ * path, so the next pass still knows the aside's original name and settles it then, and the
+ * directory holding the aside is not taken for empty.
+ */
+export function keepAsidedPaths(plan: Plan, unsettled: readonly string[]): Plan {
+  if (unsettled.length === 0) return plan;
+  const drops = (o: Plan['ops'][number]) =>
+    (o.op === 'forget' || o.op === 'remove' || o.op === 'clear') && unsettled.some((u) => isWithin(u, o.path));
+  const ops = plan.ops.filter((o) => !drops(o));
+  return { ...plan, ops };
+}
+
+/**
+ * Logs the conflict copies an interrupted pass made without a record (unlogged-copies.ts).
+ * Runs on a full pass only: a copy sits next to its original, anywhere in the tree.
+ */
+export async function logUnloggedCopies(lane: PassLane, remote: Snapshot, local: Snapshot): Promise<void> {
+  const since = lane.journal.copiesSince as number;
+  const logged = new Set<string>();
+  for (const r of (await readConflicts(lane.files.conflicts)).records)
+    if (r.conflictCopyPath !== undefined) logged.add(r.conflictCopyPath);
+  for (const record of findUnloggedCopies(remote, lane.ancestor, local, logged, since, new Date())) {
+    await appendConflict(lane.files.conflicts, record);
+    lane.status.conflictCount++;
+    lane.conflict(record);
+  }
+  delete lane.journal.copiesSince;
+}
