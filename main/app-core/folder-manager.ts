@@ -358,6 +358,9 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
         syncs: () => [...this.#reg.folders.values()].flatMap((r) => (r.sync ? [r.sync] : [])),
         pause: (s) => this.pause(s.config.id),
         resume: (s) => this.resume(s.config.id),
+        // One server paused from the CLI is saved like one paused from the window.
+        pauseTarget: (s, target) => this.targets.pause(s.config.id, target),
+        resumeTarget: (s, target) => this.targets.resume(s.config.id, target),
       });
       this.on('folderStatus', (s) => this.control?.publish(s));
     } catch (err) {

@@ -1,12 +1,15 @@
 /**
  * One target of a folder with two, through the control socket of a running `ferry sync`
  * against the real sshd: `ferry pause <folder> --target` holds only that target back,
- * `ferry why` answers per target, and `ferry resume --target` lets it catch up.
+ * `ferry why` answers per target, and `ferry resume --target` lets it catch up. The app
+ * (its FolderManager) as the control host saves such a pause as the window would.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FolderManager } from '../../main/app-core/folder-manager.ts';
+import { JsonFileSettingsStore, MemorySecretStore } from '../../main/app-core/settings-store.ts';
 import { sshdForFile } from '../harness/sshd-for-file.ts';
 import { runFerry, sshFlags, targetOf, writeTree } from '../harness/trees.ts';
 
@@ -105,4 +108,61 @@ test('pause and resume one target of two; why answers for each', async () => {
     10_000,
     'both synced',
   );
+});
+
+test('the app as control host: ferry pause --target pauses that server and saves it', async () => {
+  const tmp = fx.scope.dir('app-host');
+  const local = join(tmp, 'local');
+  const state = join(tmp, 'state');
+  const settingsFile = join(tmp, 'settings.json');
+  const [r1, r2] = ['app-web1', 'app-web2'].map((n) => join(fx.sshd.remoteRoot, n)) as [string, string];
+  writeTree(local, { 'a.txt': 'alpha' });
+  const manager = await FolderManager.open({
+    store: new JsonFileSettingsStore(settingsFile),
+    secrets: new MemorySecretStore(),
+    stateRoot: state,
+    knownHostsPath: fx.sshd.knownHostsPath,
+    sshConfigPath: join(tmp, 'no-config'),
+  });
+  const saved = () =>
+    (JSON.parse(readFileSync(settingsFile, 'utf8')) as { folders: { pausedTargets?: string[] }[] }).folders[0];
+  try {
+    const login = { host: '127.0.0.1', port: fx.sshd.port, user: fx.sshd.user };
+    const auth = { kind: 'key' as const, keyPath: fx.sshd.clientKeyPath };
+    const first = await manager.add({ ...login, auth, remotePath: r1, localPath: local, mode: 'push', ignore: [] });
+    const entry = await manager.addTarget(first.id, { ...login, auth, remotePath: r2 });
+    await until(
+      () => manager.list()[0]?.status.targets?.every((t) => t.state === 'idle' && t.inSync),
+      30_000,
+      'both in sync',
+    );
+    const [web1, web2] = (manager.list()[0]?.status.targets ?? []).map((t) => t.remote) as [string, string];
+
+    const paused = await runFerry(['pause', local, '--target', web2, '--state-dir', state]);
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.match(paused.stdout, new RegExp(`^Paused ${escape(web2)} of 1 folder\\(s\\): `));
+    // What the window and the next launch see: the pause is saved, the folder itself runs.
+    await until(() => saved()?.pausedTargets?.[0] === web2, 10_000, 'pausedTargets saved');
+    assert.deepEqual(manager.list()[0]?.pausedTargets, [web2]);
+    assert.equal(manager.list()[0]?.paused, false);
+    assert.deepEqual(
+      manager.list()[0]?.status.targets?.map((t) => [t.remote, t.state]),
+      [
+        [web1, 'idle'],
+        [web2, 'paused'],
+      ],
+    );
+    writeFileSync(join(local, 'new.txt'), 'while web2 is paused');
+    await until(() => existsSync(join(r1, 'new.txt')), 30_000, 'new.txt on web1');
+    assert.equal(existsSync(join(r2, 'new.txt')), false, 'the paused server got nothing');
+
+    const resumed = await runFerry(['resume', local, '--target', web2, '--state-dir', state]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await until(() => existsSync(join(r2, 'new.txt')), 30_000, 'new.txt on web2 after the resume');
+    await until(() => saved() !== undefined && saved()?.pausedTargets === undefined, 10_000, 'pausedTargets cleared');
+    assert.equal(manager.list()[0]?.pausedTargets, undefined);
+    assert.equal(entry.moreTargets?.length, 1);
+  } finally {
+    await manager.stopAll();
+  }
 });
