@@ -17,10 +17,11 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, write
 import { join } from 'node:path';
 import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { startSshd, type TestSshd } from '../harness/sshd.ts';
+import { startTcpProxy } from '../harness/tcp-proxy.ts';
 import {
   diffTrees,
+  eventually,
   readTree,
-  sshFlags,
   targetOf,
   waitForSameTree,
   writeTree,
@@ -105,34 +106,87 @@ test('a failed item deleted before its retry leaves the failed list, and the fol
   await stop(ferry);
 });
 
-test('local edits while the server is down do not speed up reconnect attempts; once back, the folder converges', async () => {
+test('local edits while the server is down do not speed up reconnect attempts; once back, the folder converges', async (t) => {
+  // Two targets fed by one watcher: `up` straight to the sshd, `down` through a proxy that
+  // will refuse every connection. Each local edit reaching `up` (its upload event) is the
+  // positive signal that the watcher batch also reached `down` (the folder hands every batch
+  // to all its targets at once), while `down` sat in its reconnect backoff.
+  const proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: sshd.port });
+  t.after(() => proxy.close());
   const local = dir('down-local');
   const state = dir('down-state');
+  const upRemote = join(sshd.remoteRoot, 'edits-while-down-control');
   const remote = join(sshd.remoteRoot, 'edits-while-down');
+  const knownHosts = join(state, 'known_hosts');
+  const [type, key] = readFileSync(sshd.hostPublicKeyPath, 'utf8').trim().split(/\s+/);
+  writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${type} ${key}\n[127.0.0.1]:${proxy.port} ${type} ${key}\n`);
   writeTree(local, { 'a.txt': 'a' });
-  const ferry = watch([...sshFlags(sshd, state), '--transport', 'sftp', local, targetOf(sshd, remote)]);
-  await ferry.waitFor(idleInSync, 30_000, 'the first idle/in-sync state');
-
-  await sshd.stop();
-  let attempts = 0;
-  const edits = 40;
+  const ferry = watch([
+    '-i',
+    sshd.clientKeyPath,
+    '--known-hosts',
+    knownHosts,
+    '--state-dir',
+    state,
+    '--ssh-config',
+    '/dev/null',
+    '--transport',
+    'sftp',
+    local,
+    targetOf(sshd, upRemote),
+    `ssh://${sshd.user}@127.0.0.1:${proxy.port}${remote}`,
+  ]);
   try {
-    await ferry.waitFor((e) => e.event === 'state' && e.state === 'error', 20_000, 'an error state');
-    const from = ferry.events.length;
-    // One edit every 100 ms: each reaches the loop through the watcher's coalescer.
+    await waitForSameTree(local, upRemote);
+    await waitForSameTree(local, remote);
+    const isDown = (e: Json) => String(e.target).includes(`:${proxy.port}/`);
+    const isUp = (e: Json) => String(e.target).includes(`:${sshd.port}/`);
+
+    proxy.pause();
+    proxy.cutAll();
+    // The refusals reach the proxy: `down` tries, fails, and backs off, with a cap that grows
+    // (1 s, 1 s, 2 s, 4 s, ... full jitter).
+    await eventually(
+      () => proxy.refused >= 4,
+      30_000,
+      () => `${proxy.refused} connections refused`,
+    );
+    await ferry.waitFor((e) => isDown(e) && e.event === 'state' && e.state === 'error', 10_000, 'down in error');
+
+    // One edit at a time. If an edit woke the backoff, `down` would try again right away:
+    // its 'starting' comes within microtasks of the batch, before `up` has scanned and
+    // uploaded the file. Without that, `down` tries only when its backoff runs out, which
+    // lands in one of these short windows by chance only. (Checked by letting markDirty wake
+    // the backoff on purpose: a reconnect attempt right after 12 edits of 12.)
+    const edits = 12;
+    const woken: number[] = [];
+    const refusedBefore = proxy.refused;
     for (let i = 0; i < edits; i++) {
-      writeFileSync(join(local, `edit-${i % 5}.txt`), `edit ${i}`);
-      await new Promise((r) => setTimeout(r, 100));
+      const from = ferry.events.length;
+      writeFileSync(join(local, `edit-${i}.txt`), `edit ${i}`);
+      await ferry.waitFor(
+        (e) => isUp(e) && e.event === 'file' && e.path === `edit-${i}.txt` && e.ok === true,
+        30_000,
+        `edit-${i}.txt uploaded to the control target`,
+      );
+      const upAt = ferry.events.findIndex(
+        (e, j) => j >= from && isUp(e) && e.event === 'file' && e.path === `edit-${i}.txt`,
+      );
+      if (ferry.events.slice(from, upAt).some((e) => isDown(e) && e.event === 'state' && e.state === 'starting'))
+        woken.push(i);
     }
-    attempts = ferry.events.slice(from).filter((e) => e.event === 'state' && e.state === 'starting').length;
+    const attempts = proxy.refused - refusedBefore;
+    t.diagnostic(`${attempts} reconnect attempts during ${edits} edits; right after an edit: ${woken.length}`);
+    assert.ok(
+      woken.length <= edits / 3,
+      `a reconnect attempt right after edits ${woken.join(', ')} of ${edits} (${attempts} attempts in all)`,
+    );
   } finally {
-    await sshd.start();
+    proxy.resume();
   }
-  // With backoff (1 s, 2 s, 4 s, ... each with full jitter) a handful of tries fit in those
-  // 4 s; with every edit waking the loop there was one try per coalesced edit.
-  assert.ok(attempts < edits / 4, `${attempts} reconnect attempts during ${edits} local edits`);
+  // Once back, `down` converges at its next attempt.
   await waitForSameTree(local, remote, { timeoutMs: 90_000 });
-  assert.equal(readFileSync(join(remote, 'edit-4.txt'), 'utf8'), `edit ${edits - 1}`);
+  assert.equal(readFileSync(join(remote, 'edit-11.txt'), 'utf8'), 'edit 11');
   await stop(ferry);
 });
 
