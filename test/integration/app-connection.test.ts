@@ -21,6 +21,7 @@ let knownHosts: string;
 let service: ConnectionService;
 let req: ConnectionRequest;
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const hostFingerprint = () =>
   fingerprintSha256(Buffer.from(readFileSync(sshd.hostPublicKeyPath, 'utf8').split(/\s+/)[1] ?? '', 'base64'));
 
@@ -132,10 +133,14 @@ test('a changed host key is a blocking result with both fingerprints, and cannot
   assert.deepEqual(r.knownFingerprints, [before]);
   assert.equal(r.hostKey.fingerprint, hostFingerprint());
   assert.notEqual(before, hostFingerprint());
-  assert.match(r.message, /has changed/);
-  await assert.rejects(
-    service.trustHostKey({ host: '127.0.0.1', port: sshd.port, fingerprint: hostFingerprint() }),
-    /has changed/,
+  // The "changed" warning naming both keys (not the unknown- or revoked-key sentence).
+  const changed = new RegExp(
+    `^WARNING: the host key for \\[127\\.0\\.0\\.1\\]:${sshd.port} has changed\\. ` +
+      `The server presented \\S+ ${escapeRegExp(hostFingerprint())}, but .* has ${escapeRegExp(before)}\\. `,
   );
+  assert.match(r.message, changed);
+  await assert.rejects(service.trustHostKey({ host: '127.0.0.1', port: sshd.port, fingerprint: hostFingerprint() }), {
+    message: changed,
+  });
   assert.equal(readFileSync(knownHosts, 'utf8').trim().split('\n').length, 1, 'known_hosts is unchanged');
 });

@@ -74,7 +74,11 @@ describe('one connection per server', () => {
     const client = await connectSsh(f.config.endpoint);
     try {
       await openSftp(client);
-      await assert.rejects(openSftp(client), /refused/);
+      // The channel itself is refused (MaxSessions), not the SFTP subsystem (that would be
+      // "Unable to start subsystem: sftp" inside the same wrapper).
+      await assert.rejects(openSftp(client), {
+        message: /^The server refused to start SFTP: \(SSH\) Channel open failure: open failed\./,
+      });
     } finally {
       client.end();
     }

@@ -173,7 +173,13 @@ test('ferry with --passphrase-env: no output, error or state file holds the pass
   assert.equal(ok.code, 0, outputOf(ok));
   const wrong = await runFerry(args('--json'), env(WRONG_PASSPHRASE));
   assert.notEqual(wrong.code, 0, outputOf(wrong));
-  assert.match(outputOf(wrong), /passphrase/i, 'the error says what is wrong');
+  assert.equal(
+    wrong.events.find((e) => e.event === 'error')?.message,
+    `Cannot authenticate as ${sshd.user}@127.0.0.1:${sshd.port}: no usable credentials ` +
+      `(key ${encryptedKey} was skipped: the passphrase given does not decrypt it). ` +
+      'Give a private key file (-i), start ssh-agent with your key loaded, or give a password.',
+    'the error says what is wrong',
+  );
   const wrongHuman = await runFerry(args(), env(WRONG_PASSPHRASE));
   assert.notEqual(wrongHuman.code, 0);
   for (const [name, r] of Object.entries({ ok, wrong, wrongHuman }))

@@ -234,9 +234,17 @@ describe('ferry sync --once against a faulty SFTP server', () => {
     f.server.faults = { diskFullAfterBytes: 200 * 1024 };
     const r = await f.once();
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    const failed = r.events.filter((e) => e.event === 'file' && e.ok === false) as { path: string; error: string }[];
+    const failed = r.events.filter((e) => e.event === 'file' && e.ok === false) as {
+      path: string;
+      error: string;
+      errorCode: string;
+    }[];
     assert.ok(failed.length >= 1, r.stdout);
-    for (const e of failed) assert.match(e.error, /space/i, `${e.path}: ${e.error}`);
+    for (const e of failed) {
+      // The server's own words, with the path, classified as a full disk (not "other").
+      assert.equal(e.error, `write ${f.remote}/${e.path} failed on the server: No space left on device`);
+      assert.equal(e.errorCode, 'no-space', e.path);
+    }
     assert.deepEqual(ferryTempFiles(f.remote), [], 'partial uploads are cleaned up');
     for (const e of failed)
       assert.equal(readTree(f.remote).has(e.path), false, `no partial ${e.path} under its final name`);
