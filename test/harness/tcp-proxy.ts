@@ -22,6 +22,8 @@ export interface TcpProxy {
   /** Bytes forwarded client→server / server→client since start. Dropped bytes are not counted. */
   readonly bytesUp: number;
   readonly bytesDown: number;
+  /** Bytes read from either side and dropped because of the black hole. */
+  readonly bytesDropped: number;
   /** Live connections the proxy has cut (by `cutAll`, `cutAfterBytes` or `close`). */
   readonly cuts: number;
   /** Connections refused because the proxy was paused. */
@@ -72,6 +74,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   let paused = false;
   let bytesUp = 0;
   let bytesDown = 0;
+  let bytesDropped = 0;
   let cuts = 0;
   let refused = 0;
   let closed = false;
@@ -87,6 +90,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
 
   const forwardUp = (link: Link, chunk: Buffer) => {
     const upstream = link.upstream;
+    if (!link.cut && blackhole) bytesDropped += chunk.length;
     if (link.cut || blackhole || !upstream) return;
     let data = chunk;
     const budget = link.budget;
@@ -109,6 +113,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   };
 
   const forwardDown = (link: Link, chunk: Buffer) => {
+    if (!link.cut && blackhole) bytesDropped += chunk.length;
     if (link.cut || blackhole) return;
     bytesDown += chunk.length;
     if (!link.client.write(chunk)) {
@@ -165,6 +170,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     get bytesDown() {
       return bytesDown;
+    },
+    get bytesDropped() {
+      return bytesDropped;
     },
     get cuts() {
       return cuts;

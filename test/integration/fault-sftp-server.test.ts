@@ -235,7 +235,16 @@ test('hangAfterAuth: authentication succeeds but client.sftp() gets no answer', 
   const client = await connectTo(fx.server);
   let outcome = 'pending';
   client.sftp((err) => (outcome = err ? 'failed' : 'succeeded'));
-  await new Promise((r) => setTimeout(r, 500));
+  // The server answers its messages in order on one connection. Each refused direct-tcpip
+  // channel is a round trip behind the session request; three of them in a row cover what a
+  // server that did answer would need (session confirm, subsystem reply, SFTP version), so
+  // by then the answer would have arrived.
+  for (let i = 0; i < 3; i++) {
+    const refused = await new Promise<Error | undefined>((resolve) =>
+      client.forwardOut('127.0.0.1', 0, '127.0.0.1', 9, (err) => resolve(err)),
+    );
+    assert.match(String(refused?.message), /^\(SSH\) Channel open failure: /, 'the server answers other requests');
+  }
   assert.equal(outcome, 'pending', 'the server must not answer the sftp request');
   client.end();
 

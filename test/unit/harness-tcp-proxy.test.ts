@@ -75,7 +75,18 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.fail(`timed out waiting for ${what}`);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * A round trip straight to the echo server, started after whatever the test wants to show
+ * never arrived: bytes the proxy had forwarded earlier would have reached the echo server
+ * first, so once this echo is back they would be counted. The positive signal instead of a
+ * sleep. Counts one connection and one byte at the echo server.
+ */
+async function echoRoundTrip(): Promise<void> {
+  const c = await client(echo.port);
+  c.socket.write('c');
+  await until(() => c.received() === 'c', 'the direct round trip');
+  c.socket.destroy();
+}
 
 let echo: EchoServer;
 let proxy: TcpProxy | undefined;
@@ -159,12 +170,15 @@ test('blackhole accepts but never forwards; turning it off restores new connecti
   const p = await fresh();
   const acceptedBefore = echo.accepted;
   p.setBlackhole(true);
+  const receivedBefore = echo.received;
   const c = await client(p.port);
   c.socket.write('ping');
-  await sleep(200);
+  await until(() => p.bytesDropped >= 4, 'the proxy reads ping and drops it');
+  await echoRoundTrip();
   assert.equal(c.received(), '', 'no answer from a black hole');
   assert.equal(c.isClosed(), false, 'the connection stays open');
-  assert.equal(echo.accepted, acceptedBefore, 'the target never saw a connection');
+  assert.equal(echo.accepted, acceptedBefore + 1, 'the target saw no connection but the direct one');
+  assert.equal(echo.received, receivedBefore + 1, 'nor any byte of ping');
   assert.equal(p.bytesUp, 0);
   assert.equal(p.connections, 1);
 
@@ -172,7 +186,7 @@ test('blackhole accepts but never forwards; turning it off restores new connecti
   const d = await client(p.port);
   d.socket.write('pong');
   await until(() => d.received() === 'pong', 'echo after blackhole off');
-  assert.equal(echo.accepted, acceptedBefore + 1);
+  assert.equal(echo.accepted, acceptedBefore + 2);
 });
 
 test('blackhole also silences live connections', async () => {
@@ -183,9 +197,10 @@ test('blackhole also silences live connections', async () => {
   const receivedBefore = echo.received;
   p.setBlackhole(true);
   c.socket.write('2');
-  await sleep(200);
+  await until(() => p.bytesDropped >= 1, 'the proxy reads 2 and drops it');
+  await echoRoundTrip();
   assert.equal(c.received(), '1');
-  assert.equal(echo.received, receivedBefore, 'dropped bytes never reached the server');
+  assert.equal(echo.received, receivedBefore + 1, 'dropped bytes never reached the server (only the direct one did)');
   p.setBlackhole(false);
 });
 
