@@ -364,12 +364,12 @@ export function openSftp(client: ClientType, timeoutMs = DEFAULT_READY_TIMEOUT_M
     client.sftp((err, sftp) => {
       clearTimeout(timer);
       if (err) {
-        reject(
-          new Error(
-            `The server refused to start SFTP: ${err.message}. Is the SFTP subsystem enabled in its sshd_config?`,
-            { cause: err },
-          ),
-        );
+        // A refused channel (OpenSSH's MaxSessions on this connection) is not a server without
+        // SFTP: that one answers "Unable to start subsystem" inside an open channel.
+        const hint = /Channel open failure/i.test(err.message)
+          ? 'It allows no further session on this connection (OpenSSH MaxSessions).'
+          : 'Is the SFTP subsystem enabled in its sshd_config?';
+        reject(new Error(`The server refused to start SFTP: ${err.message}. ${hint}`, { cause: err }));
       } else {
         resolve(sftp);
       }

@@ -77,7 +77,8 @@ describe('one connection per server', () => {
       // The channel itself is refused (MaxSessions), not the SFTP subsystem (that would be
       // "Unable to start subsystem: sftp" inside the same wrapper).
       await assert.rejects(openSftp(client), {
-        message: /^The server refused to start SFTP: \(SSH\) Channel open failure: open failed\./,
+        message:
+          /^The server refused to start SFTP: \(SSH\) Channel open failure: open failed\. It allows no further session on this connection \(OpenSSH MaxSessions\)\.$/,
       });
     } finally {
       client.end();
