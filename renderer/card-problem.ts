@@ -1,5 +1,6 @@
 /**
- * A card's problem panel: a secret to enter, a halt to decide on, or an error. A halt on
+ * A card's problem panel: a secret to enter, a halt to decide on, a canary rollout held
+ * back (which server failed how, its command's last output lines), or an error. A halt on
  * deletes lists the first 50 server files it would delete; the safe choice (cancel the
  * deletes, or keep paused in mirror mode) comes first, is the primary button, and takes
  * focus when the panel appears and nothing else has it. No command-line text in the GUI.
@@ -9,6 +10,7 @@ import type { FolderDisplayState } from '../main/app-core/tray-state.ts';
 import { h, replaceChildren, uid } from './dom.ts';
 import { focusLost } from './focus.ts';
 import { t } from './i18n.ts';
+import { hookHow, targetName } from './target-rows.ts';
 
 export interface ProblemActions {
   resume(id: string): void;
@@ -41,9 +43,11 @@ export class ProblemPanel {
       ? `needs:${needs}`
       : display === 'halted'
         ? `halted:${s.halt?.reason}:${s.halt?.message}:${s.halt?.paths?.join('\n')}`
-        : display === 'error' && s.lastError
-          ? `error:${s.lastError}`
-          : '';
+        : display === 'held'
+          ? `held:${heldText(s)}:${heldOutput(s).join('\n')}`
+          : display === 'error' && s.lastError
+            ? `error:${s.lastError}`
+            : '';
     if (key === this.key) return;
     this.key = key;
     const id = entry.id;
@@ -67,6 +71,8 @@ export class ProblemPanel {
       replaceChildren(this.el, h('strong', {}, t('secret.title')), h('p', {}, s.lastError ?? ''), form);
     } else if (display === 'halted' && s.halt) {
       focus = this.renderHalt(id, s);
+    } else if (display === 'held') {
+      this.renderHeld(s);
     } else if (key.startsWith('error:')) {
       replaceChildren(
         this.el,
@@ -82,6 +88,28 @@ export class ProblemPanel {
     this.el.hidden = key === '';
     if (key === '') this.el.replaceChildren();
     if (focus && focusLost()) focus.focus();
+  }
+
+  private renderHeld(s: FolderStatus): void {
+    const canary = s.held?.canary ?? '';
+    const server = targetName(canary);
+    const held = (s.targets ?? []).filter((x) => x.state === 'held').map((x) => targetName(x.remote));
+    const output = heldOutput(s);
+    const outputId = uid('held-output');
+    replaceChildren(
+      this.el,
+      h('strong', {}, t('heldTitle')),
+      h('p', { class: 'held-text' }, heldText(s)),
+      output.length
+        ? h(
+            'div',
+            { class: 'held-output-box' },
+            h('p', { id: outputId, class: 'held-output-title' }, t('heldOutput', { server })),
+            h('pre', { class: 'hook-output', 'aria-labelledby': outputId, tabindex: 0 }, output.join('\n')),
+          )
+        : null,
+      held.length ? h('p', { class: 'held-who' }, t('heldWho', { servers: held.join(', '), server })) : null,
+    );
   }
 
   private renderHalt(id: string, s: FolderStatus): HTMLElement {
@@ -141,4 +169,25 @@ export class ProblemPanel {
     );
     return safe;
   }
+}
+
+/** The canary target a held folder waits for (its own status, from the folder's). */
+function canaryOf(s: FolderStatus): FolderStatus | undefined {
+  return (s.targets ?? []).find((x) => x.remote === s.held?.canary);
+}
+
+/** Why a rollout is held, in one sentence read from the canary's own status. */
+export function heldText(s: FolderStatus): string {
+  const server = targetName(s.held?.canary ?? '');
+  const c = canaryOf(s);
+  if (c?.hookFailed) return t('heldHook', { server, how: hookHow(c.hookFailed) });
+  if (c?.state === 'halted') return t('heldHalted', { server, message: guiHaltMessage(c.halt?.message ?? '') });
+  if (c?.lastError) return t('heldError', { server, error: c.lastError });
+  if (c?.failedItems.length) return t('heldItems', { server, count: c.failedItems.length });
+  return s.held?.message ?? '';
+}
+
+/** The failed command's last lines of output (at most 10). */
+function heldOutput(s: FolderStatus): string[] {
+  return (canaryOf(s)?.hookFailed?.output ?? s.held?.output ?? []).slice(-10);
 }

@@ -7,7 +7,7 @@
  * targets become more rows, not a new card.
  */
 import type { FolderEntry, TrashItem, TrashListing, WhyResult } from '../main/ipc/contract.ts';
-import { folderDisplayState, type FolderDisplayState } from '../main/app-core/tray-state.ts';
+import { folderDisplayState, pausedServers, type FolderDisplayState } from '../main/app-core/tray-state.ts';
 import { CardDetails } from './card-details.ts';
 import { ProblemPanel, type ProblemActions } from './card-problem.ts';
 import { h, uid } from './dom.ts';
@@ -42,6 +42,8 @@ export const STATE_ICON: Record<FolderDisplayState, string> = {
   'in-sync': '✓',
   syncing: '↻',
   paused: 'Ⅱ',
+  'partly-paused': 'Ⅱ',
+  held: '■',
   error: '!',
   halted: '■',
   starting: '…',
@@ -155,12 +157,10 @@ export class FolderCard {
     this.el.dataset.state = display;
     this.icon.textContent = STATE_ICON[display];
     const notSynced = display === 'error' && s.state === 'idle' && s.failedItems.length > 0;
-    const pausedTargets = (s.targets ?? []).filter((x) => x.state === 'paused').length;
-    const partlyPaused = display === 'paused' && !folderPaused(s);
     this.stateText.textContent = notSynced
       ? t(s.failedItems.length === 1 ? 'notSyncedOne' : 'notSynced', { count: s.failedItems.length })
-      : partlyPaused
-        ? t('pausedSome', { count: pausedTargets, total: s.targets?.length ?? 1 })
+      : display === 'partly-paused'
+        ? t('pausedSome', pausedServers(s))
         : t(`state.${display}`);
     this.remote.textContent = t('remoteLabel', { remote: s.remote });
     this.mode.textContent = t(`mode.${entry.mode}`);

@@ -4,7 +4,7 @@
  * add flow. Talks to main only through `window.ferry`.
  */
 import type { AppSettings, Events, FolderEntry } from '../main/ipc/contract.ts';
-import { overallState } from '../main/app-core/tray-state.ts';
+import { overallState, pausedServersOverall } from '../main/app-core/tray-state.ts';
 import { ActivityPanel } from './activity-panel.ts';
 import { openAddDialog } from './add-dialog.ts';
 import { openAddTargetDialog } from './add-target-dialog.ts';
@@ -117,16 +117,15 @@ const actions: CardActions = {
 function renderOverall(): void {
   const entries = [...folders.values()];
   const unresolved = entries.reduce((n, f) => n + f.unresolvedConflicts, 0);
-  const state = overallState(
-    entries.map((f) => ({ status: f.status, conflictsNeedingAttention: f.unresolvedConflicts })),
-  );
+  const inputs = entries.map((f) => ({ status: f.status, conflictsNeedingAttention: f.unresolvedConflicts }));
+  const state = overallState(inputs);
   overall.dataset.state = entries.length === 0 ? 'empty' : state;
   overall.textContent =
     entries.length === 0
       ? t('overall.empty')
       : state === 'conflict'
         ? `⚠ ${t('overall.unresolved', { count: unresolved })}`
-        : `${STATE_ICON[state]} ${t(`overall.${state}` as MessageKey)}`;
+        : `${STATE_ICON[state]} ${t(`overall.${state}` as MessageKey, pausedServersOverall(inputs))}`;
 }
 
 function renderList(): void {

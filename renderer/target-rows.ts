@@ -20,13 +20,25 @@ export function targetName(remote: string): string {
   return m[2] && m[2] !== '22' ? `${m[1]}:${m[2]}` : (m[1] ?? remote);
 }
 
-function hookText(hk: HookReport): string {
-  const how = hk.timedOut
+/** How a command after sync ended: "exit status 4", "timed out", or why it could not run. */
+export function hookHow(hk: HookReport): string {
+  return hk.timedOut
     ? t('hookTimedOut')
     : hk.exitCode !== null
       ? t('hookExit', { code: hk.exitCode })
       : (hk.error ?? hk.signal ?? '');
-  return t('hookFailed', { command: hk.command, how, seconds: (hk.durationMs / 1000).toFixed(1) });
+}
+
+function hookText(hk: HookReport): string {
+  return t('hookFailed', { command: hk.command, how: hookHow(hk), seconds: (hk.durationMs / 1000).toFixed(1) });
+}
+
+/** A target's state in words; a follower waiting for a canary still at work names it. */
+function stateWords(s: FolderStatus): string {
+  const display = folderDisplayState(s);
+  if (s.state === 'held' && s.held && display === 'syncing')
+    return t('targetWaiting', { server: targetName(s.held.canary) });
+  return t(`state.${display}`);
 }
 
 export interface TargetActions {
@@ -82,7 +94,9 @@ export class TargetRows {
     const targets = (status.targets?.length ?? 0) >= 2 ? (status.targets ?? []) : status.hookFailed ? [status] : [];
     const single = targets.length === 1;
     this.el.hidden = targets.length === 0;
-    const key = JSON.stringify(targets.map((s) => [s.remote, s.state, s.inSync, s.lastError, s.hookFailed?.at]));
+    const key = JSON.stringify(
+      targets.map((s) => [s.remote, s.state, s.inSync, s.lastError, s.hookFailed?.at, s.held?.failed]),
+    );
     if (key === this.key) return;
     this.key = key;
     if (targets.length === 0) return void replaceChildren(this.el);
@@ -106,7 +120,7 @@ export class TargetRows {
                   'span',
                   { class: 'target-label' },
                   h('strong', {}, targetName(s.remote)),
-                  ` · ${t(`state.${display}`)}`,
+                  ` · ${stateWords(s)}`,
                   display === 'error' && s.lastError ? h('span', { class: 'error-text' }, ` — ${s.lastError}`) : null,
                 ),
                 this.controls(s),

@@ -13,7 +13,14 @@
 import type { FolderStatus } from '../engine/status.ts';
 import { clockTime, fill, formatRate, relativeTime, shellStrings, type ShellLanguage } from './shell-strings.ts';
 import { pauseChoices } from './timed-pause.ts';
-import { folderDisplayState, overallState, type OverallState, type TrayFolderInput } from './tray-state.ts';
+import {
+  folderDisplayState,
+  overallState,
+  pausedServers,
+  pausedServersOverall,
+  type OverallState,
+  type TrayFolderInput,
+} from './tray-state.ts';
 
 export type MenuAction =
   | { type: 'pauseAll' }
@@ -60,7 +67,11 @@ export function trayModel(input: TrayMenuInput): TrayModel {
   const t = shellStrings(input.language);
   const state = overallState(input.folders);
   // No folders is not "everything in sync": the first line says there is nothing yet.
-  const title = input.folders.length === 0 ? `Ferry: ${t.noFolders}` : t.overall[state];
+  const counts = (p: { count: number; total: number }) => ({ count: String(p.count), total: String(p.total) });
+  const title =
+    input.folders.length === 0
+      ? `Ferry: ${t.noFolders}`
+      : fill(t.overall[state], counts(pausedServersOverall(input.folders)));
   const items: MenuItemModel[] = [{ kind: 'label', label: title }];
   if (input.folders.length > 0) items.push({ kind: 'separator' });
   const now = input.now ?? Date.now();
@@ -126,5 +137,7 @@ function folderMenu(
       }),
     );
   const conflicts = unresolved > 0 ? ` (${unresolved} ⚠)` : '';
-  return { kind: 'submenu', label: `${folderLabel(s)}: ${t.folder[display]}${conflicts}`, items };
+  const p = pausedServers(s);
+  const word = fill(t.folder[display], { count: String(p.count), total: String(p.total) });
+  return { kind: 'submenu', label: `${folderLabel(s)}: ${word}${conflicts}`, items };
 }

@@ -7,10 +7,10 @@ import { Menu, Tray, nativeImage, type MenuItemConstructorOptions } from 'electr
 import { join } from 'node:path';
 import type { MenuAction, MenuItemModel, TrayMenuInput } from '../app-core/tray-menu.ts';
 import { trayModel } from '../app-core/tray-menu.ts';
-import type { OverallState } from '../app-core/tray-state.ts';
+import { trayIconFor, type TrayIcon } from '../app-core/tray-state.ts';
 import { ASSETS_DIR } from './paths.ts';
 
-function iconFor(state: OverallState) {
+function iconFor(state: TrayIcon) {
   const dir = join(ASSETS_DIR, 'tray');
   if (process.platform === 'darwin') {
     const img = nativeImage.createFromPath(join(dir, `${state}Template.png`));
@@ -48,15 +48,15 @@ export function setupTray(
   run: (action: MenuAction) => void,
   onClick: () => void,
 ): TrayController {
-  let state: OverallState = 'in-sync';
+  let state: TrayIcon = 'in-sync';
   const tray = new Tray(iconFor(state));
   tray.on('click', onClick);
   let timer: NodeJS.Timeout | undefined;
   const apply = () => {
     timer = undefined;
     const model = trayModel(input());
-    if (model.state !== state) {
-      state = model.state;
+    if (trayIconFor(model.state) !== state) {
+      state = trayIconFor(model.state);
       tray.setImage(iconFor(state));
     }
     tray.setToolTip(model.title);

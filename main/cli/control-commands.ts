@@ -56,8 +56,25 @@ function ago(iso: string | undefined): string {
   return iso ? iso.replace(/\.\d+Z$/, 'Z') : 'never';
 }
 
+/**
+ * The folder's state in words. A target paused on its own is named: the folder goes on
+ * syncing to the others ("in sync on 1 of 2 targets; paused: web2:/srv"), it is not paused.
+ */
+function stateWords(s: WireStatus): string {
+  const targets = (s.targets ?? []) as WireStatus[];
+  const paused = targets.filter((t) => t.state === 'paused');
+  const running = targets.filter((t) => t.state !== 'paused');
+  if (!paused.length || !running.length)
+    return s.state === 'idle' ? (s.inSync ? 'in sync' : 'idle, not in sync') : s.state;
+  const rest =
+    s.state === 'idle' && running.every((t) => t.state === 'idle' && t.inSync)
+      ? `in sync on ${running.length} of ${targets.length} targets`
+      : s.state;
+  return `${rest}; paused: ${paused.map((t) => t.remote).join(', ')}`;
+}
+
 function describe(s: WireStatus): string[] {
-  const state = s.state === 'idle' ? (s.inSync ? 'in sync' : 'idle, not in sync') : s.state;
+  const state = stateWords(s);
   const counts =
     s.state === 'syncing' ? `, ${s.filesDone}/${s.filesTotal} items` : s.queued ? `, ${s.queued} queued` : '';
   const lines = [`${s.localRoot} -> ${s.remote}: ${state}${counts} (id ${s.id.slice(0, 8)})`];

@@ -25,6 +25,8 @@ export interface CanaryHold {
   message: string;
   /** The failed command's last output lines. */
   output?: string[];
+  /** The canary failed (a command, its sync, its connection); absent while it is still at work. */
+  failed?: boolean;
 }
 
 export class CanaryGate {
@@ -47,11 +49,8 @@ export class CanaryGate {
 
   /** Why followers wait: the canary's failure, or that it has not converged yet. */
   hold(): CanaryHold {
-    return (
-      this.#failure ?? {
-        message: `Waiting for ${this.canary} (the canary) to sync this change and pass its checks first.`,
-      }
-    );
+    if (this.#failure) return { ...this.#failure, failed: true };
+    return { message: `Waiting for ${this.canary} (the canary) to sync this change and pass its checks first.` };
   }
 
   /** The canary's failure, if it failed on the latest change set it tried. */

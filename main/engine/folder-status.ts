@@ -1,8 +1,10 @@
 /**
  * The status of a folder with several targets: one FolderStatus summing up its targets'
  * (each is listed whole in `targets`), so `ferry status`, the control socket and the app
- * read it like any folder's. The state is the most pressing of the targets'; the folder is
- * in sync when every target is; counters add up; an error or halt names its target.
+ * read it like any folder's. The state is the most pressing of the targets' that are not
+ * paused ('paused' only when every target is: one server paused on its own leaves the folder
+ * syncing to the others, and the UI says "paused on 1 of 2"); the folder is in sync when
+ * every target is (a paused one is not); counters add up; an error or halt names its target.
  */
 import type { FolderState, FolderStatus } from './status.ts';
 
@@ -20,7 +22,10 @@ const STATE_ORDER: readonly FolderState[] = [
 
 export function combinedStatus(targets: FolderStatus[]): FolderStatus {
   const first = targets[0]!;
-  const state = STATE_ORDER.find((s) => targets.some((t) => t.state === s)) ?? first.state;
+  const running = targets.filter((t) => t.state !== 'paused');
+  const state = running.length
+    ? (STATE_ORDER.find((s) => running.some((t) => t.state === s)) ?? first.state)
+    : 'paused';
   const sum = (f: (t: FolderStatus) => number) => targets.reduce((n, t) => n + f(t), 0);
   const erring =
     targets.find((t) => t.lastError !== undefined && t.state === 'error') ??

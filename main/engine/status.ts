@@ -98,8 +98,11 @@ export interface FolderStatus {
    * itself stands; shown until the next pass on this target.
    */
   hookFailed?: HookReport;
-  /** Set while state is 'held': the canary target this one waits for, and why. */
-  held?: { canary: string; message: string; output?: string[] };
+  /**
+   * Set while state is 'held': the canary target this one waits for, and why; `failed` when
+   * the canary failed (the rollout stopped) rather than is still at work (a normal wait).
+   */
+  held?: { canary: string; message: string; output?: string[]; failed?: boolean };
   /** A folder with several targets: each target's own status (its `remote` names it). */
   targets?: FolderStatus[];
   /**

@@ -155,6 +155,16 @@ test('the app as control host: ferry pause --target pauses that server and saves
     writeFileSync(join(local, 'new.txt'), 'while web2 is paused');
     await until(() => existsSync(join(r1, 'new.txt')), 30_000, 'new.txt on web1');
     assert.equal(existsSync(join(r2, 'new.txt')), false, 'the paused server got nothing');
+    // ferry status: the folder syncs to web1, web2 is paused on its own (not "paused").
+    const line = await until(
+      async () =>
+        (await runFerry(['status', '--state-dir', state])).stdout
+          .split('\n')
+          .find((l) => l.includes(`${local} -> `) && l.includes(': in sync on 1 of 2 targets')),
+      10_000,
+      'ferry status: in sync on one',
+    );
+    assert.match(line, new RegExp(`: in sync on 1 of 2 targets; paused: ${escape(web2)} \\(id `));
 
     const resumed = await runFerry(['resume', local, '--target', web2, '--state-dir', state]);
     assert.equal(resumed.code, 0, resumed.stderr);

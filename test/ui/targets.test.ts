@@ -173,8 +173,22 @@ describe("a folder's servers in Chromium", () => {
     await card().locator('.target-row[data-state="in-sync"]').nth(1).waitFor({ timeout: SYNC_TIMEOUT });
     writeFileSync(join(local, 'd.txt'), 'held back from two\n');
     await eventually(() => read(join(remote1, 'd.txt')) === 'held back from two\n', 'd.txt on the canary');
-    await row(sshd2).and(page.locator('[data-state="halted"]')).waitFor({ timeout: SYNC_TIMEOUT });
+    await row(sshd2).and(page.locator('[data-state="held"]')).waitFor({ timeout: SYNC_TIMEOUT });
     assert.equal(read(join(remote2, 'd.txt')), undefined, 'the follower waits for the canary');
+    // The card says who waits for whom and why, with the command's output; so does the header.
+    const [one, two] = [`127.0.0.1:${s.sshd.port}`, `127.0.0.1:${sshd2.port}`];
+    const problem = card().locator('.problem');
+    assert.equal(
+      await problem.locator('.held-text').innerText(),
+      `Held: waiting for ${one}’s commands to pass — last run failed: exit status 4`,
+    );
+    assert.equal(await problem.locator('pre').innerText(), 'broken deploy');
+    assert.equal(await problem.locator('.held-who').innerText(), `${two} get the change once ${one} passes.`);
+    assert.equal(await card().getAttribute('data-state'), 'held');
+    assert.equal(await card().locator('.state-text').innerText(), 'Held');
+    assert.equal(await page.locator('.overall').innerText(), '■ Held back: a canary check failed');
+    assert.equal(entry().status.targets?.[1]?.held?.failed, true, 'the engine says the canary failed');
+    assert.equal(entry().status.targets?.[0]?.hookFailed?.exitCode, 4);
     const failed = page.locator('.activity-list li.hook-run.failed').first();
     await failed.waitFor({ timeout: SYNC_TIMEOUT });
     assert.match(
@@ -214,7 +228,12 @@ describe("a folder's servers in Chromium", () => {
       .getByRole('button', { name: `Pause 127.0.0.1:${sshd2.port}` })
       .click();
     await row(sshd2).and(page.locator('[data-state="paused"]')).waitFor({ timeout: SYNC_TIMEOUT });
+    // Partly paused, not paused: the card, the header and ferry status (control-targets.test.ts) agree.
+    await page.locator('.card[data-state="partly-paused"]', { hasText: local }).waitFor({ timeout: SYNC_TIMEOUT });
     assert.equal(await card().locator('.state-text').innerText(), 'Paused on 1 of 2 servers');
+    assert.equal(await page.locator('.overall').innerText(), 'Ⅱ Paused on 1 of 2 servers');
+    assert.equal(await page.locator('.overall').getAttribute('data-state'), 'partly-paused');
+    assert.equal(entry().status.state, 'idle', 'the engine: the folder syncs to the other server');
     const resume = row(sshd2).getByRole('button', { name: `Resume 127.0.0.1:${sshd2.port}` });
     assert.ok(
       await resume.evaluate((el) => el === (el.ownerDocument as unknown as { activeElement: unknown }).activeElement),
