@@ -17,129 +17,33 @@
 import { RecentEdits } from './recent-edits.ts';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
 import { serverAccount, startSshd, type TestSshd } from '../harness/sshd.ts';
 import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
 import { runFerry, tempDir } from '../harness/trees.ts';
-import { Chaos, FAULT_KINDS, type ChaosFolder, type DiskFiller, type FaultKind } from './chaos.ts';
+import { Chaos, FAULT_KINDS, type FaultKind } from './chaos.ts';
+import { safeVerify, settle, sleep, until } from './converge.ts';
 import { judgeMissingFaults, missingFaultProblem } from './fault-policy.ts';
-import { FerryWatch, type UnexpectedExit } from './ferry-proc.ts';
+import { FerryWatch } from './ferry-proc.ts';
 import { Mounts } from './mounts.ts';
 import { Mutator, OPERATIONS, type Operation } from './mutator.ts';
 import { CANARY_DIR, pwnedPrefix } from './names.ts';
 import { Rng } from './rng.ts';
 import { SERVER_OPERATIONS, ServerEditor, type ServerOperation } from './server-edits.ts';
-import { canaries, emptyAccount, verifyFolder, type FolderVerdict, type ServerEditAccount } from './verify.ts';
+import { smallDisk } from './small-disk.ts';
+import {
+  DEFAULT_SERVER_SHARE,
+  MiB,
+  type Folder,
+  type FolderReport,
+  type SoakOptions,
+  type SoakReport,
+} from './soak-types.ts';
+import { canaries } from './verify.ts';
 
-export interface SoakOptions {
-  minutes: number;
-  folders?: number;
-  seed?: number;
-  /** Short runs (CI): faster chaos, smaller trees. */
-  short?: boolean;
-  /** Keep the work directory when the run fails, with copies of the server's trees. */
-  keepOnFailure?: boolean;
-  /** Fault kinds to inject (default: all that this machine allows). */
-  faults?: readonly FaultKind[];
-  /**
-   * Share of the driver's turns spent editing the server's copy instead of the local folder
-   * (server-edits.ts), 0 to 1; default {@link DEFAULT_SERVER_SHARE}, 0 turns it off.
-   */
-  serverShare?: number;
-  /** Whether one plain folder (the one before the small disk) runs with `--trash` (default true). */
-  trash?: boolean;
-  log?: (line: string) => void;
-}
-
-export interface FolderReport {
-  name: string;
-  target: string;
-  operations: number;
-  uploads: number;
-  failedItems: number;
-  errorStates: number;
-  ferryStarts: number;
-  conflictRecords: number;
-  loggedConflictCopies: string[];
-  /** Changes the server driver made in this folder, and where each live version was found at the end. */
-  serverOperations: number;
-  serverEdits: ServerEditAccount;
-  /**
-   * How the folder ended the convergence window: 'converged' (idle, in sync and equal to the
-   * server), 'claims-in-sync' (idle and in sync, but the server differs) or 'timeout'.
-   */
-  convergence: 'converged' | 'claims-in-sync' | 'timeout';
-  /**
-   * The final `ferry sync --once`: its exit code, its file operations other than `restored`
-   * (must be none), and how many uploads restored a file the driver had deleted on the
-   * server after Ferry's last full pass (only a full pass looks for server deletes).
-   */
-  finalOnce: { code: number | null; fileEvents: number; restored: number };
-  differences: string[];
-  unexpectedExits: UnexpectedExit[];
-  tail: string[];
-}
-
-export interface SoakReport {
-  ok: boolean;
-  seed: number;
-  minutesRequested: number;
-  chaosMinutes: number;
-  /** Edits after the last fault, before the convergence window (see calmMs). */
-  calmSeconds: number;
-  convergeSeconds: number;
-  operations: Partial<Record<Operation, number>>;
-  operationsTotal: number;
-  /** The server driver's share of turns, its changes by kind, and those the server refused or that raced Ferry. */
-  serverShare: number;
-  serverOperations: Partial<Record<ServerOperation, number>>;
-  serverOperationsTotal: number;
-  serverRefused: Partial<Record<ServerOperation, number>>;
-  driverFailures: string[];
-  faults: Partial<Record<FaultKind, number>>;
-  faultsTotal: number;
-  faultsUnavailable: Partial<Record<FaultKind, string>>;
-  /**
-   * Kinds selected for the run that this machine could not inject for real, with the reason
-   * (see fault-policy.ts): in CI each fails the run unless FERRY_SOAK_ALLOW_MISSING names it.
-   */
-  faultsMissing: Partial<Record<FaultKind, string>>;
-  /** Of those, the kinds reported as skipped (outside CI, or opted out), with the reason. */
-  faultsSkipped: Partial<Record<FaultKind, string>>;
-  diskFullVia: string;
-  readOnlyVia: string;
-  canaries: string[];
-  folders: FolderReport[];
-  differences: number;
-  problems: string[];
-  workDir?: string;
-}
-
-interface Folder extends ChaosFolder {
-  local: string;
-  target: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
-  convergence: FolderReport['convergence'];
-  /** Edits the server's copy (absent when serverShare is 0). */
-  server?: ServerEditor;
-}
-
-const MiB = 1024 * 1024;
-export const DEFAULT_SERVER_SHARE = 0.1;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { DEFAULT_SERVER_SHARE } from './soak-types.ts';
+export type { FolderReport, SoakOptions, SoakReport } from './soak-types.ts';
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? (() => undefined);
@@ -173,39 +77,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     writeFileSync(knownHosts, `[127.0.0.1]:${proxy.port} ${keyType} ${key}\n`);
 
     // The small disk for the last folder.
-    let disk: DiskFiller | undefined;
-    let fault: FaultSftpServer | undefined;
-    let faultProxy: TcpProxy | undefined;
-    let smallRemote: string;
-    if (probe.tmpfs && mounts) {
-      const vol = join(sshd.remoteRoot, 'small-disk');
-      // Owned like the rest of the server's tree, so the sshd's user can write to it.
-      const { uid, gid } = statSync(sshd.remoteRoot);
-      mounts.mountTmpfs(vol, (short ? 40 : 64) * MiB, { uid, gid });
-      cleanups.push(() => mounts.release(vol));
-      smallRemote = join(vol, 'folder');
-      disk = tmpfsFiller(join(vol, 'ballast'));
-    } else {
-      const root = join(work, 'fault-sftp-root');
-      mkdirSync(root);
-      const server = await startFaultSftpServer({ root });
-      fault = server;
-      cleanups.push(() => server.close());
-      faultProxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: server.port });
-      const fp = faultProxy;
-      cleanups.push(() => fp.close());
-      proxies.push(fp);
-      writeFileSync(
-        join(work, 'fault_known_hosts'),
-        `${server.knownHostsLine.replace(`:${server.port} `, `:${fp.port} `)}\n`,
-      );
-      smallRemote = join(root, 'folder');
-      disk = {
-        how: 'the fault SFTP server answers every WRITE "No space left on device"',
-        fill: () => (server.faults = { ...server.faults, diskFullAfterBytes: server.bytesWritten }),
-        drain: () => (server.faults = {}),
-      };
-    }
+    const { disk, fault, faultProxy, smallRemote } = await smallDisk({
+      work,
+      sshd,
+      short,
+      ...(mounts && probe.tmpfs ? { mounts } : {}),
+      cleanups,
+      proxies,
+    });
 
     for (let i = 0; i < nFolders; i++) {
       const small = i === nFolders - 1;
@@ -536,93 +415,4 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     mounts?.releaseAll();
     if (ok || !o.keepOnFailure) rmSync(work, { recursive: true, force: true });
   }
-}
-
-/** Fills a tmpfs by writing `ballast` until ENOSPC; drain removes it. */
-function tmpfsFiller(ballast: string): DiskFiller {
-  return {
-    how: 'a small tmpfs under the remote directory, filled to ENOSPC by a ballast file outside the synced folder',
-    fill() {
-      const fd = openSync(ballast, 'w');
-      const chunk = Buffer.alloc(MiB, 0);
-      try {
-        for (;;) {
-          try {
-            writeSync(fd, chunk);
-          } catch (err) {
-            if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-              // Fill the last partial MiB too, a page at a time.
-              try {
-                for (;;) writeSync(fd, chunk, 0, 4096);
-              } catch {
-                return;
-              }
-            }
-            throw err;
-          }
-        }
-      } finally {
-        closeSync(fd);
-      }
-    },
-    drain() {
-      try {
-        unlinkSync(ballast);
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
-
-function safeVerify(local: string, remote: string, opts: Parameters<typeof verifyFolder>[2]): FolderVerdict {
-  try {
-    return verifyFolder(local, remote, opts);
-  } catch (err) {
-    return {
-      differences: [`tree changed while read: ${(err as Error).message}`],
-      loggedConflictCopies: [],
-      conflictRecords: 0,
-      serverEdits: emptyAccount(),
-      unseenDeletes: [],
-    };
-  }
-}
-
-async function until(check: () => boolean, timeoutMs: number, message: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(message);
-    await sleep(200);
-  }
-}
-
-/**
- * Waits until `check` holds on two polls a second apart ('converged'), or until Ferry has
- * reported idle and in sync for 15 s (45 s while its watcher is down and it polls) while
- * `check` still fails ('claims-in-sync': waiting longer would not help), or `timeoutMs`
- * ('timeout').
- */
-async function settle(
-  f: Folder,
-  check: () => boolean,
-  timeoutMs: number,
-): Promise<'converged' | 'claims-in-sync' | 'timeout'> {
-  const deadline = Date.now() + timeoutMs;
-  let streak = 0;
-  let claimSince: number | undefined;
-  while (Date.now() < deadline) {
-    const good = check();
-    streak = good ? streak + 1 : 0;
-    if (streak >= 2) return 'converged';
-    if (!good && f.ferry.inSync) {
-      claimSince ??= Date.now();
-      // A folder whose watcher failed (it says so) sees local changes at its next full
-      // rescan, every poll interval (30 s): give it one before calling its claim wrong.
-      const polling = (f.ferry.lastState?.status as { watcher?: unknown } | undefined)?.watcher === 'polling';
-      if (Date.now() - claimSince > (polling ? 45_000 : 15_000)) return 'claims-in-sync';
-    } else claimSince = undefined;
-    await sleep(streak ? 1000 : 500);
-  }
-  return 'timeout';
 }
