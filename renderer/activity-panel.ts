@@ -1,7 +1,8 @@
 /**
  * The activity panel: a chart of bytes sent per second over the last minute (fed by the
  * engine's progress, so one large file shows as it goes), with a rate axis and a time axis,
- * and the latest transfers with their time and folder. Each command after sync that ran is
+ * and the recent activity: each transfer with its time, folder and, when the folder has
+ * several servers, the server it went to. Each command after sync that ran is
  * a row of the same list: time, folder, server, command, exit status and duration, and its
  * last lines of output in a fold (a failed one marked in words and with the error colour).
  * A fold the user opened stays open when new rows arrive. The panel scrolls by itself.
@@ -66,12 +67,8 @@ export class ActivityPanel {
         ),
         h('figcaption', {}, this.label),
       ),
-      h('h3', { class: 'recent-title' }, t('recentTransfers')),
-      h(
-        'div',
-        { class: 'activity-scroll', tabindex: 0, role: 'region', 'aria-label': t('recentTransfers') },
-        this.list,
-      ),
+      h('h3', { class: 'recent-title' }, t('recentActivity')),
+      h('div', { class: 'activity-scroll', tabindex: 0, role: 'region', 'aria-label': t('recentActivity') }, this.list),
     );
     this.draw(0);
     this.renderList();
@@ -183,6 +180,8 @@ function fileRow(a: Events['fileActivity'], clock: Intl.DateTimeFormat, panel: {
     ' ',
     h('span', { class: 'folder-name' }, panel.folderNameOf(a.folderId)),
     ' · ',
+    a.target ? h('span', { class: 'file-target' }, targetName(a.target)) : null,
+    a.target ? ' · ' : null,
     h('span', { class: 'op' }, t(`op.${op}`)),
     ' ',
     h('code', {}, a.outcome.path || '/'),

@@ -233,7 +233,7 @@ export const en = {
   previewConflicts: '{count} conflict copy(ies)',
   axisMinuteAgo: '60 s ago',
   axisNow: 'now',
-  recentTransfers: 'Recent transfers',
+  recentActivity: 'Recent activity',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -226,5 +226,5 @@ export const zhCN: Catalog = {
   previewConflicts: '{count} 个冲突副本',
   axisMinuteAgo: '60 秒前',
   axisNow: '现在',
-  recentTransfers: '最近的传输',
+  recentActivity: '最近的活动',
 };

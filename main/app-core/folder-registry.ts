@@ -13,14 +13,13 @@
  * - A paused folder (or target) is paused before its loop starts, so it never connects at launch.
  */
 import type { EventEmitter } from 'node:events';
-import type { FileOutcome } from '../engine/apply-plan.ts';
 import { readConflicts, type ConflictRecord } from '../engine/conflict-log.ts';
 import { FolderSync, type FolderConfig } from '../engine/folder-loop.ts';
 import { folderConfigFrom } from '../engine/folder-options.ts';
 import { newFolderStatus, type FolderStatus, type HookReport } from '../engine/status.ts';
 import type { TransportChoice } from '../transport/open-transport.ts';
 import { checkKeyPassphrase } from '../ssh/key-file.ts';
-import type { AppSettings, FolderEntry, UpdateFolderRequest } from '../ipc/contract.ts';
+import type { AppSettings, Events, FolderEntry, UpdateFolderRequest } from '../ipc/contract.ts';
 import { conflictMarksFile, countUnresolved, readConflictMarks } from './conflict-marks.ts';
 import { targetSpecOf } from './connection.ts';
 import type { PersistedSettings, StoredFolder } from './settings-migrations.ts';
@@ -41,7 +40,7 @@ export interface FolderManagerOptions {
 
 export interface FolderManagerEvents {
   folderStatus: [FolderStatus];
-  fileActivity: [{ folderId: string; outcome: FileOutcome; time: string }];
+  fileActivity: [Events['fileActivity']];
   conflict: [{ folderId: string; record: ConflictRecord }];
   foldersChanged: [{ folderIds: string[] }];
   hookRun: [{ folderId: string; report: HookReport }];
@@ -204,8 +203,14 @@ export class FolderRegistry {
     const id = saved.id;
     const events = this.#events;
     sync.on('status', (s) => events.emit('folderStatus', s));
-    sync.on('file', (outcome) =>
-      events.emit('fileActivity', { folderId: id, outcome, time: new Date().toISOString() }),
+    // The server is named only when there are several: a one-server folder's rows stay as they were.
+    sync.on('file', (outcome, target) =>
+      events.emit('fileActivity', {
+        folderId: id,
+        outcome,
+        time: new Date().toISOString(),
+        ...(config.moreTargets?.length ? { target } : {}),
+      }),
     );
     sync.on('conflict', (record) => {
       this.unresolved.set(id, (this.unresolved.get(id) ?? 0) + 1);

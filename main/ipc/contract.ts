@@ -251,7 +251,8 @@ export interface Commands {
 /** Every event main pushes to the window: name -> payload. */
 export interface Events {
   folderStatus: FolderStatus;
-  fileActivity: { folderId: string; outcome: FileOutcome; time: string };
+  /** A server operation's outcome; `target` (the server's status `remote`) when the folder has several. */
+  fileActivity: { folderId: string; outcome: FileOutcome; time: string; target?: string };
   conflict: { folderId: string; record: ConflictRecord };
   foldersChanged: { folderIds: string[] };
   /** A command after sync ended (one per command run, failed or not). */

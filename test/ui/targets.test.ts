@@ -136,6 +136,11 @@ describe("a folder's servers in Chromium", () => {
     writeFileSync(join(local, 'sub', 'c.txt'), 'x'.repeat(2000));
     await eventually(() => read(join(remote1, 'sub', 'c.txt'))?.length === 2000, 'c.txt on the server');
     await count.filter({ hasText: '3 files · 2.0 KiB' }).waitFor({ timeout: SYNC_TIMEOUT });
+    // One server: a transfer row names no server. The list's heading covers command runs too.
+    const upload = page.locator('.activity-list li.ok', { hasText: 'sub/c.txt' }).first();
+    await upload.waitFor({ timeout: SYNC_TIMEOUT });
+    assert.match(await upload.innerText(), /^\S+(?: [AP]M)? Multi · Uploaded sub\/c\.txt$/);
+    assert.equal(await page.locator('.activity .recent-title').innerText(), 'Recent activity');
     await checkAndShoot(page, '41-card-totals-hook-run');
   });
 
@@ -155,12 +160,23 @@ describe("a folder's servers in Chromium", () => {
     await dialog.getByRole('button', { name: 'Test connection' }).click();
     await dialog.locator('.ok-text').waitFor({ timeout: SYNC_TIMEOUT });
     await checkAndShoot(page, '42-add-server-command');
+    const sent: { target?: string; path: string }[] = [];
+    s.manager.on('fileActivity', (a) => sent.push({ ...(a.target ? { target: a.target } : {}), path: a.outcome.path }));
     await dialog.locator('.add-target-button').click();
     await dialog.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
     await eventually(() => /^[1-9]\d*\n$/.test(read(join(hooks2, 'two.log')) ?? ''), "the second server's own command");
     assert.equal(read(join(remote2, 'a.txt')), 'alpha\n');
     assert.match(settingsFolder()?.moreTargets?.[0]?.remoteAfterSync ?? '', /^echo deployed two;/);
     await row(sshd2).and(page.locator('[data-state="in-sync"]')).waitFor({ timeout: SYNC_TIMEOUT });
+    // Two servers: each transfer row (and the event behind it) names the server it went to.
+    const name2 = (await row(sshd2).getAttribute('data-remote')) ?? '';
+    await page
+      .locator('.activity-list li.ok', { hasText: `Multi · 127.0.0.1:${sshd2.port} · Uploaded a.txt` })
+      .waitFor({ timeout: SYNC_TIMEOUT });
+    assert.ok(
+      sent.some((a) => a.target === name2 && a.path === 'a.txt'),
+      JSON.stringify(sent),
+    );
 
     // The first server's command now fails: with canary on, the second server waits.
     await card().getByRole('button', { name: 'Edit…' }).click();
