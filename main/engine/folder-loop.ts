@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import { ConnectionPool } from '../transport/connection-pool.ts';
 import type { TransportOpener } from '../transport/open-transport.ts';
+import type { PromptAnswerer } from '../ssh/connect.ts';
 import type { FileOutcome } from './apply-plan.ts';
 import { CanaryGate } from './canary.ts';
 import type { ConflictRecord } from './conflict-log.ts';
@@ -53,6 +54,12 @@ export interface FolderEvents {
 export interface FolderDeps {
   openTransports?: TransportOpener;
   watchFolder?: WatchFolder;
+  /**
+   * Asks a person the login prompts that are not for the stored password (a one-time code),
+   * for every connection the folder's targets open. Without it such a login fails with a
+   * PromptUnansweredError, and the lane waits for the user instead of retrying soon.
+   */
+  answerPrompts?: PromptAnswerer;
 }
 
 /** A `--once` run of every target. */
@@ -95,7 +102,7 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     const targets = targetsOf(config);
     const generation = () => this.#scans.generation;
     // Targets on one server share its connection (connection-pool.ts).
-    const open = deps.openTransports ?? new ConnectionPool().open;
+    const open = withAnswerer(deps.openTransports ?? new ConnectionPool().open, deps.answerPrompts);
     this.#lanes = targets.map(
       (t) =>
         new TargetLane({ config: laneConfig(config, t), local: this.#scans.view(), generation, openTransports: open }),
@@ -284,6 +291,12 @@ export class FolderSync extends EventEmitter<FolderEvents> {
     await this.#local.close();
     await Promise.all(this.#lanes.map((l) => l.loop.stop()));
   }
+}
+
+/** `open`, with `answerPrompts` given to every connection it opens. */
+function withAnswerer(open: TransportOpener, answerPrompts: PromptAnswerer | undefined): TransportOpener {
+  if (!answerPrompts) return open;
+  return (endpoint, localRoot, choice, opts = {}) => open(endpoint, localRoot, choice, { ...opts, answerPrompts });
 }
 
 function combineOnce(

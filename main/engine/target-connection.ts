@@ -3,7 +3,7 @@
  * how long to wait before the next try. Dead after an error (Mutagen's endpoint rule): the
  * lane drops it and opens a new one, and a full pass follows every reconnect.
  */
-import { SshConnectError } from '../ssh/connect.ts';
+import { PromptUnansweredError, SshConnectError } from '../ssh/connect.ts';
 import { HostKeyError } from '../ssh/host-key.ts';
 import type { OpenTransports, TransportOpener } from '../transport/open-transport.ts';
 import { nextDelayMs } from './backoff.ts';
@@ -25,6 +25,9 @@ export const PERMANENT_ERROR_KINDS: ReadonlySet<ConnectErrorKind> = new Set([
   'remote-root',
 ]);
 
+/** The longest wait between tries of a connection that fails with a permanent error. */
+export const PERMANENT_MAX_DELAY_MS = 10 * 60_000;
+
 /** The remote folder is missing and the server refused to create it. */
 export class RemoteRootError extends Error {
   readonly kind = 'remote-root';
@@ -40,6 +43,8 @@ export class TargetConnection {
   #connecting: AbortController | undefined;
   /** Failures in a row (opens that failed, passes that hit a permanent error), for the backoff. */
   #failures = 0;
+  /** The last open failed on a prompt nobody answered (see {@link retryDelay}). */
+  #unanswered = false;
 
   constructor(config: FolderConfig, open: TransportOpener, onLost: (err: Error | undefined) => void) {
     this.#config = config;
@@ -63,10 +68,12 @@ export class TargetConnection {
       });
     } catch (err) {
       this.#failures++;
+      this.#unanswered = err instanceof PromptUnansweredError;
       throw err;
     } finally {
       this.#connecting = undefined;
     }
+    this.#unanswered = false;
     this.#transports = t;
     void t.closed.then((err) => {
       if (this.#transports !== t) return;
@@ -91,7 +98,11 @@ export class TargetConnection {
    * what may clear by itself and at ten minutes for {@link PERMANENT_ERROR_KINDS}.
    */
   retryDelay(kind: ConnectErrorKind): number {
-    const maxMs = PERMANENT_ERROR_KINDS.has(kind) ? 10 * 60_000 : 60_000;
+    // A prompt only a person can answer (a one-time code) that nobody answered: trying again
+    // soon would only log in again and fail the same way (and count against the account on
+    // servers that lock it). The longest wait at once; "Sync now" or a restart cuts it short.
+    if (this.#unanswered) return PERMANENT_MAX_DELAY_MS;
+    const maxMs = PERMANENT_ERROR_KINDS.has(kind) ? PERMANENT_MAX_DELAY_MS : 60_000;
     return nextDelayMs(Math.max(0, this.#failures - 1), { baseMs: 1000, maxMs });
   }
 

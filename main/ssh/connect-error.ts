@@ -112,3 +112,15 @@ export function describeFailure(
   }
   return make('other', `SSH connection to ${who(ep)}${via} failed: ${err.message}`);
 }
+
+/**
+ * A keyboard-interactive prompt that only a person can answer (a one-time code) got no
+ * answer: nobody could be asked (the daemon, no terminal), or the person cancelled. Retrying
+ * on a timer cannot clear it, so the engine waits for the user (target-connection.ts).
+ */
+export class PromptUnansweredError extends SshConnectError {
+  constructor(host: string, port: number, message: string, options?: { cause?: unknown }) {
+    super('auth', host, port, message, options);
+    this.name = 'PromptUnansweredError';
+  }
+}

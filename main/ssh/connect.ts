@@ -12,7 +12,8 @@
  * - Keyboard-interactive (PAM's usual setup, and 2FA) is tried after the other methods when
  *   the server offers it and the password was not already refused: prompts that ask for the
  *   password get the stored password (at most once per attempt); any other prompt goes to
- *   `answerPrompts`, and without it fails the login saying what was asked.
+ *   `answerPrompts`, and without it fails the login with a PromptUnansweredError saying what
+ *   was asked. The ready timeout does not run while a person is being asked.
  * - The resolved client keeps an 'error' listener, so a late error never crashes the process;
  *   callers watch 'close' (and may add their own 'error' listener) to notice a lost connection.
  */
@@ -21,7 +22,7 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type { SshEndpoint } from './endpoint.ts';
 import { verifyHostKey } from './host-key.ts';
-import { abortError, describeFailure, SshConnectError, where, who } from './connect-error.ts';
+import { abortError, describeFailure, PromptUnansweredError, SshConnectError, where, who } from './connect-error.ts';
 import {
   algorithmsFor,
   isPasswordPrompt,
@@ -32,7 +33,7 @@ import {
 } from './auth-plan.ts';
 import { forwardThrough, tcpSocket } from './socket.ts';
 
-export { SshConnectError, type SshConnectErrorKind } from './connect-error.ts';
+export { PromptUnansweredError, SshConnectError, type SshConnectErrorKind } from './connect-error.ts';
 export { isPasswordPrompt } from './auth-plan.ts';
 
 const { Client } = ssh2;
@@ -48,6 +49,15 @@ export interface KeyboardInteractiveRequest {
   prompts: { prompt: string; echo: boolean }[];
 }
 
+/**
+ * Asks a person the prompts of one keyboard-interactive round; one answer per prompt. `signal`
+ * aborts when the login no longer needs the answers (it failed, timed out or was cancelled).
+ */
+export type PromptAnswerer = (
+  request: KeyboardInteractiveRequest,
+  context: { signal: AbortSignal },
+) => Promise<string[]>;
+
 export interface ConnectOptions {
   /** Per hop: TCP connect + handshake + authentication. Default 20 s. */
   readyTimeoutMs?: number;
@@ -55,10 +65,21 @@ export interface ConnectOptions {
   /**
    * Answers keyboard-interactive prompts that are not a request for the stored password (a
    * one-time code, a question): one answer per prompt. Rejecting gives up the login with that
-   * error. Without it, such a prompt fails the connection with an 'auth' SshConnectError
-   * quoting the prompt.
+   * error. Without it, such a prompt fails the connection with a PromptUnansweredError (kind
+   * 'auth') quoting the prompt.
    */
-  answerPrompts?: (request: KeyboardInteractiveRequest) => Promise<string[]>;
+  answerPrompts?: PromptAnswerer;
+}
+
+/** Clients whose login needed answers from a person (a one-time code): see {@link neededPerson}. */
+const answeredByPerson = new WeakSet<ClientType>();
+
+/**
+ * The login of `client` needed a person's answers: an ssh subprocess (rsync's) cannot log in
+ * on its own there, since it never prompts (ssh-command.ts BatchMode).
+ */
+export function neededPerson(client: ClientType): boolean {
+  return answeredByPerson.has(client);
 }
 
 const KEYBOARD_INTERACTIVE = 'keyboard-interactive';
@@ -96,6 +117,20 @@ function handshake(
     }
     let last: PlannedMethod | undefined;
     let passwordGiven = false;
+    /** Prompts a person answered in the last round (quoted when the server then refuses). */
+    let personAnswered: string[] = [];
+    let personAsked = false;
+    /** Aborted once this attempt is over: a person still being asked no longer needs to answer. */
+    const asking = new AbortController();
+    // Our own ready timeout instead of ssh2's, so it can stop while a person types an answer.
+    let readyTimer: NodeJS.Timeout | undefined;
+    const startReadyTimer = () => {
+      clearTimeout(readyTimer);
+      readyTimer = setTimeout(() => {
+        const err = Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' });
+        fail(describeFailure(err, ep, authContext()));
+      }, timeoutMs);
+    };
     const authContext = () => ({
       timeoutMs,
       via,
@@ -135,22 +170,30 @@ function handshake(
       if (!opts.answerPrompts) {
         const asked = prompts.filter((p) => !isPasswordPrompt(p) || password === undefined);
         const quoted = asked.map((p) => JSON.stringify(p.prompt.trim())).join(', ');
+        if (asked.every(isPasswordPrompt))
+          return fail(
+            new SshConnectError(
+              'auth',
+              ep.host,
+              ep.port,
+              `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), and no password was given to answer it. Give the password, or log in with a key instead.`,
+            ),
+          );
         return fail(
-          new SshConnectError(
-            'auth',
+          new PromptUnansweredError(
             ep.host,
             ep.port,
-            `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), ` +
-              (password === undefined
-                ? 'and no password was given to answer it.'
-                : 'which is not a password prompt; Ferry answers only password prompts from the stored password.') +
-              ` Log in with a key instead, or answer the prompt when Ferry asks for it.`,
+            `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), which only a person can answer, and nobody can be asked here (ferry daemon, or ferry sync without a terminal). ` +
+              `Run ferry sync in a terminal or use the Ferry app, which ask for it, or log in with a key that the server accepts without it.`,
           ),
         );
       }
-      opts.answerPrompts(request).then(
+      // A person may take longer than the ready timeout to type a code.
+      clearTimeout(readyTimer);
+      opts.answerPrompts(request, { signal: asking.signal }).then(
         (answers) => {
           if (settled) return;
+          startReadyTimer();
           if (answers.length !== prompts.length || answers.some((a) => typeof a !== 'string')) {
             return fail(
               new SshConnectError(
@@ -161,6 +204,8 @@ function handshake(
               ),
             );
           }
+          personAnswered = request.prompts.map((p) => JSON.stringify(p.prompt.trim()));
+          personAsked = true;
           finish(answers);
         },
         (err: unknown) => {
@@ -176,6 +221,8 @@ function handshake(
     const onAbort = () => fail(abortError(signal as AbortSignal, ep));
     const finish = () => {
       settled = true;
+      clearTimeout(readyTimer);
+      asking.abort();
       signal?.removeEventListener('abort', onAbort);
     };
     const fail = (err: Error) => {
@@ -220,13 +267,15 @@ function handshake(
         );
       }
       finish();
+      if (personAsked) answeredByPerson.add(client);
       resolve(client);
     });
 
     const config: ConnectConfig = {
       sock,
       username: ep.user,
-      readyTimeout: timeoutMs,
+      // 0: ssh2's own timeout is off; readyTimer (above) takes its place.
+      readyTimeout: 0,
       keepaliveInterval: KEEPALIVE_INTERVAL_MS,
       keepaliveCountMax: KEEPALIVE_COUNT_MAX,
       algorithms: algorithmsFor(plan),
@@ -277,6 +326,9 @@ function handshake(
           triedWires.splice(triedWires.lastIndexOf(last.wire), 1);
           if (!refusedByServer.includes(last.wire)) refusedByServer.push(last.wire);
         }
+        if (last?.wire === KEYBOARD_INTERACTIVE && personAnswered.length > 0 && !partialSuccess)
+          notes.push(`the server did not accept the answer to ${personAnswered.join(', ')}`);
+        personAnswered = [];
         last = undefined;
         for (;;) {
           const m = queue.shift();
@@ -300,6 +352,7 @@ function handshake(
 
     if (signal?.aborted) return fail(abortError(signal, ep));
     signal?.addEventListener('abort', onAbort, { once: true });
+    startReadyTimer();
     try {
       client.connect(config);
     } catch (err) {

@@ -36,6 +36,7 @@ import {
   whenClosed,
   type OpenTransports,
   type TransportOpener,
+  type TransportOpenOptions,
 } from './open-transport.ts';
 
 export const TARGETS_PER_CONNECTION = 4;
@@ -83,7 +84,7 @@ export class ConnectionPool {
   readonly open: TransportOpener = async (endpoint, localRoot, choice, opts = {}) => {
     // rsync-only targets use the connection only to check the host key, then their own ssh.
     if (choice === 'rsync') return openTransports(endpoint, localRoot, choice, opts);
-    const entry = this.#acquire(endpoint);
+    const entry = this.#acquire(endpoint, opts);
     let client: Client;
     try {
       client = await waitFor(entry.client, opts.signal, endpoint);
@@ -108,12 +109,16 @@ export class ConnectionPool {
     }
   };
 
-  #acquire(endpoint: SshEndpoint): Shared {
+  #acquire(endpoint: SshEndpoint, opts: TransportOpenOptions): Shared {
     const key = connectionKey(endpoint);
     let entry = this.#entries.find((e) => e.key === key && !e.retired && e.users < TARGETS_PER_CONNECTION);
     if (!entry) {
       const cancel = new AbortController();
-      const client = this.#connect(endpoint, { signal: cancel.signal });
+      // A prompt (a one-time code) is asked once for the connection, whichever target opened it.
+      const client = this.#connect(endpoint, {
+        signal: cancel.signal,
+        ...(opts.answerPrompts ? { answerPrompts: opts.answerPrompts } : {}),
+      });
       this.connections++;
       const made: Shared = {
         key,

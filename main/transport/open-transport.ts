@@ -8,7 +8,7 @@
  * checks the same known_hosts file strictly.
  */
 import type { Client } from 'ssh2';
-import { connectSsh, openSftp, SshConnectError } from '../ssh/connect.ts';
+import { connectSsh, neededPerson, openSftp, SshConnectError, type PromptAnswerer } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { treeLister } from './remote-list.ts';
@@ -67,6 +67,8 @@ export interface TransportOpenOptions {
   signal?: AbortSignal;
   /** Upload limit in bytes per second: rsync's --bwlimit, a token bucket for SFTP. */
   bwlimitBps?: number;
+  /** Asks a person for keyboard-interactive prompts such as a one-time code (connect.ts). */
+  answerPrompts?: PromptAnswerer;
 }
 
 export async function openTransports(
@@ -75,7 +77,10 @@ export async function openTransports(
   choice: TransportChoice,
   opts: TransportOpenOptions = {},
 ): Promise<OpenTransports> {
-  const client = await connectSsh(endpoint, opts.signal ? { signal: opts.signal } : {});
+  const client = await connectSsh(endpoint, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.answerPrompts ? { answerPrompts: opts.answerPrompts } : {}),
+  });
   return transportsOver(
     { client, closed: whenClosed(client), release: () => client.end(), shared: false },
     endpoint,
@@ -108,8 +113,10 @@ export async function transportsOver(
   opts: TransportOpenOptions = {},
 ): Promise<OpenTransports> {
   const { client, closed } = conn;
+  // rsync's ssh never prompts: it cannot log in where the login needed a person (a one-time code).
   const rsyncUsable =
-    endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null;
+    (endpoint.password === undefined || endpoint.identityFiles.length > 0 || endpoint.agentSocket !== null) &&
+    !neededPerson(client);
   if (choice === 'rsync') {
     conn.release();
     const main = await rsyncTransport(endpoint, localRoot, opts.bwlimitBps);

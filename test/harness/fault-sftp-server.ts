@@ -83,7 +83,16 @@ export interface FaultSftpServerOptions {
   authorizedPublicKey?: string | Buffer;
   /** The password accepted for user `u` (default {@link FAULT_SFTP_PASSWORD}). */
   password?: string;
+  /**
+   * Two-factor login: the right password or key is only half of it (partial success); the
+   * server then asks {@link ONE_TIME_CODE_PROMPT} (keyboard-interactive, echo off) and
+   * accepts exactly this answer. A wrong one is refused (keyboard-interactive may be tried again).
+   */
+  oneTimeCode?: string;
 }
+
+/** What the server asks for with {@link FaultSftpServerOptions.oneTimeCode}. */
+export const ONE_TIME_CODE_PROMPT = 'Verification code: ';
 
 export interface FaultSftpServer {
   readonly host: '127.0.0.1';
@@ -107,6 +116,10 @@ export interface FaultSftpServer {
   readonly bytesWritten: number;
   /** TCP connections currently open. */
   readonly connections: number;
+  /** Times the server asked for the one-time code (see {@link FaultSftpServerOptions.oneTimeCode}). */
+  readonly codesAsked: number;
+  /** Logins that passed the first factor (the password or key), with or without a code after. */
+  readonly firstFactors: number;
   /** Stop listening and drop every connection (idempotent). */
   close(): Promise<void>;
 }
@@ -298,6 +311,8 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
   const hostPublicKeyBase64 = hostKey.public.split(' ')[1] ?? '';
 
   let faults: SftpFaults = {};
+  let codesAsked = 0;
+  let firstFactors = 0;
   const stats: Record<string, number> = {};
   const count = (key: string) => (stats[key] = (stats[key] ?? 0) + 1);
   let bytesWritten = 0;
@@ -532,16 +547,32 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     });
   };
 
+  const code = options.oneTimeCode;
   const onConnection = (conn: Connection) => {
     conn.on('error', () => {});
+    let firstFactor = false;
+    /** The first factor passed: without a code to ask, that is the login. */
+    const passed = (ctx: AuthContext) => {
+      firstFactors++;
+      if (code === undefined) return ctx.accept();
+      firstFactor = true;
+      return ctx.reject(['keyboard-interactive'], true);
+    };
     conn.on('authentication', (ctx: AuthContext) => {
       if (ctx.username !== FAULT_SFTP_USER) return ctx.reject();
-      if (ctx.method === 'password' && ctx.password === password) return ctx.accept();
+      if (firstFactor) {
+        if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
+        codesAsked++;
+        return ctx.prompt([{ prompt: ONE_TIME_CODE_PROMPT, echo: false }], 'Two-factor authentication', (answers) =>
+          answers.length === 1 && answers[0] === code ? ctx.accept() : ctx.reject(['keyboard-interactive']),
+        );
+      }
+      if (ctx.method === 'password' && ctx.password === password) return passed(ctx);
       if (ctx.method === 'publickey' && authorizedKey) {
         const key = authorizedKey;
         if (!ctx.key.data.equals(key.getPublicSSH())) return ctx.reject();
         if (!ctx.signature || !ctx.blob) return ctx.accept(); // "would this key do?" probe
-        return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? ctx.accept() : ctx.reject();
+        return key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) === true ? passed(ctx) : ctx.reject();
       }
       return ctx.reject(authorizedKey ? ['password', 'publickey'] : ['password']);
     });
@@ -600,6 +631,12 @@ export async function startFaultSftpServer(options: FaultSftpServerOptions): Pro
     },
     get connections() {
       return sockets.size;
+    },
+    get codesAsked() {
+      return codesAsked;
+    },
+    get firstFactors() {
+      return firstFactors;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

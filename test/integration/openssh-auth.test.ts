@@ -14,7 +14,13 @@ import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Client as ClientType, Server as ServerType } from 'ssh2';
-import { connectSsh, openSftp, SshConnectError, type KeyboardInteractiveRequest } from '../../main/ssh/connect.ts';
+import {
+  connectSsh,
+  openSftp,
+  PromptUnansweredError,
+  SshConnectError,
+  type KeyboardInteractiveRequest,
+} from '../../main/ssh/connect.ts';
 import type { SshEndpoint } from '../../main/ssh/endpoint.ts';
 import { ed25519KeyPair } from '../harness/ed25519-key-pair.ts';
 import { SSHD_PATH, startSshd, type TestSshd } from '../harness/sshd.ts';
@@ -255,11 +261,11 @@ describe('keyboard-interactive prompts that are not for the password (in-process
 
   test('without a hook, a one-time code prompt fails the login saying what was asked', async () => {
     const err = await rejection(connectSsh(ep()));
-    assert.ok(err instanceof SshConnectError, err.message);
+    assert.ok(err instanceof PromptUnansweredError, err.message);
     assert.equal(err.kind, 'auth');
     assert.equal(
       err.message,
-      `Cannot log in as u@127.0.0.1:${port}: the server asks "Verification code:" (keyboard-interactive), which is not a password prompt; Ferry answers only password prompts from the stored password. Log in with a key instead, or answer the prompt when Ferry asks for it.`,
+      `Cannot log in as u@127.0.0.1:${port}: the server asks "Verification code:" (keyboard-interactive), which only a person can answer, and nobody can be asked here (ferry daemon, or ferry sync without a terminal). Run ferry sync in a terminal or use the Ferry app, which ask for it, or log in with a key that the server accepts without it.`,
     );
   });
 
