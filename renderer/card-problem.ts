@@ -13,6 +13,8 @@ import { t } from './i18n.ts';
 import { hookHow, targetName } from './target-rows.ts';
 
 export interface ProblemActions {
+  /** Opens a server's commands after sync (a held rollout's fix). */
+  editCommands?(target: string): void;
   resume(id: string): void;
   pause(id: string): void;
   retry(id: string): void;
@@ -109,6 +111,17 @@ export class ProblemPanel {
           )
         : null,
       held.length ? h('p', { class: 'held-who' }, t('heldWho', { servers: held.join(', '), server })) : null,
+      canaryOf(s)?.hookFailed && this.actions.editCommands
+        ? h(
+            'div',
+            { class: 'actions' },
+            h(
+              'button',
+              { type: 'button', class: 'held-edit', onclick: () => this.actions.editCommands?.(canary) },
+              t('heldEdit', { server }),
+            ),
+          )
+        : null,
     );
   }
 

@@ -23,6 +23,8 @@ export interface CardActions extends ProblemActions {
   showConflicts(id: string, localPath: string): void;
   edit(entry: FolderEntry): void;
   addServer(entry: FolderEntry): void;
+  /** One server's commands after sync (its row's Commands…, a held rollout's Edit). */
+  targetCommands(entry: FolderEntry, target: string): void;
   pauseTarget(id: string, target: string): void;
   resumeTarget(id: string, target: string): void;
   /** Asks first; afterwards focus goes to the card's Add server button. */
@@ -89,9 +91,13 @@ export class FolderCard {
   constructor(entry: FolderEntry, actions: CardActions) {
     this.entry = entry;
     this.actions = actions;
-    this.problem = new ProblemPanel(actions);
+    this.problem = new ProblemPanel({
+      ...actions,
+      editCommands: (target) => actions.targetCommands(this.entry, target),
+    });
     const id = () => this.entry.id;
     this.targetRows = new TargetRows({
+      commands: (target) => actions.targetCommands(this.entry, target),
       pause: (target) => actions.pauseTarget(id(), target),
       resume: (target) => actions.resumeTarget(id(), target),
       remove: (target) => actions.removeTarget(this.entry, target),

@@ -8,6 +8,7 @@ import { overallState, pausedServersOverall } from '../main/app-core/tray-state.
 import { ActivityPanel } from './activity-panel.ts';
 import { openAddDialog } from './add-dialog.ts';
 import { openAddTargetDialog } from './add-target-dialog.ts';
+import { openTargetCommandsDialog } from './target-commands-dialog.ts';
 import { BytesSent } from './bytes-sent.ts';
 import { confirmDialog } from './confirm-dialog.ts';
 import { openConflictsDialog } from './conflicts-dialog.ts';
@@ -75,6 +76,7 @@ const actions: CardActions = {
   showConflicts: (id, localPath) => void openConflictsDialog(id, localPath, () => void refresh()),
   edit: (entry) => void openAddDialog({ edit: entry, onDone: () => void refresh() }),
   addServer: (entry) => void openAddTargetDialog(entry, () => void refresh()),
+  targetCommands: (entry, target) => void openTargetCommandsDialog(entry, target, () => void refresh()),
   pauseTarget: (id, target) => void run(() => ferry().pauseTarget(id, target)),
   resumeTarget: (id, target) => void run(() => ferry().resumeTarget(id, target)),
   removeTarget: (entry, target) => {

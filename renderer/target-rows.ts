@@ -1,6 +1,6 @@
 /**
  * A folder with several targets: one row per target ("web1 · In sync", "web2 · Error: …")
- * with its own Pause/Resume and Remove buttons, and under a target whose command after sync
+ * with its own Commands (after sync), Pause/Resume and Remove buttons, and under a target whose command after sync
  * failed, that command's exit status, duration and last lines of output. Only what each
  * target's status says; nothing for one target (its controls are the card's).
  *
@@ -42,6 +42,8 @@ function stateWords(s: FolderStatus): string {
 }
 
 export interface TargetActions {
+  /** Opens the server's commands after sync. */
+  commands(target: string): void;
   pause(target: string): void;
   resume(target: string): void;
   remove(target: string): void;
@@ -83,6 +85,9 @@ export class TargetRows {
         : button('pause', t('targetPause'), t('targetPauseLabel', { server: name }), () =>
             this.actions.pause(s.remote),
           ),
+      button('commands', t('targetCommands'), t('targetCommandsLabel', { server: name }), () =>
+        this.actions.commands(s.remote),
+      ),
       button('remove', t('targetRemove'), t('targetRemoveLabel', { server: name }), () =>
         this.actions.remove(s.remote),
       ),

@@ -111,6 +111,7 @@ export class FolderRegistry {
       ...(s.canary ? { canary: true } : {}),
       ...(s.moreTargets?.length ? { moreTargets: s.moreTargets.map((m) => targetSpecOf(m)) } : {}),
       ...(s.pausedTargets?.length ? { pausedTargets: s.pausedTargets } : {}),
+      ...(r.sync && s.moreTargets?.length ? { targetCommands: targetCommandsOf(s, r.sync.targets) } : {}),
       paused: s.paused,
       ...(this.timedPauses.until(s.id) ? { pausedUntil: this.timedPauses.until(s.id) } : {}),
       unresolvedConflicts: this.unresolved.get(s.id) ?? 0,
@@ -140,6 +141,7 @@ export class FolderRegistry {
         ? {
             moreTargets: saved.moreTargets.map((m) => ({
               target: targetSpecOf(m),
+              ...(m.afterSync ? { afterSync: m.afterSync } : {}),
               ...(m.remoteAfterSync ? { remoteAfterSync: m.remoteAfterSync } : {}),
             })),
           }
@@ -311,4 +313,13 @@ function failedStatus(saved: StoredFolder, message: string): FolderStatus {
     state: 'error',
     lastError: message,
   });
+}
+
+/** Each server's commands after sync, named as the running folder names its targets (the first first). */
+function targetCommandsOf(s: StoredFolder, names: readonly string[]): FolderEntry['targetCommands'] {
+  return [s, ...(s.moreTargets ?? [])].map((t, i) => ({
+    target: names[i] ?? '',
+    ...(t.afterSync ? { afterSync: t.afterSync } : {}),
+    ...(t.remoteAfterSync ? { remoteAfterSync: t.remoteAfterSync } : {}),
+  }));
 }

@@ -11,10 +11,13 @@
  * - Removing a server touches nothing on it, and its state directory (index, conflict log)
  *   stays on disk: adding the server again picks up where it was. The last server is not
  *   removed (that is removing the folder).
+ * - Each server has its own commands after sync: the first server's are the folder's
+ *   `afterSync`/`remoteAfterSync`, the others' are in their `moreTargets` entry, and they
+ *   move with the server when the first is removed.
  * - A server paused on its own is in `pausedTargets` and stays paused across restarts and
  *   a folder's pause and resume (folder-registry.ts resumeTargets).
  */
-import type { AddTargetRequest, FolderEntry } from '../ipc/contract.ts';
+import type { AddTargetRequest, FolderEntry, TargetCommands } from '../ipc/contract.ts';
 import { secretKey, type FolderRegistry, type Running } from './folder-registry.ts';
 import type { StoredFolder } from './settings-migrations.ts';
 
@@ -56,11 +59,8 @@ export class FolderTargets {
     if (names.length === 1)
       throw new Error(`${target} is the only server of ${r.saved.localPath}: remove the folder to stop syncing it.`);
     const more = r.saved.moreTargets ?? [];
-    const { moreTargets: _more, pausedTargets: _paused, remoteAfterSync: _cmd, ...base } = r.saved;
-    const first: StoredFolder =
-      i > 0
-        ? { ...base, ...(r.saved.remoteAfterSync ? { remoteAfterSync: r.saved.remoteAfterSync } : {}) }
-        : promote(base, more[0]!);
+    const { moreTargets: _more, pausedTargets: _paused, ...base } = r.saved;
+    const first: StoredFolder = i > 0 ? base : promote(base, more[0]!);
     const rest = i > 0 ? more.filter((_, j) => j !== i - 1) : more.slice(1);
     const paused = (r.saved.pausedTargets ?? []).filter((t) => t !== target);
     const saved: StoredFolder = {
@@ -68,6 +68,28 @@ export class FolderTargets {
       ...(rest.length ? { moreTargets: rest } : {}),
       ...(paused.length ? { pausedTargets: paused } : {}),
     };
+    return this.#reg.entry(await this.#restart(id, saved));
+  }
+
+  /**
+   * Sets one server's commands after sync (a command left out is none). The first server's
+   * are the folder's own `afterSync` and `remoteAfterSync`. The folder restarts with them.
+   */
+  async setCommands(id: string, target: string, commands: TargetCommands): Promise<FolderEntry> {
+    const r = this.#reg.mustGet(id);
+    const i = this.#names(r).indexOf(target);
+    if (i < 0) throw new Error(`${r.saved.localPath} does not sync to ${target}. Reload the folder list.`);
+    const set = <T extends { afterSync?: string; remoteAfterSync?: string }>(t: T): T => {
+      const { afterSync: _a, remoteAfterSync: _r, ...rest } = t;
+      return {
+        ...rest,
+        ...(commands.afterSync ? { afterSync: commands.afterSync } : {}),
+        ...(commands.remoteAfterSync ? { remoteAfterSync: commands.remoteAfterSync } : {}),
+      } as T;
+    };
+    const more = r.saved.moreTargets ?? [];
+    const saved: StoredFolder =
+      i === 0 ? set(r.saved) : { ...r.saved, moreTargets: more.map((m, j) => (j === i - 1 ? set(m) : m)) };
     return this.#reg.entry(await this.#restart(id, saved));
   }
 
@@ -144,9 +166,18 @@ export class FolderTargets {
   }
 }
 
-/** The folder with its first server replaced by `next` (the second, when the first is removed). */
+/** The folder with its first server (and its commands) replaced by `next` (the second, when the first is removed). */
 function promote(base: StoredFolder, next: NonNullable<StoredFolder['moreTargets']>[number]): StoredFolder {
-  const { host: _h, user: _u, port: _p, keyPath: _k, remotePath: _r, ...rest } = base;
+  const {
+    host: _h,
+    user: _u,
+    port: _p,
+    keyPath: _k,
+    remotePath: _r,
+    afterSync: _a,
+    remoteAfterSync: _c,
+    ...rest
+  } = base;
   const keyPath = next.keyPath ?? base.keyPath;
   return {
     ...rest,
@@ -155,6 +186,7 @@ function promote(base: StoredFolder, next: NonNullable<StoredFolder['moreTargets
     ...(next.port ? { port: next.port } : {}),
     ...(base.authKind === 'key' && keyPath ? { keyPath } : {}),
     remotePath: next.remotePath,
+    ...(next.afterSync ? { afterSync: next.afterSync } : {}),
     ...(next.remoteAfterSync ? { remoteAfterSync: next.remoteAfterSync } : {}),
   };
 }

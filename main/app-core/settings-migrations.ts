@@ -17,8 +17,9 @@
  *   form can show and edit them; `locale` renamed `language`; `openAtLogin` added. A folder
  *   may carry `trashDays` (the server trash, added later without a version step: a file
  *   without it reads as "no trash", which is what every folder had before). Likewise, later:
- *   `moreTargets`, `afterSync`, `remoteAfterSync`, `canary` and `pausedTargets`, each absent
- *   meaning what a folder without it did.
+ *   `moreTargets` (each with its own `afterSync` and `remoteAfterSync`), `afterSync`,
+ *   `remoteAfterSync`, `canary` and `pausedTargets`, each absent meaning what a folder
+ *   without it did.
  */
 import { z } from 'zod';
 import { parseTarget } from '../ssh/target.ts';
@@ -51,6 +52,8 @@ const folderSchema = z.strictObject({
         port: z.number().int().min(1).max(65535).optional(),
         keyPath: z.string().min(1).optional(),
         remotePath: z.string().startsWith('/'),
+        /** This server's commands after sync: run here, and on it. */
+        afterSync: z.string().min(1).optional(),
         remoteAfterSync: z.string().min(1).optional(),
       }),
     )

@@ -53,6 +53,14 @@ export interface AddTargetRequest extends ConnectionRequest {
   remoteAfterSync?: string;
 }
 
+/** One server's commands after sync; a command left out is none. */
+export interface TargetCommands {
+  /** Run here (`/bin/sh -c`, in the folder) after a pass changed something on that server. */
+  afterSync?: string;
+  /** Run on that server, in its folder, after a pass changed something there. */
+  remoteAfterSync?: string;
+}
+
 /**
  * A saved folder's new settings (its local path stays). A password or passphrase left empty
  * keeps the stored one. Changing anything restarts the folder; changing the server or the
@@ -90,6 +98,8 @@ export interface FolderEntry {
   moreTargets?: string[];
   /** The servers paused on their own (their status `remote`); the others sync. */
   pausedTargets?: string[];
+  /** A running folder with several servers: each one's commands after sync, the first server first. */
+  targetCommands?: ({ target: string } & TargetCommands)[];
   paused: boolean;
   /** A timed pause (tray or card): when the folder resumes by itself. */
   pausedUntil?: string;
@@ -227,6 +237,8 @@ export interface Commands {
   /** Pauses one server of the folder (kept across restarts); the others go on syncing. */
   pauseTarget: { args: [folderId: string, target: string]; result: void };
   resumeTarget: { args: [folderId: string, target: string]; result: void };
+  /** Sets one server's commands after sync (the first server's are the folder's own); restarts the folder. */
+  setTargetCommands: { args: [folderId: string, target: string, commands: TargetCommands]; result: FolderEntry };
   /** What the folder's server trash holds (connects to the server). */
   listTrash: { args: [folderId: string]; result: TrashListing };
   /** Puts the version of `path` kept under `stamp` back, on the server and locally. */
@@ -293,6 +305,7 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   removeTarget: true,
   pauseTarget: true,
   resumeTarget: true,
+  setTargetCommands: true,
   listTrash: true,
   restoreFromTrash: true,
   confirmMassDelete: true,

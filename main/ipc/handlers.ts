@@ -51,6 +51,7 @@ export function createHandlers(
     removeTarget: (id, target) => manager.targets.remove(id, target),
     pauseTarget: (id, target) => manager.targets.pause(id, target),
     resumeTarget: (id, target) => manager.targets.resume(id, target),
+    setTargetCommands: (id, target, commands) => manager.targets.setCommands(id, target, commands),
     listTrash: (id) => manager.listTrash(id),
     restoreFromTrash: (id, path, stamp) => manager.restoreFromTrash(id, path, stamp),
     confirmMassDelete: async (id) => manager.confirmMassDelete(id),

@@ -83,6 +83,10 @@ const updateFolder = z.strictObject({
   canary: addFolder.shape.canary,
 });
 const addTarget = z.strictObject({ ...connectionFields, remoteAfterSync: addFolder.shape.remoteAfterSync });
+const targetCommands = z.strictObject({
+  afterSync: addFolder.shape.afterSync,
+  remoteAfterSync: addFolder.shape.remoteAfterSync,
+});
 /** A server of a folder, as its status names it (`remote`). */
 const target = text('the server', 1024);
 const fingerprint = z
@@ -121,6 +125,7 @@ export const argumentSchemas = {
   removeTarget: z.tuple([folderId, target]),
   pauseTarget: z.tuple([folderId, target]),
   resumeTarget: z.tuple([folderId, target]),
+  setTargetCommands: z.tuple([folderId, target, targetCommands]),
   listTrash: oneFolder,
   restoreFromTrash: z.tuple([
     folderId,

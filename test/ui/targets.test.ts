@@ -1,7 +1,8 @@
 /**
  * A folder's servers managed from its card, in a real Chromium against the real IPC
  * handlers, engine and two real sshd servers (test/ui/harness.ts): commands after sync on
- * the server and the canary option set in the add, Add server and edit dialogs; each
+ * the server and the canary option set in the add, Add server and edit dialogs, and a
+ * server's commands set later from its row or a held rollout's panel; each
  * command's run in the activity list (a failed one marked, its output in a fold); the
  * card's file count and size; one server paused on its own; one server removed.
  * The tests share one folder and run in order. Every state is checked by axe-core;
@@ -217,12 +218,16 @@ describe("a folder's servers in Chromium", () => {
     assert.equal(await failed.locator('pre').innerText(), 'broken deploy');
     await checkAndShoot(page, '43-hook-failed-canary-holds');
 
-    // Fixed: the next change reaches the canary, then the follower.
-    await card().getByRole('button', { name: 'Edit…' }).click();
-    await edit.waitFor();
-    await edit.getByLabel('Command on the server after sync').fill('echo fixed deploy');
-    await edit.locator('.add-button').click();
-    await edit.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
+    // Fixed from the held panel (the canary's commands): the next change reaches it, then the follower.
+    await problem.getByRole('button', { name: `Edit ${one}’s commands…` }).click();
+    const commands = page.locator('dialog.target-commands-dialog');
+    await commands.waitFor();
+    const onServer = commands.getByLabel('Command on the server after sync');
+    assert.equal(await onServer.inputValue(), 'echo broken deploy >&2; exit 4');
+    await onServer.fill('echo fixed deploy');
+    await commands.getByRole('button', { name: 'Save and restart' }).click();
+    await commands.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
+    assert.equal(settingsFolder()?.remoteAfterSync, 'echo fixed deploy', "the first server's are the folder's own");
     writeFileSync(join(local, 'e.txt'), 'after the fix\n');
     await eventually(
       () =>
@@ -234,6 +239,37 @@ describe("a folder's servers in Chromium", () => {
       'broken deploy',
       'an opened output fold stays open as new rows arrive',
     );
+  });
+
+  test("Commands… on a server's row sets its command here and on it after it was added", async () => {
+    const { page } = s;
+    const localLog = join(s.tmp, 'two-here.log');
+    await row(sshd2)
+      .getByRole('button', { name: `Commands after sync for 127.0.0.1:${sshd2.port}…` })
+      .click();
+    const dialog = page.locator('dialog.target-commands-dialog');
+    await dialog.waitFor();
+    const here = dialog.getByLabel('Command after sync', { exact: true });
+    const there = dialog.getByLabel('Command on the server after sync');
+    assert.equal(await here.inputValue(), '');
+    assert.match(await there.inputValue(), /^echo deployed two;/, 'the command set when it was added');
+    await here.fill(`echo "$FERRY_CHANGED" >> ${localLog}`);
+    await there.fill(`echo redeployed two; echo "$FERRY_CHANGED" >> ${hooks2}/two-edited.log`);
+    await checkAndShoot(page, '47-server-commands');
+    await dialog.getByRole('button', { name: 'Save and restart' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: SYNC_TIMEOUT });
+    const more = settingsFolder()?.moreTargets?.[0] as { afterSync?: string; remoteAfterSync?: string } | undefined;
+    assert.equal(more?.afterSync, `echo "$FERRY_CHANGED" >> ${localLog}`);
+    assert.match(more?.remoteAfterSync ?? '', /^echo redeployed two;/);
+    assert.equal(settingsFolder()?.remoteAfterSync, 'echo fixed deploy', "the first server's stay as they were");
+    // The engine runs both for that server only, on the next change.
+    writeFileSync(join(local, 'h.txt'), 'after the new commands\n');
+    await eventually(() => read(join(hooks2, 'two-edited.log')) === '1\n', 'the new command on the second server');
+    await eventually(() => read(localLog) === '1\n', "the second server's command here");
+    await page
+      .locator('.activity-list li.hook-run.ok', { hasText: `127.0.0.1:${sshd2.port} · here ran` })
+      .waitFor({ timeout: SYNC_TIMEOUT });
+    await row(sshd2).and(page.locator('[data-state="in-sync"]')).waitFor({ timeout: SYNC_TIMEOUT });
   });
 
   test('Pause on one server: a new file reaches the other only; Resume sends it', async () => {
