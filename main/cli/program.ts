@@ -10,6 +10,7 @@ import { folderConfigFrom, UsageError, type FolderOptions } from '../engine/fold
 import { humanReporter, jsonReporter, type Reporter } from './reporter.ts';
 import { EXIT, runDryRun, runOnce, runWatching } from './run-folders.ts';
 import { addRestoreCommand } from './restore-command.ts';
+import { canAskOnTerminal, terminalAnswerer } from './terminal-prompt.ts';
 import { parseRate } from '../transport/rate-limit.ts';
 // Inlined by esbuild in the bundled CLI, so `--version` needs no package.json beside it.
 import packageJson from '../../package.json' with { type: 'json' };
@@ -128,10 +129,14 @@ async function syncCommand(local: string, targets: string[], flags: SyncFlags): 
       allowMassDelete: flags.allowMassDelete ?? false,
     };
     const config = await folderConfigFrom(options);
-    if (flags.dryRun) return await runDryRun(config, reporter);
+    // A one-time code is asked on the terminal, as ssh does; without one the login says so.
+    const deps = canAskOnTerminal()
+      ? { answerPrompts: terminalAnswerer({ input: process.stdin, output: process.stderr }) }
+      : {};
+    if (flags.dryRun) return await runDryRun(config, reporter, deps);
     return flags.once
-      ? await runOnce(config, reporter)
-      : await runWatching([config], reporter, { exitOnPermanentError: true });
+      ? await runOnce(config, reporter, deps)
+      : await runWatching([config], reporter, { exitOnPermanentError: true, ...deps });
   } catch (err) {
     reporter.error((err as Error).message);
     return err instanceof UsageError ? EXIT.usage : EXIT.failed;

@@ -2,7 +2,7 @@
  * Runs folders until SIGINT/SIGTERM (watch mode) or for one pass (`--once`), wiring engine
  * events to a reporter. A second signal while stopping exits at once.
  */
-import { FolderSync, type FolderOnceSummary } from '../engine/folder-loop.ts';
+import { FolderSync, type FolderDeps, type FolderOnceSummary } from '../engine/folder-loop.ts';
 import type { FolderConfig } from '../engine/folder-loop.ts';
 import type { FolderStatus } from '../engine/status.ts';
 import { dirname } from 'node:path';
@@ -10,6 +10,7 @@ import { ControlServer } from '../control/server.ts';
 import { groupFailures } from '../engine/failure-groups.ts';
 import { laneConfig, targetsOf } from '../engine/folder-config.ts';
 import { previewFolder } from '../engine/preview.ts';
+import { openTransports } from '../transport/open-transport.ts';
 import { PERMANENT_ERROR_KINDS } from '../engine/target-connection.ts';
 import type { Reporter } from './reporter.ts';
 
@@ -50,8 +51,11 @@ function skippedOnce(folder: string, reporter: Reporter): (s: FolderStatus) => v
   };
 }
 
-export async function runOnce(config: FolderConfig, reporter: Reporter): Promise<number> {
-  const sync = new FolderSync(config);
+/** What the folders are given: who answers login prompts such as a one-time code (a terminal). */
+export type RunDeps = Pick<FolderDeps, 'answerPrompts'>;
+
+export async function runOnce(config: FolderConfig, reporter: Reporter, deps: RunDeps = {}): Promise<number> {
+  const sync = new FolderSync(config, deps);
   const noteSkipped = wire(sync, reporter);
   let summary: FolderOnceSummary;
   try {
@@ -97,9 +101,16 @@ export async function runOnce(config: FolderConfig, reporter: Reporter): Promise
 }
 
 /** `--dry-run`: what a sync would do, with nothing changed; exit 0 (4 when Ferry could not connect or scan). */
-export async function runDryRun(config: FolderConfig, reporter: Reporter): Promise<number> {
+export async function runDryRun(config: FolderConfig, reporter: Reporter, deps: RunDeps = {}): Promise<number> {
+  const { answerPrompts } = deps;
+  const open = answerPrompts
+    ? {
+        openTransports: ((e, l, c, o) =>
+          openTransports(e, l, c, { ...o, answerPrompts })) satisfies typeof openTransports,
+      }
+    : {};
   try {
-    for (const t of targetsOf(config)) reporter.plan(config.id, await previewFolder(laneConfig(config, t)));
+    for (const t of targetsOf(config)) reporter.plan(config.id, await previewFolder(laneConfig(config, t), open));
     reporter.done();
     return EXIT.ok;
   } catch (err) {
@@ -118,6 +129,8 @@ export interface WatchOptions {
    * a refused login, a remote folder that cannot be created). The daemon keeps retrying.
    */
   exitOnPermanentError?: boolean;
+  /** Asks a person the login prompts only they can answer (`ferry sync` on a terminal). */
+  answerPrompts?: FolderDeps['answerPrompts'];
 }
 
 /** The state root a folder's state directory lies in (`<root>/folders/<id>`, folder-state-dir.ts). */
@@ -131,7 +144,7 @@ export async function runWatching(
   const running = new Map<string, FolderSync>();
   const servers: ControlServer[] = [];
   const startOne = (c: FolderConfig) => {
-    const s = new FolderSync(c);
+    const s = new FolderSync(c, opts.answerPrompts ? { answerPrompts: opts.answerPrompts } : {});
     wire(s, reporter);
     if (opts.exitOnPermanentError)
       s.on('status', (st) => {

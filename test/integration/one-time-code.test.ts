@@ -26,7 +26,7 @@ import {
 } from '../../main/ssh/connect.ts';
 import type { SshEndpoint } from '../../main/ssh/endpoint.ts';
 import { ONE_TIME_CODE_PROMPT, startFaultSftpServer, type FaultSftpServer } from '../harness/fault-sftp-server.ts';
-import { tempDir, writeTree } from '../harness/trees.ts';
+import { runFerry, tempDir, writeTree } from '../harness/trees.ts';
 
 const CODE = '314159';
 let server: FaultSftpServer;
@@ -128,6 +128,36 @@ describe('the engine with a prompt answerer', () => {
       await sync.stop();
     }
   });
+});
+
+test('ferry sync --once --json without a terminal: exit 4 with the sentence, asked once', async () => {
+  const local = join(scratch, 'cli-local');
+  writeTree(local, { 'a.txt': 'a' });
+  const before = server.codesAsked;
+  const r = await runFerry(
+    [
+      'sync',
+      '--once',
+      '--json',
+      '--password-env',
+      'FERRY_TEST_PW',
+      '--known-hosts',
+      knownHosts,
+      '--ssh-config',
+      '/dev/null',
+      '--state-dir',
+      join(scratch, 'cli-state'),
+      local,
+      `ssh://u@127.0.0.1:${server.port}${join(server.root, 'cli')}`,
+    ],
+    { env: { FERRY_TEST_PW: server.password } },
+  );
+  assert.equal(r.code, 4, r.stdout + r.stderr);
+  const errors = r.events.filter((e) => e.event === 'error').map((e) => e.message);
+  assert.deepEqual(errors, [
+    `Cannot log in as ${where()}: the server asks "Verification code:" (keyboard-interactive), which only a person can answer, and nobody can be asked here (ferry daemon, or ferry sync without a terminal). Run ferry sync in a terminal or use the Ferry app, which ask for it, or log in with a key that the server accepts without it.`,
+  ]);
+  assert.equal(server.codesAsked - before, 1);
 });
 
 describe('connectSsh with a person answering', () => {
