@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { startTcpProxy, type TcpProxy } from '../harness/tcp-proxy.ts';
+import { startTcpProxy, type ForwardEvent, type TcpProxy } from '../harness/tcp-proxy.ts';
 
 /** An echo server that remembers how many connections and bytes it received. */
 interface EchoServer {
@@ -100,9 +100,9 @@ after(async () => {
   await echo.close();
 });
 
-async function fresh(): Promise<TcpProxy> {
+async function fresh(extra: { delayMs?: number; onForward?: (e: ForwardEvent) => void } = {}): Promise<TcpProxy> {
   if (proxy) await proxy.close();
-  proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: echo.port });
+  proxy = await startTcpProxy({ targetHost: '127.0.0.1', targetPort: echo.port, ...extra });
   return proxy;
 }
 
@@ -241,4 +241,61 @@ test('close cuts live connections and stops listening', async () => {
   const [err] = (await once(s, 'error')) as [NodeJS.ErrnoException];
   assert.equal(err.code, 'ECONNREFUSED');
   await p.close(); // idempotent
+});
+
+// The only timings asserted are lower bounds the proxy guarantees by construction: it forwards
+// nothing before `readAt + delayMs` on the same monotonic clock the test reads. No upper bound.
+test('delayMs holds every chunk and the FIN that long each way, in order', async () => {
+  const delayMs = 40;
+  const events: ForwardEvent[] = [];
+  const p = await fresh({ delayMs, onForward: (e) => events.push(e) });
+  const c = await client(p.port);
+  let firstEchoAt = 0;
+  c.socket.once('data', () => (firstEchoAt = performance.now()));
+  const endedAt = new Promise<number>((r) => c.socket.once('end', () => r(performance.now())));
+  const t0 = performance.now();
+  for (const part of 'abcdefgh') {
+    c.socket.write(part);
+    await new Promise((r) => setImmediate(r)); // let the proxy read the parts one by one
+  }
+  const t1 = performance.now();
+  c.socket.end('z'); // data, then the FIN right behind it
+  const ended = await endedAt;
+
+  assert.equal(c.received(), 'abcdefghz', 'every byte arrived, in the order written');
+  assert.ok(firstEchoAt - t0 >= 2 * delayMs, `the first echo took a round trip: ${firstEchoAt - t0} ms`);
+  assert.ok(ended - t1 >= 2 * delayMs, `the FIN went there and back delayed: ${ended - t1} ms`);
+  for (const direction of ['up', 'down'] as const) {
+    const mine = events.filter((e) => e.direction === direction);
+    assert.equal(
+      mine.reduce((n, e) => n + e.bytes, 0),
+      9,
+      `${direction}: every byte forwarded once`,
+    );
+    for (const [i, e] of mine.entries()) {
+      assert.ok(e.sentAt - e.readAt >= delayMs, `${direction} chunk ${i} held ${e.sentAt - e.readAt} ms`);
+      const prev = mine[i - 1];
+      if (prev) assert.ok(e.readAt >= prev.readAt && e.sentAt >= prev.sentAt, `${direction} chunk ${i} in order`);
+    }
+  }
+  assert.equal(p.bytesUp, 9);
+  assert.equal(p.bytesDown, 9);
+  assert.equal(p.bytesInFlight, 0);
+});
+
+test('with delayMs, the black hole also drops what is still in flight', async () => {
+  // A long delay, so the poll below sees '2' held in the proxy well before it is due.
+  const p = await fresh({ delayMs: 1000 });
+  const receivedBefore = echo.received;
+  const c = await client(p.port);
+  c.socket.write('2');
+  await until(() => p.bytesInFlight === 1, 'the proxy to hold 2');
+  p.setBlackhole(true);
+  await until(() => p.bytesDropped === 1, 'the proxy drops 2 when it is due');
+  await echoRoundTrip();
+  assert.equal(c.received(), '');
+  assert.equal(echo.received, receivedBefore + 1, 'only the direct round trip reached the server');
+  assert.equal(p.bytesUp, 0);
+  assert.equal(p.bytesInFlight, 0);
+  p.setBlackhole(false);
 });
