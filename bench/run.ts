@@ -4,6 +4,7 @@
  * its charts (a `--quick` run writes to a temp directory unless `--out` is given).
  *
  *   node bench/run.ts [--quick] [--reps N] [--only 1,2,5] [--no-profile] [--out FILE]
+ *                     [--fanout-rtt 0,20,60]
  *
  * Progress goes to stderr. Never run by the tests.
  */
@@ -39,17 +40,21 @@ function parseArgs(argv: string[]) {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(['--quick', '--reps', '--only', '--no-profile', '--out']);
+  const known = new Set(['--quick', '--reps', '--only', '--no-profile', '--out', '--fanout-rtt']);
   for (const a of argv)
     if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a}; options: ${[...known].join(' ')}`);
   const quick = argv.includes('--quick');
   const reps = Math.max(3, Number(value('--reps')) || 3);
   const only = value('--only')?.split(',').map(Number) ?? [1, 2, 3, 4, 5, 6, 7, 8, 9, 11];
+  // Workload 11 at these round-trip times (ms; 0 = the sshd directly), e.g. 0,20,60.
+  const fanoutRtts = value('--fanout-rtt')?.split(',').map(Number) ?? [0];
+  if (!fanoutRtts.every((x) => Number.isFinite(x) && x >= 0))
+    throw new Error(`--fanout-rtt takes round-trip times in ms, e.g. 0,20,60`);
   const out =
     value('--out') ??
     (quick ? join(tmpdir(), 'ferry-bench-quick', 'BENCHMARKS.md') : join(repo, 'docs', 'BENCHMARKS.md'));
   // A quick run skips the profiled runs: they exist to explain a full run's misses.
-  return { quick, reps, only, profile: !quick && !argv.includes('--no-profile'), out: resolve(out) };
+  return { quick, reps, only, fanoutRtts, profile: !quick && !argv.includes('--no-profile'), out: resolve(out) };
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -152,7 +157,7 @@ const plan: { id: number; run: () => Promise<WorkloadResult> }[] = [
       }),
   },
   // Fan-out (issue 12): one change set to ten targets against one target; no peer.
-  { id: 11, run: () => fanoutWorkload(ctx) },
+  { id: 11, run: () => fanoutWorkload(ctx, opts.fanoutRtts) },
   // Only with --only 10: a million files take a long while to make, sync and remove.
   {
     id: 10,

@@ -3,27 +3,52 @@
  * Ten directories on the loopback sshd, each its own target of one folder; `ferry sync
  * --once` with all ten (one watcher-less run: one local scan, ten lanes at once) against
  * `ferry sync --once` with one. Each rep rewrites 100 of the tree's 1,000 files of 4 KiB
- * and adds 10, then times the two runs in alternating order (both targets' sets start
- * from the same synced state). Run alone: `node bench/workloads/fanout.ts [reps] [baseline]`,
- * where `baseline` is another checkout's `main/cli/ferry.ts` whose ten-target run is timed
- * in the same rotation (a before/after figure taken side by side). In `bench/run.ts` it is
- * workload 11.
+ * and adds 10, then times every run in rotating order (each run's targets start from the
+ * same synced state).
+ *
+ * With round-trip times (`--rtt 0,20,60`), each RTT above 0 gets ten TCP proxies in a child
+ * process (bench/latency-proxies.ts) that hold every chunk RTT/2 in each direction, and every
+ * target of that RTT's runs connects through its own proxy: ten separate connection paths,
+ * as ten servers would be (the connection pool shares one connection per host:port:user, so
+ * these are not pooled). RTT 0 is the sshd directly, pooled as usual.
+ *
+ *   node bench/workloads/fanout.ts [reps] [baseline] [--rtt 0,20,60]
+ *
+ * `baseline` is another checkout's `main/cli/ferry.ts` whose ten-target run is timed in the
+ * same rotation (a before/after figure taken side by side). In `bench/run.ts` it is
+ * workload 11 (`--fanout-rtt` passes RTTs).
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { startSshd, type TestSshd } from '../../test/harness/sshd.ts';
 import { FERRY_BIN, sshFlags, targetOf, tempDir } from '../../test/harness/trees.ts';
 import { makeSmallTree } from '../data.ts';
-import { timeCommand } from '../proc.ts';
-import { FERRY, type BenchContext, type WorkloadResult } from '../context.ts';
-import { fmtMs, fmtRatio, median } from '../stats.ts';
-import { ratioTarget, timeTable } from '../table.ts';
+import { loadAverages } from '../machine.ts';
+import { descendants, procStat, sleepSync, timeCommand, track, untrack } from '../proc.ts';
+import type { BenchContext, WorkloadResult } from '../context.ts';
+import { fmtMs, fmtRatio, fmtSpread, median } from '../stats.ts';
+import { ratioTarget } from '../table.ts';
+
+export type FanoutKind = 'one' | 'ten' | 'baseline';
+
+/** The samples of one kind of run at one round-trip time. */
+export interface FanoutSeries {
+  kind: FanoutKind;
+  rttMs: number;
+  samples: number[];
+  /** Per run, ms of CPU: Ferry (and its children), the sshd sessions, the latency proxies. */
+  ferryCpuMs: number[];
+  serverCpuMs: number[];
+  proxyCpuMs: number[];
+}
 
 export interface FanoutResult {
-  one: number[];
-  ten: number[];
-  /** Ten targets with the baseline checkout's ferry, when one was given. */
-  baseline: number[];
+  /** Per RTT (in the order asked): 1 target, 10 targets, and the baseline's 10 when given. */
+  series: FanoutSeries[];
 }
 
 export interface FanoutOptions {
@@ -32,58 +57,120 @@ export interface FanoutOptions {
   sshd?: TestSshd;
   /** Another checkout's `main/cli/ferry.ts`, timed with ten targets in the same rotation. */
   baselineBin?: string;
+  /** Round-trip times to put between Ferry and every target, in ms; 0 = direct. Default [0]. */
+  rttsMs?: readonly number[];
+}
+
+/** Ten latency proxies in a child process (the bench's thread blocks while Ferry runs). */
+interface LatencyProxies {
+  ports: number[];
+  knownHosts: string;
+  /** CPU the proxy process has used so far, in ms. */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+const PROXIES = fileURLToPath(new URL('../latency-proxies.ts', import.meta.url));
+
+async function startLatencyProxies(sshd: TestSshd, rttMs: number, dir: string): Promise<LatencyProxies> {
+  const child = spawn(process.execPath, [PROXIES, '127.0.0.1', String(sshd.port), '10', String(rttMs / 2)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  if (child.pid) track(child.pid);
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await Promise.race([once(lines, 'line'), exited])) as [string | number | null];
+  if (typeof first !== 'string') throw new Error(`latency proxies for RTT ${rttMs} ms exited (${first})`);
+  const ports = (JSON.parse(first) as { ports: number[] }).ports;
+  // Every proxy port is another "server" to ssh: pin the sshd's host key under each.
+  const [type, key] = readFileSync(sshd.hostPublicKeyPath, 'utf8').trim().split(/\s+/);
+  const knownHosts = join(dir, `known_hosts_rtt${rttMs}`);
+  writeFileSync(knownHosts, ports.map((p) => `[127.0.0.1]:${p} ${type} ${key}\n`).join(''));
+  return {
+    ports,
+    knownHosts,
+    cpuMs: () => (child.pid ? (procStat(child.pid)?.cpuMs ?? 0) : 0),
+    async stop() {
+      child.stdin.end();
+      await exited;
+      if (child.pid) untrack(child.pid);
+    },
+  };
 }
 
 export async function fanout(reps: number, opts: FanoutOptions = {}): Promise<FanoutResult> {
   const log = opts.log ?? console.log;
+  const rtts = opts.rttsMs?.length ? opts.rttsMs : [0];
   const sshd = opts.sshd ?? (await startSshd());
   const src = tempDir('fanout-src');
-  const states = [tempDir('fanout-state-1'), tempDir('fanout-state-10'), tempDir('fanout-state-base')];
+  const scratch = tempDir('fanout-scratch');
+  const proxies = new Map<number, LatencyProxies>();
+  const sshdPid = Number(readFileSync(join(sshd.dir, 'sshd.pid'), 'utf8').trim());
+  /** The sshd's CPU with every reaped session's (as bench/run.ts's serverCpuMs). */
+  const serverCpuMs = () => {
+    const until = performance.now() + 2000;
+    while (descendants(sshdPid).length && performance.now() < until) sleepSync(10);
+    const st = procStat(sshdPid);
+    return st ? st.cpuMs + st.childrenCpuMs : 0;
+  };
   try {
     makeSmallTree(src, 1000, 20, 4096);
-    const one = [join(sshd.remoteRoot, 'one')];
-    const ten = Array.from({ length: 10 }, (_, i) => join(sshd.remoteRoot, `ten-${i}`));
-    const base = Array.from({ length: 10 }, (_, i) => join(sshd.remoteRoot, `base-${i}`));
-    const run = (remotes: string[], state: string, bin = FERRY_BIN) => {
-      return timeCommand(process.execPath, [
-        bin,
-        'sync',
-        '--once',
-        ...sshFlags(sshd, state),
-        src,
-        ...remotes.map((d) => targetOf(sshd, d)),
-      ]).ms;
-    };
+    for (const rtt of rtts) if (rtt > 0) proxies.set(rtt, await startLatencyProxies(sshd, rtt, scratch));
+    const kinds: FanoutKind[] = opts.baselineBin ? ['one', 'ten', 'baseline'] : ['one', 'ten'];
+    const runs = rtts.flatMap((rtt) =>
+      kinds.map((kind) => {
+        const count = kind === 'one' ? 1 : 10;
+        const prefix = kind === 'baseline' ? 'base' : kind;
+        const remotes = Array.from({ length: count }, (_, i) => join(sshd.remoteRoot, `${prefix}-r${rtt}-${i}`));
+        const state = join(scratch, `state-${kind}-r${rtt}`);
+        mkdirSync(state);
+        const via = proxies.get(rtt);
+        const flags = sshFlags(sshd, state);
+        if (via) flags[flags.indexOf('--known-hosts') + 1] = via.knownHosts;
+        const targets = remotes.map((d, i) =>
+          via ? `ssh://${sshd.user}@127.0.0.1:${via.ports[i]!}${d}` : targetOf(sshd, d),
+        );
+        const bin = kind === 'baseline' ? opts.baselineBin! : FERRY_BIN;
+        const series: FanoutSeries = { kind, rttMs: rtt, samples: [], ferryCpuMs: [], serverCpuMs: [], proxyCpuMs: [] };
+        const run = () => {
+          const [server0, proxy0] = [serverCpuMs(), via?.cpuMs() ?? 0];
+          const t = timeCommand(process.execPath, [bin, 'sync', '--once', ...flags, src, ...targets]);
+          return { ...t, serverCpuMs: serverCpuMs() - server0, proxyCpuMs: (via?.cpuMs() ?? 0) - proxy0 };
+        };
+        return { series, run };
+      }),
+    );
     // The initial syncs, not timed.
-    run(one, states[0]!);
-    run(ten, states[1]!);
-    if (opts.baselineBin) run(base, states[2]!, opts.baselineBin);
-    const result: FanoutResult = { one: [], ten: [], baseline: [] };
+    for (const r of runs) r.run();
     for (let rep = 0; rep < reps; rep++) {
       for (let i = 0; i < 100; i++)
         writeFileSync(join(src, `d${i % 20}`, `f${Math.floor(i / 20)}.bin`), `rep ${rep} ${i}\n`.repeat(300));
       for (let i = 0; i < 10; i++) writeFileSync(join(src, `new-${rep}-${i}.txt`), `new ${rep} ${i}`);
-      const kinds = opts.baselineBin ? (['one', 'ten', 'baseline'] as const) : (['one', 'ten'] as const);
-      for (const which of rotate(kinds, rep)) {
-        const ms =
-          which === 'one'
-            ? run(one, states[0]!)
-            : which === 'ten'
-              ? run(ten, states[1]!)
-              : run(base, states[2]!, opts.baselineBin);
-        result[which].push(ms);
-        log(`fan-out rep ${rep + 1}/${reps}: ${LABEL[which]} ${fmtMs(ms)}`);
+      for (const r of rotate(runs, rep)) {
+        const t = r.run();
+        r.series.samples.push(t.ms);
+        r.series.ferryCpuMs.push(t.cpuMs);
+        r.series.serverCpuMs.push(t.serverCpuMs);
+        r.series.proxyCpuMs.push(t.proxyCpuMs);
+        log(
+          `fan-out rep ${rep + 1}/${reps}: ${labelOf(r.series)} ${fmtMs(t.ms)} (CPU: Ferry ${fmtMs(t.cpuMs)}, sshd ${fmtMs(t.serverCpuMs)}, proxies ${fmtMs(t.proxyCpuMs)}; load ${loadAverages()})`,
+        );
       }
     }
-    return result;
+    return { series: runs.map((r) => r.series) };
   } finally {
-    for (const d of [src, ...states]) rmSync(d, { recursive: true, force: true });
+    for (const p of proxies.values()) await p.stop();
+    for (const d of [src, scratch]) rmSync(d, { recursive: true, force: true });
     if (!opts.sshd) await sshd.dispose();
-    else for (const d of ['one', 'ten-', 'base-']) removeRemote(sshd.remoteRoot, d);
+    else for (const d of ['one-', 'ten-', 'base-']) removeRemote(sshd.remoteRoot, d);
   }
 }
 
 const LABEL = { one: '1 target', ten: '10 targets', baseline: '10 targets (baseline)' } as const;
+
+function labelOf(s: FanoutSeries): string {
+  return `${LABEL[s.kind]}, ${s.rttMs ? `RTT ${s.rttMs} ms` : 'loopback'}`;
+}
 
 /** `items` rotated left by `n`: each rep starts with another one. */
 function rotate<T>(items: readonly T[], n: number): T[] {
@@ -96,38 +183,63 @@ function removeRemote(root: string, prefix: string): void {
     if (name.startsWith(prefix)) rmSync(join(root, name), { recursive: true, force: true });
 }
 
-/** Workload 11 of bench/run.ts: the fan-out ratio against issue 12's 1.3x. */
-export async function fanoutWorkload(ctx: BenchContext): Promise<WorkloadResult> {
+/** Median of 10 targets ÷ median of 1 target at each RTT. */
+export function fanoutRatios(r: FanoutResult): { rttMs: number; one: number; ten: number; ratio: number }[] {
+  const rtts = [...new Set(r.series.map((s) => s.rttMs))];
+  return rtts.map((rttMs) => {
+    const of = (kind: FanoutKind) => median(r.series.find((s) => s.kind === kind && s.rttMs === rttMs)?.samples ?? []);
+    return { rttMs, one: of('one'), ten: of('ten'), ratio: of('ten') / of('one') };
+  });
+}
+
+/**
+ * Markdown table: every series with its time (median, min - max), its ratio to 1 target at
+ * its RTT, and the median CPU of Ferry, of the sshd and of the latency proxies per run.
+ */
+export function fanoutTable(r: FanoutResult): string {
+  const rows = r.series.map((s) => {
+    const one = median(r.series.find((o) => o.kind === 'one' && o.rttMs === s.rttMs)?.samples ?? []);
+    const ratio = s.kind === 'one' ? '1' : `**${fmtRatio(median(s.samples) / one)}**`;
+    const cpu = [s.ferryCpuMs, s.serverCpuMs, s.proxyCpuMs].map((xs, i) =>
+      i === 2 && !s.rttMs ? '-' : fmtMs(median(xs)),
+    );
+    return `| ${s.rttMs ? `${s.rttMs} ms` : '0 (loopback)'} | ${LABEL[s.kind]} | ${fmtSpread(s.samples)} | ${ratio} | ${cpu.join(' | ')} |`;
+  });
+  return [
+    '| RTT | run | time: median (min - max) | ÷ 1 target | Ferry CPU | sshd CPU | proxy CPU |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+/** Workload 11 of bench/run.ts: the fan-out ratio against issue 12's 1.3x, at each RTT. */
+export async function fanoutWorkload(ctx: BenchContext, rttsMs: readonly number[] = [0]): Promise<WorkloadResult> {
   const reps = Math.max(ctx.reps, 5);
-  const r = await fanout(reps, { sshd: ctx.sshd, log: (m) => ctx.log(`workload 11 ${m}`) });
-  const ratio = median(r.ten) / median(r.one);
-  const series = [
-    { tool: `${FERRY}, 10 targets`, samples: r.ten },
-    { tool: FERRY, samples: r.one, note: '1 target' },
-  ];
+  const r = await fanout(reps, { sshd: ctx.sshd, rttsMs, log: (m) => ctx.log(`workload 11 ${m}`) });
+  const ratios = fanoutRatios(r);
   return {
     id: 11,
     title: 'Fan-out: one change set to 10 targets',
-    method: `A folder of 1,000 files of 4 KiB in 20 directories, already synced to one target and to ten (ten directories on the loopback sshd, each its own target). Each rep rewrites 100 files and adds 10, then times \`ferry sync --once\` to the one target and to the ten, in alternating order. ${reps} reps. Every "server" is a process on this machine's cores too.`,
-    body: timeTable(series),
-    targets: [
-      {
-        workload: 11,
-        goal: "10 targets in at most 1.3x one target's time",
-        figure: `10 targets ${fmtMs(median(r.ten))} vs 1 target ${fmtMs(median(r.one))} = ${fmtRatio(ratio)}`,
-        ...ratioTarget(ratio, 1.3),
-      },
-    ],
+    method: `A folder of 1,000 files of 4 KiB in 20 directories, already synced to one target and to ten (ten directories on the loopback sshd, each its own target). Each rep rewrites 100 files and adds 10, then times \`ferry sync --once\` to the one target and to the ten, in rotating order. ${reps} reps. Every "server" is a process on this machine's cores too.${rttsMs.some((x) => x > 0) ? ' At an RTT above 0, every target connects through its own TCP proxy that holds each chunk RTT/2 in each direction (bench/latency-proxies.ts), so the ten are ten connections, as to ten servers.' : ''}`,
+    body: fanoutTable(r),
+    targets: ratios.map((x) => ({
+      workload: 11,
+      goal: `10 targets in at most 1.3x one target's time${x.rttMs ? ` (RTT ${x.rttMs} ms)` : ' (loopback)'}`,
+      figure: `10 targets ${fmtMs(x.ten)} vs 1 target ${fmtMs(x.one)} = ${fmtRatio(x.ratio)}`,
+      ...ratioTarget(x.ratio, 1.3),
+    })),
   };
 }
 
 if (import.meta.main) {
-  const reps = Number(process.argv[2] ?? 7);
-  const baselineBin = process.argv[3];
-  const r = await fanout(reps, baselineBin ? { baselineBin } : {});
-  const line = (label: string, xs: number[]) =>
-    `${label}: median ${fmtMs(median(xs))} [${xs.map(fmtMs).join(', ')}] = ${(median(xs) / median(r.one)).toFixed(2)}x`;
-  console.log(line('1 target', r.one));
-  console.log(line('10 targets', r.ten));
-  if (baselineBin) console.log(line(`10 targets, ${baselineBin}`, r.baseline));
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--rtt');
+  const rttsMs = at >= 0 ? (args[at + 1] ?? '').split(',').map(Number) : [0];
+  if (at >= 0) args.splice(at, 2);
+  if (!rttsMs.every((x) => Number.isFinite(x) && x >= 0)) throw new Error('--rtt takes ms, e.g. --rtt 0,20,60');
+  const reps = Number(args[0] ?? 7);
+  const baselineBin = args[1];
+  const r = await fanout(reps, { rttsMs, ...(baselineBin ? { baselineBin } : {}) });
+  for (const s of r.series) console.log(`${labelOf(s)}: [${s.samples.map(fmtMs).join(', ')}]`);
+  console.log(fanoutTable(r));
 }
