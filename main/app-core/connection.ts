@@ -20,7 +20,7 @@ import type {
   TestConnectionResult,
   TrustHostKeyRequest,
 } from '../ipc/contract.ts';
-import { connectSsh, openSftp } from '../ssh/connect.ts';
+import { connectSsh, openSftp, type ConnectOptions, type PromptAnswerer } from '../ssh/connect.ts';
 import type { SshEndpoint } from '../ssh/endpoint.ts';
 import { HostKeyError, fingerprintSha256, keyTypeOfBlob, verifyHostKey } from '../ssh/host-key.ts';
 import { appendKnownHost, formatKnownHostsLine, lookupHostKeys } from '../ssh/known-hosts.ts';
@@ -35,6 +35,8 @@ export interface SshEnvironment {
   homeDir?: string;
   /** Per connection attempt; default 15 s. */
   connectTimeoutMs?: number;
+  /** Asks the window for login prompts only a person can answer (prompt-broker.ts). */
+  answerPrompts?: PromptAnswerer;
 }
 
 /** The target spec the CLI would take for this request (`ssh://[user@]host[:port]/path`). */
@@ -103,8 +105,8 @@ function probeHostKey(ep: SshEndpoint, timeoutMs: number): Promise<PresentedKey>
   });
 }
 
-function withSftp<T>(ep: SshEndpoint, timeoutMs: number, use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
-  return connectSsh(ep, { readyTimeoutMs: timeoutMs }).then(async (client) => {
+function withSftp<T>(ep: SshEndpoint, opts: ConnectOptions, use: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+  return connectSsh(ep, opts).then(async (client) => {
     try {
       return await use(await openSftp(client));
     } finally {
@@ -128,6 +130,11 @@ export class ConnectionService {
 
   private get timeoutMs(): number {
     return this.env.connectTimeoutMs ?? 15_000;
+  }
+
+  private get connectOptions(): ConnectOptions {
+    const { answerPrompts } = this.env;
+    return { readyTimeoutMs: this.timeoutMs, ...(answerPrompts ? { answerPrompts } : {}) };
   }
 
   async testConnection(req: ConnectionRequest): Promise<TestConnectionResult> {
@@ -165,7 +172,7 @@ export class ConnectionService {
 
   private async login(ep: SshEndpoint, hostKey: HostKeyInfo): Promise<TestConnectionResult> {
     try {
-      return await withSftp(ep, this.timeoutMs, async (sftp) => {
+      return await withSftp(ep, this.connectOptions, async (sftp) => {
         const exists = await sftpCall<unknown>((cb) => sftp.stat(ep.remoteRoot, cb)).then(
           () => true,
           () => false,
@@ -181,7 +188,7 @@ export class ConnectionService {
   /** Through ProxyJump the key cannot be probed directly; report what connecting says. */
   private async testThroughJump(ep: SshEndpoint): Promise<TestConnectionResult> {
     try {
-      const exists = await withSftp(ep, this.timeoutMs, (sftp) =>
+      const exists = await withSftp(ep, this.connectOptions, (sftp) =>
         sftpCall<unknown>((cb) => sftp.stat(ep.remoteRoot, cb)).then(
           () => true,
           () => false,
@@ -246,7 +253,7 @@ export class ConnectionService {
 
   async browseRemote(req: ConnectionRequest): Promise<RemoteDirListing> {
     const ep = endpointFor(req, this.env);
-    return withSftp(ep, this.timeoutMs, async (sftp) => {
+    return withSftp(ep, this.connectOptions, async (sftp) => {
       let list;
       try {
         list = await sftpCall<ssh2.FileEntryWithStats[]>((cb) => sftp.readdir(ep.remoteRoot, cb));
@@ -265,7 +272,7 @@ export class ConnectionService {
 
   async makeRemoteDir(req: ConnectionRequest): Promise<void> {
     const ep = endpointFor(req, this.env);
-    await withSftp(ep, this.timeoutMs, async (sftp) => {
+    await withSftp(ep, this.connectOptions, async (sftp) => {
       try {
         await sftpCall<void>((cb) => sftp.mkdir(ep.remoteRoot, (err) => cb(err, undefined)));
       } catch (err) {

@@ -20,6 +20,7 @@ import { resolve } from 'node:path';
 import type { FolderStatus } from '../engine/status.ts';
 import { ControlServer } from '../control/server.ts';
 import { previewFolder, type PlanPreview } from '../engine/preview.ts';
+import { openTransports } from '../transport/open-transport.ts';
 import { checkKeyPassphrase } from '../ssh/key-file.ts';
 import type {
   AddFolderRequest,
@@ -43,6 +44,7 @@ import {
 } from './folder-registry.ts';
 import { FolderItems } from './folder-items.ts';
 import { FolderTargets } from './folder-targets.ts';
+import type { PromptBroker } from './prompt-broker.ts';
 import { migrateSettings, type StoredFolder } from './settings-migrations.ts';
 
 export type { FolderManagerEvents, FolderManagerOptions } from './folder-registry.ts';
@@ -53,6 +55,8 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   readonly targets: FolderTargets;
   /** A running folder's paths, halts, conflict log and server trash. */
   readonly items: FolderItems;
+  /** Login prompts (one-time codes) waiting for the window; see prompt-broker.ts. */
+  readonly prompts: PromptBroker;
   /** `ferry status` and friends reach the app's folders through this (main/control/). */
   private control: ControlServer | undefined;
 
@@ -61,6 +65,7 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
     this.#reg = new FolderRegistry(opts, settings, this);
     this.targets = new FolderTargets(this.#reg);
     this.items = new FolderItems(this.#reg);
+    this.prompts = this.#reg.prompts;
   }
 
   /** Loads (and migrates) the settings, then starts every saved folder. */
@@ -159,7 +164,10 @@ export class FolderManager extends EventEmitter<FolderManagerEvents> {
   async preview(req: AddFolderRequest): Promise<PlanPreview> {
     const info = await this.inspectLocalPath(req.localPath);
     if (info.kind !== 'dir') throw new Error(`${info.path} is not a folder Ferry can sync.`);
-    return previewFolder(await this.#reg.configFor(storedFrom(req, info.path, false), secretsOf(req)));
+    const answerPrompts = this.prompts.answerer(info.path);
+    return previewFolder(await this.#reg.configFor(storedFrom(req, info.path, false), secretsOf(req)), {
+      openTransports: (ep, root, choice, o) => openTransports(ep, root, choice, { ...o, answerPrompts }),
+    });
   }
 
   /**

@@ -25,6 +25,7 @@ import { targetSpecOf } from './connection.ts';
 import type { PersistedSettings, StoredFolder } from './settings-migrations.ts';
 import type { SecretStore, SettingsStore } from './settings-store.ts';
 import { TimedPauses } from './timed-pause.ts';
+import { PromptBroker, type PromptBrokerEvents } from './prompt-broker.ts';
 
 export interface FolderManagerOptions {
   store: SettingsStore;
@@ -38,7 +39,7 @@ export interface FolderManagerOptions {
   pollIntervalMs?: number;
 }
 
-export interface FolderManagerEvents {
+export interface FolderManagerEvents extends PromptBrokerEvents {
   folderStatus: [FolderStatus];
   fileActivity: [Events['fileActivity']];
   conflict: [{ folderId: string; record: ConflictRecord }];
@@ -71,11 +72,15 @@ export class FolderRegistry {
   readonly unresolved = new Map<string, number>();
   readonly timedPauses = new TimedPauses();
   readonly #events: EventEmitter<FolderManagerEvents>;
+  /** Login prompts only a person can answer (a one-time code), asked in the window. */
+  readonly prompts = new PromptBroker();
 
   constructor(opts: FolderManagerOptions, settings: PersistedSettings, events: EventEmitter<FolderManagerEvents>) {
     this.opts = opts;
     this.settings = settings;
     this.#events = events;
+    this.prompts.on('loginPrompt', (p) => events.emit('loginPrompt', p));
+    this.prompts.on('loginPromptClosed', (c) => events.emit('loginPromptClosed', c));
   }
 
   mustGet(id: string): Running {
@@ -201,7 +206,7 @@ export class FolderRegistry {
 
   /** Starts (or restarts, after the caller stopped the old one) the folder's FolderSync. */
   async run(saved: StoredFolder, config: FolderConfig): Promise<void> {
-    const sync = new FolderSync(config);
+    const sync = new FolderSync(config, { answerPrompts: this.prompts.answerer(saved.localPath) });
     const id = saved.id;
     const events = this.#events;
     sync.on('status', (s) => events.emit('folderStatus', s));

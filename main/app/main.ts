@@ -58,7 +58,9 @@ async function setupApp(): Promise<void> {
   const language = () => shellLanguageFor(manager.getSettings().language, app.getLocale());
   const rules = new NotificationRules({ language: language() });
 
-  const handlers = createHandlers(manager, new ConnectionService(), {
+  // A connection test asks a one-time code in the window too.
+  const connections = new ConnectionService({ answerPrompts: manager.prompts.answerer() });
+  const handlers = createHandlers(manager, connections, {
     chooseFolder: async () => {
       const win = mainWindow();
       const options = { properties: ['openDirectory' as const, 'createDirectory' as const] };
@@ -125,6 +127,12 @@ async function setupApp(): Promise<void> {
   // Folders that could not start (e.g. waiting for a password) emit no status events.
   for (const s of manager.statuses()) showNotices(rules.onStatus(s, Date.now()), showWindow);
   manager.on('fileActivity', (a) => sendEvent('fileActivity', a));
+  // A login waits for a person (a one-time code): the window comes up to ask.
+  manager.on('loginPrompt', (p) => {
+    showWindow();
+    sendEvent('loginPrompt', p);
+  });
+  manager.on('loginPromptClosed', (c) => sendEvent('loginPromptClosed', c));
   manager.on('conflict', (c) => {
     sendEvent('conflict', c);
     tray.refresh();

@@ -197,6 +197,30 @@ export interface TrashRestoreResult {
   localKeptAs?: string;
 }
 
+/**
+ * A login asks what only a person can answer (a one-time code): the window shows a dialog
+ * and answers with `answerLoginPrompt`. Carries no secret; the answers travel only in that
+ * request.
+ */
+export interface LoginPrompt {
+  requestId: string;
+  /** The server asking, `user@host[:port]`. */
+  server: string;
+  /** The local folder the login is for; absent for a connection test or a remote listing. */
+  folder?: string;
+  /** The server's title and instructions for this round (often empty). */
+  name: string;
+  instructions: string;
+  /** `echo: false`: the answer must not be shown (an input of type password). */
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+export interface LoginPromptClosed {
+  requestId: string;
+  /** 'withdrawn': the login no longer needs it (it failed, timed out, or the folder stopped). */
+  reason: 'answered' | 'cancelled' | 'withdrawn';
+}
+
 export interface AppSettings {
   language: Language;
   openAtLogin: boolean;
@@ -258,6 +282,10 @@ export interface Commands {
   makeRemoteDir: { args: [request: ConnectionRequest]; result: void };
   getSettings: { args: []; result: AppSettings };
   setSettings: { args: [patch: Partial<AppSettings>]; result: AppSettings };
+  /** The login prompts waiting for an answer (a window that opened late shows them). */
+  listLoginPrompts: { args: []; result: LoginPrompt[] };
+  /** Answers a pending login prompt: one string per prompt, or null to cancel the login. */
+  answerLoginPrompt: { args: [requestId: string, answers: string[] | null]; result: void };
 }
 
 /** Every event main pushes to the window: name -> payload. */
@@ -271,6 +299,10 @@ export interface Events {
   hookRun: { folderId: string; report: HookReport };
   /** The tray's "Conflicts" item: show this folder's conflict log. */
   showConflicts: { folderId: string };
+  /** A login asks for a one-time code or the like (see {@link LoginPrompt}). */
+  loginPrompt: LoginPrompt;
+  /** A login prompt was answered, cancelled or withdrawn: its dialog closes. */
+  loginPromptClosed: LoginPromptClosed;
 }
 
 export type CommandName = keyof Commands;
@@ -321,6 +353,8 @@ const COMMAND_TABLE: { [K in CommandName]: true } = {
   makeRemoteDir: true,
   getSettings: true,
   setSettings: true,
+  listLoginPrompts: true,
+  answerLoginPrompt: true,
 };
 export const COMMAND_NAMES = Object.keys(COMMAND_TABLE) as CommandName[];
 
@@ -331,6 +365,8 @@ const EVENT_TABLE: { [K in EventName]: true } = {
   foldersChanged: true,
   hookRun: true,
   showConflicts: true,
+  loginPrompt: true,
+  loginPromptClosed: true,
 };
 export const EVENT_NAMES = Object.keys(EVENT_TABLE) as EventName[];
 

@@ -67,6 +67,8 @@ export function createHandlers(
     makeRemoteDir: (req) => connections.makeRemoteDir(req),
     getSettings: async () => manager.getSettings(),
     setSettings: (patch) => manager.setSettings(patch),
+    listLoginPrompts: async () => manager.prompts.pending(),
+    answerLoginPrompt: async (id, answers) => manager.prompts.answer(id, answers),
   };
 }
 

@@ -145,6 +145,22 @@ export const argumentSchemas = {
   makeRemoteDir: z.tuple([connection]),
   getSettings: none,
   setSettings: z.tuple([settingsPatch]),
+  listLoginPrompts: none,
+  answerLoginPrompt: z.tuple([
+    z.uuid({ error: 'the login prompt id must be a UUID' }),
+    z
+      .array(
+        z
+          .string({ error: 'each answer must be text' })
+          .max(1024, { error: 'an answer is longer than 1024 characters' }),
+        {
+          error: 'the answers must be a list of text, or null to cancel',
+        },
+      )
+      .min(1, { error: 'the answers are empty' })
+      .max(16, { error: 'at most 16 answers' })
+      .nullable(),
+  ]),
 } satisfies { [K in CommandName]: z.ZodType<CommandArgs<K>> };
 
 const typedSchemas: { [K in CommandName]: z.ZodType<CommandArgs<K>> } = argumentSchemas;

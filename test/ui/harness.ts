@@ -88,7 +88,11 @@ export async function startStand(): Promise<UiStand> {
   });
   const handlers = createHandlers(
     manager,
-    new ConnectionService({ knownHostsPath: sshd.knownHostsPath, sshConfigPath: noSshConfig }),
+    new ConnectionService({
+      knownHostsPath: sshd.knownHostsPath,
+      sshConfigPath: noSshConfig,
+      answerPrompts: manager.prompts.answerer(),
+    }),
     { chooseFolder: async () => null, openPath: async () => undefined, listSshAliases: () => [] },
   );
   const served = await serve(rendererDir);

@@ -139,8 +139,13 @@ function templates(): Record<CommandName, unknown[]> {
     makeRemoteDir: [conn],
     getSettings: [],
     setSettings: [{ language: 'en' }],
+    listLoginPrompts: [],
+    answerLoginPrompt: [NO_SUCH_PROMPT, ['123456']],
   };
 }
+
+/** A well-formed login prompt id that is not pending. */
+const NO_SUCH_PROMPT = '0b9e2c53-7d4e-4c1a-9f55-2f1d7e6a3b10';
 
 const notString = fc.oneof(
   fc.integer(),
@@ -149,6 +154,14 @@ const notString = fc.oneof(
   fc.boolean(),
   fc.array(fc.string(), { maxLength: 2 }),
   fc.object({ maxDepth: 1 }),
+);
+/** Answers to a login prompt the schema refuses (null, the cancel, is valid). */
+const badAnswers = fc.oneof(
+  notString.filter((v) => v !== null && !(Array.isArray(v) && v.length > 0)),
+  fc.constant([]),
+  fc.constant(Array.from({ length: 17 }, () => '1')),
+  fc.constant(['x'.repeat(1025)]),
+  fc.array(fc.oneof(fc.integer(), fc.constant(null)), { minLength: 1, maxLength: 3 }),
 );
 const badText = (max: number) =>
   fc.oneof(
@@ -237,6 +250,10 @@ function malformed(name: CommandName): fc.Arbitrary<unknown> {
   if (base.length > 0) options.push(fc.constant(base.slice(0, -1)));
   base.forEach((arg, i) => {
     const withArg = (v: unknown) => base.map((a, j) => (j === i ? v : a));
+    if (name === 'answerLoginPrompt' && i === 1) {
+      options.push(badAnswers.map(withArg));
+      return;
+    }
     if (typeof arg === 'string') {
       options.push(badStringArg(name, i).map(withArg));
       return;
@@ -311,6 +328,9 @@ describe('IPC fuzzing through dispatchCommand', () => {
       makeRemoteDir: new RegExp(`^Could not connect to 127\\.0\\.0\\.1:${port}: connection refused\\.`),
       getSettings: { value: { language: 'system', openAtLogin: false } },
       setSettings: { value: { language: 'en', openAtLogin: false } },
+      listLoginPrompts: { value: [] },
+      answerLoginPrompt:
+        /^Ferry is no longer waiting for that answer: the login was answered, cancelled or given up already\.$/,
     };
     for (const [name, args] of Object.entries(templates()) as [CommandName, unknown[]][]) {
       const r = await call(name, args);
