@@ -22,6 +22,7 @@ import { stampIso } from './trash-panel.ts';
 import { resolveLanguage, setLanguage, t, type MessageKey } from './i18n.ts';
 import { messageRegion, showMessage } from './messages.ts';
 import { openSettings } from './settings-dialog.ts';
+import { watchLoginPrompts } from './login-prompt-dialog.ts';
 
 const folders = new Map<string, FolderEntry>();
 const cards = new Map<string, FolderCard>();
@@ -265,6 +266,7 @@ async function main(): Promise<void> {
   ferry().on('fileActivity', onActivity);
   ferry().on('hookRun', (r) => activity.addHook(r));
   ferry().on('conflict', () => void refresh());
+  watchLoginPrompts();
   ferry().on('showConflicts', ({ folderId }) => {
     const f = folders.get(folderId);
     if (f) openConflictsDialog(folderId, f.localPath, () => void refresh());
