@@ -5,7 +5,10 @@
  *
  * Five kinds of record; the first four planned here from the plan and the ancestor:
  * - `create`: a path the ancestor does not know yet. Recorded in the ancestor before acting
- *   and taken into it again on recovery (safe whatever happened, see {@link plannedCreations}).
+ *   and taken into it again on recovery (safe whatever happened, see {@link plannedCreations});
+ *   after a crash or a cut it is also held pending, so that what the server shows there
+ *   replaces the recorded entry once scanned: a mkdir that landed without its mode (the
+ *   server's umask, the setstat never sent) would otherwise claim the local mode for ever.
  * - `replace`: an overwrite of a path the ancestor knows. Accepted after a crash only if the
  *   server shows exactly the entry that would have landed.
  * - `rename`: a server rename. Accepted after a crash only if the server shows it done.
@@ -123,12 +126,13 @@ export function pendingRecords(pending: PendingJournal): JournalRecord[] {
  * A pass died with its transport (the connection cut) after writing `records`: its
  * overwrites and renames may have landed without Ferry learning it. They become pending,
  * exactly as after a crash, so the next pass accepts those the server shows done instead of
- * taking Ferry's own writes for server changes. (Creations are in the ancestor already.)
+ * taking Ferry's own writes for server changes. Creations are in the ancestor already; they are
+ * held as well, so the entry the server shows replaces the one recorded (see `create` above).
  */
 export function holdPending(pending: PendingJournal, records: readonly JournalRecord[]): void {
   for (const r of records) {
     if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
-    else if (r.kind === 'kept-create') pending.maybeCreated.set(r.path, r.entry);
+    else if (r.kind === 'kept-create' || r.kind === 'create') pending.maybeCreated.set(r.path, r.entry);
     else if (r.kind === 'began') noteBegan(pending, r.at);
     else if (r.kind === 'rename' && !pending.maybeMoved.some(([f, t]) => f === r.from && t === r.to))
       pending.maybeMoved.push([r.from, r.to]);
@@ -153,6 +157,7 @@ export function recoverJournal(
     else if (r.kind === 'replace') pending.maybeLanded.set(r.path, r.entry);
     else if (!ancestor.has(r.path) && (parentOf(r.path) === '' || ancestor.get(parentOf(r.path))?.kind === 'dir')) {
       ancestor.set(r.path, r.entry);
+      pending.maybeCreated.set(r.path, r.entry);
       added++;
     }
   }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
@@ -336,4 +336,28 @@ test('an aside the server refuses to put back keeps its original known until it 
   const second = await new FolderSync(config, { openTransports: server.open }).runOnce();
   assert.equal(second.inSync, true);
   assert.deepEqual([...server.files().keys()].sort(), ['d/y.txt'], 'put back, then removed as the local delete asks');
+});
+
+test('a directory made without its mode before the connection died gets the mode next time', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'a.txt': 'A' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  let cut = false;
+  server.afterCall = (call, paths) => {
+    if (cut || call !== 'mkdir' || !paths.includes('d')) return;
+    cut = true;
+    // The server's umask trimmed the mode, and the setstat after it never went out.
+    server.mkdir('d', 0o755);
+    server.cut();
+  };
+  mkdirSync(join(localRoot, 'd'));
+  chmodSync(join(localRoot, 'd'), 0o775);
+  await statusWhere(
+    sync,
+    (s) => cut && server.connects >= 2 && inSync(s) && server.entries.get('d')?.mode === 0o775,
+    'd on the server with the local mode',
+  );
 });
