@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { folderStateFiles } from '../../main/engine/folder-config.ts';
@@ -357,7 +357,45 @@ test('a directory made without its mode before the connection died gets the mode
   chmodSync(join(localRoot, 'd'), 0o775);
   await statusWhere(
     sync,
-    (s) => cut && server.connects >= 2 && inSync(s) && server.entries.get('d')?.mode === 0o775,
+    (s) => {
+      const d = server.entries.get('d');
+      return cut && server.connects >= 2 && inSync(s) && d?.kind === 'dir' && d.mode === 0o775;
+    },
     'd on the server with the local mode',
+  );
+});
+
+test('a directory whose removal stopped after the move aside keeps what it holds known until it is settled', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'd/keep.txt': 'k', 'd/sub/x.txt': 'x' });
+  symlinkSync('../up/and/over', join(localRoot, 'd/sub/README'));
+  await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(server.entries.get('d/sub/README')?.kind, 'symlink');
+  // Seed 1203201: the removal moved d/sub aside, then the read-only server refused the
+  // unlink inside it, and refused to put it back for the next passes.
+  const aside = `d/${asideNameFor('sub')}`;
+  server.beforeCall = (call, paths) => {
+    if (call !== 'remove' || !paths.includes('d/sub') || server.entries.has(aside)) return;
+    for (const [p, e] of [...server.entries])
+      if (p === 'd/sub' || p.startsWith('d/sub/')) {
+        server.entries.set(aside + p.slice('d/sub'.length), e);
+        server.entries.delete(p);
+      }
+    server.delete(`${aside}/x.txt`);
+    server.refusePaths.set('d/sub', { code: 'other', message: 'Failure' });
+  };
+  rmSync(join(localRoot, 'd/sub'), { recursive: true });
+  const failed = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(failed.inSync, false);
+  assert.equal(server.entries.get(`${aside}/README`)?.kind, 'symlink', 'the link lies in the aside');
+  const refused = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(refused.inSync, false, 'not in sync while the server’s version lies aside');
+  server.refusePaths.clear();
+  const settled = await new FolderSync(config, { openTransports: server.open }).runOnce();
+  assert.equal(settled.inSync, true);
+  assert.deepEqual(
+    [...server.entries.keys()].sort(),
+    ['', 'd', 'd/keep.txt'],
+    'put back, then removed with the link Ferry made there, as the local delete asks',
   );
 });
