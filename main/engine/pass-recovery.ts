@@ -38,15 +38,18 @@ export async function settleLeftoverAsides(
 }
 
 /**
- * The plan without the forgets, removals and clears at or above a path whose server version
- * still lies in an unsettled aside (aside-recovery.ts settleAsides): the ancestor keeps the
- * path, so the next pass still knows the aside's original name and settles it then, and the
- * directory holding the aside is not taken for empty.
+ * The plan without the forgets, removals and clears at, above or below a path whose server
+ * version still lies in an unsettled aside (aside-recovery.ts settleAsides): the ancestor
+ * keeps the path, so the next pass still knows the aside's original name and settles it then,
+ * and the directory holding the aside is not taken for empty. Below too: an aside directory
+ * holds what Ferry made there, and once it is put back, a child the ancestor had forgotten
+ * would pass for the server's own and stay there for good (seed 1203201).
  */
 export function keepAsidedPaths(plan: Plan, unsettled: readonly string[]): Plan {
   if (unsettled.length === 0) return plan;
   const drops = (o: Plan['ops'][number]) =>
-    (o.op === 'forget' || o.op === 'remove' || o.op === 'clear') && unsettled.some((u) => isWithin(u, o.path));
+    (o.op === 'forget' || o.op === 'remove' || o.op === 'clear') &&
+    unsettled.some((u) => isWithin(u, o.path) || isWithin(o.path, u));
   const ops = plan.ops.filter((o) => !drops(o));
   return { ...plan, ops };
 }
