@@ -14,16 +14,16 @@
  * {@link LocalSide.rootLink} says what the link points to for the halt's message.
  *
  * The local side also keeps what its scans found in files and bytes ({@link LocalSide.totals},
- * the card's "1,234 files · 56 MB"): a full scan sets it, a scoped scan replaces the files
- * within its scopes. It holds one number per file (path -> size, the path strings shared
- * with the scan's own map) and never walks the folder for it; a scoped scan costs one pass
- * over that map (each path's ancestors looked up in the set of scopes).
+ * the card's "1,234 files · 56 MB"): a full scan sets it, a scoped scan replaces what lies
+ * within its scopes, at the cost of those scopes only (local-totals.ts).
  */
 import { readlink, realpath, stat } from 'node:fs/promises';
 import type { HaltReason } from '../core/plan.ts';
-import { hasAncestorOrSelfIn } from '../core/tree.ts';
 import { hashFile } from '../core/hash-file.ts';
 import { DirtyPathCoalescer } from './coalescer.ts';
+import { LocalTotalsCounter, type LocalTotals } from './local-totals.ts';
+
+export type { LocalTotals } from './local-totals.ts';
 import { FERRYIGNORE_NAME, createIgnoreMatcher, loadFerryignore, type IgnoreMatcher } from './ignore.ts';
 import { localPathOf, scanLocal, type LocalScan } from './local-scan.ts';
 import { watchFolder, type LocalWatcher, type WatcherError } from './watcher.ts';
@@ -42,12 +42,6 @@ export interface LocalSideEvents {
 
 type RootLink = Omit<Extract<HaltReason, { kind: 'root-missing' }>, 'kind'>;
 
-/** What the last scans found: regular files (not ignored) and the sum of their sizes. */
-export interface LocalTotals {
-  files: number;
-  bytes: number;
-}
-
 export class LocalSide {
   /** The root as configured (what the user gave, maybe a symbolic link). */
   readonly configuredRoot: string;
@@ -61,9 +55,7 @@ export class LocalSide {
   #matcher: IgnoreMatcher = createIgnoreMatcher({});
   #watcher: LocalWatcher | undefined;
   readonly #watchFolder: WatchFolder;
-  /** Each file's size as the latest scan covering it saw it; undefined before the first scan. */
-  #sizes: Map<string, number> | undefined;
-  #bytes = 0;
+  readonly #totals = new LocalTotalsCounter();
 
   /** `events.watchFolder`: what starts the watcher (a test passes a stand-in); watcher.ts's by default. */
   constructor(root: string, patterns: readonly string[], events: LocalSideEvents & { watchFolder?: WatchFolder }) {
@@ -147,38 +139,13 @@ export class LocalSide {
       : { entries: new Map(), problems: [], skipped: [], blocked: [] };
     if (scan.entries.has('')) this.#rootLink = {};
     else await this.#noteLink();
-    this.#count(scopes, scan);
+    this.#totals.update(scopes, scan);
     return scan;
   }
 
   /** Files and bytes as of the latest scans; undefined before the first scan. */
   totals(): LocalTotals | undefined {
-    return this.#sizes ? { files: this.#sizes.size, bytes: this.#bytes } : undefined;
-  }
-
-  /**
-   * Brings the per-file sizes up to date with a scan of `scopes`: everything within the
-   * scopes is replaced by what the scan found there (a missing root: nothing at all).
-   */
-  #count(scopes: readonly string[], scan: LocalScan): void {
-    const full = scopes.includes('') || !scan.entries.has('');
-    const within = new Set(scopes);
-    if (full || !this.#sizes) {
-      // A first scoped scan knows only its scopes: counted from there, completed by the first full one.
-      this.#sizes = new Map();
-      this.#bytes = 0;
-    } else {
-      for (const [path, size] of this.#sizes)
-        if (hasAncestorOrSelfIn(within, path)) {
-          this.#sizes.delete(path);
-          this.#bytes -= size;
-        }
-    }
-    for (const [path, e] of scan.entries) {
-      if (e.kind !== 'file' || (!full && !hasAncestorOrSelfIn(within, path))) continue;
-      this.#sizes.set(path, e.size);
-      this.#bytes += e.size;
-    }
+    return this.#totals.totals();
   }
 
   async hash(rel: string): Promise<string> {
