@@ -4,8 +4,9 @@
  * conflict copies made without their record. See aside-recovery.ts and unlogged-copies.ts.
  */
 import type { Plan } from '../core/plan.ts';
-import { isWithin, type Snapshot } from '../core/tree.ts';
-import type { ItemResult } from '../transport/transport.ts';
+import { asideNameFor } from '../core/temp-name.ts';
+import { ancestorsOf, baseName, isWithin, joinRel, parentOf, type Snapshot } from '../core/tree.ts';
+import type { ItemResult, RemoteTransport } from '../transport/transport.ts';
 import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
 import { appendConflict, readConflicts } from './conflict-log.ts';
 import { writeJournal, pendingRecords } from './journal.ts';
@@ -69,4 +70,33 @@ export async function logUnloggedCopies(lane: PassLane, remote: Snapshot, local:
     lane.conflict(record);
   }
   delete lane.journal.copiesSince;
+}
+
+/**
+ * The forgets of a partial pass whose path, or a directory above it, lies moved aside on the
+ * server. A pass's scopes take in each dirty path's parent, so an aside next to a dirty path
+ * is listed; but a scope below a directory that lies aside (a late event for `d/sub/x` after
+ * `d/sub` was deleted locally and moved aside) lists neither side's `d/sub` nor the aside in
+ * `d`, and the plan forgets `d/sub`. Once the aside is put back, `d/sub` would be on the
+ * server unknown to Ferry for ever. One small scan probes the aside names of those paths and
+ * their directories; the pass keeps the paths (keepAsidedPaths) and rescans their parents,
+ * where the aside is listed and settled. A full pass lists every aside itself.
+ */
+export async function asidedForgets(
+  transport: Pick<RemoteTransport, 'scan'>,
+  plan: Plan,
+  scopes: readonly string[],
+): Promise<string[]> {
+  if (scopes.includes('')) return [];
+  const forgets = plan.ops.filter((o) => o.op === 'forget').map((o) => o.path);
+  if (forgets.length === 0) return [];
+  /** Aside path -> the path it would stand for. */
+  const probes = new Map<string, string>();
+  for (const f of forgets)
+    for (const p of [f, ...ancestorsOf(f)]) probes.set(joinRel(parentOf(p), asideNameFor(baseName(p))), p);
+  const seen = (await transport.scan([...probes.keys()])).entries;
+  const asided = new Set<string>();
+  for (const [probe, p] of probes) if (seen.has(probe)) asided.add(p);
+  if (asided.size === 0) return [];
+  return forgets.filter((f) => [f, ...ancestorsOf(f)].some((p) => asided.has(p)));
 }

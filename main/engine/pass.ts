@@ -21,7 +21,7 @@ import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
 import { utcStamp } from '../core/conflict-name.ts';
 import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
-import { keepAsidedPaths, logUnloggedCopies, settleLeftoverAsides } from './pass-recovery.ts';
+import { asidedForgets, keepAsidedPaths, logUnloggedCopies, settleLeftoverAsides } from './pass-recovery.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
 import {
@@ -125,10 +125,13 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
 
   await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });
   const planned = reconcile({ ancestor, local, remote, mode: config.mode, scopes, detectRenames: t.main.canRename });
-  const plan = keepAsidedPaths(
+  const settling = keepAsidedPaths(
     lane.approvals.keepCopies ? keepServerCopies(planned) : planned,
     unsettled.map((u) => u.path),
   );
+  // Probed only for what is not kept already, so a refused settle is not rescanned at once.
+  const asided = await asidedForgets(t.main, settling, scopes);
+  const plan = keepAsidedPaths(settling, asided);
   st.drift = mergeDrift(st.drift, plan.drift, scopes);
   const { halt, deletions } = railsFor({
     ancestor,
@@ -193,7 +196,8 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
       conflicts: applied.conflicts,
       failed: st.failedItems.length,
     },
-    changedDuringUpload: applied.changedDuringUpload,
+    // A path kept for an aside: its parent is scanned next, where the aside is settled.
+    changedDuringUpload: [...applied.changedDuringUpload, ...asided.map(parentOf)],
   };
 }
 

@@ -401,3 +401,36 @@ test('a directory whose removal stopped after the move aside keeps what it holds
     'put back, then removed with the link Ferry made there, as the local delete asks',
   );
 });
+
+test('a pass scoped below a directory that lies aside does not forget it', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'd/sub/x.txt': 'x', 'd/keep.txt': 'k' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  // d/sub was deleted locally and moved aside on the server by a removal that then failed;
+  // putting it back is refused for now (a read-only directory).
+  const aside = `d/${asideNameFor('sub')}`;
+  server.refusePaths.set('d/sub', { code: 'permission-denied', message: 'Read-only file system' });
+  const x = server.entries.get('d/sub/x.txt');
+  server.mkdir(aside);
+  server.writeFile(`${aside}/x.txt`, 'x', 0o644, x?.kind === 'file' ? x.mtimeMs : 0);
+  server.deleteSubtree('d/sub');
+  rmSync(join(localRoot, 'd/sub'), { recursive: true });
+  await statusWhere(sync, (s) => s.failedItems.some((f) => f.path === 'd/sub'), 'd/sub a failed item');
+  // A late event below the deleted directory: its pass scans d/sub alone, where neither side
+  // has anything and the aside in d is not listed. The server takes writes again afterwards.
+  let narrowScans = 0;
+  server.beforeCall = (call, paths) => {
+    if (call === 'scan' && paths.length === 1 && paths[0] === 'd/sub') narrowScans++;
+    else if (narrowScans > 0) server.refusePaths.clear();
+  };
+  sync.retryPath('d/sub/x.txt');
+  await statusWhere(
+    sync,
+    (s) => narrowScans > 0 && inSync(s) && ![...server.entries.keys()].some((p) => p.startsWith('d/.ferry-aside')),
+    'the narrow pass, then the aside put back and removed',
+  );
+  assert.deepEqual([...server.entries.keys()].sort(), ['', 'd', 'd/keep.txt']);
+});
