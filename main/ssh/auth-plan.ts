@@ -5,7 +5,7 @@ import ssh2 from 'ssh2';
 import type { Algorithms, AnyAuthMethod, AuthenticationType, ParsedKey, ServerHostKeyAlgorithm } from 'ssh2';
 import type { SshEndpoint } from './endpoint.ts';
 import { lookupHostKeys } from './known-hosts.ts';
-import { SshConnectError, who } from './connect-error.ts';
+import { PromptUnansweredError, SshConnectError, who } from './connect-error.ts';
 
 /** Offered first: AES-GCM is 15-20% faster than chacha20 on these CPUs (PERF_NOTES.md). */
 export const PREFERRED_CIPHER = 'aes128-gcm@openssh.com';
@@ -154,4 +154,30 @@ export function algorithmsFor(plan: HopPlan): Algorithms {
     };
   }
   return algorithms;
+}
+
+/**
+ * The login asks keyboard-interactive prompts and nobody can answer them here: for password
+ * prompts with no password given, an auth error; for anything else (a one-time code), a
+ * PromptUnansweredError, which the engine waits on instead of retrying.
+ */
+export function unansweredPromptError(
+  ep: SshEndpoint,
+  prompts: readonly { prompt: string; echo?: boolean }[],
+): SshConnectError {
+  const asked = prompts.filter((p) => !isPasswordPrompt(p) || ep.password === undefined);
+  const quoted = asked.map((p) => JSON.stringify(p.prompt.trim())).join(', ');
+  if (asked.every(isPasswordPrompt))
+    return new SshConnectError(
+      'auth',
+      ep.host,
+      ep.port,
+      `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), and no password was given to answer it. Give the password, or log in with a key instead.`,
+    );
+  return new PromptUnansweredError(
+    ep.host,
+    ep.port,
+    `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), which only a person can answer, and nobody can be asked here (ferry daemon, or ferry sync without a terminal). ` +
+      `Run ferry sync in a terminal or use the Ferry app, which ask for it, or log in with a key that the server accepts without it.`,
+  );
 }

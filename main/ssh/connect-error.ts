@@ -124,3 +124,6 @@ export class PromptUnansweredError extends SshConnectError {
     this.name = 'PromptUnansweredError';
   }
 }
+
+/** How long a connection may take to become ready (and SFTP to start), by default. */
+export const DEFAULT_READY_TIMEOUT_MS = 20_000;

@@ -22,19 +22,21 @@ import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type { SshEndpoint } from './endpoint.ts';
 import { verifyHostKey } from './host-key.ts';
-import { abortError, describeFailure, PromptUnansweredError, SshConnectError, where, who } from './connect-error.ts';
+import { abortError, DEFAULT_READY_TIMEOUT_MS, describeFailure, SshConnectError, where, who } from './connect-error.ts';
 import {
   algorithmsFor,
   isPasswordPrompt,
   noCredentialsError,
   planHop,
   type HopPlan,
+  unansweredPromptError,
   type PlannedMethod,
 } from './auth-plan.ts';
 import { forwardThrough, tcpSocket } from './socket.ts';
 
 export { PromptUnansweredError, SshConnectError, type SshConnectErrorKind } from './connect-error.ts';
 export { isPasswordPrompt } from './auth-plan.ts';
+export { openSftp } from './open-sftp.ts';
 
 const { Client } = ssh2;
 
@@ -86,7 +88,6 @@ const KEYBOARD_INTERACTIVE = 'keyboard-interactive';
 
 const KEEPALIVE_INTERVAL_MS = 15_000;
 const KEEPALIVE_COUNT_MAX = 4;
-const DEFAULT_READY_TIMEOUT_MS = 20_000;
 
 /** Runs the SSH handshake and authentication for one hop over an already opened stream. */
 function handshake(
@@ -167,27 +168,7 @@ function handshake(
         instructions,
         prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
       };
-      if (!opts.answerPrompts) {
-        const asked = prompts.filter((p) => !isPasswordPrompt(p) || password === undefined);
-        const quoted = asked.map((p) => JSON.stringify(p.prompt.trim())).join(', ');
-        if (asked.every(isPasswordPrompt))
-          return fail(
-            new SshConnectError(
-              'auth',
-              ep.host,
-              ep.port,
-              `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), and no password was given to answer it. Give the password, or log in with a key instead.`,
-            ),
-          );
-        return fail(
-          new PromptUnansweredError(
-            ep.host,
-            ep.port,
-            `Cannot log in as ${who(ep)}: the server asks ${quoted} (keyboard-interactive), which only a person can answer, and nobody can be asked here (ferry daemon, or ferry sync without a terminal). ` +
-              `Run ferry sync in a terminal or use the Ferry app, which ask for it, or log in with a key that the server accepts without it.`,
-          ),
-        );
-      }
+      if (!opts.answerPrompts) return fail(unansweredPromptError(ep, prompts));
       // A person may take longer than the ready timeout to type a code.
       clearTimeout(readyTimer);
       opts.answerPrompts(request, { signal: asking.signal }).then(
@@ -399,33 +380,4 @@ export async function connectSsh(endpoint: SshEndpoint, opts: ConnectOptions = {
   const last = clients[clients.length - 1] as ClientType;
   if (clients.length > 1) last.once('close', () => clients.slice(0, -1).forEach((c) => c.end()));
   return last;
-}
-
-/**
- * Opens the SFTP subsystem on a ready client. A server that never answers the request (its
- * SSH layer alive, its session handling hung) fails after `timeoutMs` instead of hanging.
- */
-export function openSftp(client: ClientType, timeoutMs = DEFAULT_READY_TIMEOUT_MS): Promise<SFTPWrapper> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const err = new Error(
-        `The server did not start SFTP within ${Math.round(timeoutMs / 1000)} s: it accepted the SSH login but answers nothing more. Check its load and its sshd logs.`,
-      );
-      reject(Object.assign(err, { code: 'ETIMEDOUT' }));
-      client.end();
-    }, timeoutMs);
-    client.sftp((err, sftp) => {
-      clearTimeout(timer);
-      if (err) {
-        // A refused channel (OpenSSH's MaxSessions on this connection) is not a server without
-        // SFTP: that one answers "Unable to start subsystem" inside an open channel.
-        const hint = /Channel open failure/i.test(err.message)
-          ? 'It allows no further session on this connection (OpenSSH MaxSessions).'
-          : 'Is the SFTP subsystem enabled in its sshd_config?';
-        reject(new Error(`The server refused to start SFTP: ${err.message}. ${hint}`, { cause: err }));
-      } else {
-        resolve(sftp);
-      }
-    });
-  });
 }
