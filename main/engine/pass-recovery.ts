@@ -8,7 +8,7 @@ import { asideNameFor } from '../core/temp-name.ts';
 import { ancestorsOf, baseName, isWithin, joinRel, parentOf, type Snapshot } from '../core/tree.ts';
 import type { ItemResult, RemoteTransport } from '../transport/transport.ts';
 import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
-import { appendConflict, readConflicts } from './conflict-log.ts';
+import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
 import { writeJournal, pendingRecords } from './journal.ts';
 import type { PassLane } from './pass.ts';
 import { findUnloggedCopies } from './unlogged-copies.ts';
@@ -31,9 +31,7 @@ export async function settleLeftoverAsides(
   const { settled, conflicts, unsettled: refused } = await settleAsides(lane.transports.main, plan, now);
   unsettled.push(...refused);
   for (const record of conflicts) {
-    await appendConflict(lane.files.conflicts, record);
-    lane.status.conflictCount++;
-    lane.conflict(record);
+    await recordConflict(lane, record);
   }
   return settled > 0;
 }
@@ -65,9 +63,7 @@ export async function logUnloggedCopies(lane: PassLane, remote: Snapshot, local:
   for (const r of (await readConflicts(lane.files.conflicts)).records)
     if (r.conflictCopyPath !== undefined) logged.add(r.conflictCopyPath);
   for (const record of findUnloggedCopies(remote, lane.ancestor, local, logged, since, new Date())) {
-    await appendConflict(lane.files.conflicts, record);
-    lane.status.conflictCount++;
-    lane.conflict(record);
+    await recordConflict(lane, record);
   }
   delete lane.journal.copiesSince;
 }
@@ -99,4 +95,14 @@ export async function asidedForgets(
   for (const [probe, p] of probes) if (seen.has(probe)) asided.add(p);
   if (asided.size === 0) return [];
   return forgets.filter((f) => [f, ...ancestorsOf(f)].some((p) => asided.has(p)));
+}
+
+/** Appends `record` to the lane's conflict log (fsynced), counts it and publishes it. */
+export async function recordConflict(
+  lane: Pick<PassLane, 'files' | 'status' | 'conflict'>,
+  record: ConflictRecord,
+): Promise<void> {
+  await appendConflict(lane.files.conflicts, record);
+  lane.status.conflictCount++;
+  lane.conflict(record);
 }

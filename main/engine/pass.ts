@@ -20,8 +20,14 @@ import type { RetryBook } from './backoff.ts';
 import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
 import { utcStamp } from '../core/conflict-name.ts';
-import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
-import { asidedForgets, keepAsidedPaths, logUnloggedCopies, settleLeftoverAsides } from './pass-recovery.ts';
+import type { ConflictRecord } from './conflict-log.ts';
+import {
+  asidedForgets,
+  keepAsidedPaths,
+  logUnloggedCopies,
+  recordConflict,
+  settleLeftoverAsides,
+} from './pass-recovery.ts';
 import type { FolderConfig, FolderStateFiles } from './folder-config.ts';
 import { saveIndex } from './index-store.ts';
 import {
@@ -241,9 +247,7 @@ async function execute(
       ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
       ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : c.note ? { note: c.note } : {}),
     };
-    await appendConflict(lane.files.conflicts, record);
-    st.conflictCount++;
-    lane.conflict(record);
+    await recordConflict(lane, record);
   };
   let result;
   try {
