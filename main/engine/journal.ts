@@ -71,6 +71,13 @@ export async function removeJournal(file: string): Promise<void> {
   await rm(file, { force: true });
 }
 
+/** The journal at `file` holds exactly the records still pending (none: no file). */
+export async function journalPending(file: string, pending: PendingJournal): Promise<void> {
+  const left = pendingRecords(pending);
+  if (left.length) await writeJournal(file, left);
+  else await removeJournal(file);
+}
+
 /**
  * The records of the journal at `file`; empty when there is none, or when it is torn or
  * invalid (a journal is written whole before the pass acts, so a torn one means the pass
@@ -172,14 +179,20 @@ export function recoverJournal(
  *   would pass for the server's own and stay there after a local delete;
  * - an overwrite the server shows exactly (same content, same mode) landed: the ancestor
  *   takes it, so Ferry's own write is not taken for a server change.
+ *
+ * Returns whether any record was decided. A decided record leaves the pending set, so the
+ * next journal written no longer holds it: the caller must save the ancestor before that
+ * (soak seeds 1203208, 1203209: a pass killed after writing its journal and before saving
+ * the index lost creations of the pass before it, which had died with its connection).
  */
 export function matchJournaled(
   pending: PendingJournal,
   ancestor: Map<string, Entry>,
   remote: Snapshot,
   scopes: readonly string[],
-): void {
+): boolean {
   const inScope = (p: string) => scopes.some((s) => isWithin(p, s));
+  const before = pending.maybeMoved.length + pending.maybeLanded.size + pending.maybeCreated.size;
   pending.maybeMoved = pending.maybeMoved.filter(([from, to]) => {
     if (!inScope(from) || !inScope(to)) return true;
     const a = ancestor.get(from);
@@ -215,6 +228,7 @@ export function matchJournaled(
       r.kind === 'file' && cand.kind === 'file' && !r.hash && cand.hash ? { ...r, hash: cand.hash } : r,
     );
   }
+  return pending.maybeMoved.length + pending.maybeLanded.size + pending.maybeCreated.size < before;
 }
 
 /**

@@ -33,6 +33,7 @@ import { saveIndex } from './index-store.ts';
 import {
   holdPending,
   journalFor,
+  journalPending,
   matchJournaled,
   pendingRecords,
   removeJournal,
@@ -125,8 +126,12 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
     await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
   if (config.trash && full) await pruneTrash(t.main, remoteScan.entries, config.trash.days, Date.now());
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
-  if (lane.journal.maybeLanded.size || lane.journal.maybeMoved.length || lane.journal.maybeCreated.size)
-    matchJournaled(lane.journal, ancestor, remote, scopes);
+  // What was just decided is in no journal once this pass writes its own: on disk now, or a
+  // kill before this pass saves the index loses it (see matchJournaled).
+  if (matchJournaled(lane.journal, ancestor, remote, scopes)) {
+    await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
+    await journalPending(lane.files.journal, lane.journal);
+  }
   if (lane.journal.copiesSince !== undefined && full) await logUnloggedCopies(lane, remote, local);
 
   await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });

@@ -30,7 +30,7 @@ import { readConflicts, type ConflictRecord } from './conflict-log.ts';
 import { folderStateFiles, type FolderConfig, type FolderStateFiles } from './folder-config.ts';
 import { lockFolderState, type FolderLock } from './folder-lock.ts';
 import { loadIndex, saveIndex } from './index-store.ts';
-import { readJournal, recoverJournal, removeJournal, type PendingJournal } from './journal.ts';
+import { journalPending, readJournal, recoverJournal, type PendingJournal } from './journal.ts';
 import { LaneLoop } from './lane-loop.ts';
 import { runPass, type DeleteApprovals, type PassLane, type PassSummary } from './pass.ts';
 import { passReport, type PassReport } from './pass-report.ts';
@@ -129,7 +129,9 @@ export class TargetLane extends EventEmitter<LaneEvents> {
       if (added)
         await saveIndex(this.files.index, this.ancestor, { localRoot: this.config.localRoot, remote: this.st.remote });
     }
-    await removeJournal(this.files.journal);
+    // What is still pending stays journaled until a pass decides it (see matchJournaled): a
+    // kill before that must find it again.
+    await journalPending(this.files.journal, this.journal);
     this.st.conflictCount = (await readConflicts(this.files.conflicts)).records.length;
     await this.setup.local.reloadIgnores();
   }
