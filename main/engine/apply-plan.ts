@@ -48,6 +48,8 @@ export interface ApplyResult {
   conflicts: AppliedConflict[];
   /** Local files that changed while being sent: rescan them. */
   changedDuringUpload: string[];
+  /** Uploads not sent because the local file changed since the scan (`localChanged`). */
+  notLanded: string[];
   /**
    * Creations recorded in the ancestor before acting, as the engine records the others (see
    * journal.ts plannedCreations), but only once the clear that makes room for them succeeded.
@@ -81,6 +83,8 @@ export interface ApplyContext {
   onConflict?: (c: AppliedConflict) => void;
   /** Checked between phases; true stops before the next phase (pause or shutdown). */
   shouldStop?: () => boolean;
+  /** Uploads at these paths land even if the file changed since the scan (UploadItem.landIfChanged). */
+  landIfChanged?: (path: string) => boolean;
 }
 
 export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
@@ -88,6 +92,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   const outcomes: FileOutcome[] = [];
   const conflicts: AppliedConflict[] = [];
   const changedDuringUpload: string[] = [];
+  const notLanded: string[] = [];
   const recordedAfterClear = new Map<string, Entry>();
   const conflictByPath = new Map(plan.conflicts.map((c) => [c.path, c]));
   const takenNames = new Set(ctx.remote.keys());
@@ -269,6 +274,12 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       creates: true,
       send: (ops, settle) => sendUploads(ctx, ops, copyPaths, settle),
       observe: (o, r) => {
+        // Changed since the scan, so not landed: nothing happened on the server. Rescan it.
+        if (r.localChanged) {
+          changedDuringUpload.push(o.path);
+          notLanded.push(o.path);
+          return true;
+        }
         if (o.keepRemoteCopy)
           noteConflict(o.path, r.error ? undefined : (r.conflictCopyPath ?? copyPaths.get(o.path)), r.error);
         // Deleted or moved since the scan: rescan it rather than count a failure.
@@ -341,7 +352,7 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
   for (const p of deferredForgets) {
     if (![...ancestor.keys()].some((k) => k !== p && isWithin(k, p))) ancestor.delete(p);
   }
-  return { outcomes, conflicts, changedDuringUpload, recordedAfterClear };
+  return { outcomes, conflicts, changedDuringUpload, notLanded, recordedAfterClear };
 
   /**
    * A path cleared for an entry of another kind: what the plan creates there is recorded in

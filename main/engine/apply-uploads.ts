@@ -26,6 +26,7 @@ export async function sendUploads(
       replaces: ctx.remote.get(o.path) ?? null,
       ...(ctx.trashDir !== undefined ? { trash: ctx.trashDir } : {}),
       ...(conflictCopyPath !== undefined ? { conflictCopyPath } : {}),
+      ...(ctx.landIfChanged?.(o.path) ? { landIfChanged: true } : {}),
     };
   };
   const route = routeUploads(ops, {

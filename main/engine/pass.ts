@@ -15,7 +15,7 @@ import type { HaltReason, Plan } from '../core/plan.ts';
 import { hasAncestorOrSelfIn, isWithin, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { OpenTransports } from '../transport/open-transport.ts';
 import type { ItemResult } from '../transport/transport.ts';
-import { applyPlan, type AppliedConflict, type FileOutcome } from './apply-plan.ts';
+import { applyPlan, type AppliedConflict, type ApplyResult, type FileOutcome } from './apply-plan.ts';
 import type { RetryBook } from './backoff.ts';
 import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
@@ -69,6 +69,8 @@ export interface PassLane {
   /** Records of a crashed pass still waiting to be matched against the server. */
   readonly journal: PendingJournal;
   readonly retries: RetryBook;
+  /** Paths whose uploads were not landed because the file changed since its scan, in a row. */
+  readonly changedSends: Map<string, number>;
   /** The lane's published status; edited in place. */
   readonly status: FolderStatus;
   /** The user's answers to a halt; a pass that runs past the rails clears them. */
@@ -93,6 +95,12 @@ export interface DeleteApprovals {
   /** When failed items were last all retried at once (after a write that may have freed space). */
   lastRetrySoon: number;
 }
+
+/**
+ * Sends of a file that changed since its scan, not landed, before the next one lands all the
+ * same (a log that is always being written would otherwise never reach the server).
+ */
+export const CHANGED_SENDS_BEFORE_LANDING = 3;
 
 /** How many of a delete halt's paths the status carries (all of them stay in {@link DeleteApprovals}). */
 export const HALT_PATHS_SHOWN = 50;
@@ -274,6 +282,7 @@ async function execute(
       remote,
       now: () => new Date(),
       shouldStop: () => lane.shouldStop(),
+      landIfChanged: (p) => (lane.changedSends.get(p) ?? 0) >= CHANGED_SENDS_BEFORE_LANDING,
       onProgress: (bytes) => {
         st.bytesDone += bytes;
         lane.bytesSent(bytes);
@@ -308,7 +317,8 @@ async function execute(
   await Promise.all(logged);
   st.inFlight = 0;
   for (const [path, entry] of result.recordedAfterClear) creations.set(path, entry);
-  dropRefusedCreations(ancestor, creations, result.outcomes);
+  countChangedSends(lane.changedSends, result);
+  dropRefusedCreations(ancestor, creations, result.outcomes, result.notLanded);
   // An empty plan changed nothing: leave the index file (and the disk) alone.
   if (plan.ops.length > 0)
     await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
@@ -329,10 +339,22 @@ async function execute(
 }
 
 /**
+ * Counts the sends of each file not landed because it changed since its scan. A landing of a
+ * file that held still, or a failure, ends the count; a landing of a changed file does not,
+ * so a file that never stops changing lands on every pass once it reached the bound.
+ */
+function countChangedSends(counts: Map<string, number>, result: ApplyResult): void {
+  const changed = new Set(result.changedDuringUpload);
+  for (const o of result.outcomes) if (o.op === 'upload' && (!o.ok || !changed.has(o.path))) counts.delete(o.path);
+  for (const p of result.notLanded) counts.set(p, (counts.get(p) ?? 0) + 1);
+}
+
+/**
  * A creation the server refused did not happen: the entry recorded for it before acting goes
  * (the journal is for outcomes Ferry never learns). Left in place, it would claim the local
  * mode for a path that something else may create with another one (rsync's implied
  * directories are 0755), and the difference would pass for a server-side change for ever.
+ * An upload not landed because its file changed since the scan did not happen either.
  * That covers a failed mkdir, upload or symlink at its path, and a failed rename at every
  * path recorded for its target. Afterwards no recorded creation outlives its parent: the
  * ancestor stays a tree (an entry whose parent is gone fails the index's validation, and
@@ -342,12 +364,14 @@ function dropRefusedCreations(
   ancestor: Map<string, Entry>,
   creations: ReadonlyMap<string, Entry>,
   outcomes: readonly FileOutcome[],
+  notLanded: readonly string[],
 ): void {
   if (creations.size === 0) return;
   const dropIfRecorded = (p: string) => {
     const recorded = creations.get(p);
     if (recorded !== undefined && ancestor.get(p) === recorded) ancestor.delete(p);
   };
+  for (const p of notLanded) dropIfRecorded(p);
   const failedRenameTargets = new Set<string>();
   for (const o of outcomes) {
     if (o.ok) continue;

@@ -74,6 +74,7 @@ export class TargetLane extends EventEmitter<LaneEvents> {
   ancestor = new Map<string, Entry>();
   journal: PendingJournal = { maybeLanded: new Map(), maybeMoved: [], maybeCreated: new Map() };
   readonly retries = new RetryBook();
+  readonly changedSends = new Map<string, number>();
   readonly approvals: DeleteApprovals = { shown: [], approved: undefined, keepCopies: false, lastRetrySoon: 0 };
   readonly connection: TargetConnection;
   readonly loop: LaneLoop;
@@ -267,6 +268,7 @@ export class TargetLane extends EventEmitter<LaneEvents> {
       ancestor: this.ancestor,
       journal: this.journal,
       retries: this.retries,
+      changedSends: this.changedSends,
       status: this.st,
       approvals: this.approvals,
       shouldStop: () => this.loop.paused || this.loop.stopping,

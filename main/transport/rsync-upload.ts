@@ -99,6 +99,11 @@ export async function uploadViaRsync(
       };
       continue;
     }
+    if (it.landIfChanged !== true && !isAsScanned(st, it.expected)) {
+      // Not sent: rsync would land other bytes than the journal recorded (UploadItem.landIfChanged).
+      results[i] = { path: it.path, localChanged: true };
+      continue;
+    }
     before.set(i, st);
     const source =
       it.localPath === join(localRoot, it.path) ? localRoot : it.localPath.slice(0, -(it.path.length + 1)) || '/';
@@ -233,6 +238,15 @@ export async function uploadViaRsync(
   // rsync confirms a batch only when it ends, so items are reported as they settle here.
   results.forEach((_, i) => settle(i));
   return results;
+}
+
+/** The local file still is what the scan saw (whole-millisecond mtime, as the scan records it). */
+function isAsScanned(st: Stats, expected: FileEntry): boolean {
+  return (
+    st.size === expected.size &&
+    Math.floor(st.mtimeMs) === Math.floor(expected.mtimeMs) &&
+    (st.mode & 0o7777) === expected.mode
+  );
 }
 
 function changed(a: Stats, b: Stats): boolean {

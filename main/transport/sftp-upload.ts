@@ -62,9 +62,16 @@ export async function uploadFile(
     const after = await local.stat();
     const changedDuringUpload =
       after.size !== item.expected.size ||
-      Math.floor(after.mtimeMs) !== mtimeMs ||
+      Math.floor(after.mtimeMs) !== Math.floor(mtimeMs) ||
       size !== item.expected.size ||
       (after.mode & 0o7777) !== mode;
+    if (changedDuringUpload && item.landIfChanged !== true) {
+      // Not landed: the journal recorded the scanned file, and a landing of other bytes whose
+      // answer is lost would pass for a server edit (UploadItem.landIfChanged).
+      await site.session.unlink(temp);
+      tempCreated = false;
+      return { path: item.path, localChanged: true };
+    }
     const landing = await landUpload(site, item, temp);
     tempCreated = false;
     if (landing.serverChanged) return { path: item.path, ...landing };

@@ -45,6 +45,14 @@ export interface UploadItem {
   replaces?: Entry | null;
   /** With `replaces`: a trash directory (relative) where the replaced version goes instead of being deleted. */
   trash?: string;
+  /**
+   * Land the file even if it no longer is `expected` when sent. Unset, a transport that finds
+   * the local file changed since the scan (before or while sending) does not land it and
+   * answers `localChanged`: what lands must be what the crash journal recorded, or a landing
+   * whose answer is lost passes for a server edit. The engine sets it for a file that changed
+   * under several sends in a row, so that a file that never stops changing still lands.
+   */
+  landIfChanged?: boolean;
 }
 
 /** A server entry that no longer matched the plan, kept under `copy` instead of destroyed. */
@@ -128,6 +136,11 @@ export interface UploadResult extends ItemResult {
   changedDuringUpload?: boolean;
   /** True when the local file no longer existed (deleted or renamed since the scan); not a failure. */
   localVanished?: boolean;
+  /**
+   * True when the local file changed since the scan and was therefore not landed (see
+   * `UploadItem.landIfChanged`); the server is as it was. Not a failure: the engine rescans.
+   */
+  localChanged?: boolean;
 }
 
 export type TransferErrorCode =

@@ -182,6 +182,9 @@ class MemoryTransport implements RemoteTransport {
       return { path: it.path, localVanished: true };
     }
     if (this.dead) throw this.dead;
+    // As the real transports: a file that is no longer what the scan saw is not landed.
+    const changed = data.length !== it.expected.size;
+    if (changed && it.landIfChanged !== true) return { path: it.path, localChanged: true };
     const server = this.#server;
     // The expected-state rule of RemoteTransport: never destroy what no longer matches.
     const found = server.entries.get(it.path);
@@ -201,7 +204,7 @@ class MemoryTransport implements RemoteTransport {
       uploaded,
       ...(keptServerCopy ? { keptServerCopy } : {}),
       ...(it.conflictCopyPath !== undefined ? { conflictCopyPath: it.conflictCopyPath } : {}),
-      ...(data.length !== it.expected.size ? { changedDuringUpload: true } : {}),
+      ...(changed ? { changedDuringUpload: true } : {}),
     };
   }
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SshEndpoint } from '../../main/ssh/endpoint.ts';
 import { openTransports } from '../../main/transport/open-transport.ts';
@@ -151,9 +151,16 @@ test('SFTP: openTransports gives the transport a token bucket at the rate, and u
     const limited = new SftpTransport(main.session, main.root, async () => undefined, { limiter: counting });
     const big = Buffer.alloc(1024 * 1024 + 123, 1);
     writeTree(local, { 'big.bin': big, 'small.txt': 'hello' });
+    // As scanned: a file that is not what its item expects is not landed (UploadItem.landIfChanged).
     const items = ['big.bin', 'small.txt'].map((p) => {
-      const size = p === 'big.bin' ? big.length : 5;
-      return { path: p, localPath: join(local, p), expected: { kind: 'file' as const, size, mtimeMs: 0, mode: 0o644 } };
+      const st = statSync(join(local, p));
+      const expected = {
+        kind: 'file' as const,
+        size: st.size,
+        mtimeMs: Math.floor(st.mtimeMs),
+        mode: st.mode & 0o7777,
+      };
+      return { path: p, localPath: join(local, p), expected };
     });
     const results = await limited.upload(items);
     assert.deepEqual(

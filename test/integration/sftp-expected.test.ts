@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  chmodSync,
   copyFileSync,
   lstatSync,
   mkdirSync,
@@ -50,6 +51,13 @@ function seen(path: string): FileEntry {
   return { kind: 'file', size: st.size, mtimeMs: Math.floor(st.mtimeMs / 1000) * 1000, mode: st.mode & 0o7777 };
 }
 
+/** A local file as its upload item expects it (mtime 1_700_000_200 s, mode 0644): a transport does not land a file that differs. */
+function localWrite(p: string, content: string): void {
+  writeFileSync(p, content);
+  chmodSync(p, 0o644);
+  utimesSync(p, 1_700_000_200, 1_700_000_200);
+}
+
 function serverWrite(remote: string, rel: string, content: string, mtimeSec?: number): void {
   const p = join(remote, rel);
   writeFileSync(p, content);
@@ -63,7 +71,7 @@ test('an upload over a file edited on the server since the scan keeps the edit a
   serverWrite(remote, 'doc.txt', 'v1', 1_700_000_000);
   const scanned = seen(join(remote, 'doc.txt'));
   serverWrite(remote, 'doc.txt', 'edited on the server', 1_700_000_100); // after the scan
-  writeFileSync(join(local, 'doc.txt'), 'v2 local');
+  localWrite(join(local, 'doc.txt'), 'v2 local');
   const [r] = await tr.main.upload([
     {
       path: 'doc.txt',
@@ -83,7 +91,7 @@ test('an upload over the file the scan saw replaces it and keeps nothing', async
   const { t: tr, remote, local } = await open('expect-upload-same');
   t.after(() => tr.close());
   serverWrite(remote, 'doc.txt', 'v1', 1_700_000_000);
-  writeFileSync(join(local, 'doc.txt'), 'v2 local');
+  localWrite(join(local, 'doc.txt'), 'v2 local');
   const [r] = await tr.main.upload([
     {
       path: 'doc.txt',
@@ -101,7 +109,7 @@ test('a new file whose path was taken on the server since the scan is not writte
   const { t: tr, remote, local } = await open('expect-create');
   t.after(() => tr.close());
   serverWrite(remote, 'doc.txt', 'created on the server after the scan');
-  writeFileSync(join(local, 'doc.txt'), 'local');
+  localWrite(join(local, 'doc.txt'), 'local');
   const [r] = await tr.main.upload([
     {
       path: 'doc.txt',

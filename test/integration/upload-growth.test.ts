@@ -1,8 +1,10 @@
 /**
- * A file that grows while it is being uploaded, on both transports against the real sshd:
- * the transport reports `changedDuringUpload`, the engine rescans the file (and sends it
- * again when the server does not hold the final content yet), and the server ends with the
- * final content.
+ * A file that changes after its scan, on both transports against the real sshd. What lands
+ * must be what the crash journal recorded (soak seed 1203203), so a transport that sees the
+ * change before landing does not land (`localChanged`) and the engine rescans and sends it
+ * again; after CHANGED_SENDS_BEFORE_LANDING such sends in a row the file lands all the same.
+ * rsync sees only a change made before its own stat: one made while it runs lands and is
+ * flagged `changedDuringUpload`.
  *
  * The growth is made deterministic by a hook inside the transport's window rather than by
  * racing a large file: over SFTP the upload limiter (awaited before each WRITE, after the
@@ -15,6 +17,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
+import { CHANGED_SENDS_BEFORE_LANDING } from '../../main/engine/pass.ts';
 import { folderConfigFrom } from '../../main/engine/folder-options.ts';
 import { openTransports, type TransportOpener } from '../../main/transport/open-transport.ts';
 import { createRsyncTransport } from '../../main/transport/rsync-transport.ts';
@@ -66,29 +69,39 @@ async function folderFor(name: string, transport: 'sftp' | 'rsync') {
   return { local, remote, config, grow: () => appendFileSync(join(local, 'log.txt'), APPENDED) };
 }
 
+/** One upload's answer, as the tests compare them. */
+function answer(r: UploadResult) {
+  return {
+    path: r.path,
+    error: r.error,
+    landed: r.uploaded?.size,
+    changedDuringUpload: r.changedDuringUpload === true,
+    localChanged: r.localChanged === true,
+  };
+}
+
+const notLanded = {
+  path: 'log.txt',
+  error: undefined,
+  landed: undefined,
+  changedDuringUpload: false,
+  localChanged: true,
+};
+
 /**
- * What every growth test checks once runOnce has returned: the first upload was flagged, a
- * second pass looked again, and the server holds the final content. `resent`: whether that
- * pass had to send the file again (SFTP sent what it read before the growth; rsync started
- * after it and sent the grown file, which the rescan finds already on the server).
+ * What the growth tests check once runOnce has returned: the answers of the uploads, that a
+ * second pass looked again, and that the server holds the final content.
  */
 function assertRescanned(
   seen: Seen,
   summary: { inSync: boolean; uploaded: number },
   f: { local: string; remote: string },
-  grew: number,
-  resent: boolean,
+  answers: ReturnType<typeof answer>[],
 ): void {
-  assert.equal(grew, 1, 'the hook grew the file exactly once, inside an upload');
-  assert.deepEqual(
-    seen.uploads.map((r) => [r.path, r.error, r.changedDuringUpload === true]),
-    [['log.txt', undefined, true], ...(resent ? [['log.txt', undefined, false]] : [])],
-  );
-  assert.equal(seen.uploads[0]?.uploaded?.size, ORIGINAL.length, 'the first upload records the size it was given');
-  if (resent) assert.equal(seen.uploads[1]?.uploaded?.size, ORIGINAL.length + APPENDED.length);
-  // The first full pass, and the rescan of the changed file (its parent, the root, is rescanned too).
+  assert.deepEqual(seen.uploads.map(answer), answers);
+  // The first full pass, and the rescan of the changed file.
   assert.equal(seen.scans.length, 2, JSON.stringify(seen.scans));
-  assert.deepEqual({ inSync: summary.inSync, uploaded: summary.uploaded }, { inSync: true, uploaded: resent ? 2 : 1 });
+  assert.deepEqual({ inSync: summary.inSync, uploaded: summary.uploaded }, { inSync: true, uploaded: 1 });
   assert.equal(readFileSync(join(f.remote, 'log.txt'), 'utf8'), ORIGINAL + APPENDED);
   assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
 }
@@ -99,25 +112,81 @@ async function assertSettled(config: Awaited<ReturnType<typeof folderFor>>['conf
   assert.deepEqual({ inSync: again.inSync, uploaded: again.uploaded }, { inSync: true, uploaded: 0 });
 }
 
-test('SFTP: a file that grows during its upload is flagged, rescanned and sent again', async () => {
-  const f = await folderFor('grow-sftp', 'sftp');
-  const seen: Seen = { uploads: [], scans: [] };
-  let grew = 0;
-  const opener: TransportOpener = async (endpoint, localRoot, choice, opts) => {
+/** The real SFTP transport on the fixture's session, with a limiter (awaited before each WRITE) that runs `grow`. */
+function sftpOpener(seen: Seen, beforeWrite: () => void): TransportOpener {
+  return async (endpoint, localRoot, choice, opts) => {
     const real = await openTransports(endpoint, localRoot, choice, opts);
     assert.ok(real.main instanceof SftpTransport);
-    // The same session and root, with a limiter that appends to the file before the first WRITE.
     const main = new SftpTransport(real.main.session, real.main.root, async () => undefined, {
-      limiter: {
-        take: async () => {
-          if (grew === 0) (f.grow(), grew++);
-        },
-      },
+      limiter: { take: async () => beforeWrite() },
     });
     return { main: record(main, seen), closed: real.closed, close: () => real.close() };
   };
+}
+
+// Soak seed 1203203: what lands must be what the crash journal recorded, or a landing whose
+// answer is lost passes for a server edit. A file that changed while it was sent is not landed.
+test('SFTP: a file that grows during its upload is not landed, rescanned and sent again', async () => {
+  const f = await folderFor('grow-sftp', 'sftp');
+  const seen: Seen = { uploads: [], scans: [] };
+  let grew = 0;
+  const opener = sftpOpener(seen, () => {
+    if (grew === 0) (f.grow(), grew++);
+  });
   const summary = await new FolderSync(f.config, { openTransports: opener }).runOnce();
-  assertRescanned(seen, summary, f, grew, true);
+  assert.equal(grew, 1, 'the hook grew the file exactly once, inside an upload');
+  assertRescanned(seen, summary, f, [
+    notLanded,
+    { ...notLanded, landed: ORIGINAL.length + APPENDED.length, localChanged: false },
+  ]);
+  await assertSettled(f.config);
+});
+
+test('SFTP: a file that changes under every send lands after CHANGED_SENDS_BEFORE_LANDING sends', async () => {
+  const f = await folderFor('grow-always', 'sftp');
+  const seen: Seen = { uploads: [], scans: [] };
+  let grew = 0;
+  let writes = 0;
+  // One WRITE per send (the file is small): grow it under each of the first four.
+  const opener = sftpOpener(seen, () => {
+    if (writes++ < CHANGED_SENDS_BEFORE_LANDING + 1) (f.grow(), grew++);
+  });
+  const summary = await new FolderSync(f.config, { openTransports: opener }).runOnce();
+  assert.equal(grew, CHANGED_SENDS_BEFORE_LANDING + 1);
+  // Each send read the file before the WRITE that grew it: the fourth lands what it read.
+  const sentSize = ORIGINAL.length + CHANGED_SENDS_BEFORE_LANDING * APPENDED.length;
+  assert.deepEqual(seen.uploads.map(answer), [
+    ...Array.from({ length: CHANGED_SENDS_BEFORE_LANDING }, () => notLanded),
+    { ...notLanded, landed: sentSize, changedDuringUpload: true, localChanged: false },
+  ]);
+  assert.equal(readFileSync(join(f.remote, 'log.txt'), 'utf8').length, sentSize);
+  assert.deepEqual({ inSync: summary.inSync, uploaded: summary.uploaded }, { inSync: false, uploaded: 1 });
+  // The file holds still now: the next run sends its final content.
+  const again = await new FolderSync(f.config).runOnce();
+  assert.deepEqual({ inSync: again.inSync, uploaded: again.uploaded }, { inSync: true, uploaded: 1 });
+  assert.deepEqual(diffTrees(readTree(f.local), readTree(f.remote)), []);
+});
+
+test('rsync: a file that changed after the scan is not sent, rescanned and sent again', async () => {
+  const f = await folderFor('changed-rsync', 'rsync');
+  const seen: Seen = { uploads: [], scans: [] };
+  let grew = 0;
+  const opener: TransportOpener = async (endpoint, localRoot) => {
+    const main = record(createRsyncTransport(endpoint, localRoot), seen);
+    // Between the scan and the transport's own look at the file.
+    const upload = main.upload.bind(main);
+    main.upload = (items, onProgress, onItem) => {
+      if (grew === 0) (f.grow(), grew++);
+      return upload(items, onProgress, onItem);
+    };
+    return { main, closed: new Promise<undefined>(() => undefined), close: () => main.close() };
+  };
+  const summary = await new FolderSync(f.config, { openTransports: opener }).runOnce();
+  assert.equal(grew, 1);
+  assertRescanned(seen, summary, f, [
+    notLanded,
+    { ...notLanded, landed: ORIGINAL.length + APPENDED.length, localChanged: false },
+  ]);
   await assertSettled(f.config);
 });
 
@@ -139,6 +208,11 @@ test('rsync: a file that grows during its upload is flagged and rescanned; the s
     };
   };
   const summary = await new FolderSync(f.config, { openTransports: opener }).runOnce();
-  assertRescanned(seen, summary, f, grew, false);
+  assert.equal(grew, 1);
+  // rsync lands what it read (it stat'ed the file before the growth, so it sends the grown
+  // file with the size it found); the rescan finds the server already holding it.
+  assertRescanned(seen, summary, f, [
+    { ...notLanded, landed: ORIGINAL.length, changedDuringUpload: true, localChanged: false },
+  ]);
   await assertSettled(f.config);
 });

@@ -435,39 +435,35 @@ test('a pass scoped below a directory that lies aside does not forget it', async
   assert.deepEqual([...server.entries.keys()].sort(), ['', 'd', 'd/keep.txt']);
 });
 
-// An open finding (docs/RELIABILITY.md, "Open findings"; soak seed 1203203): this test fails
-// on the current code, and is marked todo so that it runs and says so without failing CI.
-test(
-  'an overwrite that sent a file changed after the scan, its answer lost, is Ferry’s own all the same',
-  { todo: 'open finding: an upload that saw its file change after the scan still lands' },
-  async (t) => {
-    const server = new MemoryServer();
-    const { config, localRoot } = folder(t, { 'd/sub/a.txt': 'v1', 'keep.txt': 'k' });
-    const sync = new FolderSync(config, { openTransports: server.open });
-    t.after(() => sync.stop());
-    await sync.start();
-    await statusWhere(sync, inSync, 'the first in-sync state');
-    // Seed 1203203: the file changed between the scan and the upload's read, so the server got
-    // the new bytes stamped with the scanned mtime and mode; the connection died before the
-    // answer, and the local tree was deleted before Ferry came back.
-    let cut = false;
-    server.beforeCall = (call, paths) => {
-      if (!cut && call === 'upload' && paths.includes('d/sub/a.txt'))
-        writeFileSync(join(localRoot, 'd/sub/a.txt'), 'v3, changed while it was being sent');
-    };
-    server.afterCall = (call, paths) => {
-      if (cut || call !== 'upload' || !paths.includes('d/sub/a.txt')) return;
-      cut = true;
-      rmSync(join(localRoot, 'd'), { recursive: true });
-      server.cut();
-    };
-    writeFileSync(join(localRoot, 'd/sub/a.txt'), 'v2, longer');
-    await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
-    assert.deepEqual(
-      [...server.entries.keys()].sort(),
-      ['', 'keep.txt'],
-      'Ferry’s own upload and the directories it made followed the local delete',
-    );
-    assert.equal(sync.status().conflictCount, 0, 'no conflict: nothing of the server’s was involved');
-  },
-);
+// Soak seed 1203203: an overwrite that landed other bytes than the journal recorded, its
+// answer lost, passed for a server edit and was kept after the local delete.
+test('an overwrite that sent a file changed after the scan, its answer lost, is Ferry’s own all the same', async (t) => {
+  const server = new MemoryServer();
+  const { config, localRoot } = folder(t, { 'd/sub/a.txt': 'v1', 'keep.txt': 'k' });
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  // Seed 1203203: the file changed between the scan and the upload's read, so the server got
+  // the new bytes stamped with the scanned mtime and mode; the connection died before the
+  // answer, and the local tree was deleted before Ferry came back.
+  let cut = false;
+  server.beforeCall = (call, paths) => {
+    if (!cut && call === 'upload' && paths.includes('d/sub/a.txt'))
+      writeFileSync(join(localRoot, 'd/sub/a.txt'), 'v3, changed while it was being sent');
+  };
+  server.afterCall = (call, paths) => {
+    if (cut || call !== 'upload' || !paths.includes('d/sub/a.txt')) return;
+    cut = true;
+    rmSync(join(localRoot, 'd'), { recursive: true });
+    server.cut();
+  };
+  writeFileSync(join(localRoot, 'd/sub/a.txt'), 'v2, longer');
+  await statusWhere(sync, (s) => cut && server.connects >= 2 && inSync(s), 'in sync after the reconnect');
+  assert.deepEqual(
+    [...server.entries.keys()].sort(),
+    ['', 'keep.txt'],
+    'Ferry’s own upload and the directories it made followed the local delete',
+  );
+  assert.equal(sync.status().conflictCount, 0, 'no conflict: nothing of the server’s was involved');
+});
