@@ -10,7 +10,9 @@
  * - anything else is kept as a conflict copy of the original path, and logged.
  * The original is found by name: an aside's name is derived from the original's
  * (asideNameFor), and the candidates are the names the ancestor, the local folder and the
- * server know in that directory. An aside whose original no name matches is left alone.
+ * server know in that directory; the aside of such an aside (left by a settling that was
+ * itself interrupted) stands for the same original. An aside whose original no name matches
+ * is left alone.
  * An rsync backup directory (`.ferry-aside-rsync-*` at the root, transport/rsync-backups.ts)
  * holds its asides at their original relative paths; it is removed once nothing but
  * directories is left in it.
@@ -35,6 +37,12 @@ export interface AsideRecoveryPlan {
 /** Prefix of an rsync backup directory at the root (transport/rsync-backups.ts). */
 const RSYNC_BACKUP_PREFIX = `${ASIDE_PREFIX}rsync-`;
 
+/**
+ * How many asides deep a leftover is still traced to its original: each level needs another
+ * settling interrupted between its move aside and its removal.
+ */
+const ASIDE_CHAIN = 4;
+
 /** True for a path whose last segment is an aside name. */
 export const isAside = (path: string): boolean => baseName(path).startsWith(ASIDE_PREFIX);
 
@@ -55,7 +63,13 @@ export function planAsideRecovery(remote: Snapshot, ancestor: Snapshot, local: S
       if (p === '' || isAside(p) || !dirs.has(parentOf(p))) continue;
       const byAside = originals.get(parentOf(p)) ?? new Map<string, string>();
       originals.set(parentOf(p), byAside);
-      byAside.set(asideNameFor(baseName(p)), baseName(p));
+      // Settling an aside is itself a checked removal that moves it aside first, so one
+      // interrupted there leaves the aside of the aside (seed 1203210): it stands for the
+      // same original, and so on down the chain.
+      for (let i = 0, aside = baseName(p); i < ASIDE_CHAIN; i++) {
+        aside = asideNameFor(aside);
+        byAside.set(aside, baseName(p));
+      }
     }
   for (const a of asides) {
     const name = originals.get(parentOf(a))?.get(baseName(a));
@@ -77,7 +91,9 @@ function settleOne(
   now: Date,
   taken: Set<string>,
 ): void {
-  if (!remote.has(path) && remote.get(parentOf(path))?.kind === 'dir') {
+  // `taken`, not the scan: two asides of one path (one of them an aside's aside) go back once.
+  if (!taken.has(path) && remote.get(parentOf(path))?.kind === 'dir') {
+    taken.add(path);
     plan.restore.push({ from: a, to: path });
     return;
   }
