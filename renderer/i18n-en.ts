@@ -106,6 +106,8 @@ export const en = {
     'Both sides changed. Your version is on the server; the server’s version was kept as {copy}.',
   'action.skipped-local-delete': 'Deleted here but changed on the server: the server’s file was left in place.',
   'action.kept-remote-dir': 'Folder deleted here still held server-side changes: those were left in place.',
+  'action.origin-unknown':
+    'Ferry was interrupted while writing this, and the server now holds something else: a server edit or Ferry’s own write. It was left in place.',
   openLocal: 'Open local file',
   showCopy: 'Where is the copy?',
   copyLocation: 'On the server: {path}',

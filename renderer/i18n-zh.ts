@@ -103,6 +103,8 @@ export const zhCN: Catalog = {
   'action.kept-remote-copy': '两边都修改了。服务器上现在是你的版本；服务器原来的版本保存为 {copy}。',
   'action.skipped-local-delete': '本地已删除，但服务器上的文件被修改过：服务器上的文件保留不动。',
   'action.kept-remote-dir': '本地删除的文件夹在服务器上仍有改动：这些内容保留不动。',
+  'action.origin-unknown':
+    'Ferry 写入此文件时被中断，服务器上现在是另一个版本：可能是服务器上的修改，也可能是 Ferry 自己写入的。它保留不动。',
   openLocal: '打开本地文件',
   showCopy: '副本在哪里？',
   copyLocation: '在服务器上：{path}',

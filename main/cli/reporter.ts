@@ -210,6 +210,10 @@ export function humanReporter(out: NodeJS.WriteStream = process.stderr, options:
     },
     conflict(folder, c, target) {
       if (quiet) return;
+      if (c.action === 'origin-unknown') {
+        say(named(folder, `Check ${c.path} on the server: ${c.note ?? 'whose version it holds is unknown'}`, target));
+        return;
+      }
       const what =
         c.action === 'kept-remote-copy'
           ? `the server's version was kept as ${c.conflictCopyPath ?? '(copy failed)'} and the local version pushed`

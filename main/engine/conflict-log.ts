@@ -7,6 +7,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import type { Entry } from '../core/tree.ts';
 
 /**
  * What Ferry did about a conflict:
@@ -16,8 +17,18 @@ import { z } from 'zod';
  *   the server's file was left in place (it no longer matches anything locally).
  * - 'kept-remote-dir': a directory deleted locally still holds entries on the server that
  *   Ferry never pushed or that changed there; those were left in place.
+ * - 'origin-unknown': Ferry was writing at the path when it lost the connection or was
+ *   stopped, and the server now shows neither the old entry nor what Ferry would have
+ *   written: it may be an edit made on the server, or Ferry's own write. It is treated as the
+ *   server's (left in place, a later local change makes a conflict) and reported here, so
+ *   that nobody takes the folder for in sync without seeing it.
  */
-export const CONFLICT_ACTIONS = ['kept-remote-copy', 'skipped-local-delete', 'kept-remote-dir'] as const;
+export const CONFLICT_ACTIONS = [
+  'kept-remote-copy',
+  'skipped-local-delete',
+  'kept-remote-dir',
+  'origin-unknown',
+] as const;
 
 export type ConflictAction = (typeof CONFLICT_ACTIONS)[number];
 
@@ -38,6 +49,17 @@ export interface ConflictRecord {
   /** Relative path of the kept copy, for 'kept-remote-copy'. */
   conflictCopyPath?: string;
   note?: string;
+}
+
+/**
+ * A conflict side for the log. Directories and symlinks too: a kind clash (a server link
+ * where a local directory goes) must not fail the log's validation and with it the pass.
+ */
+export function conflictSide(e: Entry | undefined): ConflictSide | null {
+  if (!e) return null;
+  if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
+  if (e.kind === 'symlink') return { kind: 'symlink', target: e.target };
+  return { kind: 'dir' };
 }
 
 const sideSchema = z

@@ -171,6 +171,11 @@ export function recoverJournal(
   return { added, pending };
 }
 
+/** Same content and, but for links, same mode. */
+function sameEntry(a: Entry, b: Entry): boolean {
+  return sameContent(a, b) && (a.kind === 'symlink' || b.kind === 'symlink' || a.mode === b.mode);
+}
+
 /**
  * Decides the pending records whose paths lie in `scopes`, against what the server now
  * shows, once each:
@@ -179,6 +184,9 @@ export function recoverJournal(
  *   would pass for the server's own and stay there after a local delete;
  * - an overwrite the server shows exactly (same content, same mode) landed: the ancestor
  *   takes it, so Ferry's own write is not taken for a server change.
+ * An overwrite or creation whose path shows neither what was there before nor what Ferry
+ * would have written is passed to `originUnknown`: it may be a server edit or Ferry's own
+ * write, and is treated as the server's but must be reported.
  *
  * Returns whether any record was decided. A decided record leaves the pending set, so the
  * next journal written no longer holds it: the caller must save the ancestor before that
@@ -190,6 +198,7 @@ export function matchJournaled(
   ancestor: Map<string, Entry>,
   remote: Snapshot,
   scopes: readonly string[],
+  originUnknown?: (path: string, found: Entry) => void,
 ): boolean {
   const inScope = (p: string) => scopes.some((s) => isWithin(p, s));
   const before = pending.maybeMoved.length + pending.maybeLanded.size + pending.maybeCreated.size;
@@ -205,8 +214,12 @@ export function matchJournaled(
     pending.maybeLanded.delete(p);
     const r = remote.get(p);
     const a = ancestor.get(p);
-    if (!r || !a || !sameContent(cand, r)) continue;
-    if (cand.kind !== 'symlink' && r.kind !== 'symlink' && cand.mode !== r.mode) continue;
+    if (!r || !a) continue;
+    if (!sameContent(cand, r) || (cand.kind !== 'symlink' && r.kind !== 'symlink' && cand.mode !== r.mode)) {
+      // Neither what was there nor what Ferry wrote: whose it is cannot be known.
+      if (!sameEntry(a, r)) originUnknown?.(p, r);
+      continue;
+    }
     // A mode change keeps the content hash the ancestor had.
     ancestor.set(
       p,
@@ -219,8 +232,12 @@ export function matchJournaled(
     if (!inScope(p)) continue;
     pending.maybeCreated.delete(p);
     const r = remote.get(p);
-    if (r === undefined || r.kind !== cand.kind || (r.kind !== 'dir' && !sameContent(cand, r))) continue;
+    if (r === undefined) continue;
     if (parentOf(p) !== '' && ancestor.get(parentOf(p))?.kind !== 'dir') continue;
+    if (r.kind !== cand.kind || (r.kind !== 'dir' && !sameContent(cand, r))) {
+      originUnknown?.(p, r);
+      continue;
+    }
     // The server's own attributes: a mode that differs from the local one is pushed next.
     recordEntry(
       ancestor,

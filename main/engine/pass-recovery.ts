@@ -5,11 +5,12 @@
  */
 import type { Plan } from '../core/plan.ts';
 import { asideNameFor } from '../core/temp-name.ts';
-import { ancestorsOf, baseName, isWithin, joinRel, parentOf, type Snapshot } from '../core/tree.ts';
+import { ancestorsOf, baseName, isWithin, joinRel, parentOf, type Entry, type Snapshot } from '../core/tree.ts';
 import type { ItemResult, RemoteTransport } from '../transport/transport.ts';
 import { planAsideRecovery, settleAsides } from './aside-recovery.ts';
-import { appendConflict, readConflicts, type ConflictRecord } from './conflict-log.ts';
-import { writeJournal, pendingRecords } from './journal.ts';
+import { appendConflict, conflictSide, readConflicts, type ConflictRecord } from './conflict-log.ts';
+import { saveIndex } from './index-store.ts';
+import { journalPending, matchJournaled, pendingRecords, writeJournal } from './journal.ts';
 import type { PassLane } from './pass.ts';
 import { findUnloggedCopies } from './unlogged-copies.ts';
 
@@ -54,6 +55,35 @@ export function keepAsidedPaths(plan: Plan, unsettled: readonly string[]): Plan 
 }
 
 /**
+ * Decides the journal records of an interrupted pass that lie in `scopes` (matchJournaled).
+ * What was decided is in no journal once this pass writes its own, so the index is saved
+ * and the journal rewritten right away: a kill before the pass ends must not lose it. A
+ * path whose origin cannot be known is logged ('origin-unknown'), never passed over.
+ */
+export async function decideJournaled(
+  lane: PassLane,
+  remote: Snapshot,
+  local: Snapshot,
+  scopes: readonly string[],
+): Promise<void> {
+  const { journal, ancestor, config, status } = lane;
+  if (!journal.maybeLanded.size && !journal.maybeMoved.length && !journal.maybeCreated.size) return;
+  const unknown: [string, Entry][] = [];
+  if (!matchJournaled(journal, ancestor, remote, scopes, (p, found) => unknown.push([p, found]))) return;
+  await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: status.remote });
+  await journalPending(lane.files.journal, journal);
+  for (const [path, found] of unknown)
+    await recordConflict(lane, {
+      time: new Date().toISOString(),
+      path,
+      local: conflictSide(local.get(path)),
+      remote: conflictSide(found),
+      action: 'origin-unknown',
+      note: `Ferry was writing ${path} when it lost the connection or was stopped, and the server now holds something else there: an edit made on the server, or Ferry's own write. It was left as it is: check it, then edit the local file to push yours over it (the server's is kept as a conflict copy) or delete it on the server.`,
+    });
+}
+
+/**
  * Logs the conflict copies an interrupted pass made without a record (unlogged-copies.ts).
  * Runs on a full pass only: a copy sits next to its original, anywhere in the tree.
  */
@@ -88,8 +118,13 @@ export async function asidedForgets(
   if (forgets.length === 0) return [];
   /** Aside path -> the path it would stand for. */
   const probes = new Map<string, string>();
+  // An aside's own aside too: a discard of an aside moves it aside once more (seed 1203210).
   for (const f of forgets)
-    for (const p of [f, ...ancestorsOf(f)]) probes.set(joinRel(parentOf(p), asideNameFor(baseName(p))), p);
+    for (const p of [f, ...ancestorsOf(f)]) {
+      const once = asideNameFor(baseName(p));
+      probes.set(joinRel(parentOf(p), once), p);
+      probes.set(joinRel(parentOf(p), asideNameFor(once)), p);
+    }
   const seen = (await transport.scan([...probes.keys()])).entries;
   const asided = new Set<string>();
   for (const [probe, p] of probes) if (seen.has(probe)) asided.add(p);

@@ -20,9 +20,10 @@ import type { RetryBook } from './backoff.ts';
 import { pruneTrash } from './trash.ts';
 import { TRASH_DIR } from '../core/temp-name.ts';
 import { utcStamp } from '../core/conflict-name.ts';
-import type { ConflictRecord } from './conflict-log.ts';
+import { conflictSide, type ConflictRecord } from './conflict-log.ts';
 import {
   asidedForgets,
+  decideJournaled,
   keepAsidedPaths,
   logUnloggedCopies,
   recordConflict,
@@ -33,8 +34,6 @@ import { saveIndex } from './index-store.ts';
 import {
   holdPending,
   journalFor,
-  journalPending,
-  matchJournaled,
   pendingRecords,
   removeJournal,
   writeJournal,
@@ -134,12 +133,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
     await t.main.remove(remoteScan.tempFiles.map((p) => ({ path: p, kind: 'file' as const })));
   if (config.trash && full) await pruneTrash(t.main, remoteScan.entries, config.trash.days, Date.now());
   for (const [p, e] of [...ancestor]) if (isIgnoredPath(p, e, ig)) ancestor.delete(p);
-  // What was just decided is in no journal once this pass writes its own: on disk now, or a
-  // kill before this pass saves the index loses it (see matchJournaled).
-  if (matchJournaled(lane.journal, ancestor, remote, scopes)) {
-    await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
-    await journalPending(lane.files.journal, lane.journal);
-  }
+  await decideJournaled(lane, remote, local, scopes);
   if (lane.journal.copiesSince !== undefined && full) await logUnloggedCopies(lane, remote, local);
 
   await hashRenameCandidates(lane.local, { ancestor, local, remote, scopes });
@@ -254,8 +248,8 @@ async function execute(
     const record: ConflictRecord = {
       time: new Date().toISOString(),
       path: c.path,
-      local: summarize(c.local),
-      remote: summarize(c.remote),
+      local: conflictSide(c.local),
+      remote: conflictSide(c.remote),
       action: c.resolution,
       ...(c.conflictCopyPath ? { conflictCopyPath: c.conflictCopyPath } : {}),
       ...(c.error ? { note: `could not keep the server's copy: ${c.error}` } : c.note ? { note: c.note } : {}),
@@ -385,17 +379,6 @@ function dropRefusedCreations(
     if (hasAncestorOrSelfIn(failedRenameTargets, p) || (parent !== '' && ancestor.get(parent)?.kind !== 'dir'))
       dropIfRecorded(p);
   }
-}
-
-/**
- * A conflict side for the log. Directories and symlinks too: a kind clash (a server link
- * where a local directory goes) must not fail the log's validation and with it the pass.
- */
-function summarize(e: Entry | undefined): ConflictRecord['local'] {
-  if (!e) return null;
-  if (e.kind === 'file') return { size: e.size, mtimeMs: e.mtimeMs, ...(e.hash ? { hash: e.hash } : {}) };
-  if (e.kind === 'symlink') return { kind: 'symlink', target: e.target };
-  return { kind: 'dir' };
 }
 
 /** Drift found in `scopes` replaces what was known there; at most 1,000 paths are kept. */

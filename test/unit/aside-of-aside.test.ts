@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { asideNameFor } from '../../main/core/temp-name.ts';
 import type { Entry } from '../../main/core/tree.ts';
 import { planAsideRecovery } from '../../main/engine/aside-recovery.ts';
+import { asidedForgets } from '../../main/engine/pass-recovery.ts';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { MemoryServer } from '../harness/memory-transport.ts';
 import { memoryFolder } from '../harness/memory-folder.ts';
@@ -132,4 +133,21 @@ test('a pass settles an aside of an aside before it reports in sync (seed 120321
   );
   assert.ok(!server.entries.has(leftover), 'the leftover is settled');
   assert.equal(server.files().get('dir4064/.env3839'), 'version two, longer');
+});
+
+test('a narrow pass probes the aside of an aside too before it forgets what lies below it', async () => {
+  const server = new MemoryServer();
+  server.mkdir('d');
+  // `d/sub` was moved aside, and the discard of that aside moved it aside once more.
+  server.mkdir(`d/${twiceAside('sub')}`);
+  const { main } = await server.open(
+    { host: 'memory.invalid', port: 22, user: 'u', displayName: 'memory', remoteRoot: '/srv' } as never,
+    '/nonexistent',
+    'sftp',
+  );
+  const plan = { ops: [{ op: 'forget' as const, path: 'd/sub/x.txt' }], conflicts: [], drift: [], deletedFiles: 0 };
+  assert.deepEqual(await asidedForgets(main, plan as never, ['d/sub']), ['d/sub/x.txt']);
+  // Nothing aside: nothing kept.
+  server.deleteSubtree(`d/${twiceAside('sub')}`);
+  assert.deepEqual(await asidedForgets(main, plan as never, ['d/sub']), []);
 });
