@@ -1,8 +1,9 @@
 /**
  * A smaller stand for new Chromium test files: the built renderer served locally, the real
  * IPC handlers (every call recorded in `calls`) over the test bridge, the real engine and a
- * real sshd whose host key is already trusted. app.test.ts keeps its own stand (it checks
- * the first connection's host-key confirmation, so it starts with an empty known_hosts).
+ * real sshd whose host key is already trusted. The app-*.test.ts files have their own stand
+ * (app-harness.ts: it checks the first connection's host-key confirmation, so it can start with
+ * an empty known_hosts), which reuses the helpers below.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -38,11 +39,13 @@ export interface UiStand {
   close(): Promise<void>;
 }
 
-function serve(dir: string): Promise<{ server: Server; url: string }> {
+/** Serves the built renderer in `dir` on a free port of 127.0.0.1. */
+export function serve(dir: string): Promise<{ server: Server; url: string }> {
   const types: Record<string, string> = {
     '.html': 'text/html; charset=utf-8',
     '.js': 'text/javascript',
     '.css': 'text/css',
+    '.map': 'application/json',
   };
   const srv = createServer(async (req, res) => {
     const path = normalize(join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
@@ -75,7 +78,7 @@ export async function startStand(): Promise<UiStand> {
   });
   const sshd = await startSshd();
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-ui-features-'));
-  // Its own build directory: app.test.ts may be building out/renderer at the same time.
+  // Its own build directory: another file's stand may be building at the same time.
   const rendererDir = await buildRenderer(join(tmp, 'renderer'));
   const noSshConfig = join(tmp, 'no-ssh-config');
   const manager = await FolderManager.open({
@@ -144,12 +147,18 @@ export async function startStand(): Promise<UiStand> {
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core at WCAG 2.1 AA on the page as it is now (no violation allowed), then a screenshot. */
-export async function checkAndShoot(page: Page, name: string): Promise<void> {
+/** axe-core at WCAG 2.1 AA on the page as it is now: no violation allowed. */
+export async function checkAxe(page: Page, state: string): Promise<void> {
+  // page.evaluate runs through the debugging protocol, so the page's CSP does not block it.
   await page.evaluate(axeSource);
   const violations = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] })
     .then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`)) as string[];
-  assert.deepEqual(violations, [], `axe-core violations in state "${name}"`);
+  assert.deepEqual(violations, [], `axe-core violations in state "${state}"`);
+}
+
+/** axe-core at WCAG 2.1 AA on the page as it is now (no violation allowed), then a screenshot. */
+export async function checkAndShoot(page: Page, name: string): Promise<void> {
+  await checkAxe(page, name);
   await page.screenshot({ path: join(shots, `${name}.png`) });
 }
 
