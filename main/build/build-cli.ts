@@ -2,8 +2,7 @@
  * Builds the headless `ferry` for machines without Node (issue 18, item 4):
  *   bundle: main/cli/ferry.ts -> out/cli/ferry.cjs, the CLI and every npm dependency in one
  *           CommonJS file (ssh2's optional native `cpu-features` and `sshcrypto.node` stay out:
- *           ssh2 falls back to its JavaScript code without them; `sshcrypto.node`, when built,
- *           is copied beside the bundle, where ssh2 looks). `bin/ferry` runs it.
+ *           ssh2 falls back to its JavaScript code without them). `bin/ferry` runs it.
  *   all:    that, then out/cli/ferry, a Node single executable application for this platform
  *           (Linux x64 here): the Node 24 binary `npm ci` installed (node_modules/node), symbols
  *           stripped when `strip` exists, with the bundle and its V8 code cache injected by
@@ -60,25 +59,7 @@ export async function buildCliBundle(outDir: string = CLI_OUT_DIR): Promise<stri
   // for code that would locate files from its own URL, which a single executable has not.
   if (result.warnings.length > 0) throw new Error(`esbuild warned ${result.warnings.length} time(s): see above.`);
   await assertSelfContained(outfile);
-  await copySsh2Binding(outDir);
   return outfile;
-}
-
-/**
- * ssh2's native crypto binding, when built (main/build/build-ssh2-binding.ts), beside the
- * bundle where its `require('./crypto/build/Release/sshcrypto.node')` looks: without it the
- * bundled CLI does AES-GCM in JavaScript. A stale copy goes when there is none to copy.
- */
-async function copySsh2Binding(outDir: string): Promise<void> {
-  const rel = join('crypto', 'build', 'Release', 'sshcrypto.node');
-  const built = join(root, 'node_modules', 'ssh2', 'lib', 'protocol', rel);
-  const dest = join(outDir, rel);
-  if (!existsSync(built)) {
-    await rm(dest, { force: true });
-    return;
-  }
-  await mkdir(dirname(dest), { recursive: true });
-  await copyFile(built, dest);
 }
 
 /**
