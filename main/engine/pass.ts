@@ -34,8 +34,8 @@ import { saveIndex } from './index-store.ts';
 import {
   holdPending,
   journalFor,
+  journalPending,
   pendingRecords,
-  removeJournal,
   writeJournal,
   type PendingJournal,
 } from './journal.ts';
@@ -313,10 +313,21 @@ async function execute(
   for (const [path, entry] of result.recordedAfterClear) creations.set(path, entry);
   countChangedSends(lane.changedSends, result);
   dropRefusedCreations(ancestor, creations, result.outcomes, result.notLanded);
+  // An overwrite reported failed may have landed: the transport fails it when it cannot
+  // settle the version it moved aside after the new one landed (seed 1203401: the trash
+  // directory refused as the server went read-only). Held like after a cut, it is accepted
+  // once the server shows exactly what Ferry wrote; else Ferry's own version passes for a
+  // server change, and a local delete keeps it.
+  const failed = new Set(result.outcomes.filter((o) => !o.ok).map((o) => o.path));
+  holdPending(
+    lane.journal,
+    records.filter((r) => r.kind === 'replace' && failed.has(r.path)),
+  );
   // An empty plan changed nothing: leave the index file (and the disk) alone.
   if (plan.ops.length > 0)
     await saveIndex(lane.files.index, ancestor, { localRoot: config.localRoot, remote: st.remote });
-  if (records.length) await removeJournal(lane.files.journal);
+  // What is still pending stays on disk, for the next run.
+  if (records.length) await journalPending(lane.files.journal, lane.journal);
   const rootRefused = result.outcomes.find((o) => o.op === 'mkdir' && o.path === '' && !o.ok);
   // After the bookkeeping (nothing below the root was sent, and what was recorded for it went).
   if (rootRefused)
