@@ -125,7 +125,15 @@ test('after a crash, a journaled rewrite that the server does not show stays a s
   const f = await crashedAfterRewriting('journal-rewrite-other', 'something else');
   const r = await f.once();
   assert.equal(existsSync(join(f.remote, 'a.txt')), true);
-  assert.equal(r.events.filter((e) => e.event === 'conflict').length, 1, r.stdout);
+  // Neither the old version nor Ferry's: logged as of unknown origin, then kept from the local delete.
+  assert.deepEqual(
+    r.events.filter((e) => e.event === 'conflict').map((e) => [e.path, e.action]),
+    [
+      ['a.txt', 'origin-unknown'],
+      ['a.txt', 'skipped-local-delete'],
+    ],
+    r.stdout,
+  );
 });
 
 test("after a crash, a rename the server shows is Ferry's own: the moved tree, deleted locally, is removed from the server", async () => {
