@@ -63,10 +63,16 @@ export class Mounts {
     this.active.push(dir);
   }
 
+  /** Makes `dir` read-only with a read-only bind mount over it; throws, with nothing left mounted, when it can't. */
   bindReadOnly(dir: string): void {
     run('mount', ['--bind', dir, dir]);
     this.active.push(dir);
-    run('mount', ['-o', 'remount,bind,ro', dir]);
+    try {
+      run('mount', ['-o', 'remount,bind,ro', dir]);
+    } catch (err) {
+      this.release(dir);
+      throw err;
+    }
   }
 
   /** Undoes the latest mount on `dir`; lazily when it is busy. */
