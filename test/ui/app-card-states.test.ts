@@ -164,6 +164,9 @@ describe('Ferry window in Chromium', () => {
     for (let i = 0; i < 120; i++) rmSync(join(local, 'many', `f${i}.txt`));
     await waitForState('halted');
     const problem = card().locator('.problem');
+    // A halted folder rescans on each later local change (lane-loop.ts), so the 120 deletes
+    // may halt it more than once, scanning in between: wait for the halt that saw them all.
+    await problem.filter({ hasText: /would delete 120 of/ }).waitFor();
     assert.match(await problem.innerText(), /would delete 120 of \d+ file\(s\) on the server/);
     assert.doesNotMatch(await problem.innerText(), /--|command line/, 'no command-line text in the window');
     assert.equal(await problem.locator('.halt-paths li').count(), 50, 'the first 50 paths are listed');
