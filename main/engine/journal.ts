@@ -215,7 +215,7 @@ export function matchJournaled(
     const r = remote.get(p);
     const a = ancestor.get(p);
     if (!r || !a) continue;
-    if (!sameContent(cand, r) || (cand.kind !== 'symlink' && r.kind !== 'symlink' && cand.mode !== r.mode)) {
+    if (!sameEntry(cand, r)) {
       // Neither what was there nor what Ferry wrote: whose it is cannot be known.
       if (!sameEntry(a, r)) originUnknown?.(p, r);
       continue;
