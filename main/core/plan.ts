@@ -27,8 +27,12 @@ export type PlanOp =
   | { op: 'mkdir'; path: string; entry: DirEntry; keepRemoteCopy: boolean }
   | { op: 'upload'; path: string; entry: FileEntry; keepRemoteCopy: boolean }
   | { op: 'symlink'; path: string; entry: SymlinkEntry; keepRemoteCopy: boolean }
-  /** Content already matches; bring mode (and file mtime) in line. */
-  | { op: 'setAttributes'; path: string; entry: FileEntry | DirEntry; mode: Mode; mtimeMs?: number }
+  /**
+   * Content already matches; bring mode (and file mtime) in line. `expected` is the server
+   * entry as scanned (for a renamed tree, as scanned at its old path): the server is left as
+   * it is when it holds anything else, since an mtime set onto a same-size server edit hides it.
+   */
+  | { op: 'setAttributes'; path: string; entry: FileEntry | DirEntry; mode: Mode; mtimeMs?: number; expected: Entry }
   /** A deletion propagated from the local side (or, in mirror mode, an extra remote entry). */
   | { op: 'remove'; path: string; kind: Entry['kind'] }
   /** No server change: both sides already agree; record `entry` in the ancestor. */

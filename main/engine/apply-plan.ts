@@ -309,7 +309,12 @@ export async function applyPlan(ctx: ApplyContext): Promise<ApplyResult> {
       guarded: (o) => [o.path],
       send: (ops) =>
         transport.setAttributes(
-          ops.map((o) => ({ path: o.path, mode: o.mode, ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}) })),
+          ops.map((o) => ({
+            path: o.path,
+            mode: o.mode,
+            ...(o.mtimeMs !== undefined ? { mtimeMs: o.mtimeMs } : {}),
+            expected: o.expected,
+          })),
         ),
       succeeded: (o) => {
         // Keep the content hash we knew: only attributes changed.

@@ -141,7 +141,7 @@ export function reconcile(input: ReconcileInput): Plan {
 
 /** Local moves the server can replay as renames; both ends of each are decided by it. */
 function planRenames(b: PlanBuilder, paths: string[]): void {
-  const { ancestor, local } = b.input;
+  const { ancestor, local, remote } = b.input;
   for (const { from, to } of findDirectoryRenames(b.input, paths)) {
     b.op({ op: 'rename', from, to, kind: 'dir' });
     b.handleTree(from);
@@ -151,7 +151,7 @@ function planRenames(b: PlanBuilder, paths: string[]): void {
     for (const [rel, a] of subtreeOf(ancestor, from)) {
       const path = rel === '' ? to : `${to}/${rel}`;
       const l = local.get(path);
-      if (l) b.op(...attributesOp(path, l, a));
+      if (l) b.op(...attributesOp(path, l, a, remote.get(rel === '' ? from : `${from}/${rel}`) ?? a));
     }
   }
   for (const { from, to, before, after } of findFileRenames(
@@ -162,7 +162,14 @@ function planRenames(b: PlanBuilder, paths: string[]): void {
     b.handlePath(from);
     b.handlePath(to);
     if (!sameAttributes(before, after))
-      b.op({ op: 'setAttributes', path: to, entry: after, mode: after.mode, mtimeMs: after.mtimeMs });
+      b.op({
+        op: 'setAttributes',
+        path: to,
+        entry: after,
+        mode: after.mode,
+        mtimeMs: after.mtimeMs,
+        expected: remote.get(from) ?? before,
+      });
   }
 }
 
@@ -314,9 +321,22 @@ function createOp(path: string, l: Entry, keepRemoteCopy: boolean): PlanOp {
   }
 }
 
-function attributesOp(path: string, l: Entry, r: Entry): PlanOp[] {
+/**
+ * The setAttributes that brings `r`'s attributes to `l`'s, if any; `expected` is what the
+ * server holds now (`r` itself, except for a renamed tree: `r` at its old path).
+ */
+function attributesOp(path: string, l: Entry, r: Entry, expected: Entry = r): PlanOp[] {
   if (l.kind === 'symlink' || sameAttributes(l, r)) return [];
-  return [{ op: 'setAttributes', path, entry: l, mode: l.mode, ...(l.kind === 'file' ? { mtimeMs: l.mtimeMs } : {}) }];
+  return [
+    {
+      op: 'setAttributes',
+      path,
+      entry: l,
+      mode: l.mode,
+      ...(l.kind === 'file' ? { mtimeMs: l.mtimeMs } : {}),
+      expected,
+    },
+  ];
 }
 
 /**

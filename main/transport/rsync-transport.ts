@@ -49,6 +49,7 @@ import { mkdirViaRsync, removeViaRsync, symlinkViaRsync } from './rsync-staged-o
 import { uploadViaRsync } from './rsync-upload.ts';
 import type {
   AsideSettler,
+  AttributesItem,
   ItemResult,
   RemoteScan,
   RemoveItem,
@@ -147,7 +148,7 @@ export class RsyncTransport implements RemoteTransport {
     }));
   }
 
-  async setAttributes(items: readonly { path: string; mode?: Mode; mtimeMs?: number }[]): Promise<ItemResult[]> {
+  async setAttributes(items: readonly AttributesItem[]): Promise<ItemResult[]> {
     this.#rsync.assertOpen();
     return items.map((it) => ({
       path: it.path,

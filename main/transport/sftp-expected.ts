@@ -144,7 +144,7 @@ async function moveToTrash(site: SftpSite, abs: string, trashRel: string): Promi
   }
 }
 
-async function statEntry(site: SftpSite, abs: string): Promise<Entry | undefined> {
+export async function statEntry(site: SftpSite, abs: string): Promise<Entry | undefined> {
   let st;
   try {
     st = await site.session.lstat(abs);

@@ -49,6 +49,10 @@ export function isNoSuchFile(err: unknown): boolean {
   return (err as { code?: unknown })?.code === SFTP_STATUS.NO_SUCH_FILE;
 }
 
+export function isPermissionDenied(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === SFTP_STATUS.PERMISSION_DENIED;
+}
+
 export interface SftpSessionOptions {
   /**
    * A server that answers none of the pending requests for this long is taken for dead (the
@@ -164,6 +168,9 @@ export class SftpSession {
   }
   write(handle: Buffer, buf: Buffer, position: number, path: string): Promise<void> {
     return call(this, 'write', path, (cb) => this.sftp.write(handle, buf, 0, buf.length, position, (err) => cb(err)));
+  }
+  fstat(handle: Buffer, path: string): Promise<Stats> {
+    return call(this, 'stat', path, (cb) => this.sftp.fstat(handle, cb));
   }
   fsetstat(handle: Buffer, attrs: InputAttributes, path: string): Promise<void> {
     return call(this, 'setstat', path, (cb) => this.sftp.fsetstat(handle, attrs, (err) => cb(err)));

@@ -17,11 +17,13 @@ import { isSafeRelPath } from '../core/tree.ts';
 import { SftpSession, isNoSuchFile } from './sftp-session.ts';
 import { describeFailure, renameOver, S_IFDIR, S_IFMT, tempName, type SftpSite } from './sftp-land.ts';
 import { removeExpected, settleAsideDir } from './sftp-expected.ts';
+import { setAttributesExpected } from './sftp-attributes.ts';
 import { scanSftp } from './sftp-scan.ts';
 import { uploadFile } from './sftp-upload.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type {
   AsideItem,
+  AttributesItem,
   AsideSettler,
   ItemResult,
   RemoteScan,
@@ -258,17 +260,13 @@ export class SftpTransport implements RemoteTransport, SftpSite, AsideSettler {
     }
   }
 
-  async setAttributes(items: readonly { path: string; mode?: number; mtimeMs?: number }[]): Promise<ItemResult[]> {
+  async setAttributes(items: readonly AttributesItem[]): Promise<ItemResult[]> {
     return this.#checked(
-      mapLimit(items, 32, async ({ path: rel, mode, mtimeMs }) => {
+      mapLimit(items, 32, async (item) => {
         try {
-          const attrs: { mode?: number; mtime?: number; atime?: number } = {};
-          if (mode !== undefined) attrs.mode = mode;
-          if (mtimeMs !== undefined) attrs.mtime = attrs.atime = Math.floor(mtimeMs / 1000);
-          await this.session.setstat(this.abs(rel), attrs);
-          return { path: rel };
+          return await setAttributesExpected(this, this.abs(item.path), item);
         } catch (err) {
-          return { path: rel, ...(await describeFailure(this.session, err, this.abs(rel))) };
+          return { path: item.path, ...(await describeFailure(this.session, err, this.abs(item.path))) };
         }
       }),
     );

@@ -115,6 +115,14 @@ export interface AsideSettler {
   settleAside(dir: string, items: readonly AsideItem[], now: Date): Promise<SettledAside[]>;
 }
 
+export interface AttributesItem {
+  path: string;
+  mode?: Mode;
+  mtimeMs?: number;
+  /** The entry the plan saw at `path`; anything else found there is left alone (`serverChanged`). */
+  expected?: Entry;
+}
+
 export interface ItemResult {
   path: string;
   /** The server's or the system's message, for the user; absent on success. */
@@ -177,7 +185,12 @@ export interface RemoteTransport {
   rename(items: readonly { from: string; to: string }[]): Promise<ItemResult[]>;
   /** Removes files, symlinks and whole directory trees. A missing path is success. */
   remove(items: readonly RemoveItem[]): Promise<ItemResult[]>;
-  setAttributes(items: readonly { path: string; mode?: Mode; mtimeMs?: number }[]): Promise<ItemResult[]>;
+  /**
+   * Sets modes and mtimes. An item with `expected` changes nothing unless the server still
+   * holds that entry (else `serverChanged`): an mtime set onto a same-size server edit would
+   * hide it from every later pass.
+   */
+  setAttributes(items: readonly AttributesItem[]): Promise<ItemResult[]>;
   /** Copies the server file at `path` to `localPath` (SFTP only: `ferry restore`). */
   download?(path: string, localPath: string): Promise<void>;
   close(): Promise<void>;

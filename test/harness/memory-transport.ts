@@ -8,10 +8,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { TEMP_PREFIX } from '../../main/core/temp-name.ts';
-import { ancestorsOf, baseName, isWithin, parentOf, type Entry } from '../../main/core/tree.ts';
+import { ancestorsOf, baseName, isWithin, matchesExpected, parentOf, type Entry } from '../../main/core/tree.ts';
 import type { OpenTransports, TransportOpener } from '../../main/transport/open-transport.ts';
 import { conflictCopyName } from '../../main/core/conflict-name.ts';
 import type {
+  AttributesItem,
   ItemResult,
   KeptServerCopy,
   RemoveItem,
@@ -283,15 +284,16 @@ class MemoryTransport implements RemoteTransport {
     return { path, copy, found };
   }
 
-  async setAttributes(items: readonly { path: string; mode?: number; mtimeMs?: number }[]): Promise<ItemResult[]> {
+  async setAttributes(items: readonly AttributesItem[]): Promise<ItemResult[]> {
     this.#enter(
       'setAttributes',
       items.map((i) => i.path),
     );
-    return items.map(({ path, mode, mtimeMs }) => {
+    return items.map(({ path, mode, mtimeMs, expected }) => {
       const refused = this.#refusal(path);
       if (refused) return refused;
       const e = this.#server.entries.get(path);
+      if (expected !== undefined && (!e || !matchesExpected(e, expected))) return { path, serverChanged: true };
       if (!e || e.kind === 'symlink') return { path, error: `no such file: ${path}`, errorCode: 'not-found' };
       this.#server.entries.set(path, {
         ...e,

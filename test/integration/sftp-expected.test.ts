@@ -238,3 +238,40 @@ test('an aside that holds a server edit is kept as a conflict copy and logged', 
     [],
   );
 });
+
+test('a mode and mtime change leaves a same-size server edit made since the scan alone', async (t) => {
+  const { t: tr, remote } = await open('expect-attributes');
+  t.after(() => tr.close());
+  serverWrite(remote, 'doc.txt', 'version one', 1_700_000_000);
+  serverWrite(remote, 'same.txt', 'version one', 1_700_000_000);
+  serverWrite(remote, 'unreadable.txt', 'version one', 1_700_000_000);
+  chmodSync(join(remote, 'unreadable.txt'), 0o200); // Ferry may set what it may not read
+  const scanned = seen(join(remote, 'doc.txt'));
+  serverWrite(remote, 'doc.txt', 'version two', 1_700_000_100); // same size, after the scan
+  mkdirSync(join(remote, 'd'));
+  fx.sshd.own(join(remote, 'd'));
+  const results = await tr.main.setAttributes([
+    { path: 'doc.txt', mode: 0o600, mtimeMs: 1_700_000_000_000, expected: scanned },
+    { path: 'same.txt', mode: 0o600, mtimeMs: 1_700_000_050_000, expected: seen(join(remote, 'same.txt')) },
+    { path: 'unreadable.txt', mode: 0o600, mtimeMs: 1_700_000_050_000, expected: seen(join(remote, 'unreadable.txt')) },
+    { path: 'd', mode: 0o700, expected: { kind: 'dir', mode: 0o755 } },
+    { path: 'gone.txt', mode: 0o600, expected: scanned },
+  ]);
+  assert.deepEqual(results, [
+    { path: 'doc.txt', serverChanged: true },
+    { path: 'same.txt' },
+    { path: 'unreadable.txt' },
+    { path: 'd' },
+    { path: 'gone.txt', serverChanged: true },
+  ]);
+  const edited = lstatSync(join(remote, 'doc.txt'));
+  assert.equal(readFileSync(join(remote, 'doc.txt'), 'utf8'), 'version two');
+  assert.equal(Math.floor(edited.mtimeMs / 1000), 1_700_000_100, 'the edit keeps its mtime');
+  assert.equal(edited.mode & 0o7777, 0o644);
+  for (const name of ['same.txt', 'unreadable.txt']) {
+    const st = lstatSync(join(remote, name));
+    assert.equal(st.mode & 0o7777, 0o600, name);
+    assert.equal(Math.floor(st.mtimeMs / 1000), 1_700_000_050, name);
+  }
+  assert.equal(lstatSync(join(remote, 'd')).mode & 0o7777, 0o700);
+});
