@@ -45,6 +45,19 @@ export function sameSecond(aMs: number, bMs: number): boolean {
 }
 
 /**
+ * Whether a local file's stat still shows what the scan recorded: size, mode, and mtime to
+ * the whole millisecond (the scan's precision). The transports' one test for "changed since
+ * the scan" before they land a file (UploadItem.landIfChanged).
+ */
+export function statMatchesScan(st: { size: number; mtimeMs: number; mode: number }, scanned: FileEntry): boolean {
+  return (
+    st.size === scanned.size &&
+    Math.floor(st.mtimeMs) === Math.floor(scanned.mtimeMs) &&
+    (st.mode & 0o7777) === scanned.mode
+  );
+}
+
+/**
  * Whether a server entry found now is the one expected there, as far as a stat tells: the
  * kind, and for a file its size, whole-second mtime and mode, for a link its target. A
  * directory matches any directory (what lies below it is checked entry by entry). The one

@@ -17,7 +17,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/hash-file.ts';
 import { mapLimit } from '../core/map-limit.ts';
-import { isSafeRelPath, sameSecond, type Entry, type FileEntry } from '../core/tree.ts';
+import { isSafeRelPath, sameSecond, statMatchesScan, type Entry, type FileEntry } from '../core/tree.ts';
 import { backupArgs, backupPlace, settleBackups, sharedTrash, type BackupPlace } from './rsync-backups.ts';
 import { failure, type RsyncRunner } from './rsync-runner.ts';
 import {
@@ -99,7 +99,7 @@ export async function uploadViaRsync(
       };
       continue;
     }
-    if (it.landIfChanged !== true && !isAsScanned(st, it.expected)) {
+    if (it.landIfChanged !== true && !statMatchesScan(st, it.expected)) {
       // Not sent: rsync would land other bytes than the journal recorded (UploadItem.landIfChanged).
       results[i] = { path: it.path, localChanged: true };
       continue;
@@ -238,15 +238,6 @@ export async function uploadViaRsync(
   // rsync confirms a batch only when it ends, so items are reported as they settle here.
   results.forEach((_, i) => settle(i));
   return results;
-}
-
-/** The local file still is what the scan saw (whole-millisecond mtime, as the scan records it). */
-function isAsScanned(st: Stats, expected: FileEntry): boolean {
-  return (
-    st.size === expected.size &&
-    Math.floor(st.mtimeMs) === Math.floor(expected.mtimeMs) &&
-    (st.mode & 0o7777) === expected.mode
-  );
 }
 
 function changed(a: Stats, b: Stats): boolean {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { open as openLocal, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { FileEntry } from '../core/tree.ts';
+import { statMatchesScan, type FileEntry } from '../core/tree.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { SftpSession } from './sftp-session.ts';
 import { landUpload } from './sftp-expected.ts';
@@ -60,11 +60,7 @@ export async function uploadFile(
     handle = undefined;
     await Promise.all([setAttrs, closing]);
     const after = await local.stat();
-    const changedDuringUpload =
-      after.size !== item.expected.size ||
-      Math.floor(after.mtimeMs) !== Math.floor(mtimeMs) ||
-      size !== item.expected.size ||
-      (after.mode & 0o7777) !== mode;
+    const changedDuringUpload = size !== item.expected.size || !statMatchesScan(after, item.expected);
     if (changedDuringUpload && item.landIfChanged !== true) {
       // Not landed: the journal recorded the scanned file, and a landing of other bytes whose
       // answer is lost would pass for a server edit (UploadItem.landIfChanged).

@@ -49,7 +49,9 @@ async function passKeepsTheEdit(
     [path],
   );
   assert.equal(server.files().get(path), 'local version one', 'then the local version is pushed');
-  assert.equal(server.entries.get(path)?.mode, 0o600);
+  const landed = server.entries.get(path);
+  assert.ok(landed?.kind === 'file');
+  assert.equal(landed.mode, 0o600);
 }
 
 test('a chmod does not set attributes onto a same-size edit the server made after the scan', async (t) => {
