@@ -1,11 +1,12 @@
 /**
  * A mode-and-mtime change carries the server entry it expects, like every other server op.
- * Soak seed 1203603 lost a server edit this way: a local `mv` of a directory with a touched
- * file in it became a rename plus a setAttributes; the server had rewritten that file with
- * the same size after the scan, the setAttributes put Ferry's mtime back on it, and from then
- * on the edit looked like Ferry's own version. The next local change overwrote it with no
- * conflict copy. Here the server edit lands just before the setAttributes call, as it did
- * there (the soak's SFTP cut widened the gap between scan and apply to seconds).
+ * Soak seed 1203603 lost a server edit this way: right after a kill and an SFTP cut, a pass
+ * set the attributes of a file touched locally, and the server had rewritten that file with
+ * the same size after the pass's scan. The setAttributes put Ferry's mtime back on it, so
+ * the edit looked like Ferry's own version from then on; after a local `mv` of its directory
+ * (replayed as a server rename) the next local change overwrote it with no conflict copy.
+ * Here the server edit lands just before the setAttributes call: on a file, and below a
+ * directory being renamed (whose setAttributes expects the entries seen at the old path).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
