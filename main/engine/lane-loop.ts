@@ -130,10 +130,11 @@ export class LaneLoop {
       if (this.#st.state === 'halted') {
         // Re-check on any local change or every poll interval: a remounted disk or restored
         // files clear the halt by themselves; a pending mass delete still needs confirmation.
+        // The state stays 'halted' while the re-check scans (runPass leaves it once the
+        // cause is gone): the halt and its buttons do not blink away on every local change.
         await this.#sleep(lane.config.pollIntervalMs);
         if (this.stopping || this.paused) continue;
         this.needFullPass = true;
-        lane.setState('scanning');
       }
       if (await this.#heldByCanary()) continue;
       try {

@@ -116,7 +116,9 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   let scopes = [...scopesIn];
   const full = scopes.includes('');
   if (full) await lane.local.reloadIgnores();
-  lane.setState('scanning');
+  // A halted lane re-checking its halt stays 'halted' until this pass finds the cause gone.
+  const recheck = st.state === 'halted';
+  if (!recheck) lane.setState('scanning');
   const ig = lane.local.ignores;
   /** Original paths whose server version is still in an aside the server refused to settle. */
   const unsettled: ItemResult[] = [];
@@ -174,6 +176,7 @@ export async function runPass(lane: PassLane, scopesIn: readonly string[]): Prom
   lane.approvals.shown = [];
   lane.approvals.keepCopies = false;
   delete st.halt;
+  if (recheck) lane.setState('scanning');
   const failedNow = new Set<string>();
   for (const u of unsettled) {
     const why = `Ferry moved the server's version aside and the server refused to put it back: ${u.error}. Retrying.`;

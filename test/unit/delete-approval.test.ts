@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FolderSync } from '../../main/engine/folder-loop.ts';
 import { MemoryServer } from '../harness/memory-transport.ts';
@@ -71,4 +71,40 @@ test('a first mirror sync onto an empty server folder does not halt', async (t) 
   const summary = await new FolderSync(config, { openTransports: server.open }).runOnce();
   assert.equal(summary.halted, undefined);
   assert.equal(summary.inSync, true);
+});
+
+test('a halted folder stays halted while a local change re-checks it, and leaves the halt once its cause is gone', async (t) => {
+  const server = new MemoryServer();
+  const all = names(150);
+  const { config, localRoot } = memoryFolder(t, Object.fromEntries(all.map((n) => [n, n])));
+  const sync = new FolderSync(config, { openTransports: server.open });
+  t.after(() => sync.stop());
+  await sync.start();
+  await statusWhere(sync, inSync, 'the first in-sync state');
+  for (const n of all.slice(0, 120)) rmSync(join(localRoot, n));
+  await statusWhere(sync, (s) => s.state === 'halted' && s.halt?.deletes === 120, 'the mass-delete halt');
+
+  // From here on every status the folder shows is recorded: the halt panel and its buttons
+  // must not blink away while a re-check scans (the UI's mass-delete test lost its click so).
+  const shown: string[] = [];
+  const onStatus = (s: { state: string }) => shown.push(s.state);
+  sync.on('status', onStatus);
+  const scans = () => server.calls.filter((c) => c.call === 'scan').length;
+  const scansBefore = scans();
+  writeFileSync(join(localRoot, 'new.txt'), 'a change that wakes the re-check');
+  await statusWhere(
+    sync,
+    (s) => scans() > scansBefore && s.state === 'halted' && s.halt?.deletes === 120,
+    'the halt again after a re-check scan',
+  );
+  assert.ok(shown.length > 0);
+  assert.deepEqual([...new Set(shown)], ['halted'], 'nothing but the halt while it holds');
+
+  // The files come back: the next re-check finds no mass delete and the folder syncs on.
+  for (const n of all.slice(0, 120)) writeFileSync(join(localRoot, n), n);
+  const back = await statusWhere(sync, (s) => inSync(s) && server.files().has('new.txt'), 'in sync again');
+  assert.equal(back.halt, undefined);
+  assert.equal(server.files().size, 151);
+  assert.ok(shown.includes('scanning') || shown.includes('syncing'), 'the folder left the halt state');
+  sync.off('status', onStatus);
 });
