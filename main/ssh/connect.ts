@@ -33,6 +33,8 @@ import {
   type PlannedMethod,
 } from './auth-plan.ts';
 import { forwardThrough, tcpSocket } from './socket.ts';
+// Cheaper AES-GCM packets for every ssh2 connection this process makes (see the module).
+import './ssh2-gcm-speed.ts';
 
 export { PromptUnansweredError, SshConnectError, type SshConnectErrorKind } from './connect-error.ts';
 export { isPasswordPrompt } from './auth-plan.ts';
