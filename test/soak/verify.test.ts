@@ -136,6 +136,28 @@ test('an empty server-only directory is accounted only where the server user wro
   t.done();
 });
 
+test("an empty server-only directory is accounted where a rename of Ferry's took the server user's file", () => {
+  // Seed 1203702: the driver created d/=54/.env10; Ferry renamed d/=54 to moved/=54 (carrying
+  // the file), kept the directory when it was deleted locally, and the driver deleted the file
+  // at its new path. A driver's delete of a file of Ferry's accounts for nothing.
+  const t = trees({});
+  mkdirSync(join(t.remote, 'moved', '=54'), { recursive: true });
+  mkdirSync(join(t.remote, 'ferrys'));
+  const created: ServerChange = { ...edit('d/=54/.env10', 'created, carried, deleted'), kind: 'server-create' };
+  const deleted: ServerChange = { kind: 'server-delete', path: 'moved/=54/.env10', at: T0 + 1 };
+  deleted.replaced = created.sha256;
+  const ferrysDeleted: ServerChange = {
+    kind: 'server-delete',
+    path: 'ferrys/f.txt',
+    replaced: sha256(Buffer.from('a version of Ferry')),
+    at: T0 + 2,
+  };
+  const v = verifyFolder(t.local, t.remote, { ledger: { changes: [created, deleted, ferrysDeleted] } });
+  assert.deepEqual(v.differences, ['only remote: "ferrys"']);
+  assert.deepEqual(v.serverEdits.emptiedDirs, ['moved/=54', 'moved']);
+  t.done();
+});
+
 test('a server delete Ferry has not looked for yet is allowed until a full pass, not after', () => {
   const t = trees({ local: { 'gone.txt': 'restored by the next full pass' } });
   const del: ServerChange = { kind: 'server-delete', path: 'gone.txt', replaced: 'x', at: T0 };

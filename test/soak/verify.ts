@@ -325,15 +325,24 @@ export function verifyFolder(local: string, remote: string, opts: VerifyOptions 
   }
   // The same directory once the server's user deleted (or replaced) what kept it there: push
   // mode forgot it when it kept the server's file, and never removes what it does not know.
-  // Only where the driver wrote a file below it; an empty directory anywhere else differs.
-  const wroteBelow = (dir: string) => changes.some((c) => c.sha256 && c.path.startsWith(`${dir}/`));
+  // Only where the driver had a file below it: one it wrote there, or one of its own versions it
+  // replaced or deleted there (a directory rename of Ferry's can have carried the file there
+  // from where it was written). An empty directory anywhere else differs; so does one where the
+  // driver only replaced or deleted files of Ferry's.
+  const ownVersions = new Set(changes.flatMap((c) => (c.sha256 ? [c.sha256] : [])));
+  const hadFileBelow = (dir: string) =>
+    changes.some(
+      (c) =>
+        c.path.startsWith(`${dir}/`) &&
+        (c.sha256 !== undefined || (c.replaced !== undefined && ownVersions.has(c.replaced))),
+    );
   const serverOnlyDirs = [...remoteTree]
     .filter(([p, e]) => e.kind === 'dir' && !localTree.has(p))
     .map(([p]) => p)
     .sort((a, b) => b.split('/').length - a.split('/').length);
   const emptied: string[] = [];
   for (const dir of serverOnlyDirs)
-    if (!hasChildren(remoteTree, dir) && wroteBelow(dir)) {
+    if (!hasChildren(remoteTree, dir) && hadFileBelow(dir)) {
       remoteTree.delete(dir);
       emptied.push(dir);
     }
