@@ -149,9 +149,9 @@ function planRenames(b: PlanBuilder, paths: string[]): void {
     // A rename is matched on kinds, sizes and mtimes, not modes: the moved tree keeps the
     // server's modes (which the ancestor carries along), so set each one that differs locally.
     for (const [rel, a] of subtreeOf(ancestor, from)) {
-      const path = rel === '' ? to : `${to}/${rel}`;
-      const l = local.get(path);
-      if (l) b.op(...attributesOp(path, l, a, remote.get(rel === '' ? from : `${from}/${rel}`) ?? a));
+      const at = (root: string) => (rel === '' ? root : `${root}/${rel}`);
+      const l = local.get(at(to));
+      if (l) b.op(...attributesOp(at(to), l, a, remote.get(at(from)) ?? a));
     }
   }
   for (const { from, to, before, after } of findFileRenames(

@@ -47,16 +47,15 @@ function fillRandom(buf: Buffer, at: number, n: number): void {
 }
 
 function apply(): GcmSpeedPatch {
-  const crypto = ssh2Crypto;
-  if (crypto.bindingAvailable) return { applied: false, reason: "ssh2's native crypto binding is loaded" };
-  const info = crypto.CIPHER_INFO[GCM];
+  if (ssh2Crypto.bindingAvailable) return { applied: false, reason: "ssh2's native crypto binding is loaded" };
+  const info = ssh2Crypto.CIPHER_INFO[GCM];
   if (!info) return { applied: false, reason: `ssh2 has no ${GCM}` };
   const key = Buffer.alloc(info.keyLen);
   const iv = Buffer.alloc(info.ivLen);
-  const cipher = crypto.createCipher({
+  const cipher = ssh2Crypto.createCipher({
     outbound: { onWrite() {}, cipherInfo: info, cipherKey: key, cipherIV: iv, seqno: 0, forceNative: true },
   }) as Partial<GcmCipher>;
-  const decipher = crypto.createDecipher({
+  const decipher = ssh2Crypto.createDecipher({
     inbound: { onPayload() {}, decipherInfo: info, decipherKey: key, decipherIV: iv, seqno: 0, forceNative: true },
   }) as Partial<GcmDecipher>;
   const cipherProto = Object.getPrototypeOf(cipher) as GcmCipher;

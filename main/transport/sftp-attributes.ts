@@ -27,23 +27,19 @@ export async function setAttributesExpected(site: SftpSite, abs: string, item: A
   if (item.mode !== undefined) attrs.mode = item.mode;
   if (item.mtimeMs !== undefined) attrs.mtime = attrs.atime = Math.floor(item.mtimeMs / 1000);
   const changed = { path: item.path, serverChanged: true };
-  if (item.expected === undefined) {
+  const byPath = async (): Promise<ItemResult> => {
     await site.session.setstat(abs, attrs);
     return { path: item.path };
-  }
+  };
   const found = await statEntry(site, abs);
   if (found === undefined || !matchesExpected(found, item.expected)) return changed;
-  if (found.kind !== 'file') {
-    await site.session.setstat(abs, attrs);
-    return { path: item.path };
-  }
+  if (found.kind !== 'file') return byPath();
   let handle: Buffer;
   try {
     handle = await site.session.open(abs, 'r', {});
   } catch (err) {
     if (!isPermissionDenied(err)) throw err;
-    await site.session.setstat(abs, attrs);
-    return { path: item.path };
+    return byPath();
   }
   try {
     const held = entryOf(await site.session.fstat(handle, abs));

@@ -120,7 +120,7 @@ export interface AttributesItem {
   mode?: Mode;
   mtimeMs?: number;
   /** The entry the plan saw at `path`; anything else found there is left alone (`serverChanged`). */
-  expected?: Entry;
+  expected: Entry;
 }
 
 export interface ItemResult {
@@ -186,8 +186,8 @@ export interface RemoteTransport {
   /** Removes files, symlinks and whole directory trees. A missing path is success. */
   remove(items: readonly RemoveItem[]): Promise<ItemResult[]>;
   /**
-   * Sets modes and mtimes. An item with `expected` changes nothing unless the server still
-   * holds that entry (else `serverChanged`): an mtime set onto a same-size server edit would
+   * Sets modes and mtimes. An item changes nothing unless the server still holds its
+   * `expected` entry (else `serverChanged`): an mtime set onto a same-size server edit would
    * hide it from every later pass.
    */
   setAttributes(items: readonly AttributesItem[]): Promise<ItemResult[]>;

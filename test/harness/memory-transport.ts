@@ -293,7 +293,7 @@ class MemoryTransport implements RemoteTransport {
       const refused = this.#refusal(path);
       if (refused) return refused;
       const e = this.#server.entries.get(path);
-      if (expected !== undefined && (!e || !matchesExpected(e, expected))) return { path, serverChanged: true };
+      if (!e || !matchesExpected(e, expected)) return { path, serverChanged: true };
       if (!e || e.kind === 'symlink') return { path, error: `no such file: ${path}`, errorCode: 'not-found' };
       this.#server.entries.set(path, {
         ...e,

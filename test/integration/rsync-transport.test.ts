@@ -343,7 +343,9 @@ test('an item in a read-only server directory fails as permission-denied while t
 test('rename and setAttributes answer with per-item errors', async () => {
   const [r] = await rsync.rename([{ from: 'a', to: 'b' }]);
   assert.match(r?.error ?? '', /not available over rsync/);
-  const [s] = await rsync.setAttributes([{ path: 'tree/secret.txt', mode: 0o644 }]);
+  const [s] = await rsync.setAttributes([
+    { path: 'tree/secret.txt', mode: 0o644, expected: { kind: 'file', size: 0, mtimeMs: 0, mode: 0o600 } },
+  ]);
   assert.match(s?.error ?? '', /not supported over rsync/);
   assert.equal(lstatSync(remote('tree/secret.txt')).mode & 0o7777, 0o600);
 });
