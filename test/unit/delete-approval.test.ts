@@ -3,7 +3,7 @@
  * those server files, and a first mirror sync onto a non-empty server folder halts before
  * deleting files Ferry has never seen. Against the in-memory server (memory-transport.ts).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { inSync, memoryFolder, statusWhere } from '../harness/memory-folder.ts';
 
 const names = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `f${String(i + from).padStart(3, '0')}.txt`);
 
-test('confirming a mass delete approves the files shown; more deletes since then halt again', async (t) => {
+/** A watching folder of 150 files, in sync with a memory server. */
+async function watchingInSync(t: TestContext) {
   const server = new MemoryServer();
   const all = names(150);
   const { config, localRoot } = memoryFolder(t, Object.fromEntries(all.map((n) => [n, n])));
@@ -21,6 +22,11 @@ test('confirming a mass delete approves the files shown; more deletes since then
   t.after(() => sync.stop());
   await sync.start();
   await statusWhere(sync, inSync, 'the first in-sync state');
+  return { server, all, localRoot, sync };
+}
+
+test('confirming a mass delete approves the files shown; more deletes since then halt again', async (t) => {
+  const { server, all, localRoot, sync } = await watchingInSync(t);
 
   for (const n of all.slice(0, 120)) rmSync(join(localRoot, n));
   const first = await statusWhere(sync, (s) => s.state === 'halted', 'the mass-delete halt');
@@ -74,13 +80,7 @@ test('a first mirror sync onto an empty server folder does not halt', async (t) 
 });
 
 test('a halted folder stays halted while a local change re-checks it, and leaves the halt once its cause is gone', async (t) => {
-  const server = new MemoryServer();
-  const all = names(150);
-  const { config, localRoot } = memoryFolder(t, Object.fromEntries(all.map((n) => [n, n])));
-  const sync = new FolderSync(config, { openTransports: server.open });
-  t.after(() => sync.stop());
-  await sync.start();
-  await statusWhere(sync, inSync, 'the first in-sync state');
+  const { server, all, localRoot, sync } = await watchingInSync(t);
   for (const n of all.slice(0, 120)) rmSync(join(localRoot, n));
   await statusWhere(sync, (s) => s.state === 'halted' && s.halt?.deletes === 120, 'the mass-delete halt');
 
